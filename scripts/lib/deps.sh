@@ -1,0 +1,46 @@
+# shellcheck shell=bash
+# Dependency check shared by scripts/test and scripts/bench: every need is a Debian 12 package.
+# Installs what is missing with apt-get when run as root; otherwise prints the one line to run.
+# Quiet when everything is present.
+
+ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nodejs npm python3 python3-yaml)
+ssebench_bench_packages=(python3-matplotlib iproute2)
+
+# ssebench_require PACKAGE...: make sure every named package is installed.
+ssebench_require() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "ssebench: missing Debian packages. Run:" >&2
+    echo "  sudo apt-get install -y ${missing[*]}" >&2
+    exit 2
+  fi
+  echo "ssebench: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  if ! apt-get install -y -qq "${missing[@]}" >/tmp/ssebench-apt.log 2>&1; then
+    # A fresh machine has no package lists yet: update once, then retry.
+    apt-get update -qq >>/tmp/ssebench-apt.log 2>&1 || true
+    apt-get install -y -qq "${missing[@]}" >>/tmp/ssebench-apt.log 2>&1 || {
+      echo "ssebench: apt-get install failed; see /tmp/ssebench-apt.log" >&2
+      tail -20 /tmp/ssebench-apt.log >&2
+      exit 2
+    }
+  fi
+}
+
+# ssebench_npm_install DIR: the tests' Node.js packages (the official openai client), from the
+# lock file, only when node_modules is missing or older than the lock.
+ssebench_npm_install() {
+  local dir=$1
+  if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) || {
+      echo "ssebench: npm ci failed in $dir" >&2
+      exit 2
+    }
+    touch "$dir/node_modules"
+  fi
+}
