@@ -320,8 +320,7 @@ def build(spec, profiles):
         nonstream = {"offset_us": times[-1], "status": 200, "headers": JSON_CONTENT_TYPE,
                      "body": aggregate_chat(payloads) if api == "chat.completions" else None}
     elif "offset_us" not in nonstream:
-        nonstream = {**nonstream, "offset_us": nonstream.get("offset_fn", lambda t: t[-1])(times)}
-        nonstream.pop("offset_fn", None)
+        nonstream = {**nonstream, "offset_us": times[-1]}
     nonstream = {"offset_us": nonstream["offset_us"], "status": nonstream["status"],
                  "headers": nonstream["headers"], "body": nonstream["body"]}
 
@@ -445,9 +444,8 @@ def responses_specs():
                       "would have come (TTFT).",
                       "nonstream is what a stream:false call gets for this error: HTTP 429 (OpenAI's status "
                       "for insufficient_quota) with the error event's object in OpenAI's error shape, at the "
-                      "error event's offset."],
-                     nonstream={"status": 429, "headers": JSON_CONTENT_TYPE, "body": error_body(err_obj),
-                                "offset_fn": lambda t: t[2]}))
+                      "offset of the last event (response.failed)."],
+                     nonstream={"status": 429, "headers": JSON_CONTENT_TYPE, "body": error_body(err_obj)}))
 
     # The four responses of one tool loop; each request carries the conversation so far.
     first = json.loads(reasoning[0][0])["response"]
