@@ -1,0 +1,44 @@
+#pragma once
+/**
+ * Everything the mock server can be told, with its default. `--help` prints these defaults from a
+ * default-built Config, so the two can never disagree.
+ */
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace ssebench::server {
+
+struct Config {
+  std::string bind_address = "127.0.0.1";  // IPv4/IPv6 literal to listen on
+  std::uint16_t port = 0;                  // 0 = let the kernel pick one
+  unsigned threads = 1;                    // threads running the io_context (strand per connection)
+  std::filesystem::path recordings = "recordings";  // folder of *.jsonl recordings
+  double speed = 1.0;                               // replay speed; 0 = as fast as possible
+  std::size_t header_limit_bytes = 8 * 1024;   // request line + headers; over it: 431, then close
+  std::size_t body_limit_bytes = 1024 * 1024;  // request body; over it: 413, then close
+  std::uint64_t idle_timeout_ms = 60'000;      // keep-alive connection with no request: closed
+  std::uint64_t stream_lifetime_limit_ms = 600'000;  // a stream or held request longer: closed
+  std::uint64_t close_linger_ms = 1'000;  // after an error that closes: drain the client this long
+  std::size_t max_connections = 10'000;   // accepted connections beyond this are closed at once
+  std::size_t max_jobs = 10'000;          // background jobs held at once; beyond: 429
+  std::uint64_t job_retention_ms = 60'000;  // a finished job is forgotten this long after its end
+  std::uint64_t long_poll_max_wait_ms = 30'000;  // cap on a long-poll's wait_ms
+};
+
+/** What the command line asked for: a Config to run, or text to print and an exit status. */
+struct ParsedArgs {
+  std::optional<Config> config;  // set when the server should run
+  std::string message;           // --help text or the one-line error
+  int exit_code = 0;             // when config is empty: 0 after --help, 2 on a bad option
+};
+
+/** Parses argv with getopt_long (not thread-safe: getopt keeps global state). */
+ParsedArgs parse_args(int argc, char** argv);
+
+/** The --help text, defaults taken from a default-built Config. */
+std::string usage(const char* program);
+
+}  // namespace ssebench::server

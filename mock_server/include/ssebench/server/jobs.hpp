@@ -1,0 +1,51 @@
+#pragma once
+/**
+ * The background jobs, shared by every connection's thread behind one mutex. A job never changes
+ * after it is created (see Job), so callers keep a shared_ptr and read it without the lock.
+ */
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
+
+#include "ssebench/server/replay.hpp"
+#include "ssebench/server/stats.hpp"
+
+namespace ssebench::server {
+
+class JobStore {
+ public:
+  /** Sweeps for expired jobs at most this often (a find() also drops the job it finds expired). */
+  static constexpr std::chrono::milliseconds sweep_interval{100};
+
+  JobStore(std::size_t max_jobs, std::chrono::milliseconds retention)
+      : max_jobs_(max_jobs), retention_(retention) {}
+
+  /** Starts a job at `start`; null when max_jobs are held (after dropping expired ones). */
+  std::shared_ptr<const Job> create(const Replay& replay, Clock::time_point start, double speed);
+  /** The job named `name` ("resp_bg_N"), or null when unknown or expired at `now`. */
+  std::shared_ptr<const Job> find(std::string_view name, Clock::time_point now);
+  JobFigures figures(Clock::time_point now);
+
+  /** Parses "resp_bg_N" into N. */
+  static std::optional<std::uint64_t> parse_name(std::string_view name);
+
+ private:
+  bool expired(const Job& job, Clock::time_point now) const {
+    return now >= job.end_time() + retention_;
+  }
+  void sweep_locked(Clock::time_point now, bool force);
+
+  const std::size_t max_jobs_;
+  const std::chrono::milliseconds retention_;
+  std::mutex mutex_;
+  std::uint64_t next_id_ = 1;
+  Clock::time_point next_sweep_{};
+  std::unordered_map<std::uint64_t, std::shared_ptr<const Job>> jobs_;
+};
+
+}  // namespace ssebench::server

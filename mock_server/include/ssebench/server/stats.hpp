@@ -1,0 +1,92 @@
+#pragma once
+/**
+ * The server's own figures for /mock/stats: lock-free counters any thread may bump, and a
+ * log-linear histogram of how late events were written against their schedule.
+ */
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace ssebench::server {
+
+/**
+ * Log-linear histogram of non-negative nanosecond values (HdrHistogram's layout): values below
+ * 2^sub_bits are exact; above, each power of two is split into 2^(sub_bits-1) equal buckets, so a
+ * bucket is at most 1/64 of its value wide and a reported quantile (bucket midpoint) is within
+ * 1% of a value in that bucket. Values of 2^max_exponent ns (about 18 minutes) and above land in
+ * the last bucket. Thread-safe; record() is wait-free.
+ */
+class Histogram {
+ public:
+  static constexpr int sub_bits = 7;
+  static constexpr int max_exponent = 40;
+  static constexpr std::size_t sub_count = std::size_t{1} << sub_bits;
+  static constexpr std::size_t bucket_count =
+      sub_count + (max_exponent - sub_bits) * (sub_count / 2);
+
+  void record(std::uint64_t value_ns);
+  void reset();
+
+  std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  std::uint64_t max() const { return max_.load(std::memory_order_relaxed); }
+  /** The value at quantile q in [0, 1] (bucket midpoint, clamped to max); 0 when empty. */
+  std::uint64_t quantile(double q) const;
+
+  static std::size_t bucket_of(std::uint64_t value_ns);
+  static std::uint64_t bucket_low(std::size_t bucket);   // smallest value in the bucket
+  static std::uint64_t bucket_high(std::size_t bucket);  // largest value in the bucket
+
+ private:
+  std::array<std::atomic<std::uint64_t>, bucket_count> buckets_{};
+  std::atomic<std::uint64_t> count_{0};
+  std::atomic<std::uint64_t> max_{0};
+};
+
+/** Where a request went, for per-endpoint counters. */
+enum class Endpoint : std::size_t {
+  chat_completions,  // POST /v1/chat/completions
+  responses,         // POST /v1/responses
+  responses_get,     // GET /v1/responses/{id}
+  models,            // GET /v1/models
+  mock,              // /mock/...
+  other,             // everything else, and requests that failed to parse
+};
+inline constexpr std::size_t endpoint_count = 6;
+std::string_view to_string(Endpoint e);
+
+struct EndpointCounters {
+  std::atomic<std::uint64_t> requests{0};
+  std::atomic<std::uint64_t> bytes_in{0};   // bytes the request parser consumed
+  std::atomic<std::uint64_t> bytes_out{0};  // bytes written: headers, chunk framing, bodies
+};
+
+/** Counters are reset by POST /mock/stats/reset; gauges (open, active) are not. */
+struct Stats {
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::atomic<std::int64_t> connections_open{0};
+  std::atomic<std::int64_t> streams_active{0};  // SSE streams being served
+  std::atomic<std::int64_t> requests_held{0};   // long polls and stream:false answers waiting
+  std::atomic<std::uint64_t> connections_accepted{0};
+  std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<std::uint64_t> events_written{0};
+  std::array<EndpointCounters, endpoint_count> endpoints{};
+  Histogram lateness;  // per event: write start - scheduled time, ns
+
+  EndpointCounters& at(Endpoint e) { return endpoints[static_cast<std::size_t>(e)]; }
+  void reset();
+};
+
+/** Jobs figures the job store reports into /mock/stats. */
+struct JobFigures {
+  std::size_t held = 0;    // in the store (running or finished but retained)
+  std::size_t active = 0;  // not finished yet
+};
+
+/** The /mock/stats JSON (shape in mock_server/README.md). */
+std::string stats_json(const Stats& stats, const JobFigures& jobs);
+
+}  // namespace ssebench::server

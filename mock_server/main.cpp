@@ -1,0 +1,41 @@
+// ssebench-mock-server: parses the command line, loads the recordings, serves until a signal.
+#include <cstdio>
+#include <exception>
+#include <filesystem>
+#include <iostream>
+
+#include "ssebench/recording.hpp"
+#include "ssebench/server/config.hpp"
+#include "ssebench/server/server.hpp"
+
+int main(int argc, char** argv) {
+  namespace srv = ssebench::server;
+  const srv::ParsedArgs args = srv::parse_args(argc, argv);
+  if (!args.config) {
+    (args.exit_code == 0 ? std::cout : std::cerr) << args.message << (args.exit_code ? "\n" : "");
+    return args.exit_code;
+  }
+  const srv::Config& config = *args.config;
+  srv::raise_fd_limit();
+  std::error_code ec;
+  if (!std::filesystem::is_directory(config.recordings, ec)) {
+    std::cerr << "ssebench-mock-server: " << config.recordings.string()
+              << ": recordings folder not found\n";
+    return 1;
+  }
+  // A bad recording is reported, one line each, and skipped: the good ones are still served.
+  const ssebench::FolderLoad folder = ssebench::load_folder(config.recordings);
+  for (const std::string& error : folder.errors) std::cerr << error << '\n';
+  try {
+    srv::Server server(config, folder.recordings);
+    server.handle_signals();
+    std::cout << "listening on " << server.url() << std::endl;  // the first line, flushed
+    std::cerr << "serving " << folder.recordings.size() << " recordings from "
+              << config.recordings.string() << '\n';
+    server.run();
+  } catch (const std::exception& e) {
+    std::cerr << "ssebench-mock-server: " << e.what() << '\n';
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,175 @@
+#include "ssebench/server/config.hpp"
+
+#include <getopt.h>
+
+#include <charconv>
+#include <cmath>
+#include <limits>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace ssebench::server {
+namespace {
+
+enum Opt : int {
+  opt_help = 'h',
+  opt_bind = 1000,
+  opt_port,
+  opt_threads,
+  opt_recordings,
+  opt_speed,
+  opt_header_limit,
+  opt_body_limit,
+  opt_idle_timeout,
+  opt_stream_lifetime,
+  opt_close_linger,
+  opt_max_connections,
+  opt_max_jobs,
+  opt_job_retention,
+  opt_long_poll_max_wait,
+};
+
+const option long_options[] = {
+    {"help", no_argument, nullptr, opt_help},
+    {"bind", required_argument, nullptr, opt_bind},
+    {"port", required_argument, nullptr, opt_port},
+    {"threads", required_argument, nullptr, opt_threads},
+    {"recordings", required_argument, nullptr, opt_recordings},
+    {"speed", required_argument, nullptr, opt_speed},
+    {"header-limit-bytes", required_argument, nullptr, opt_header_limit},
+    {"body-limit-bytes", required_argument, nullptr, opt_body_limit},
+    {"idle-timeout-ms", required_argument, nullptr, opt_idle_timeout},
+    {"stream-lifetime-limit-ms", required_argument, nullptr, opt_stream_lifetime},
+    {"close-linger-ms", required_argument, nullptr, opt_close_linger},
+    {"max-connections", required_argument, nullptr, opt_max_connections},
+    {"max-jobs", required_argument, nullptr, opt_max_jobs},
+    {"job-retention-ms", required_argument, nullptr, opt_job_retention},
+    {"long-poll-max-wait-ms", required_argument, nullptr, opt_long_poll_max_wait},
+    {nullptr, 0, nullptr, 0},
+};
+
+template <class T>
+bool parse_uint(std::string_view s, T& out, T min = 0, T max = std::numeric_limits<T>::max()) {
+  std::uint64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || p != s.data() + s.size() || s.empty() || v < min || v > max)
+    return false;
+  out = static_cast<T>(v);
+  return true;
+}
+
+}  // namespace
+
+std::string usage(const char* program) {
+  const Config d;
+  return fmt::format(
+      "usage: {} [options]\n"
+      "Replays recorded OpenAI streams (SSE, REST, polling, long polling) at their recorded pace.\n"
+      "Prints 'listening on http://ADDR:PORT' as the first line on stdout.\n\n"
+      "  --bind ADDR                    address to listen on (default {})\n"
+      "  --port N                       port, 0 = pick one (default {})\n"
+      "  --threads N                    threads running the event loop (default {})\n"
+      "  --recordings DIR               folder of *.jsonl recordings (default {})\n"
+      "  --speed S                      replay speed, 0 = as fast as possible; per request:\n"
+      "                                 header x-ssebench-speed (default {})\n"
+      "  --header-limit-bytes N         request line + headers limit, else 431 (default {})\n"
+      "  --body-limit-bytes N           request body limit, else 413 (default {})\n"
+      "  --idle-timeout-ms N            idle keep-alive connection timeout (default {})\n"
+      "  --stream-lifetime-limit-ms N   longest stream or held request (default {})\n"
+      "  --close-linger-ms N            drain time before closing after an error (default {})\n"
+      "  --max-connections N            open connections; more are closed (default {})\n"
+      "  --max-jobs N                   background jobs held, else 429 (default {})\n"
+      "  --job-retention-ms N           finished jobs are kept this long (default {})\n"
+      "  --long-poll-max-wait-ms N      cap on a long poll's wait_ms (default {})\n"
+      "  --help                         this text\n",
+      program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
+      d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.stream_lifetime_limit_ms,
+      d.close_linger_ms, d.max_connections, d.max_jobs, d.job_retention_ms,
+      d.long_poll_max_wait_ms);
+}
+
+ParsedArgs parse_args(int argc, char** argv) {
+  ParsedArgs result;
+  Config config;
+  const char* program = argc > 0 ? argv[0] : "ssebench-mock-server";
+  optind = 0;  // GNU: restart scanning (parse_args may be called more than once)
+  opterr = 0;  // errors are reported here, as one line
+  auto bad = [&](std::string what) {
+    result.message = fmt::format("{}: {} (see --help)", program, what);
+    result.exit_code = 2;
+    return result;
+  };
+  for (;;) {
+    int index = 0;
+    const int c = getopt_long(argc, argv, ":h", long_options, &index);
+    if (c == -1) break;
+    const std::string_view arg = optarg ? optarg : "";
+    bool ok = true;
+    switch (c) {
+      case opt_help:
+        result.message = usage(program);
+        result.exit_code = 0;
+        return result;
+      case opt_bind:
+        config.bind_address = arg;
+        ok = !arg.empty();
+        break;
+      case opt_port:
+        ok = parse_uint<std::uint16_t>(arg, config.port);
+        break;
+      case opt_threads:
+        ok = parse_uint<unsigned>(arg, config.threads, 1, 256);
+        break;
+      case opt_recordings:
+        config.recordings = std::string(arg);
+        ok = !arg.empty();
+        break;
+      case opt_speed: {
+        double v = 0;
+        auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
+        ok = ec == std::errc{} && p == arg.data() + arg.size() && !arg.empty() &&
+             std::isfinite(v) && v >= 0;
+        config.speed = v;
+        break;
+      }
+      case opt_header_limit:
+        ok = parse_uint<std::size_t>(arg, config.header_limit_bytes, 64);
+        break;
+      case opt_body_limit:
+        ok = parse_uint<std::size_t>(arg, config.body_limit_bytes);
+        break;
+      case opt_idle_timeout:
+        ok = parse_uint<std::uint64_t>(arg, config.idle_timeout_ms, 1);
+        break;
+      case opt_stream_lifetime:
+        ok = parse_uint<std::uint64_t>(arg, config.stream_lifetime_limit_ms, 1);
+        break;
+      case opt_close_linger:
+        ok = parse_uint<std::uint64_t>(arg, config.close_linger_ms);
+        break;
+      case opt_max_connections:
+        ok = parse_uint<std::size_t>(arg, config.max_connections, 1);
+        break;
+      case opt_max_jobs:
+        ok = parse_uint<std::size_t>(arg, config.max_jobs);
+        break;
+      case opt_job_retention:
+        ok = parse_uint<std::uint64_t>(arg, config.job_retention_ms);
+        break;
+      case opt_long_poll_max_wait:
+        ok = parse_uint<std::uint64_t>(arg, config.long_poll_max_wait_ms);
+        break;
+      case ':':
+        return bad(fmt::format("option '{}' needs a value", argv[optind - 1]));
+      default:
+        return bad(fmt::format("unknown option '{}'", argv[optind - 1]));
+    }
+    if (!ok) return bad(fmt::format("bad value '{}' for --{}", arg, long_options[index].name));
+  }
+  if (optind < argc) return bad(fmt::format("unexpected argument '{}'", argv[optind]));
+  result.config = std::move(config);
+  return result;
+}
+
+}  // namespace ssebench::server
