@@ -659,14 +659,15 @@ def main():
         outputs[spec["id"]] = text
         rows.append((spec, stats))
     if args.summary:
-        print("| id | api | model | events | content events | tokens | TTFT ms | duration ms | profile | source |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        print("| id | api | model | events | content events | tokens | TTFT ms | duration ms | profile | source |"
+              " capture |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for spec, s in rows:
             ttft = f"{s['ttft_us'] / 1000:.0f}" if s["ttft_us"] is not None else "–"
             tokens = spec.get("completion_tokens")
             print(f"| `{spec['id']}` | {spec['api']} | {spec['model']} | {s['events']} | {s['content']} | "
                   f"{tokens if tokens is not None else '–'} | {ttft} | {s['last_us'] / 1000:.0f} | "
-                  f"{s['profile']} | {spec['source']} |")
+                  f"{s['profile']} | {spec['source']} | `{spec.get('capture', '')}` |")
         return 0
     stale = []
     for rid, text in outputs.items():
