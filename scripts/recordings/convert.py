@@ -652,12 +652,17 @@ def main():
     ap.add_argument("--check", action="store_true", help="exit 1 if a committed recording differs")
     ap.add_argument("--summary", action="store_true", help="print the recordings table as Markdown")
     args = ap.parse_args()
-    profiles = timing.load_profiles(PROFILES)
-    outputs, rows = {}, []
-    for spec in table(profiles):
-        text, stats = build(spec, profiles)
-        outputs[spec["id"]] = text
-        rows.append((spec, stats))
+    # Build everything before writing anything: a bad capture or profile leaves no file half-done.
+    try:
+        profiles = timing.load_profiles(PROFILES)
+        outputs, rows = {}, []
+        for spec in table(profiles):
+            text, stats = build(spec, profiles)
+            outputs[spec["id"]] = text
+            rows.append((spec, stats))
+    except (OSError, ValueError, KeyError, yaml.YAMLError) as e:
+        print(f"convert.py: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
     if args.summary:
         print("| id | api | model | events | content events | tokens | TTFT ms | duration ms | profile | source |"
               " capture |")
@@ -677,7 +682,9 @@ def main():
             if not path.exists() or path.read_bytes() != data:
                 stale.append(str(path.relative_to(ROOT)))
         elif not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
+            tmp = path.with_suffix(".jsonl.tmp")
+            tmp.write_bytes(data)
+            tmp.replace(path)  # atomic: readers never see a partial recording
             print(f"wrote {path.relative_to(ROOT)}")
     unknown = sorted(p.name for p in RECORDINGS.glob("*.jsonl") if p.stem not in outputs)
     if args.check:

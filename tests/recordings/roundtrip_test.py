@@ -135,6 +135,65 @@ class ByteExact(unittest.TestCase):
         self.assertEqual(captures - used, set())
 
 
+def stream_transcript(header, events):
+    """User-visible text by choice, rebuilt from the events (the rule of core's delta_text)."""
+    out = {}
+    for e in events:
+        p = data_of(e["bytes"])
+        if p == "[DONE]":
+            continue
+        d = json.loads(p)
+        if header["api"] == "chat.completions":
+            for c in d.get("choices", []):
+                delta = c["delta"]
+                text = (delta.get("content") or "") + (delta.get("refusal") or "")
+                text += "".join((tc.get("function") or {}).get("arguments") or "" for tc in delta.get("tool_calls") or [])
+                out[c["index"]] = out.get(c["index"], "") + text
+        elif d["type"] in ("response.output_text.delta", "response.refusal.delta",
+                           "response.function_call_arguments.delta", "response.reasoning_summary_text.delta"):
+            out[0] = out.get(0, "") + d["delta"]
+    return {k: v for k, v in out.items() if v}
+
+
+def body_transcript(header, body):
+    d = json.loads(body)
+    out = {}
+    if header["api"] == "chat.completions":
+        for c in d["choices"]:
+            m = c["message"]
+            out[c["index"]] = ((m.get("content") or "") + (m.get("refusal") or "")
+                               + "".join(t["function"]["arguments"] for t in m.get("tool_calls") or []))
+    else:
+        text = ""
+        for item in d["output"]:
+            text += "".join(s["text"] for s in item.get("summary") or [])
+            text += item.get("arguments") or ""
+            for part in item.get("content") or []:
+                text += part.get("text") or part.get("refusal") or ""
+        out[0] = text
+    return {k: v for k, v in out.items() if v}
+
+
+class NonStream(unittest.TestCase):
+    def test_stream_false_answer_carries_the_streamed_text(self):
+        """A client using stream:false must end with the same text as one reading the stream."""
+        for rid in all_ids():
+            header, events = load(rid)
+            ns = header["nonstream"]
+            if not events or ns["status"] != 200:
+                continue
+            with self.subTest(rid):
+                self.assertEqual(body_transcript(header, ns["body"]), stream_transcript(header, events))
+
+    def test_failed_streams_answer_with_an_openai_error(self):
+        for rid in ("chat-gpt-4o-json-error-midstream", "responses-gpt-5-nano-error-midstream"):
+            with self.subTest(rid):
+                header, _ = load(rid)
+                self.assertGreaterEqual(header["nonstream"]["status"], 400)
+                self.assertEqual(set(json.loads(header["nonstream"]["body"])["error"]),
+                                 {"message", "type", "param", "code"})
+
+
 class Synthesized(unittest.TestCase):
     def test_long_recording_has_1000_content_events(self):
         header, events = load(LONG_ID)
