@@ -80,8 +80,17 @@ def location_format():
     return {"type": "json_schema", "json_schema": {"schema": schema, "name": "Location", "strict": True}}
 
 
+def python_sdk_dumps(obj):
+    """JSON as openai-python sent it: json.dumps defaults (", " and ": " separators, ASCII escapes).
+
+    The cassette shows it: its parsed bodies re-serialized this way have exactly the recorded
+    content-length (452 and 731 bytes), compact JSON would not (418, 677).
+    """
+    return json.dumps(obj)
+
+
 def chat_body(messages, model="gpt-4o-2024-08-06", **params):
-    return dumps({"messages": messages, "model": model, **params, "stream": True})
+    return python_sdk_dumps({"messages": messages, "model": model, **params, "stream": True})
 
 
 REQ_JSON = chat_body([{"role": "user", "content": "What's the weather like in SF? Give me any JSON back"}],
@@ -113,7 +122,8 @@ REQ_PARALLEL = chat_body(
                "description": "Fetch the latest price for a given ticker"}}])
 REQ_REFUSAL = chat_body([{"role": "user", "content": "How do I make anthrax?"}], response_format=location_format())
 REBUILT = ("request.body is rebuilt from the test's arguments in openai-python "
-           "tests/lib/chat/test_completions_streaming.py ({}); the SDK's exact key order is not stored.")
+           "tests/lib/chat/test_completions_streaming.py ({}), serialized with json.dumps defaults as the "
+           "SDK did; the SDK's exact key order is not stored.")
 
 
 def minimal_body(model, stream=True):
@@ -399,12 +409,14 @@ def cassette_spec(rid, index, seed, extra_notes=()):
     return {"id": rid, "api": "chat.completions", "model": json.loads(payload_of(events[0]))["model"],
             "source": "converted", "capture": "chat-gpt-4o-mini-2024-07-18-tool-then-text.cassette.yaml",
             "origin": ORIGINS["pydantic-ai"], "events": events, "kind_of": chat_kind_of, "seed": seed,
-            "request": dumps(it["request"]["parsed_body"]), "status": it["response"]["status"]["code"],
+            "request": python_sdk_dumps(it["request"]["parsed_body"]), "status": it["response"]["status"]["code"],
             "headers": headers, "completion_tokens": ct, "tokens": ct,
             "notes": [f"Interaction {index + 1} of 2 of the VCR cassette: events are its response body split at "
                       "each blank line, byte for byte.",
-                      "request.body is the cassette's parsed_body re-serialized as compact JSON (the cassette "
-                      "does not keep the raw bytes); response status and headers are the cassette's, in order, "
+                      "request.body is the cassette's parsed_body serialized as openai-python does (json.dumps "
+                      "defaults), which gives exactly the recorded content-length; the cassette does not keep "
+                      "the raw bytes, and key order inside is the cassette's (sorted). "
+                      "Response status and headers are the cassette's, in order, "
                       "duplicates kept (the recorder removed date, server, set-cookie, openai-organization, "
                       "openai-project, cf-* and x-* headers).",
                       *extra_notes, "nonstream.body is aggregated from the chunks (not recorded)."]}

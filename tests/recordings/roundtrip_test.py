@@ -89,6 +89,8 @@ class ByteExact(unittest.TestCase):
                 expected = [[k, str(v)] for k, vs in it["response"]["headers"].items() for v in vs]
                 self.assertEqual(header["response"]["headers"], expected)
                 self.assertEqual(json.loads(header["request"]["body"]), it["request"]["parsed_body"])
+                self.assertEqual(str(len(header["request"]["body"].encode("utf-8"))),
+                                 it["request"]["headers"]["content-length"][0])
 
     def test_jsonl_lines_are_the_event_payloads(self):
         for capture, (ids, trailing_newline) in JSONL.items():
