@@ -160,7 +160,10 @@ std::optional<DeltaText> delta_text(Api api, std::string_view payload_json);
 /**
  * The text a `stream:false` body carries, by choice, in the same shape as Recording::transcript():
  * chat: message.content + message.refusal + every tool call's arguments; Responses: the
- * concatenation of output items' text, refusal, arguments and reasoning summaries.
+ * concatenation of output items' text, refusal, arguments and reasoning summaries (Responses
+ * also accepts a `response.completed` event that wraps the object). Choices without text are
+ * left out, as in transcript(). nullopt when the body is not JSON or holds no choices / output
+ * (an error body).
  */
 std::optional<Transcript> nonstream_transcript(Api api, std::string_view body_json);
 
