@@ -1,0 +1,154 @@
+#pragma once
+/**
+ * Per-stream records and figures, and their aggregation per case (../shared/METRICS.md).
+ *
+ * A client fills one StreamRecord per stream with raw time points; the figures (ttfb, ttft,
+ * lag, …) are computed afterwards from the record and the recording's content-event offsets,
+ * so that the clock is read on the hot path only, and so that the arithmetic can be tested
+ * against a fake clock.
+ */
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ssebench/recording.hpp"
+
+namespace ssebench::bench {
+
+using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::time_point;
+/** The clock the clients read; tests inject a fake one. */
+using ClockFn = TimePoint (*)();
+
+/** Why a stream failed; a stream counts once, under its first error. */
+enum class ErrorKind { http_status, curl, text_mismatch, timeout, missing_events, bad_response };
+inline constexpr std::size_t error_kind_count = 6;
+std::string_view to_string(ErrorKind kind);
+
+/** A content event as received: when, and which recorded content event it is (0-based). */
+struct ContentReceipt {
+  TimePoint recv;
+  std::size_t ordinal = 0;
+};
+
+/** Everything a client records about one stream. */
+struct StreamRecord {
+  TimePoint t0{};                       // just before the first request was added
+  std::optional<TimePoint> first_byte;  // first response byte of the first request
+  std::optional<TimePoint> end;         // when the stream's last response had been read
+  std::vector<ContentReceipt> content;
+  std::size_t events = 0;  // events received (SSE events, or job events)
+  std::size_t requests = 0;
+  std::size_t connections = 0;       // new connections opened (CURLINFO_NUM_CONNECTS)
+  std::size_t empty_polls = 0;       // poll answers with no new event
+  std::uint64_t http_bytes_out = 0;  // request line, headers, body
+  std::uint64_t http_bytes_in = 0;   // status line, headers, raw (chunked) body
+  std::optional<ErrorKind> error;
+  std::string error_detail;
+  Transcript transcript;  // the text the client rebuilt, by choice
+
+  /** Records a failure; the first one wins. */
+  void fail(ErrorKind kind, std::string detail);
+  bool ok() const { return !error; }
+};
+
+/** The figures of one stream, in milliseconds. */
+struct StreamFigures {
+  std::optional<double> ttfb_ms;
+  std::optional<double> ttft_ms;
+  std::optional<double> ttlt_ms;
+  std::vector<double> lag_ms;  // one per content event received
+  std::vector<double> itl_ms;  // gaps between consecutive content events
+};
+
+/**
+ * Computes a stream's figures. `content_offsets` are the recording's content-event offsets in
+ * order; `speed` is the replay speed (offsets are divided by it; 0 makes them all 0).
+ */
+StreamFigures stream_figures(const StreamRecord& record,
+                             std::span<const std::chrono::microseconds> content_offsets,
+                             double speed);
+
+/** The offsets of a recording's content events, in order. */
+std::vector<std::chrono::microseconds> content_offsets(const Recording& recording);
+
+/** Exact order statistics of a sample set. */
+struct Summary {
+  std::size_t count = 0;
+  double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
+};
+/** Percentile `q` in [0,1] of sorted samples, linear between order statistics (numpy's default). */
+double percentile(std::span<const double> sorted, double q);
+Summary summarize(std::vector<double> samples);
+
+/** Kernel TCP counters (TCP_INFO) summed over sockets. */
+struct TcpCounters {
+  std::uint64_t bytes_out = 0;  // tcpi_bytes_acked
+  std::uint64_t bytes_in = 0;   // tcpi_bytes_received
+  std::uint64_t segs_out = 0;   // tcpi_segs_out
+  std::uint64_t segs_in = 0;    // tcpi_segs_in
+  TcpCounters& operator+=(const TcpCounters& o);
+};
+
+/** IPv4 20 + TCP 20 + timestamp option 12 bytes of header per segment. */
+inline constexpr std::uint64_t wire_header_bytes_per_segment = 52;
+inline constexpr std::string_view wire_bytes_formula =
+    "wire_bytes = tcp_payload_bytes + 52 * segments (IPv4 20 + TCP 20 + timestamps 12)";
+
+/** The server's figures for one round, from GET /mock/stats. */
+struct ServerRound {
+  double cpu_us = 0;  // user + sys, difference over the round
+  double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
+  std::uint64_t lateness_count = 0;
+};
+
+/** What one round of C concurrent streams produced. */
+struct RoundResult {
+  std::vector<StreamRecord> streams;
+  double wall_s = 0;         // first t0 to the last stream's end
+  double client_cpu_us = 0;  // the harness thread's CPU over the round
+  TcpCounters tcp;           // over the round, every socket the round used
+  std::optional<ServerRound> server;
+};
+
+/** Accumulates the measured rounds of one case and turns them into named counters. */
+class CaseAggregate {
+ public:
+  /** `tokens` per stream from the recording (usage, else content events). */
+  CaseAggregate(std::vector<std::chrono::microseconds> content_offsets, std::uint64_t tokens,
+                double speed);
+
+  void add(const RoundResult& round);
+
+  std::size_t streams() const { return streams_; }
+  std::size_t failed() const { return failed_; }
+  const std::array<std::size_t, error_kind_count>& errors() const { return errors_; }
+  /** The first failure's detail, for SkipWithError. */
+  const std::string& first_error() const { return first_error_; }
+
+  /** Every figure, its unit in its name (ttft_ms_p50, wire_bytes_in_per_token, …). */
+  std::vector<std::pair<std::string, double>> counters() const;
+
+ private:
+  std::vector<std::chrono::microseconds> offsets_;
+  std::uint64_t tokens_;
+  double speed_;
+  std::vector<double> ttfb_, ttft_, ttlt_, lag_, itl_;
+  std::size_t streams_ = 0, failed_ = 0, rounds_ = 0, server_rounds_ = 0;
+  std::array<std::size_t, error_kind_count> errors_{};
+  std::string first_error_;
+  std::size_t events_ = 0, content_events_ = 0, requests_ = 0, connections_ = 0, empty_polls_ = 0;
+  std::uint64_t http_out_ = 0, http_in_ = 0;
+  TcpCounters tcp_;
+  double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
+  double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;
+};
+
+}  // namespace ssebench::bench

@@ -1,0 +1,69 @@
+#pragma once
+/**
+ * The mock server as the harness and the integration tests see it: a child process started on
+ * port 0, and its /mock/stats figures.
+ */
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace ssebench::bench {
+
+/** `ssebench-mock-server` as a child process; stopped (SIGTERM, then SIGKILL) when destroyed. */
+class ServerProcess {
+ public:
+  /** How long the server may take to print its "listening on" line. */
+  static constexpr std::chrono::seconds start_timeout{20};
+  /** How long it may take to exit after SIGTERM before SIGKILL. */
+  static constexpr std::chrono::seconds stop_timeout{5};
+
+  /**
+   * Runs `binary args… --port 0` and reads the first stdout line, `listening on URL`.
+   * Throws std::runtime_error with the reason if it does not come.
+   */
+  ServerProcess(const std::string& binary, std::vector<std::string> args);
+  ~ServerProcess();
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  const std::string& url() const { return url_; }
+  pid_t pid() const { return pid_; }
+  /** The command line, for the run's context. */
+  const std::string& command() const { return command_; }
+
+ private:
+  pid_t pid_ = -1;
+  int stdout_fd_ = -1;
+  std::string url_;
+  std::string command_;
+};
+
+struct EndpointStats {
+  std::uint64_t requests = 0;
+  std::uint64_t bytes_in = 0;
+  std::uint64_t bytes_out = 0;
+};
+
+/** GET /mock/stats, the fields the harness reads. */
+struct ServerStats {
+  double cpu_user_us = 0;
+  double cpu_sys_us = 0;
+  std::uint64_t lateness_count = 0;
+  double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
+  std::uint64_t connections_open = 0;
+  std::map<std::string, EndpointStats> endpoints;  // "chat_completions", "responses", …
+
+  double cpu_us() const { return cpu_user_us + cpu_sys_us; }
+};
+
+/** GET base_url/mock/stats; nullopt with `error` set on failure. */
+std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error = nullptr);
+/** POST base_url/mock/stats/reset; false on failure. */
+bool reset_stats(const std::string& base_url);
+
+}  // namespace ssebench::bench

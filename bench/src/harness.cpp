@@ -1,0 +1,481 @@
+#include "ssebench/bench/harness.hpp"
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <sys/utsname.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "ssebench/bench/engine.hpp"
+#include "ssebench/bench/server.hpp"
+
+namespace ssebench::bench {
+
+namespace {
+
+#ifdef SSEBENCH_MOCK_SERVER
+constexpr const char* default_server_binary = SSEBENCH_MOCK_SERVER;
+#else
+constexpr const char* default_server_binary = "";
+#endif
+
+/** The harness's own flags (Google Benchmark's are taken out by benchmark::Initialize first). */
+struct HarnessConfig {
+  std::string server;                                 // running server URL; empty: start one
+  std::string server_binary = default_server_binary;  // the server started on port 0
+  unsigned server_threads = 1;                        // its --threads
+  std::string recordings = SSEBENCH_RECORDINGS_DIR;   // folder of *.jsonl
+  std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
+  std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
+                                  "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-1"};
+  std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
+  std::vector<long> intervals_ms{50, 250, 1000};  // poll and poll-full periods
+  double speed = 1.0;                             // replay speed of measured rounds
+  int rounds = 1;                                 // measured rounds (iterations) per case
+  bool warmup = true;                             // one uncounted round at speed 0 first
+  PollSchedule schedule = PollSchedule::fixed_rate;
+  bool keep_alive = true;
+  long long_poll_wait_ms = 10'000;  // wait_ms of long-poll requests
+  bool quick = false;               // CI's reduced set
+};
+
+/** --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win). */
+void apply_quick(HarnessConfig& c, const std::set<std::string>& given) {
+  if (!given.contains("models")) c.models = {"chat-gpt-4o-mini-text"};
+  if (!given.contains("concurrency")) c.concurrency = {1, 10};
+  if (!given.contains("intervals")) c.intervals_ms = {50, 250};
+}
+
+void print_help(const HarnessConfig& d) {
+  const auto join = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ",") + fmt::format("{}", x);
+    return s;
+  };
+  std::vector<std::string> ts;
+  for (Transport t : d.transports) ts.emplace_back(to_string(t));
+  fmt::print(
+      "ssebench-bench [Google Benchmark flags] [flags]\n"
+      "  --server=URL             use a running server (default: start {} on port 0)\n"
+      "  --server-threads=N       threads of the started server (default {})\n"
+      "  --recordings=DIR         recordings folder (default {})\n"
+      "  --cases=LIST             transports (default {})\n"
+      "  --models=LIST            recording ids (default {})\n"
+      "  --concurrency=LIST       streams per round (default {})\n"
+      "  --intervals=LIST         poll intervals in ms for poll and poll-full (default {})\n"
+      "  --speed=S                replay speed of measured rounds (default {})\n"
+      "  --rounds=N               measured rounds per case (default {})\n"
+      "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
+      "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
+      "  --no-keep-alive          a new connection for every request\n"
+      "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
+      "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
+      "50,250\n",
+      d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), d.speed, d.rounds,
+      d.long_poll_wait_ms);
+}
+
+std::vector<std::string> split(std::string_view s) {
+  std::vector<std::string> out;
+  while (!s.empty()) {
+    const auto comma = s.find(',');
+    std::string part(s.substr(0, comma));
+    if (!part.empty()) out.push_back(part);
+    if (comma == std::string_view::npos) break;
+    s.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+template <typename T>
+T to_number(const std::string& flag, const std::string& text) {
+  std::istringstream in(text);
+  T v{};
+  if (!(in >> v) || !in.eof() || v < T{})
+    throw std::invalid_argument(fmt::format("bad value '{}' for --{}", text, flag));
+  return v;
+}
+
+/** Parses what benchmark::Initialize left in argv; throws std::invalid_argument. */
+HarnessConfig parse_flags(int argc, char** argv, bool& help) {
+  HarnessConfig c;
+  std::set<std::string> given;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (!arg.starts_with("--"))
+      throw std::invalid_argument(fmt::format("unexpected argument '{}'", arg));
+    arg.remove_prefix(2);
+    const auto eq = arg.find('=');
+    const std::string name(arg.substr(0, eq));
+    const std::string value = eq == std::string_view::npos ? "" : std::string(arg.substr(eq + 1));
+    given.insert(name);
+    if (name == "help") {
+      help = true;
+    } else if (name == "server") {
+      c.server = value;
+    } else if (name == "server-binary") {
+      c.server_binary = value;
+    } else if (name == "server-threads") {
+      c.server_threads = to_number<unsigned>(name, value);
+    } else if (name == "recordings") {
+      c.recordings = value;
+    } else if (name == "cases") {
+      c.transports.clear();
+      for (const std::string& t : split(value)) {
+        const auto tr = parse_transport(t);
+        if (!tr) throw std::invalid_argument(fmt::format("unknown transport '{}' in --cases", t));
+        c.transports.push_back(*tr);
+      }
+    } else if (name == "models") {
+      c.models = split(value);
+    } else if (name == "concurrency") {
+      c.concurrency.clear();
+      for (const std::string& v : split(value))
+        c.concurrency.push_back(to_number<std::size_t>(name, v));
+    } else if (name == "intervals") {
+      c.intervals_ms.clear();
+      for (const std::string& v : split(value)) c.intervals_ms.push_back(to_number<long>(name, v));
+    } else if (name == "speed") {
+      c.speed = to_number<double>(name, value);
+    } else if (name == "rounds") {
+      c.rounds = to_number<int>(name, value);
+    } else if (name == "no-warmup") {
+      c.warmup = false;
+    } else if (name == "poll-schedule") {
+      if (value == "fixed-rate")
+        c.schedule = PollSchedule::fixed_rate;
+      else if (value == "after-response")
+        c.schedule = PollSchedule::after_response;
+      else
+        throw std::invalid_argument(fmt::format("bad value '{}' for --poll-schedule", value));
+    } else if (name == "no-keep-alive") {
+      c.keep_alive = false;
+    } else if (name == "long-poll-wait-ms") {
+      c.long_poll_wait_ms = to_number<long>(name, value);
+    } else if (name == "quick") {
+      c.quick = true;
+    } else {
+      throw std::invalid_argument(fmt::format("unknown flag --{} (see --help)", name));
+    }
+  }
+  if (c.quick) apply_quick(c, given);
+  if (c.rounds < 1) throw std::invalid_argument("--rounds must be at least 1");
+  for (std::size_t n : c.concurrency)
+    if (n == 0) throw std::invalid_argument("--concurrency values must be at least 1");
+  for (long n : c.intervals_ms)
+    if (n <= 0) throw std::invalid_argument("--intervals values must be at least 1");
+  return c;
+}
+
+/** Many concurrent streams need many descriptors. */
+void raise_nofile_limit() {
+  rlimit r{};
+  if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+std::string command_output(const std::string& cmd) {
+  std::string out;
+  if (FILE* p = popen(cmd.c_str(), "r")) {
+    char buf[256];
+    while (fgets(buf, sizeof buf, p)) out += buf;
+    pclose(p);
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
+  return out;
+}
+
+std::string cpu_model() {
+  std::ifstream in("/proc/cpuinfo");
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  return "unknown";
+}
+
+/** Everything the cases share. */
+struct Run {
+  HarnessConfig config;
+  std::string url;
+  int cases_total = 0;
+  int cases_done = 0;
+  int cases_failed = 0;
+};
+
+struct CaseSpec {
+  std::string name;
+  const Expectation* expect = nullptr;
+  Transport transport = Transport::sse;
+  std::size_t concurrency = 1;
+  long interval_ms = 0;
+};
+
+std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
+  std::string kinds;
+  for (std::size_t k = 0; k < error_kind_count; ++k)
+    if (agg.errors()[k] > 0)
+      kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ",
+                           to_string(static_cast<ErrorKind>(k)), agg.errors()[k]);
+  return fmt::format("{}{}/{} streams failed ({}); first: {}", prefix, agg.failed(), agg.streams(),
+                     kinds, agg.first_error());
+}
+
+double find(const std::vector<std::pair<std::string, double>>& counters, std::string_view name) {
+  for (const auto& [n, v] : counters)
+    if (n == name) return v;
+  return 0;
+}
+
+void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
+  const HarnessConfig& hc = run.config;
+  ClientConfig cfg;
+  cfg.base_url = run.url;
+  cfg.speed = hc.speed;
+  cfg.interval = std::chrono::milliseconds(spec.interval_ms > 0 ? spec.interval_ms : 250);
+  cfg.schedule = hc.schedule;
+  cfg.keep_alive = hc.keep_alive;
+  cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
+  const Recording& rec = *spec.expect->recording;
+  const auto started = Clock::now();
+  Engine engine;
+
+  // Verify and warm up (connections, caches) cheaply at speed 0; never counted.
+  std::string failure;
+  if (hc.warmup) {
+    ClientConfig warm = cfg;
+    warm.speed = 0;
+    CaseAggregate w(spec.expect->content_offsets, rec.completion_tokens, 0);
+    w.add(engine.run_round(*spec.expect, spec.transport, warm, spec.concurrency));
+    if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
+  }
+
+  CaseAggregate agg(spec.expect->content_offsets, rec.completion_tokens, cfg.speed);
+  for (auto _ : state) {
+    if (!failure.empty()) break;
+    std::optional<ServerStats> before;
+    if (reset_stats(run.url)) before = fetch_stats(run.url);
+    RoundResult round = engine.run_round(*spec.expect, spec.transport, cfg, spec.concurrency);
+    if (before) {
+      if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
+        ServerRound s;
+        s.cpu_us = after->cpu_us() - before->cpu_us();
+        s.lateness_count = after->lateness_count;
+        s.lateness_us_p50 = after->lateness_us_p50;
+        s.lateness_us_p99 = after->lateness_us_p99;
+        s.lateness_us_max = after->lateness_us_max;
+        round.server = s;
+      }
+    }
+    state.SetIterationTime(round.wall_s);
+    agg.add(round);
+  }
+  if (failure.empty() && agg.failed() > 0) failure = summarize_errors(agg, "");
+
+  const auto counters = agg.counters();
+  for (const auto& [name, value] : counters) state.counters[name] = value;
+  state.counters["concurrency"] = static_cast<double>(spec.concurrency);
+  if (spec.interval_ms > 0) state.counters["interval_ms"] = static_cast<double>(spec.interval_ms);
+  state.counters["speed"] = hc.speed;
+  state.SetLabel(rec.model);
+
+  ++run.cases_done;
+  const double took_s = std::chrono::duration<double>(Clock::now() - started).count();
+  if (!failure.empty()) {
+    ++run.cases_failed;
+    state.SkipWithError(failure.c_str());
+    fmt::print(stderr, "[{}/{}] {}: FAILED {} ({:.1f} s)\n", run.cases_done, run.cases_total,
+               spec.name, failure, took_s);
+  } else {
+    fmt::print(stderr,
+               "[{}/{}] {}: {}/{} ok, ttft p50 {:.1f} ms, lag p50 {:.2f} ms p99 {:.2f} ms, "
+               "{:.1f} req/stream ({:.1f} s)\n",
+               run.cases_done, run.cases_total, spec.name, agg.streams() - agg.failed(),
+               agg.streams(), find(counters, "ttft_ms_p50"), find(counters, "lag_ms_p50"),
+               find(counters, "lag_ms_p99"), find(counters, "requests_per_stream"), took_s);
+  }
+}
+
+void add_context(const Run& run, const std::string& server_desc) {
+  std::string commit =
+      command_output("git -C '" SSEBENCH_SOURCE_DIR "' rev-parse --short=12 HEAD 2>/dev/null");
+  if (commit.empty()) commit = SSEBENCH_BUILD_COMMIT;
+  if (!command_output("git -C '" SSEBENCH_SOURCE_DIR
+                      "' status --porcelain --untracked-files=no 2>/dev/null")
+           .empty())
+    commit += "-dirty";
+  benchmark::AddCustomContext("ssebench_commit", commit);
+  benchmark::AddCustomContext("ssebench_build_commit", SSEBENCH_BUILD_COMMIT);
+#if defined(__clang__)
+  benchmark::AddCustomContext("compiler", "clang " __clang_version__);
+#elif defined(__GNUC__)
+  benchmark::AddCustomContext("compiler", "g++ " __VERSION__);
+#endif
+#ifdef NDEBUG
+  benchmark::AddCustomContext("ssebench_build_type", "release (NDEBUG)");
+#else
+  benchmark::AddCustomContext("ssebench_build_type",
+                              "debug (assertions on): do not quote these figures");
+#endif
+  utsname u{};
+  uname(&u);
+  benchmark::AddCustomContext("kernel", fmt::format("{} {} {}", u.sysname, u.release, u.machine));
+  benchmark::AddCustomContext("cpu_model", cpu_model());
+  benchmark::AddCustomContext("cores", std::to_string(std::thread::hardware_concurrency()));
+  benchmark::AddCustomContext("server", server_desc);
+  const std::string mtu = read_first_line("/sys/class/net/lo/mtu");
+  benchmark::AddCustomContext("interface", "lo (loopback, 127.0.0.1)");
+  benchmark::AddCustomContext("interface_mtu_bytes", mtu.empty() ? "unknown" : mtu);
+  benchmark::AddCustomContext("wire_bytes_formula", std::string(wire_bytes_formula));
+  benchmark::AddCustomContext(
+      "cpu_note",
+      "client CPU is the harness thread's (CLOCK_THREAD_CPUTIME_ID), server CPU the server "
+      "process's (GET /mock/stats, user+sys); on loopback the kernel's TCP work for both sides is "
+      "charged to whichever side runs it, so neither figure is that side's alone");
+  benchmark::AddCustomContext(
+      "timing_note",
+      "steady_clock; t0 just before a stream's first request; an event is received when the read "
+      "that completes it returns (polls: when the answer carrying it has been read); lag = receive "
+      "- (t0 + recorded offset / speed); percentiles exact (linear between order statistics)");
+  const HarnessConfig& c = run.config;
+  benchmark::AddCustomContext("speed", fmt::format("{}", c.speed));
+  benchmark::AddCustomContext("warmup",
+                              c.warmup ? "one uncounted round per case at speed 0" : "none");
+  benchmark::AddCustomContext("rounds_per_case", std::to_string(c.rounds));
+  benchmark::AddCustomContext(
+      "poll_schedule", c.schedule == PollSchedule::fixed_rate ? "fixed-rate" : "after-response");
+  benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
+  benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
+  benchmark::AddCustomContext("recordings", c.recordings);
+}
+
+}  // namespace
+
+int harness_main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  bool help = false;
+  HarnessConfig config;
+  try {
+    config = parse_flags(argc, argv, help);
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "ssebench-bench: {}\n", e.what());
+    return 2;
+  }
+  if (help) {
+    print_help(HarnessConfig{});
+    return 0;
+  }
+  raise_nofile_limit();
+
+  auto run = std::make_unique<Run>();
+  run->config = config;
+
+  const FolderLoad loaded = load_folder(config.recordings);
+  for (const std::string& e : loaded.errors) fmt::print(stderr, "ssebench-bench: skipped {}\n", e);
+  std::vector<std::unique_ptr<Expectation>> expectations;
+  for (const std::string& id : config.models) {
+    const auto it = std::find_if(loaded.recordings.begin(), loaded.recordings.end(),
+                                 [&](const auto& r) { return r->id == id; });
+    if (it == loaded.recordings.end()) {
+      fmt::print(stderr, "ssebench-bench: no recording '{}' in {}\n", id, config.recordings);
+      return 2;
+    }
+    try {
+      expectations.push_back(std::make_unique<Expectation>(make_expectation(*it)));
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ssebench-bench: {}\n", e.what());
+      return 2;
+    }
+  }
+
+  std::unique_ptr<ServerProcess> server;
+  std::string server_desc;
+  if (!config.server.empty()) {
+    run->url = config.server;
+    while (!run->url.empty() && run->url.back() == '/') run->url.pop_back();
+    server_desc = "running server at " + run->url;
+  } else {
+    if (config.server_binary.empty()) {
+      fmt::print(stderr, "ssebench-bench: no server built; pass --server=URL\n");
+      return 2;
+    }
+    try {
+      server = std::make_unique<ServerProcess>(
+          config.server_binary,
+          std::vector<std::string>{"--recordings", config.recordings, "--threads",
+                                   std::to_string(config.server_threads)});
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ssebench-bench: {}\n", e.what());
+      return 2;
+    }
+    run->url = server->url();
+    server_desc = "started: " + server->command();
+  }
+  std::string stats_error;
+  if (!fetch_stats(run->url, &stats_error)) {
+    fmt::print(stderr, "ssebench-bench: the server does not answer: {}\n", stats_error);
+    return 2;
+  }
+
+  std::vector<std::unique_ptr<CaseSpec>> specs;
+  for (Transport t : config.transports) {
+    for (const auto& x : expectations) {
+      if (t == Transport::rest && !x->recording->nonstream) {
+        fmt::print(stderr,
+                   "ssebench-bench: rest/{}: the recording has no stream:false body, skipped\n",
+                   x->recording->id);
+        continue;
+      }
+      for (std::size_t c : config.concurrency) {
+        const std::vector<long> intervals =
+            has_interval(t) ? config.intervals_ms : std::vector<long>{0};
+        for (long interval : intervals) {
+          auto spec = std::make_unique<CaseSpec>();
+          spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
+          if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
+          spec->expect = x.get();
+          spec->transport = t;
+          spec->concurrency = c;
+          spec->interval_ms = interval;
+          const CaseSpec* s = spec.get();
+          Run* r = run.get();
+          benchmark::RegisterBenchmark(spec->name.c_str(),
+                                       [r, s](benchmark::State& st) { run_case(st, *r, *s); })
+              ->UseManualTime()
+              ->Iterations(config.rounds)
+              ->Unit(benchmark::kMillisecond);
+          specs.push_back(std::move(spec));
+        }
+      }
+    }
+  }
+  run->cases_total = static_cast<int>(specs.size());
+  add_context(*run, server_desc);
+  fmt::print(stderr, "ssebench-bench: {} cases against {}\n", specs.size(), run->url);
+
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  if (run->cases_failed > 0) {
+    fmt::print(stderr, "ssebench-bench: {} of {} cases failed\n", run->cases_failed,
+               run->cases_done);
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace ssebench::bench

@@ -1,0 +1,199 @@
+#include "ssebench/bench/metrics.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
+namespace ssebench::bench {
+
+namespace {
+double ms_between(TimePoint from, TimePoint to) {
+  return std::chrono::duration<double, std::milli>(to - from).count();
+}
+}  // namespace
+
+std::string_view to_string(ErrorKind kind) {
+  switch (kind) {
+    case ErrorKind::http_status:
+      return "http_status";
+    case ErrorKind::curl:
+      return "curl";
+    case ErrorKind::text_mismatch:
+      return "text_mismatch";
+    case ErrorKind::timeout:
+      return "timeout";
+    case ErrorKind::missing_events:
+      return "missing_events";
+    case ErrorKind::bad_response:
+      return "bad_response";
+  }
+  return "unknown";
+}
+
+void StreamRecord::fail(ErrorKind kind, std::string detail) {
+  if (error) return;
+  error = kind;
+  error_detail = std::move(detail);
+}
+
+StreamFigures stream_figures(const StreamRecord& record,
+                             std::span<const std::chrono::microseconds> content_offsets,
+                             double speed) {
+  StreamFigures f;
+  if (record.first_byte) f.ttfb_ms = ms_between(record.t0, *record.first_byte);
+  if (record.content.empty()) return f;
+  f.ttft_ms = ms_between(record.t0, record.content.front().recv);
+  f.ttlt_ms = ms_between(record.t0, record.content.back().recv);
+  f.lag_ms.reserve(record.content.size());
+  for (std::size_t i = 0; i < record.content.size(); ++i) {
+    const ContentReceipt& c = record.content[i];
+    if (c.ordinal < content_offsets.size()) {
+      const double offset_ms =
+          speed > 0
+              ? std::chrono::duration<double, std::milli>(content_offsets[c.ordinal]).count() /
+                    speed
+              : 0.0;
+      f.lag_ms.push_back(ms_between(record.t0, c.recv) - offset_ms);
+    }
+    if (i > 0) f.itl_ms.push_back(ms_between(record.content[i - 1].recv, c.recv));
+  }
+  return f;
+}
+
+std::vector<std::chrono::microseconds> content_offsets(const Recording& recording) {
+  std::vector<std::chrono::microseconds> out;
+  for (const Event& e : recording.events)
+    if (e.content) out.push_back(e.offset);
+  return out;
+}
+
+double percentile(std::span<const double> sorted, double q) {
+  if (sorted.empty()) return 0;
+  const double rank = q * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(rank));
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - static_cast<double>(lo));
+}
+
+Summary summarize(std::vector<double> samples) {
+  Summary s;
+  s.count = samples.size();
+  if (samples.empty()) return s;
+  std::sort(samples.begin(), samples.end());
+  s.p50 = percentile(samples, 0.50);
+  s.p90 = percentile(samples, 0.90);
+  s.p99 = percentile(samples, 0.99);
+  s.max = samples.back();
+  s.mean = std::accumulate(samples.begin(), samples.end(), 0.0) / static_cast<double>(s.count);
+  return s;
+}
+
+TcpCounters& TcpCounters::operator+=(const TcpCounters& o) {
+  bytes_out += o.bytes_out;
+  bytes_in += o.bytes_in;
+  segs_out += o.segs_out;
+  segs_in += o.segs_in;
+  return *this;
+}
+
+CaseAggregate::CaseAggregate(std::vector<std::chrono::microseconds> content_offsets,
+                             std::uint64_t tokens, double speed)
+    : offsets_(std::move(content_offsets)), tokens_(tokens), speed_(speed) {}
+
+void CaseAggregate::add(const RoundResult& round) {
+  ++rounds_;
+  wall_s_ += round.wall_s;
+  client_cpu_us_ += round.client_cpu_us;
+  tcp_ += round.tcp;
+  if (round.server) {
+    ++server_rounds_;
+    server_cpu_us_ += round.server->cpu_us;
+    lateness_p50_sum_ += round.server->lateness_us_p50;
+    lateness_p99_max_ = std::max(lateness_p99_max_, round.server->lateness_us_p99);
+    lateness_max_ = std::max(lateness_max_, round.server->lateness_us_max);
+  }
+  for (const StreamRecord& s : round.streams) {
+    ++streams_;
+    if (s.error) {
+      ++failed_;
+      ++errors_[static_cast<std::size_t>(*s.error)];
+      if (first_error_.empty())
+        first_error_ = std::string(to_string(*s.error)) + ": " + s.error_detail;
+    }
+    events_ += s.events;
+    content_events_ += s.content.size();
+    requests_ += s.requests;
+    connections_ += s.connections;
+    empty_polls_ += s.empty_polls;
+    http_out_ += s.http_bytes_out;
+    http_in_ += s.http_bytes_in;
+    StreamFigures f = stream_figures(s, offsets_, speed_);
+    if (f.ttfb_ms) ttfb_.push_back(*f.ttfb_ms);
+    if (f.ttft_ms) ttft_.push_back(*f.ttft_ms);
+    if (f.ttlt_ms) ttlt_.push_back(*f.ttlt_ms);
+    lag_.insert(lag_.end(), f.lag_ms.begin(), f.lag_ms.end());
+    itl_.insert(itl_.end(), f.itl_ms.begin(), f.itl_ms.end());
+  }
+}
+
+std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
+  std::vector<std::pair<std::string, double>> c;
+  const auto put = [&c](std::string name, double v) { c.emplace_back(std::move(name), v); };
+  const auto stats = [&](const std::string& name, const std::vector<double>& samples, bool full) {
+    const Summary s = summarize(samples);
+    put(name + "_p50", s.p50);
+    if (full) put(name + "_p90", s.p90);
+    put(name + "_p99", s.p99);
+    if (full) put(name + "_max", s.max);
+    put(name + "_mean", s.mean);
+  };
+  const double n = static_cast<double>(std::max<std::size_t>(streams_, 1));
+  const double tokens = n * static_cast<double>(std::max<std::uint64_t>(tokens_, 1));
+  const auto per = [&](const std::string& name, double total) {
+    put(name + "_per_stream", total / n);
+    put(name + "_per_token", total / tokens);
+  };
+
+  put("streams", static_cast<double>(streams_));
+  put("streams_ok", static_cast<double>(streams_ - failed_));
+  put("errors", static_cast<double>(failed_));
+  for (std::size_t k = 0; k < error_kind_count; ++k)
+    put("errors_" + std::string(to_string(static_cast<ErrorKind>(k))),
+        static_cast<double>(errors_[k]));
+  put("tokens_per_stream", static_cast<double>(tokens_));
+  put("events_per_stream", static_cast<double>(events_) / n);
+  put("content_events_per_stream", static_cast<double>(content_events_) / n);
+
+  stats("ttfb_ms", ttfb_, false);
+  stats("ttft_ms", ttft_, true);
+  stats("ttlt_ms", ttlt_, false);
+  stats("lag_ms", lag_, true);
+  stats("itl_ms", itl_, false);
+
+  put("requests_per_stream", static_cast<double>(requests_) / n);
+  put("connections_per_stream", static_cast<double>(connections_) / n);
+  put("empty_polls_per_stream", static_cast<double>(empty_polls_) / n);
+
+  per("client_cpu_us", client_cpu_us_);
+  if (server_rounds_ > 0) {
+    per("server_cpu_us", server_cpu_us_);
+    put("server_lateness_us_p50", lateness_p50_sum_ / static_cast<double>(server_rounds_));
+    put("server_lateness_us_p99", lateness_p99_max_);
+    put("server_lateness_us_max", lateness_max_);
+  }
+
+  per("http_bytes_out", static_cast<double>(http_out_));
+  per("http_bytes_in", static_cast<double>(http_in_));
+  per("tcp_payload_bytes_out", static_cast<double>(tcp_.bytes_out));
+  per("tcp_payload_bytes_in", static_cast<double>(tcp_.bytes_in));
+  per("segments_out", static_cast<double>(tcp_.segs_out));
+  per("segments_in", static_cast<double>(tcp_.segs_in));
+  per("wire_bytes_out",
+      static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
+  per("wire_bytes_in",
+      static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));
+  return c;
+}
+
+}  // namespace ssebench::bench

@@ -1,0 +1,173 @@
+#include "ssebench/bench/server.hpp"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <stdexcept>
+#include <thread>
+
+namespace ssebench::bench {
+
+namespace json = boost::json;
+
+namespace {
+constexpr std::string_view listening_prefix = "listening on ";
+/** Timeout of one /mock/stats request. */
+constexpr long stats_timeout_ms = 10'000;
+
+void wait_or_kill(pid_t pid) {
+  const auto until = std::chrono::steady_clock::now() + ServerProcess::stop_timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, nullptr, 0);
+}
+
+std::size_t append_cb(char* data, std::size_t size, std::size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+/** One blocking request on its own handle (not tracked: it is not part of any round). */
+std::optional<std::string> simple_request(const std::string& url, bool post, std::string* error) {
+  CURL* easy = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, stats_timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &append_cb);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  if (post) {
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+    curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
+  }
+  const CURLcode rc = curl_easy_perform(easy);
+  long status = 0;
+  curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_cleanup(easy);
+  if (rc != CURLE_OK || status != 200) {
+    if (error)
+      *error =
+          url + ": " + (rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP " + std::to_string(status));
+    return std::nullopt;
+  }
+  return body;
+}
+
+double number(const json::object& o, std::string_view key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_number() ? v->to_number<double>() : 0.0;
+}
+}  // namespace
+
+ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args) {
+  args.insert(args.begin(), binary);
+  args.push_back("--port");
+  args.push_back("0");
+  for (const std::string& a : args) command_ += (command_.empty() ? "" : " ") + a;
+  std::vector<char*> argv;  // built before fork: the child only calls async-signal-safe functions
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
+    if (getppid() != parent) _exit(127);
+    dup2(fds[1], STDOUT_FILENO);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  stdout_fd_ = fds[0];
+  std::string line;
+  const auto until = std::chrono::steady_clock::now() + start_timeout;
+  while (line.find('\n') == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        until - std::chrono::steady_clock::now());
+    pollfd p{stdout_fd_, POLLIN, 0};
+    char buf[256];
+    ssize_t n = 0;
+    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0 ||
+        (n = read(stdout_fd_, buf, sizeof buf)) <= 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      close(stdout_fd_);
+      throw std::runtime_error(command_ + ": no 'listening on' line (exited or timed out)");
+    }
+    line.append(buf, static_cast<std::size_t>(n));
+  }
+  line.resize(line.find('\n'));
+  if (!line.starts_with(listening_prefix)) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    close(stdout_fd_);
+    throw std::runtime_error(command_ + ": unexpected first line: " + line);
+  }
+  url_ = line.substr(listening_prefix.size());
+  while (!url_.empty() && (url_.back() == '\r' || url_.back() == '/')) url_.pop_back();
+  // Later output is drained so that the server never blocks on a full pipe.
+  std::thread([fd = stdout_fd_] {
+    char buf[4096];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+  }).detach();
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    wait_or_kill(pid_);
+  }
+}
+
+std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error) {
+  const std::optional<std::string> body = simple_request(base_url + "/mock/stats", false, error);
+  if (!body) return std::nullopt;
+  json::error_code ec;
+  const json::value v = json::parse(*body, ec);
+  if (ec || !v.is_object()) {
+    if (error) *error = base_url + "/mock/stats: not a JSON object";
+    return std::nullopt;
+  }
+  const json::object& o = v.as_object();
+  ServerStats s;
+  if (const json::value* cpu = o.if_contains("cpu"); cpu && cpu->is_object()) {
+    s.cpu_user_us = number(cpu->as_object(), "user_us");
+    s.cpu_sys_us = number(cpu->as_object(), "sys_us");
+  }
+  if (const json::value* l = o.if_contains("lateness_us"); l && l->is_object()) {
+    s.lateness_count = static_cast<std::uint64_t>(number(l->as_object(), "count"));
+    s.lateness_us_p50 = number(l->as_object(), "p50");
+    s.lateness_us_p99 = number(l->as_object(), "p99");
+    s.lateness_us_max = number(l->as_object(), "max");
+  }
+  s.connections_open = static_cast<std::uint64_t>(number(o, "connections_open"));
+  if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
+    for (const auto& [name, value] : e->as_object()) {
+      if (!value.is_object()) continue;
+      EndpointStats& es = s.endpoints[std::string(name)];
+      es.requests = static_cast<std::uint64_t>(number(value.as_object(), "requests"));
+      es.bytes_in = static_cast<std::uint64_t>(number(value.as_object(), "bytes_in"));
+      es.bytes_out = static_cast<std::uint64_t>(number(value.as_object(), "bytes_out"));
+    }
+  }
+  return s;
+}
+
+bool reset_stats(const std::string& base_url) {
+  return simple_request(base_url + "/mock/stats/reset", true, nullptr).has_value();
+}
+
+}  // namespace ssebench::bench

@@ -1,0 +1,209 @@
+#include "stream.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "socket_tracker.hpp"
+
+namespace ssebench::bench {
+
+namespace {
+/** Bytes of a non-2xx body kept for the error message. */
+constexpr std::size_t error_body_limit = 200;
+
+bool iequals_prefix(std::string_view line, std::string_view prefix) {
+  if (line.size() < prefix.size()) return false;
+  return std::equal(prefix.begin(), prefix.end(), line.begin(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+}
+
+std::chrono::microseconds scaled(std::chrono::microseconds d, double speed) {
+  if (speed <= 0) return std::chrono::microseconds{0};
+  return std::chrono::microseconds{static_cast<long long>(static_cast<double>(d.count()) / speed)};
+}
+}  // namespace
+
+Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
+  easy_ = curl_easy_init();
+  curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
+  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  // Raw bytes as they crossed the socket: the chunk framing is decoded here (ChunkedDecoder).
+  curl_easy_setopt(easy_, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
+  curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy_, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt(easy_, CURLOPT_PROXY, "");  // loopback only, whatever the environment says
+  curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Stream::header_cb);
+  curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Stream::write_cb);
+  curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  if (!config().keep_alive) {
+    curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
+    curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
+  }
+  headers_ =
+      curl_slist_append(headers_, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
+  headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
+  curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  ctx_.sockets->attach(easy_);
+}
+
+Stream::~Stream() {
+  if (in_flight_) curl_multi_remove_handle(ctx_.multi, easy_);
+  curl_easy_cleanup(easy_);
+  curl_slist_free_all(headers_);
+  curl_slist_free_all(post_headers_);
+}
+
+void Stream::start() {
+  const ClientConfig& c = config();
+  record_.t0 = now();
+  auto budget = std::chrono::duration_cast<std::chrono::microseconds>(
+      scaled(expect().duration, c.speed) * c.deadline_factor);
+  deadline_ = record_.t0 + budget + c.deadline_slack + c.interval;
+  first_request();
+}
+
+void Stream::send(const std::string& path, const std::string* body) {
+  status_ = 0;
+  chunked_ = false;
+  decoder_ = ChunkedDecoder{};
+  error_body_.clear();
+  last_read_.reset();
+  const std::string url = config().base_url + path;
+  curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
+  if (body) {
+    if (!post_headers_) {
+      post_headers_ =
+          curl_slist_append(nullptr, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
+      post_headers_ = curl_slist_append(post_headers_, "Expect:");
+      post_headers_ = curl_slist_append(post_headers_, "Content-Type: application/json");
+    }
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, post_headers_);
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
+    curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body->data());
+  } else {
+    curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
+  }
+  in_flight_ = true;
+  if (const CURLMcode rc = curl_multi_add_handle(ctx_.multi, easy_); rc != CURLM_OK) {
+    in_flight_ = false;
+    fail(ErrorKind::curl, curl_multi_strerror(rc));
+  }
+}
+
+std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void* self) {
+  auto* s = static_cast<Stream*>(self);
+  const std::size_t bytes = size * n;
+  if (!s->record_.first_byte) s->record_.first_byte = s->now();
+  s->record_.http_bytes_in += bytes;
+  const std::string_view line(data, bytes);
+  if (line.starts_with("HTTP/")) {
+    const auto sp = line.find(' ');
+    s->status_ =
+        sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
+    s->chunked_ = false;
+  } else if (iequals_prefix(line, "transfer-encoding:")) {
+    std::string value(line.substr(18));
+    std::transform(value.begin(), value.end(), value.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (value.find("chunked") != std::string::npos) s->chunked_ = true;
+  }
+  return bytes;
+}
+
+std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* self) {
+  auto* s = static_cast<Stream*>(self);
+  const std::size_t bytes = size * n;
+  // One clock reading per read, before parsing: every event these bytes complete was received now.
+  const TimePoint now = s->now();
+  s->last_read_ = now;
+  s->record_.http_bytes_in += bytes;
+  std::string_view body(data, bytes);
+  if (s->chunked_) {
+    s->decoded_.clear();
+    if (!s->decoder_.feed(body, s->decoded_)) {
+      s->record_.fail(ErrorKind::bad_response, "bad chunked framing: " + s->decoder_.error());
+      return 0;  // aborts the transfer
+    }
+    body = s->decoded_;
+  }
+  if (s->status_ >= 200 && s->status_ < 300) {
+    if (!s->finished_) s->on_body(body, now);
+  } else if (s->error_body_.size() < error_body_limit) {
+    s->error_body_.append(body.substr(0, error_body_limit - s->error_body_.size()));
+  }
+  return bytes;
+}
+
+void Stream::on_done(CURLcode result) {
+  in_flight_ = false;
+  long request_bytes = 0;
+  long connects = 0;
+  curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &request_bytes);
+  curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
+  record_.http_bytes_out += static_cast<std::uint64_t>(request_bytes);
+  record_.connections += static_cast<std::size_t>(connects);
+  ++record_.requests;
+  if (finished_) return;
+  if (record_.error) return finish();  // failed inside a callback
+  if (result != CURLE_OK) return fail(ErrorKind::curl, curl_easy_strerror(result));
+  if (status_ < 200 || status_ >= 300)
+    return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
+  if (chunked_ && !decoder_.done())
+    return fail(ErrorKind::bad_response, "the chunked body ended before its last chunk");
+  on_response(last_read_.value_or(now()));
+}
+
+void Stream::on_timer() {
+  wake_at_.reset();
+  if (!finished_) next_request();
+}
+
+void Stream::on_deadline() {
+  if (in_flight_) {
+    curl_multi_remove_handle(ctx_.multi, easy_);
+    in_flight_ = false;
+  }
+  fail(ErrorKind::timeout,
+       fmt::format("no end after {} requests, {} events", record_.requests, record_.events));
+}
+
+void Stream::finish() {
+  if (finished_) return;
+  finished_ = true;
+  wake_at_.reset();
+  record_.end = last_read_.value_or(now());
+}
+
+void Stream::fail(ErrorKind kind, std::string detail) {
+  record_.fail(kind, std::move(detail));
+  finish();
+}
+
+void Stream::check_transcript() {
+  const Transcript& want = expect().transcript;
+  if (record_.transcript != want) {
+    std::string detail = "the text differs from the recording";
+    for (const auto& [choice, text] : want) {
+      const auto it = record_.transcript.find(choice);
+      const std::string got = it == record_.transcript.end() ? std::string{} : it->second;
+      if (got == text) continue;
+      const auto diff = std::mismatch(got.begin(), got.end(), text.begin(), text.end());
+      detail = fmt::format("choice {}: text differs at byte {} (got {} bytes, want {})", choice,
+                           diff.first - got.begin(), got.size(), text.size());
+      break;
+    }
+    record_.fail(ErrorKind::text_mismatch, detail);
+  } else if (record_.content.size() != expect().content_offsets.size()) {
+    record_.fail(ErrorKind::missing_events,
+                 fmt::format("{} content events, the recording has {}", record_.content.size(),
+                             expect().content_offsets.size()));
+  }
+}
+
+}  // namespace ssebench::bench

@@ -1,0 +1,99 @@
+#pragma once
+// One stream of a round: the session interface the engine drives, and the three clients
+// (sse_client.cpp, rest_client.cpp, job_client.cpp). Private to the engine.
+#include <curl/curl.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "ssebench/bench/chunked.hpp"
+#include "ssebench/bench/metrics.hpp"
+#include "ssebench/bench/transport.hpp"
+
+namespace ssebench::bench {
+
+class SocketTracker;
+
+/** What a stream needs from the loop that drives it. */
+struct StreamContext {
+  CURLM* multi = nullptr;
+  SocketTracker* sockets = nullptr;
+  ClockFn clock = nullptr;
+  const Expectation* expect = nullptr;
+  const ClientConfig* config = nullptr;
+};
+
+class Stream {
+ public:
+  explicit Stream(const StreamContext& ctx);
+  virtual ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  /** Takes t0 and sends the first request. */
+  void start();
+  /** The transfer in flight ended (the loop has removed it from the multi handle). */
+  void on_done(CURLcode result);
+  /** A scheduled request is due. */
+  void on_timer();
+  /** The deadline passed: abandon the transfer in flight, count a timeout. */
+  void on_deadline();
+
+  bool finished() const { return finished_; }
+  TimePoint deadline() const { return deadline_; }
+  const std::optional<TimePoint>& wake_at() const { return wake_at_; }
+  StreamRecord& record() { return record_; }
+
+ protected:
+  /** Sends a request: a POST when `body` is given, else a GET. */
+  void send(const std::string& path, const std::string* body);
+  /** Sends the next request at `at` (a timer in the loop). */
+  void schedule(TimePoint at) { wake_at_ = at; }
+  /** Ends the stream; failures recorded before stay. */
+  void finish();
+  /** Ends the stream with a failure. */
+  void fail(ErrorKind kind, std::string detail);
+  /** Compares the rebuilt text and content-event count with the recording's. */
+  void check_transcript();
+
+  virtual void first_request() = 0;
+  virtual void next_request() {}
+  /** Body bytes (already de-chunked) read at `now`. */
+  virtual void on_body(std::string_view bytes, TimePoint now) = 0;
+  /** A 2xx response has been read completely; its last bytes were read at `last_read`. */
+  virtual void on_response(TimePoint last_read) = 0;
+
+  const Expectation& expect() const { return *ctx_.expect; }
+  const ClientConfig& config() const { return *ctx_.config; }
+  TimePoint now() const { return ctx_.clock(); }
+
+  StreamRecord record_;
+
+ private:
+  static std::size_t header_cb(char* data, std::size_t size, std::size_t n, void* self);
+  static std::size_t write_cb(char* data, std::size_t size, std::size_t n, void* self);
+
+  StreamContext ctx_;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;       // GET requests
+  curl_slist* post_headers_ = nullptr;  // POST requests
+  bool in_flight_ = false;
+  bool finished_ = false;
+  TimePoint deadline_{};
+  std::optional<TimePoint> wake_at_;
+  // The response in flight.
+  long status_ = 0;
+  bool chunked_ = false;
+  ChunkedDecoder decoder_;
+  std::string decoded_;
+  std::string error_body_;  // start of a non-2xx body, for the error message
+  std::optional<TimePoint> last_read_;
+};
+
+std::unique_ptr<Stream> make_sse_stream(const StreamContext& ctx);
+std::unique_ptr<Stream> make_rest_stream(const StreamContext& ctx);
+std::unique_ptr<Stream> make_job_stream(const StreamContext& ctx, Transport transport);
+
+}  // namespace ssebench::bench

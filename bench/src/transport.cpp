@@ -1,0 +1,64 @@
+#include "ssebench/bench/transport.hpp"
+
+#include <boost/json.hpp>
+#include <stdexcept>
+
+#include "ssebench/bench/metrics.hpp"
+
+namespace ssebench::bench {
+
+namespace json = boost::json;
+
+std::string_view to_string(Transport t) {
+  switch (t) {
+    case Transport::sse:
+      return "sse";
+    case Transport::rest:
+      return "rest";
+    case Transport::poll:
+      return "poll";
+    case Transport::poll_full:
+      return "poll-full";
+    case Transport::long_poll:
+      return "long-poll";
+  }
+  return "unknown";
+}
+
+std::optional<Transport> parse_transport(std::string_view name) {
+  for (Transport t : all_transports)
+    if (to_string(t) == name) return t;
+  return std::nullopt;
+}
+
+bool has_interval(Transport t) {
+  return t == Transport::poll || t == Transport::poll_full;
+}
+
+Expectation make_expectation(std::shared_ptr<const Recording> recording) {
+  Expectation x;
+  const Recording& r = *recording;
+  x.transcript = r.transcript();
+  x.content_offsets = content_offsets(r);
+  x.duration = r.last_offset();
+  long ordinal = 0;
+  for (const Event& e : r.events) {
+    if (e.is_done()) continue;
+    x.seq_content_ordinal.push_back(e.content ? ordinal++ : -1);
+  }
+  json::error_code ec;
+  json::value body = json::parse(r.request.body, ec);
+  if (ec || !body.is_object())
+    throw std::runtime_error(r.id + ": the recorded request body is not a JSON object");
+  body.as_object()["model"] = r.id;  // the server picks the recording by this id
+  body.as_object()["stream"] = true;
+  x.sse_body = json::serialize(body);
+  body.as_object()["stream"] = false;
+  body.as_object().erase("stream_options");  // only valid with stream: true
+  x.rest_body = json::serialize(body);
+  x.job_body = json::serialize(json::object{{"model", r.id}, {"background", true}});
+  x.recording = std::move(recording);
+  return x;
+}
+
+}  // namespace ssebench::bench

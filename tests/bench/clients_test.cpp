@@ -1,0 +1,196 @@
+// Every transport against the real server (started once, on port 0, with the real recordings).
+#include "ssebench/bench/engine.hpp"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <numeric>
+
+#include "ssebench/bench/server.hpp"
+
+namespace ssebench::bench {
+namespace {
+
+class ServerEnv : public ::testing::Environment {
+ public:
+  static inline std::unique_ptr<ServerProcess> server;
+  static inline FolderLoad recordings;
+
+  void SetUp() override {
+    server = std::make_unique<ServerProcess>(
+        SSEBENCH_MOCK_SERVER, std::vector<std::string>{"--recordings", SSEBENCH_RECORDINGS_DIR});
+    recordings = load_folder(SSEBENCH_RECORDINGS_DIR);
+  }
+  void TearDown() override { server.reset(); }
+};
+const auto* const env = ::testing::AddGlobalTestEnvironment(new ServerEnv);
+
+Expectation expect_of(const std::string& id) {
+  for (const auto& r : ServerEnv::recordings.recordings)
+    if (r->id == id) return make_expectation(r);
+  throw std::runtime_error("no recording " + id);
+}
+
+ClientConfig config(double speed, long interval_ms = 250) {
+  ClientConfig c;
+  c.base_url = ServerEnv::server->url();
+  c.speed = speed;
+  c.interval = std::chrono::milliseconds(interval_ms);
+  c.deadline_slack = std::chrono::seconds(10);
+  return c;
+}
+
+struct Measured {
+  RoundResult round;
+  ServerStats server;  // after a reset just before the round
+  std::uint64_t http_out = 0, http_in = 0;
+  std::uint64_t server_in = 0, server_out = 0;
+};
+
+/** One round with fresh connections; the server's counters cover exactly that round. */
+Measured measure(const Expectation& x, Transport t, const ClientConfig& c, std::size_t n) {
+  Measured m;
+  Engine engine;
+  EXPECT_TRUE(reset_stats(c.base_url));
+  m.round = engine.run_round(x, t, c, n);
+  std::string error;
+  const auto stats = fetch_stats(c.base_url, &error);
+  EXPECT_TRUE(stats) << error;
+  if (stats) m.server = *stats;
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_TRUE(s.ok()) << to_string(*s.error) << ": " << s.error_detail;
+    EXPECT_EQ(s.transcript, x.transcript);
+    m.http_out += s.http_bytes_out;
+    m.http_in += s.http_bytes_in;
+  }
+  for (const auto& [name, e] : m.server.endpoints) {
+    if (name == "mock") continue;  // the stats requests themselves
+    m.server_in += e.bytes_in;
+    m.server_out += e.bytes_out;
+  }
+  return m;
+}
+
+void expect_bytes_agree(const Measured& m) {
+  EXPECT_GT(m.http_in, 0u);
+  EXPECT_EQ(m.http_out, m.server_in) << "client sent vs server received (HTTP)";
+  EXPECT_EQ(m.http_in, m.server_out) << "client received vs server sent (HTTP)";
+  EXPECT_EQ(m.round.tcp.bytes_out, m.http_out) << "TCP payload acked vs HTTP bytes sent";
+  EXPECT_EQ(m.round.tcp.bytes_in, m.http_in) << "TCP payload received vs HTTP bytes received";
+  EXPECT_GT(m.round.tcp.segs_in, 0u);
+}
+
+double mean(const std::vector<double>& v) {
+  return v.empty() ? 0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
+}
+
+std::vector<double> lags(const Measured& m, const Expectation& x, double speed) {
+  std::vector<double> out;
+  for (const StreamRecord& s : m.round.streams) {
+    const StreamFigures f = stream_figures(s, x.content_offsets, speed);
+    out.insert(out.end(), f.lag_ms.begin(), f.lag_ms.end());
+  }
+  return out;
+}
+
+TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const Measured m = measure(x, Transport::sse, config(1.0), 4);
+  ASSERT_EQ(m.round.streams.size(), 4u);
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_EQ(s.events, x.recording->events.size());
+    EXPECT_EQ(s.content.size(), x.content_offsets.size());
+    EXPECT_EQ(s.requests, 1u);
+  }
+  const Summary lag = summarize(lags(m, x, 1.0));
+  EXPECT_EQ(lag.count, 4 * x.content_offsets.size());
+  EXPECT_LT(lag.p50, 5.0);
+  EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, SseResponsesApiRecording) {
+  const Expectation x = expect_of("responses-gpt-5.1-codex-max-4");
+  const Measured m = measure(x, Transport::sse, config(0.0), 2);
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, RestRebuildsTheTextFromOneBody) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const Measured m = measure(x, Transport::rest, config(2.0), 3);
+  for (const StreamRecord& s : m.round.streams) {
+    ASSERT_EQ(s.content.size(), x.content_offsets.size());
+    // Every token arrives with the body, after the recorded end.
+    EXPECT_EQ(s.content.front().recv, s.content.back().recv);
+  }
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, PollMeanLagIsHalfTheInterval) {
+  // 300 content events over 3.4 s against a 40 ms grid: their phases are close to uniform.
+  const Expectation x = expect_of("chat-gpt-4.1-nano-text");
+  const long interval_ms = 40;
+  const Measured m = measure(x, Transport::poll, config(1.0, interval_ms), 2);
+  const std::vector<double> l = lags(m, x, 1.0);
+  ASSERT_EQ(l.size(), 2 * x.content_offsets.size());
+  EXPECT_NEAR(mean(l), interval_ms / 2.0, 0.25 * interval_ms / 2.0);
+  for (const StreamRecord& s : m.round.streams) {
+    const double expected_polls = 3.4e3 / interval_ms;
+    EXPECT_GT(static_cast<double>(s.requests), 0.7 * expected_polls);
+    EXPECT_LT(static_cast<double>(s.requests), 1.5 * expected_polls);
+  }
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, PollFullDeduplicatesTheWholeState) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const Measured m = measure(x, Transport::poll_full, config(1.0, 50), 2);
+  for (const StreamRecord& s : m.round.streams) EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, LongPollBatchesAndRebuildsTheText) {
+  const Expectation x = expect_of("chat-gpt-4o-json");
+  const Measured m = measure(x, Transport::long_poll, config(2.0), 2);
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+    EXPECT_GE(s.requests, 2u);
+  }
+  const Summary lag = summarize(lags(m, x, 2.0));
+  EXPECT_LT(lag.p50, 20.0);
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, NoKeepAliveOpensAConnectionPerRequest) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(0.0, 10);
+  c.keep_alive = false;
+  const Measured m = measure(x, Transport::poll, c, 1);
+  const StreamRecord& s = m.round.streams.at(0);
+  EXPECT_EQ(s.connections, s.requests);
+}
+
+TEST(Clients, AnUnknownRecordingIsAnHttpError) {
+  Expectation x = expect_of("chat-gpt-4o-mini-text");
+  x.sse_body = R"({"model":"no-such-recording","stream":true})";
+  Engine engine;
+  const RoundResult r = engine.run_round(x, Transport::sse, config(0.0), 1);
+  ASSERT_EQ(r.streams.size(), 1u);
+  EXPECT_EQ(r.streams[0].error, ErrorKind::http_status);
+}
+
+TEST(Clients, ADeadlineEndsAStreamThatNeverFinishes) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(0.05);  // 0.57 s recorded → 11 s at this speed
+  c.deadline_factor = 0;
+  c.deadline_slack = std::chrono::milliseconds(200);
+  c.interval = std::chrono::milliseconds(0);
+  Engine engine;
+  const auto start = Clock::now();
+  const RoundResult r = engine.run_round(x, Transport::sse, c, 2);
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
+  for (const StreamRecord& s : r.streams) EXPECT_EQ(s.error, ErrorKind::timeout);
+}
+
+}  // namespace
+}  // namespace ssebench::bench
