@@ -1,0 +1,115 @@
+#include "ssebench/server/config.hpp"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace ssebench::server {
+namespace {
+
+ParsedArgs parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "ssebench-mock-server");
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return parse_args(static_cast<int>(args.size()), argv.data());
+}
+
+TEST(Config, DefaultsWithoutArguments) {
+  const ParsedArgs p = parse({});
+  ASSERT_TRUE(p.config);
+  EXPECT_EQ(p.config->bind_address, "127.0.0.1");
+  EXPECT_EQ(p.config->port, 0);
+  EXPECT_EQ(p.config->threads, 1u);
+  EXPECT_EQ(p.config->recordings, "recordings");
+  EXPECT_EQ(p.config->speed, 1.0);
+  EXPECT_EQ(p.config->header_limit_bytes, 8u * 1024);
+  EXPECT_EQ(p.config->body_limit_bytes, 1024u * 1024);
+}
+
+TEST(Config, EveryOptionIsParsed) {
+  const ParsedArgs p = parse({"--bind",
+                              "127.0.0.2",
+                              "--port",
+                              "8080",
+                              "--threads",
+                              "2",
+                              "--recordings",
+                              "/tmp/r",
+                              "--speed",
+                              "2.5",
+                              "--header-limit-bytes",
+                              "4096",
+                              "--body-limit-bytes",
+                              "100",
+                              "--idle-timeout-ms",
+                              "7",
+                              "--stream-lifetime-limit-ms",
+                              "8",
+                              "--close-linger-ms",
+                              "9",
+                              "--max-connections",
+                              "10",
+                              "--max-jobs",
+                              "11",
+                              "--job-retention-ms",
+                              "12",
+                              "--long-poll-max-wait-ms",
+                              "13"});
+  ASSERT_TRUE(p.config) << p.message;
+  const Config& c = *p.config;
+  EXPECT_EQ(c.bind_address, "127.0.0.2");
+  EXPECT_EQ(c.port, 8080);
+  EXPECT_EQ(c.threads, 2u);
+  EXPECT_EQ(c.recordings, "/tmp/r");
+  EXPECT_EQ(c.speed, 2.5);
+  EXPECT_EQ(c.header_limit_bytes, 4096u);
+  EXPECT_EQ(c.body_limit_bytes, 100u);
+  EXPECT_EQ(c.idle_timeout_ms, 7u);
+  EXPECT_EQ(c.stream_lifetime_limit_ms, 8u);
+  EXPECT_EQ(c.close_linger_ms, 9u);
+  EXPECT_EQ(c.max_connections, 10u);
+  EXPECT_EQ(c.max_jobs, 11u);
+  EXPECT_EQ(c.job_retention_ms, 12u);
+  EXPECT_EQ(c.long_poll_max_wait_ms, 13u);
+}
+
+TEST(Config, BadValuesAreOneLineErrors) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--port", "70000"},
+                                                                {"--port", "x"},
+                                                                {"--threads", "0"},
+                                                                {"--speed", "-1"},
+                                                                {"--speed", "fast"},
+                                                                {"--speed", "inf"},
+                                                                {"--max-jobs", ""},
+                                                                {"--nope"},
+                                                                {"--port"},
+                                                                {"extra"}}) {
+    const ParsedArgs p = parse(args);
+    EXPECT_FALSE(p.config) << args[0];
+    EXPECT_EQ(p.exit_code, 2) << args[0];
+    EXPECT_EQ(p.message.find('\n'), std::string::npos) << p.message;
+  }
+  EXPECT_EQ(parse({"--port", "x"}).message,
+            "ssebench-mock-server: bad value 'x' for --port (see --help)");
+  EXPECT_EQ(parse({"--nope"}).message,
+            "ssebench-mock-server: unknown option '--nope' (see --help)");
+}
+
+TEST(Config, HelpPrintsEveryDefault) {
+  const ParsedArgs p = parse({"--help"});
+  EXPECT_FALSE(p.config);
+  EXPECT_EQ(p.exit_code, 0);
+  EXPECT_EQ(p.message, usage("ssebench-mock-server"));
+  for (const char* needle :
+       {"--bind ADDR", "(default 127.0.0.1)", "--port N", "(default 0)", "(default 8192)",
+        "(default 1048576)", "(default 60000)", "(default 600000)", "(default 30000)", "--max-jobs",
+        "--job-retention-ms", "--long-poll-max-wait-ms", "--recordings DIR", "(default recordings)",
+        "--speed S"}) {
+    EXPECT_NE(p.message.find(needle), std::string::npos) << needle;
+  }
+}
+
+}  // namespace
+}  // namespace ssebench::server

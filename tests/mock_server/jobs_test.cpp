@@ -1,0 +1,64 @@
+#include "ssebench/server/jobs.hpp"
+
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "support.hpp"
+
+namespace ssebench::server {
+namespace {
+
+using namespace std::chrono_literals;
+
+Replay one_event() {
+  test::TestRecording r;
+  r.events = {{10'000, "content", test::chat_chunk("Hi")}};
+  auto loaded = parse_recording(test::recording_text(r), "one.jsonl");
+  EXPECT_TRUE(loaded) << loaded.error;
+  return Replay(loaded.recording);
+}
+
+TEST(JobStore, ParseName) {
+  EXPECT_EQ(JobStore::parse_name("resp_bg_12"), 12u);
+  EXPECT_FALSE(JobStore::parse_name("resp_bg_"));
+  EXPECT_FALSE(JobStore::parse_name("resp_bg_1x"));
+  EXPECT_FALSE(JobStore::parse_name("resp_12"));
+}
+
+TEST(JobStore, CreateFindAndExpireAfterRetention) {
+  const Replay replay = one_event();
+  JobStore store(10, 100ms);
+  const Clock::time_point t0 = Clock::now();
+  const auto job = store.create(replay, t0, 1.0);  // ends at t0 + 10 ms
+  ASSERT_TRUE(job);
+  EXPECT_EQ(store.find(job->name(), t0 + 50ms), job);
+  EXPECT_EQ(store.find(job->name(), t0 + 109ms), job);
+  EXPECT_EQ(store.figures(t0 + 5ms).active, 1u);
+  EXPECT_EQ(store.figures(t0 + 50ms).active, 0u);
+  EXPECT_EQ(store.figures(t0 + 50ms).held, 1u);
+  EXPECT_FALSE(store.find(job->name(), t0 + 110ms));
+  EXPECT_FALSE(store.find("resp_bg_999", t0));
+  EXPECT_EQ(store.figures(t0 + 110ms).held, 0u);
+}
+
+TEST(JobStore, MaxJobsRefusesUntilOneExpires) {
+  const Replay replay = one_event();
+  JobStore store(2, 0ms);
+  const Clock::time_point t0 = Clock::now();
+  ASSERT_TRUE(store.create(replay, t0, 1.0));
+  ASSERT_TRUE(store.create(replay, t0, 1.0));
+  EXPECT_FALSE(store.create(replay, t0 + 1ms, 1.0));
+  EXPECT_TRUE(store.create(replay, t0 + 10ms, 1.0));  // the first two ended at t0 + 10 ms
+}
+
+TEST(JobStore, IdsAreUnique) {
+  const Replay replay = one_event();
+  JobStore store(10, 0ms);
+  const auto a = store.create(replay, Clock::now(), 1.0);
+  const auto b = store.create(replay, Clock::now(), 1.0);
+  EXPECT_NE(a->name(), b->name());
+}
+
+}  // namespace
+}  // namespace ssebench::server
