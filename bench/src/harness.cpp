@@ -56,7 +56,10 @@ void apply_quick(HarnessConfig& c, const std::set<std::string>& given) {
 void print_help(const HarnessConfig& d) {
   const auto join = [](const auto& v) {
     std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ",") + fmt::format("{}", x);
+    for (const auto& x : v) {
+      if (!s.empty()) s += ',';
+      s += fmt::format("{}", x);
+    }
     return s;
   };
   std::vector<std::string> ts;

@@ -73,7 +73,10 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   args.insert(args.begin(), binary);
   args.push_back("--port");
   args.push_back("0");
-  for (const std::string& a : args) command_ += (command_.empty() ? "" : " ") + a;
+  for (const std::string& a : args) {
+    if (!command_.empty()) command_ += ' ';
+    command_ += a;
+  }
   std::vector<char*> argv;  // built before fork: the child only calls async-signal-safe functions
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

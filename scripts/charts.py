@@ -1,0 +1,104 @@
+#!/usr/bin/python3
+"""Charts of an ssebench-bench JSON result, as PNGs next to it (matplotlib, Agg backend).
+
+Usage: scripts/charts.py results/<run>/benchmark.json [OUT_DIR]
+Writes lag.png (delivery lag p50 bars, p99 marks), bytes_per_token.png (wire bytes per token,
+in and out) and cpu_per_token.png (client and server CPU per token): one panel per concurrency,
+one group per transport (poll intervals apart), one bar per recording.
+"""
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_results  # noqa: E402
+
+TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll", "poll-full"]
+
+
+def variant_key(v):
+    t, _, interval = v.partition("/")
+    return (TRANSPORT_ORDER.index(t) if t in TRANSPORT_ORDER else 99, int(interval or 0))
+
+
+def layout(cases):
+    levels = sorted({c["concurrency"] for c in cases})
+    variants = sorted({bench_results.variant(c) for c in cases}, key=variant_key)
+    recordings = sorted({c["recording"] for c in cases})
+    return levels, variants, recordings
+
+
+def grouped(cases, out, title, ylabel, series, log=False, marks=None):
+    """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick."""
+    levels, variants, recordings = layout(cases)
+    fig, axes = plt.subplots(len(levels), 1, figsize=(max(8, 1.1 * len(variants) * max(1, len(recordings)) / 2 + 3), 3.6 * len(levels)),
+                             squeeze=False)
+    width = 0.8 / max(1, len(recordings))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    by = {(c["concurrency"], bench_results.variant(c), c["recording"]): c for c in cases}
+    for ax, level in zip(axes[:, 0], levels):
+        for ri, rec in enumerate(recordings):
+            xs, bottoms = [], []
+            for vi, v in enumerate(variants):
+                c = by.get((level, v, rec))
+                if not c:
+                    continue
+                x = vi - 0.4 + width * (ri + 0.5)
+                bottom = 0.0
+                for si, (key, label, alpha) in enumerate(series):
+                    value = c["counters"].get(key, 0.0)
+                    ax.bar(x, value, width, bottom=bottom, color=colors[ri % len(colors)], alpha=alpha,
+                           hatch="//" if c["error"] else None,
+                           label=f"{rec} ({label})" if vi == 0 or not xs else None)
+                    bottom += value
+                if marks and marks in c["counters"]:
+                    ax.plot([x - width / 2, x + width / 2], [c["counters"][marks]] * 2, color="black", lw=1.5)
+                xs.append(x)
+                bottoms.append(bottom)
+        ax.set_xticks(range(len(variants)))
+        ax.set_xticklabels(variants)
+        ax.set_title(f"{title} — {level} concurrent stream{'s' if level != 1 else ''}")
+        ax.set_ylabel(ylabel)
+        if log:
+            ax.set_yscale("log")
+        ax.grid(axis="y", alpha=0.3)
+        handles, labels = ax.get_legend_handles_labels()
+        seen = {}
+        for h, l in zip(handles, labels):
+            seen.setdefault(l, h)
+        ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    path = sys.argv[1]
+    out_dir = sys.argv[2] if len(sys.argv) == 3 else os.path.dirname(os.path.abspath(path))
+    context, cases = bench_results.load(path)
+    cases = [c for c in cases if c["counters"].get("streams", 0) > 0]
+    if not cases:
+        print("charts.py: no case with measurements", file=sys.stderr)
+        return 1
+    note = "on loopback the kernel's TCP work is charged to whichever side runs it"
+    grouped(cases, os.path.join(out_dir, "lag.png"), "Delivery lag per token (bar p50, tick p99)",
+            "lag ms (log)", [("lag_ms_p50", "p50", 0.9)], log=True, marks="lag_ms_p99")
+    grouped(cases, os.path.join(out_dir, "bytes_per_token.png"),
+            "Wire bytes per token (solid in, light out; TCP payload + 52 B/segment)", "bytes per token",
+            [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)])
+    grouped(cases, os.path.join(out_dir, "cpu_per_token.png"),
+            f"CPU per token (solid client, light server; {note})", "µs per token",
+            [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)])
+    print(f"charts: {out_dir}/lag.png, bytes_per_token.png, cpu_per_token.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
