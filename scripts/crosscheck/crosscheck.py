@@ -1,0 +1,783 @@
+#!/usr/bin/python3
+"""Checks ssebench-bench's figures against a packet capture of the same traffic.
+
+For each case (transport x recording at one concurrency) it starts a capture of the loopback
+interface (tshark), runs ssebench-bench for exactly that case against one mock server, reads the
+capture, and compares what the harness counted (HTTP bytes, TCP_INFO payload and segments,
+connections, delivery lag) and what the server reported (/mock/stats bytes, lateness) with what
+the capture shows. Prints a table, writes crosscheck.json, exits 1 on any mismatch, 2 on an error.
+Standard library only; see scripts/crosscheck/README.md.
+"""
+
+import argparse
+import atexit
+import datetime
+import glob
+import json
+import math
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Time limits (seconds) of every child process and wait.
+SERVER_START_TIMEOUT_S = 10
+TSHARK_START_TIMEOUT_S = 20
+TSHARK_STOP_TIMEOUT_S = 20
+TSHARK_READ_TIMEOUT_S = 120
+BENCH_TIMEOUT_S = 300
+HTTP_TIMEOUT_S = 10
+CHILD_STOP_TIMEOUT_S = 5
+# Pause after the harness exits before the capture stops, so the teardown packets are in it.
+CAPTURE_TAIL_S = 0.5
+
+# Tolerances; README.md says why each is what it is.
+SERVER_LATENESS_TOL_MS = 1.0  # wire lateness - server lateness, per percentile
+CLIENT_SLACK_MS = 0.05  # client lag may undershoot wire lag by timestamp granularity only
+CLIENT_OVERHEAD_MAX_MS = 5.0  # client lag - wire lag above this is a harness delay
+POLL_OVERHEAD_MAX_MS = 5.0
+
+# Content events (METRICS.md / recordings/README.md): the kinds that can carry visible output.
+CONTENT_KINDS = {"content", "refusal", "tool_args", "response.output_text.delta",
+                 "response.refusal.delta", "response.function_call_arguments.delta",
+                 "response.reasoning_summary_text.delta"}
+
+
+class Fail(Exception):
+    """A one-line error that ends the run with exit code 2."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Child processes: every one is registered and stopped on any exit.
+
+_children = []
+
+
+def _stop(proc, sig=signal.SIGTERM):
+    if proc.poll() is not None:
+        return
+    try:
+        proc.send_signal(sig)
+        proc.wait(timeout=CHILD_STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _cleanup():
+    while _children:
+        _stop(_children.pop())
+
+
+def spawn(argv, **kw):
+    proc = subprocess.Popen(argv, **kw)
+    _children.append(proc)
+    return proc
+
+
+def release(proc):
+    if proc in _children:
+        _children.remove(proc)
+
+
+def _on_signal(signum, _frame):
+    raise SystemExit(128 + signum)
+
+
+atexit.register(_cleanup)
+signal.signal(signal.SIGTERM, _on_signal)
+signal.signal(signal.SIGINT, _on_signal)
+signal.signal(signal.SIGHUP, _on_signal)
+
+
+# ---------------------------------------------------------------------------------------------
+# Set-up
+
+def ensure_tshark():
+    """Installs tshark when root (the convention of scripts/lib/deps.sh), else says how."""
+    st = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "tshark"], capture_output=True,
+                        text=True, timeout=30)
+    if "install ok installed" in st.stdout and shutil.which("tshark"):
+        return
+    if os.getuid() != 0:
+        raise Fail("tshark is missing. Run:\n  sudo apt-get install -y tshark")
+    print("crosscheck: installing tshark", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    log = "/tmp/ssebench-apt.log"
+    with open(log, "a") as out:
+        ok = subprocess.run(["apt-get", "install", "-y", "-qq", "tshark"], env=env, stdout=out,
+                            stderr=out, timeout=600).returncode == 0
+        if not ok:  # a fresh machine has no package lists yet
+            subprocess.run(["apt-get", "update", "-qq"], env=env, stdout=out, stderr=out,
+                           timeout=600)
+            ok = subprocess.run(["apt-get", "install", "-y", "-qq", "tshark"], env=env,
+                                stdout=out, stderr=out, timeout=600).returncode == 0
+    if not ok or not shutil.which("tshark"):
+        raise Fail(f"apt-get install tshark failed; see {log}")
+
+
+def find_binaries(args):
+    """The server and harness of one build folder: --build-dir, else the newest harness."""
+    if args.build_dir:
+        dirs = [args.build_dir]
+    else:
+        found = glob.glob(os.path.join(ROOT, "build", "*", "bench", "ssebench-bench"))
+        found.sort(key=os.path.getmtime, reverse=True)
+        dirs = [os.path.dirname(os.path.dirname(f)) for f in found]
+    for d in dirs:
+        server = os.path.join(d, "mock_server", "ssebench-mock-server")
+        bench = os.path.join(d, "bench", "ssebench-bench")
+        if os.access(server, os.X_OK) and os.access(bench, os.X_OK):
+            return os.path.abspath(server), os.path.abspath(bench)
+    raise Fail("no build with both ssebench-mock-server and ssebench-bench under "
+               f"{args.build_dir or os.path.join(ROOT, 'build', '*')}; build them or pass "
+               "--build-dir")
+
+
+def load_recording(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+        header = json.loads(lines[0])
+        events = [json.loads(line) for line in lines[1:]]
+    except (OSError, ValueError, IndexError) as e:
+        raise Fail(f"{path}: cannot read the recording ({e})")
+    return header, events
+
+
+def is_content(event):
+    """METRICS.md's content event: a content kind with a non-empty delta."""
+    if event["kind"] not in CONTENT_KINDS:
+        return False
+    payload = event["bytes"].split("data: ", 1)[1].rsplit("\n\n", 1)[0]
+    try:
+        p = json.loads(payload)
+    except ValueError:
+        return False
+    if "delta" in p and isinstance(p["delta"], str):  # Responses API
+        return p["delta"] != ""
+    for choice in p.get("choices") or []:
+        d = choice.get("delta") or {}
+        if d.get("content") or d.get("refusal"):
+            return True
+        for tc in d.get("tool_calls") or []:
+            if (tc.get("function") or {}).get("arguments"):
+                return True
+    return False
+
+
+class Server:
+    def __init__(self, binary, recordings, outdir):
+        self.log = open(os.path.join(outdir, "server.log"), "wb")
+        self.proc = spawn([binary, "--recordings", recordings, "--port", "0"],
+                          stdout=subprocess.PIPE, stderr=self.log)
+        line = _readline_with_timeout(self.proc.stdout, SERVER_START_TIMEOUT_S)
+        m = re.match(r"listening on (http://127\.0\.0\.1:(\d+))", line or "")
+        if not m:
+            raise Fail(f"{binary}: no 'listening on' line (got {line!r})")
+        self.url, self.port = m.group(1), int(m.group(2))
+
+    def stats(self):
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(self.url + "/mock/stats", timeout=HTTP_TIMEOUT_S) as r:
+                return json.load(r)
+        except (OSError, ValueError) as e:
+            raise Fail(f"{self.url}/mock/stats: {e}")
+
+    def stop(self):
+        _stop(self.proc)
+        release(self.proc)
+        self.log.close()
+
+
+def _readline_with_timeout(stream, timeout_s):
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    buf = b""
+    end = time.monotonic() + timeout_s
+    while b"\n" not in buf:
+        left = end - time.monotonic()
+        if left <= 0 or not sel.select(left):
+            return None
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+    return buf.split(b"\n", 1)[0].decode(errors="replace")
+
+
+class Capture:
+    """tshark on lo, filtered to the server's port, into a pcapng file."""
+
+    def __init__(self, port, path):
+        self.path = path
+        self.errpath = path + ".tshark.log"
+        self.err = open(self.errpath, "wb")
+        self.proc = spawn(["tshark", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", path],
+                          stdout=subprocess.DEVNULL, stderr=self.err)
+        end = time.monotonic() + TSHARK_START_TIMEOUT_S
+        while "Capturing on" not in self._log():
+            if self.proc.poll() is not None:
+                raise Fail(f"tshark exited before capturing: {self._log().strip()[-300:]}")
+            if time.monotonic() > end:
+                raise Fail(f"tshark did not start capturing within {TSHARK_START_TIMEOUT_S} s")
+            time.sleep(0.05)
+
+    def _log(self):
+        with open(self.errpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def stop(self):
+        """Stops with SIGINT (tshark flushes the file); returns the drop count it reports."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=TSHARK_STOP_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"tshark did not stop within {TSHARK_STOP_TIMEOUT_S} s")
+        release(self.proc)
+        self.err.close()
+        log = self._log()
+        m = re.search(r"(\d+) packets? dropped", log)
+        return int(m.group(1)) if m else 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the capture
+
+FIELDS = ["frame.time_epoch", "tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.len",
+          "tcp.flags", "tcp.seq", "tcp.payload"]
+FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
+
+
+class Conn:
+    """One TCP connection of the capture, split by direction (c2s: client to server)."""
+
+    def __init__(self, sid):
+        self.sid = sid
+        self.frames = []  # (time, is_c2s, len, flags, seq, payload bytes)
+        self.syn_time = None
+
+    def split(self):
+        """Payload per direction, reassembled by relative sequence number, and per-byte times.
+
+        Returns {dir: (bytes, [(end_offset, time), ...])} where each pair says that the bytes
+        before end_offset had all been on the wire by `time`.
+        """
+        out = {}
+        for c2s in (True, False):
+            data = bytearray()
+            marks = []
+            for t, d, n, _flags, seq, payload in self.frames:
+                if d != c2s or n == 0:
+                    continue
+                start = seq - 1  # relative sequence numbers start at 1 after the SYN
+                if start + n <= len(data):
+                    continue  # a retransmission of bytes already placed
+                if start != len(data):
+                    raise Fail(f"tcp.stream {self.sid}: a gap in the capture at byte {len(data)} "
+                               f"(segment starts at {start}); packets were lost")
+                data += payload
+                marks.append((len(data), t))
+            out[c2s] = (bytes(data), marks)
+        return out
+
+
+def read_capture(path, port):
+    cmd = ["tshark", "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:TRUE",
+           "-o", "tcp.desegment_tcp_streams:FALSE", "--disable-protocol", "http",
+           "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TSHARK_READ_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"tshark -r {path} took more than {TSHARK_READ_TIMEOUT_S} s")
+    if r.returncode != 0:
+        raise Fail(f"tshark -r {path}: {r.stderr.strip().splitlines()[-1:]}")
+    conns = {}
+    t_first = None
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) != len(FIELDS) or not parts[1]:
+            continue
+        t = float(parts[0])
+        t_first = t if t_first is None else t_first
+        sid, sport, dport = int(parts[1]), int(parts[2]), int(parts[3])
+        n, flags, seq = int(parts[4]), int(parts[5], 16), int(parts[6])
+        payload = bytes.fromhex(parts[7].replace(":", "")) if parts[7] else b""
+        if len(payload) != n:
+            raise Fail(f"tcp.stream {sid}: payload of {len(payload)} bytes where tcp.len is {n} "
+                       "(capture truncated by the snap length?)")
+        c2s = dport == port
+        if not c2s and sport != port:
+            continue
+        conn = conns.setdefault(sid, Conn(sid))
+        conn.frames.append((t, c2s, n, flags, seq, payload))
+        if flags & SYN and not flags & ACK:
+            conn.syn_time = t
+    return conns
+
+
+def parse_requests(data, marks):
+    """HTTP/1.1 requests in client bytes: [(method, target, headers, body, done_time)]."""
+    out, pos = [], 0
+    while pos < len(data):
+        end = data.find(b"\r\n\r\n", pos)
+        if end < 0:
+            raise Fail("capture: an incomplete request head")
+        head = data[pos:end].decode("latin-1").split("\r\n")
+        method, target, _ = head[0].split(" ", 2)
+        headers = {}
+        for h in head[1:]:
+            k, v = h.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        body_start = end + 4
+        n = int(headers.get("content-length", "0"))
+        body = data[body_start:body_start + n]
+        pos = body_start + n
+        out.append((method, target, headers, body, time_of(marks, pos)))
+    return out
+
+
+def time_of(marks, offset):
+    """When the byte just before `offset` had been captured."""
+    for end, t in marks:
+        if end >= offset:
+            return t
+    raise Fail(f"capture: byte {offset} was never captured")
+
+
+def parse_responses(data, marks):
+    """HTTP/1.1 responses: [(status, headers, [(chunk bytes, chunk done time)], body, done)].
+
+    Chunked bodies keep their chunks, each with the time its last byte was captured."""
+    out, pos = [], 0
+    while pos < len(data):
+        end = data.find(b"\r\n\r\n", pos)
+        if end < 0:
+            raise Fail("capture: an incomplete response head")
+        head = data[pos:end].decode("latin-1").split("\r\n")
+        status = int(head[0].split(" ")[1])
+        headers = {}
+        for h in head[1:]:
+            k, v = h.split(":", 1)
+            headers[k.strip().lower()] = v.strip()
+        pos = end + 4
+        chunks = []
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body = bytearray()
+            while True:
+                eol = data.find(b"\r\n", pos)
+                if eol < 0:
+                    raise Fail("capture: an incomplete chunk header")
+                size = int(data[pos:eol].split(b";")[0], 16)
+                start = eol + 2
+                if size == 0:
+                    trailer_end = data.find(b"\r\n", start)
+                    pos = trailer_end + 2
+                    break
+                chunk = data[start:start + size]
+                chunks.append((chunk, time_of(marks, start + size)))
+                body += chunk
+                pos = start + size + 2
+            body = bytes(body)
+        else:
+            n = int(headers.get("content-length", "0"))
+            body = data[pos:pos + n]
+            pos += n
+        out.append((status, headers, chunks, body, time_of(marks, pos)))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Statistics
+
+def percentile(sorted_values, q):
+    """Linear between order statistics, as the harness computes (metrics.cpp)."""
+    if not sorted_values:
+        return float("nan")
+    rank = q * (len(sorted_values) - 1)
+    lo = math.floor(rank)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (rank - lo)
+
+
+def summary(values):
+    s = sorted(values)
+    return {"count": len(s), "p50": percentile(s, 0.5), "p99": percentile(s, 0.99),
+            "max": s[-1] if s else float("nan")}
+
+
+# ---------------------------------------------------------------------------------------------
+# One case
+
+def bench_flags(bench, server, model):
+    """The optional flags this harness accepts. Its --help cannot say (Google Benchmark's
+    Initialize answers --help first), so each flag is tried with --benchmark_list_tests."""
+    supported = set()
+    for flag in ("--no-warmup", "--rounds=1", "--speed=1"):
+        cmd = [bench, flag, f"--server={server.url}", "--cases=sse", f"--models={model}",
+               "--benchmark_list_tests=true"]
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"{' '.join(cmd)} took more than 60 s")
+        if "unknown flag" not in r.stderr:
+            if r.returncode != 0:
+                raise Fail(f"{' '.join(cmd)}: {r.stderr.strip().splitlines()[-1:]}")
+            supported.add(flag.split("=")[0])
+    return supported
+
+
+def run_case(case, args, server, bench, flags, outdir, recordings):
+    transport, model = case
+    tag = f"{transport}-{model}"
+    pcap = os.path.join(outdir, f"{tag}.pcapng")
+    bench_json = os.path.join(outdir, f"{tag}.bench.json")
+    cmd = [bench, f"--server={server.url}", f"--cases={transport}", f"--models={model}",
+           f"--concurrency={args.concurrency}", f"--intervals={args.interval_ms}",
+           f"--recordings={recordings}", f"--benchmark_out={bench_json}",
+           "--benchmark_out_format=json"]
+    for flag, value in (("--no-warmup", ""), ("--rounds", "=1"), ("--speed", f"={args.speed}")):
+        if flag in flags:
+            cmd.append(flag + value)
+    print(f"crosscheck: {tag}: capturing; {' '.join(cmd[1:])}", file=sys.stderr)
+
+    cap = Capture(server.port, pcap)
+    with open(os.path.join(outdir, f"{tag}.bench.log"), "wb") as log:
+        proc = spawn(cmd, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            rc = proc.wait(timeout=BENCH_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            raise Fail(f"{tag}: ssebench-bench ran longer than {BENCH_TIMEOUT_S} s")
+        release(proc)
+    stats = server.stats()
+    time.sleep(CAPTURE_TAIL_S)
+    dropped = cap.stop()
+    if rc != 0:
+        raise Fail(f"{tag}: ssebench-bench exited with {rc}; see {log.name}")
+    if dropped:
+        raise Fail(f"{tag}: tshark dropped {dropped} packets; the capture is incomplete")
+
+    try:
+        with open(bench_json) as f:
+            report = json.load(f)
+    except (OSError, ValueError) as e:
+        raise Fail(f"{bench_json}: {e}")
+    runs = [b for b in report.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
+    if len(runs) != 1:
+        raise Fail(f"{bench_json}: expected one benchmark, found {len(runs)}")
+    b = runs[0]
+    warmup = report.get("context", {}).get("warmup", "")
+    if "--no-warmup" not in flags or warmup not in ("", "none"):
+        raise Fail(f"{tag}: the harness ran a warm-up ({warmup!r}) that the capture would mix "
+                   "with the measured round; it needs --no-warmup")
+    if int(report.get("context", {}).get("rounds_per_case", "1")) != 1:
+        raise Fail(f"{tag}: the harness ran more than one round")
+    if b.get("error_occurred"):
+        raise Fail(f"{tag}: the harness reports an error: {b.get('error_message')}")
+
+    def counter(name):
+        if name not in b:
+            raise Fail(f"{bench_json}: counter '{name}' is missing (the harness's names changed?)")
+        return float(b[name])
+
+    streams = counter("streams")
+
+    def total(name):  # the harness reports per-stream means; one round, so x streams = total
+        return counter(name + "_per_stream") * streams
+
+    header, events = load_recording(os.path.join(recordings, model + ".jsonl"))
+    conns = read_capture(pcap, server.port)
+    return compare(tag, transport, b, counter, total, header, events, conns, stats,
+                   args, bench_json, pcap)
+
+
+def compare(tag, transport, b, counter, total, header, events, conns, stats, args,
+            bench_json, pcap):
+    rows = []
+
+    def row(figure, harness, instrument, ok, tolerance, note=""):
+        rows.append({"case": tag, "figure": figure, "harness": harness, "instrument": instrument,
+                     "difference": None if harness is None or instrument is None
+                     else harness - instrument,
+                     "verdict": "OK" if ok else "MISMATCH", "tolerance": tolerance,
+                     "note": note})
+
+    # Which connections carried the case's requests (not the harness's or our /mock/stats).
+    data_conns, data = [], []
+    for sid in sorted(conns):
+        conn = conns[sid]
+        parts = conn.split()
+        reqs = parse_requests(*parts[True])
+        if not reqs or reqs[0][1].startswith("/mock/"):
+            continue
+        data_conns.append(conn)
+        data.append((conn, parts, reqs, parse_responses(*parts[False])))
+    if not data_conns:
+        raise Fail(f"{pcap}: no request of the case in the capture")
+
+    def prefin(conn, c2s):
+        """Segments of one direction before the connection's first FIN or RST."""
+        n = 0
+        for t, d, _n, flags, _seq, _p in conn.frames:
+            if flags & (FIN | RST):
+                break
+            n += d == c2s
+        return n
+
+    cap = {}
+    for c2s, name in ((True, "out"), (False, "in")):
+        cap[f"payload_{name}"] = sum(len(p[c2s][0]) for _c, p, _q, _r in data)
+        cap[f"segs_{name}_all"] = sum(sum(1 for f in c.frames if f[1] == c2s) for c in data_conns)
+        cap[f"segs_{name}_data"] = sum(sum(1 for f in c.frames if f[1] == c2s and f[2] > 0)
+                                       for c in data_conns)
+        cap[f"segs_{name}_prefin"] = sum(prefin(c, c2s) for c in data_conns)
+        cap[f"payload_{name}_sum_tcp_len"] = sum(sum(f[2] for f in c.frames if f[1] == c2s)
+                                                 for c in data_conns)
+    cap["connections"] = sum(1 for c in data_conns if c.syn_time is not None)
+    cap["requests"] = sum(len(q) for _c, _p, q, _r in data)
+    n_conns = len(data_conns)
+
+    # Bytes: the same bytes, counted three ways, must agree exactly.
+    for name, c2s_name in (("out", "client to server"), ("in", "server to client")):
+        row(f"http_bytes_{name} (client, socket API)", total(f"http_bytes_{name}"),
+            cap[f"payload_{name}"], total(f"http_bytes_{name}") == cap[f"payload_{name}"],
+            "exact", f"TCP payload {c2s_name} on the case's connections")
+        row(f"tcp_payload_bytes_{name} (client, TCP_INFO)", total(f"tcp_payload_bytes_{name}"),
+            cap[f"payload_{name}"],
+            total(f"tcp_payload_bytes_{name}") == cap[f"payload_{name}"], "exact",
+            "bytes_acked - SYN / bytes_received" if name == "out" else "tcpi_bytes_received")
+    eps = stats.get("endpoints", {})
+    srv_in = sum(v.get("bytes_in", 0) for k, v in eps.items() if k not in ("mock",))
+    srv_out = sum(v.get("bytes_out", 0) for k, v in eps.items() if k not in ("mock",))
+    row("server bytes_in (/mock/stats)", srv_in, cap["payload_out"], srv_in == cap["payload_out"],
+        "exact", "all endpoints but mock; stats reset by the harness before the round")
+    row("server bytes_out (/mock/stats)", srv_out, cap["payload_in"],
+        srv_out == cap["payload_in"], "exact", "")
+
+    # Segments: TCP_INFO counts every segment from the SYN on (pure ACKs too) and is read when
+    # the round ends, before the connections close; the capture's comparable count stops at the
+    # first FIN. A delayed ACK of the last bytes may leave after the read: at most one per
+    # connection and direction.
+    for name, c2s in (("out", True), ("in", False)):
+        h = total(f"segments_{name}")
+        c = cap[f"segs_{name}_prefin"]
+        row(f"segments_{name} (TCP_INFO tcpi_segs_{name})", h, c, 0 <= c - h <= n_conns,
+            f"0 <= capture - harness <= {n_conns} (connections)",
+            f"capture: all segments before the first FIN; with payload "
+            f"{cap[f'segs_{name}_data']}, all incl. teardown {cap[f'segs_{name}_all']}")
+    h_conn = counter("connections_per_stream") * counter("streams")
+    row("connections (SYN)", h_conn, cap["connections"], h_conn == cap["connections"], "exact", "")
+    h_req = counter("requests_per_stream") * counter("streams")
+    row("requests", h_req, cap["requests"], h_req == cap["requests"], "exact", "")
+
+    timing = wire_timing(transport, header, events, data, float(args.speed))
+    if transport == "sse":
+        sse_rows(row, counter, timing, stats)
+    elif timing["lag_ms"]:
+        poll_rows(row, counter, timing)
+    figures = {"capture": cap, "wire_timing": {k: summary(v) for k, v in timing.items()},
+               "server_stats": stats, "bench_json": bench_json, "pcap": pcap,
+               "byte_exact_events": timing.get("checked_events", None)}
+    return rows, figures
+
+
+def wire_timing(transport, header, events, data, speed):
+    """Per-event times from the capture.
+
+    lateness_ms: event packet - (request's last packet + offset/speed): the server's pacing.
+    lag_ms (content events): event packet - (stream start + offset/speed), where the stream
+    starts at the SYN of a new connection (the harness takes t0 just before connect) or at the
+    first request packet on a reused one: what the client's lag would be with a free receiver.
+    """
+    scale = 1.0 / speed if speed > 0 else 0.0
+    offsets_ms = [e["t_us"] / 1000.0 * scale for e in events]
+    content = [is_content(e) for e in events]
+    out = {"lateness_ms": [], "lag_ms": [], "content_lateness_ms": []}
+    if transport == "sse":
+        for conn, _parts, reqs, resps in data:
+            for i, ((_m, _t, _h, _body, req_done), (status, _hh, chunks, _b, _d)) in \
+                    enumerate(zip(reqs, resps)):
+                if status != 200:
+                    raise Fail(f"tcp.stream {conn.sid}: HTTP {status}")
+                if len(chunks) != len(events):
+                    raise Fail(f"tcp.stream {conn.sid}: {len(chunks)} chunks for "
+                               f"{len(events)} recorded events")
+                start = conn.syn_time if (i == 0 and conn.syn_time is not None) else None
+                for k, (chunk, t) in enumerate(chunks):
+                    if chunk != events[k]["bytes"].encode():
+                        raise Fail(f"tcp.stream {conn.sid}: chunk {k} differs from the "
+                                   "recording's event bytes")
+                    late = (t - req_done) * 1000 - offsets_ms[k]
+                    out["lateness_ms"].append(late)
+                    if content[k]:
+                        out["content_lateness_ms"].append(late)
+                        if start is not None:
+                            out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
+        out["checked_events"] = [len(out["lateness_ms"])]
+        return out
+    # Polling: a job's clock starts when the server has read its create request; event k
+    # (sequence number k, [DONE] excluded) is delivered by the answer that carries it.
+    seq_events = [(off, c) for off, c, e in zip(offsets_ms, content, events)
+                  if e["kind"] != "done"]
+    jobs = {}
+    for conn, _parts, reqs, resps in data:
+        for (method, target, _h, _body, req_done), (status, _hh, _c, body, resp_done) in \
+                zip(reqs, resps):
+            if status != 200:
+                continue
+            try:
+                obj = json.loads(body)
+            except ValueError:
+                continue
+            jid = obj.get("id")
+            if method == "POST" and obj.get("background"):
+                start = conn.syn_time if conn.syn_time is not None else req_done
+                jobs[jid] = {"created": req_done, "t0": start, "seen": 0}
+            elif method == "GET" and jid in jobs:
+                job = jobs[jid]
+                cursor = int(obj.get("cursor", 0))
+                first = cursor - len(obj.get("events") or []) + 1
+                for k in range(max(first, job["seen"] + 1), cursor + 1):
+                    off, c = seq_events[k - 1]
+                    late = (resp_done - job["created"]) * 1000 - off
+                    out["lateness_ms"].append(late)
+                    if c:
+                        out["content_lateness_ms"].append(late)
+                        out["lag_ms"].append((resp_done - job["t0"]) * 1000 - off)
+                job["seen"] = max(job["seen"], cursor)
+    return out
+
+
+def sse_rows(row, counter, timing, stats):
+    wl = summary(timing["lateness_ms"])
+    lat = stats.get("lateness_us", {})
+    for q in ("p50", "p99"):
+        server_ms = counter(f"server_lateness_us_{q}") / 1000.0
+        d = wl[q] - server_ms
+        row(f"server lateness {q} ms (vs wire, all events)", server_ms, wl[q],
+            -SERVER_LATENESS_TOL_MS <= d <= SERVER_LATENESS_TOL_MS,
+            f"|wire - server| <= {SERVER_LATENESS_TOL_MS} ms",
+            f"wire: chunk's packet - (request's last packet + offset); {wl['count']} events; "
+            f"/mock/stats afterwards: count {lat.get('count')}")
+    n_server = lat.get("count")
+    row("events paced (server lateness count)", n_server, wl["count"], n_server == wl["count"],
+        "exact", "")
+    wlag = summary(timing["lag_ms"])
+    for q in ("p50", "p99"):
+        client = counter(f"lag_ms_{q}")
+        over = client - wlag[q]
+        row(f"client lag_ms {q} (vs wire lag from SYN)", client, wlag[q],
+            -CLIENT_SLACK_MS <= over <= CLIENT_OVERHEAD_MAX_MS,
+            f"0 <= client - wire <= {CLIENT_OVERHEAD_MAX_MS} ms (-{CLIENT_SLACK_MS} ms slack)",
+            "difference = client-side receive overhead (loopback delivery, curl, SSE parse)")
+
+
+def poll_rows(row, counter, timing):
+    wlag = summary(timing["lag_ms"])
+    for q in ("p50", "p99"):
+        client = counter(f"lag_ms_{q}")
+        over = client - wlag[q]
+        row(f"client lag_ms {q} (vs wire lag from SYN)", client, wlag[q],
+            -CLIENT_SLACK_MS <= over <= POLL_OVERHEAD_MAX_MS,
+            f"0 <= client - wire <= {POLL_OVERHEAD_MAX_MS} ms (-{CLIENT_SLACK_MS} ms slack)",
+            "wire: packet completing the answer that carries the event - (SYN + offset)")
+    row("content events delivered", counter("content_events_per_stream") * counter("streams"),
+        wlag["count"], counter("content_events_per_stream") * counter("streams") == wlag["count"],
+        "exact", "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Output
+
+def fmt_value(v):
+    if v is None:
+        return "-"
+    if isinstance(v, float) and not v.is_integer():
+        return f"{v:.3f}"
+    return f"{int(v)}"
+
+
+def print_table(rows):
+    cols = [("case", "case"), ("figure", "figure"), ("harness", "harness"),
+            ("instrument", "instrument"), ("difference", "difference"), ("verdict", "verdict"),
+            ("tolerance", "tolerance")]
+    cells = [[r["case"], r["figure"], fmt_value(r["harness"]), fmt_value(r["instrument"]),
+              fmt_value(r["difference"]), r["verdict"], r["tolerance"]] for r in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, (h, _) in enumerate(cols)]
+    line = " | ".join(h.ljust(w) for (h, _), w in zip(cols, widths))
+    print(line)
+    print("-+-".join("-" * w for w in widths))
+    for c in cells:
+        print(" | ".join(x.rjust(w) if 2 <= i <= 4 else x.ljust(w)
+                         for i, (x, w) in enumerate(zip(c, widths))))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--cases", default="sse,poll", help="transports (default sse,poll)")
+    p.add_argument("--models", default="chat-gpt-4o-mini-text,chat-gpt-4o-json",
+                   help="recording ids (default chat-gpt-4o-mini-text,chat-gpt-4o-json)")
+    p.add_argument("--concurrency", type=int, default=4, help="streams at once (default 4)")
+    p.add_argument("--interval-ms", type=int, default=250, help="poll interval (default 250)")
+    p.add_argument("--speed", default="1", help="replay speed (default 1)")
+    p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ "
+                   "(default: the newest build/*/ that has both)")
+    p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"))
+    p.add_argument("--out", help="output folder (default results/local/crosscheck-<UTC time>)")
+    args = p.parse_args()
+    outdir = args.out or os.path.join(
+        ROOT, "results", "local",
+        "crosscheck-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
+
+    try:
+        ensure_tshark()
+        server_bin, bench = find_binaries(args)
+        os.makedirs(outdir, exist_ok=True)
+        server = Server(server_bin, args.recordings, outdir)
+        flags = bench_flags(bench, server, args.models.split(",")[0])
+        rows, figures = [], {}
+        try:
+            for t in args.cases.split(","):
+                for m in args.models.split(","):
+                    r, f = run_case((t, m), args, server, bench, flags, outdir,
+                                    args.recordings)
+                    rows += r
+                    figures[f"{t}/{m}"] = f
+        finally:
+            server.stop()
+    except Fail as e:
+        print(f"crosscheck: {e}", file=sys.stderr)
+        return 2
+    except subprocess.TimeoutExpired as e:
+        print(f"crosscheck: {e.cmd[0]} timed out after {e.timeout} s", file=sys.stderr)
+        return 2
+
+    print_table(rows)
+    mismatches = sum(r["verdict"] != "OK" for r in rows)
+    result = {"format": "ssebench-crosscheck", "version": 1,
+              "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+              "command": sys.argv, "server_binary": server_bin, "bench_binary": bench,
+              "concurrency": args.concurrency, "interval_ms": args.interval_ms,
+              "speed": args.speed, "rows": rows, "figures": figures,
+              "mismatches": mismatches}
+    with open(os.path.join(outdir, "crosscheck.json"), "w") as f:
+        json.dump(result, f, indent=1, default=str)
+    print(f"crosscheck: {len(rows) - mismatches}/{len(rows)} OK; wrote "
+          f"{os.path.join(outdir, 'crosscheck.json')}", file=sys.stderr)
+    return 1 if mismatches else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
