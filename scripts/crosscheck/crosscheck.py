@@ -266,6 +266,7 @@ class Conn:
         self.sid = sid
         self.frames = []  # (time, is_c2s, len, flags, seq, payload bytes)
         self.syn_time = None
+        self.first_c2s_payload_time = None
 
     def split(self):
         """Payload per direction, reassembled by relative sequence number, and per-byte times.
@@ -325,17 +326,21 @@ def read_capture(path, port):
         conn.frames.append((t, c2s, n, flags, seq, payload))
         if flags & SYN and not flags & ACK:
             conn.syn_time = t
+        if c2s and n > 0 and conn.first_c2s_payload_time is None:
+            conn.first_c2s_payload_time = t
     return conns
 
 
 def parse_requests(data, marks):
-    """HTTP/1.1 requests in client bytes: [(method, target, headers, body, done_time)]."""
+    """HTTP/1.1 requests in client bytes:
+    [(method, target, headers, body, time of last byte, time of first byte)]."""
     out, pos = [], 0
     while pos < len(data):
         end = data.find(b"\r\n\r\n", pos)
         if end < 0:
             raise Fail("capture: an incomplete request head")
         head = data[pos:end].decode("latin-1").split("\r\n")
+        start = pos
         method, target, _ = head[0].split(" ", 2)
         headers = {}
         for h in head[1:]:
@@ -345,7 +350,8 @@ def parse_requests(data, marks):
         n = int(headers.get("content-length", "0"))
         body = data[body_start:body_start + n]
         pos = body_start + n
-        out.append((method, target, headers, body, time_of(marks, pos)))
+        out.append((method, target, headers, body, time_of(marks, pos),
+                    time_of(marks, start + 1)))
     return out
 
 
@@ -585,12 +591,21 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
     timing = wire_timing(transport, header, events, data, float(args.speed))
     if transport == "sse":
         sse_rows(row, counter, timing, stats)
-    elif timing["lag_ms"]:
+    else:
         poll_rows(row, counter, timing)
     figures = {"capture": cap, "wire_timing": {k: summary(v) for k, v in timing.items()},
                "server_stats": stats, "bench_json": bench_json, "pcap": pcap,
                "byte_exact_events": timing.get("checked_events", None)}
     return rows, figures
+
+
+def stream_start(conn, req):
+    """The wire's t0 of a stream whose first request is `req`: the SYN when that request opened
+    its connection (the harness takes t0 just before connect), else the request's first packet."""
+    first_on_conn = req[5] == conn.first_c2s_payload_time
+    if first_on_conn and conn.syn_time is not None:
+        return conn.syn_time
+    return req[5]
 
 
 def wire_timing(transport, header, events, data, speed):
@@ -604,17 +619,22 @@ def wire_timing(transport, header, events, data, speed):
     scale = 1.0 / speed if speed > 0 else 0.0
     offsets_ms = [e["t_us"] / 1000.0 * scale for e in events]
     content = [is_content(e) for e in events]
-    out = {"lateness_ms": [], "lag_ms": [], "content_lateness_ms": []}
+    out = {"lateness_ms": [], "lag_ms": [], "content_lateness_ms": [], "ttft_ms": [],
+           "setup_ms": []}
     if transport == "sse":
         for conn, _parts, reqs, resps in data:
-            for i, ((_m, _t, _h, _body, req_done), (status, _hh, chunks, _b, _d)) in \
-                    enumerate(zip(reqs, resps)):
+            for req, (status, _hh, chunks, _b, _d) in zip(reqs, resps):
+                req_done = req[4]
                 if status != 200:
                     raise Fail(f"tcp.stream {conn.sid}: HTTP {status}")
                 if len(chunks) != len(events):
                     raise Fail(f"tcp.stream {conn.sid}: {len(chunks)} chunks for "
                                f"{len(events)} recorded events")
-                start = conn.syn_time if (i == 0 and conn.syn_time is not None) else None
+                start = stream_start(conn, req)
+                out["setup_ms"].append((req_done - start) * 1000)
+                first_content = next((t for (_c, t), e in zip(chunks, content) if e), None)
+                if first_content is not None:
+                    out["ttft_ms"].append((first_content - start) * 1000)
                 for k, (chunk, t) in enumerate(chunks):
                     if chunk != events[k]["bytes"].encode():
                         raise Fail(f"tcp.stream {conn.sid}: chunk {k} differs from the "
@@ -623,41 +643,58 @@ def wire_timing(transport, header, events, data, speed):
                     out["lateness_ms"].append(late)
                     if content[k]:
                         out["content_lateness_ms"].append(late)
-                        if start is not None:
-                            out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
+                        out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
         out["checked_events"] = [len(out["lateness_ms"])]
         return out
     # Polling: a job's clock starts when the server has read its create request; event k
     # (sequence number k, [DONE] excluded) is delivered by the answer that carries it.
     seq_events = [(off, c) for off, c, e in zip(offsets_ms, content, events)
                   if e["kind"] != "done"]
+    # A job's requests move between the pooled connections: take all answers in time order.
+    exchanges = sorted(((resp[4], conn, req, resp) for conn, _parts, reqs, resps in data
+                        for req, resp in zip(reqs, resps)), key=lambda x: x[0])
     jobs = {}
-    for conn, _parts, reqs, resps in data:
-        for (method, target, _h, _body, req_done), (status, _hh, _c, body, resp_done) in \
-                zip(reqs, resps):
-            if status != 200:
-                continue
-            try:
-                obj = json.loads(body)
-            except ValueError:
-                continue
-            jid = obj.get("id")
-            if method == "POST" and obj.get("background"):
-                start = conn.syn_time if conn.syn_time is not None else req_done
-                jobs[jid] = {"created": req_done, "t0": start, "seen": 0}
-            elif method == "GET" and jid in jobs:
-                job = jobs[jid]
-                cursor = int(obj.get("cursor", 0))
-                first = cursor - len(obj.get("events") or []) + 1
-                for k in range(max(first, job["seen"] + 1), cursor + 1):
-                    off, c = seq_events[k - 1]
-                    late = (resp_done - job["created"]) * 1000 - off
-                    out["lateness_ms"].append(late)
-                    if c:
-                        out["content_lateness_ms"].append(late)
-                        out["lag_ms"].append((resp_done - job["t0"]) * 1000 - off)
-                job["seen"] = max(job["seen"], cursor)
+    for _t, conn, req, (status, _hh, _c, body, resp_done) in exchanges:
+        method, _target, _h, _body, req_done, _req_start = req
+        if status != 200:
+            continue
+        try:
+            obj = json.loads(body)
+        except ValueError:
+            continue
+        jid = obj.get("id")
+        if method == "POST" and obj.get("background"):
+            jobs[jid] = {"created": req_done, "t0": stream_start(conn, req), "seen": 0}
+            out["setup_ms"].append((req_done - jobs[jid]["t0"]) * 1000)
+        elif method == "GET" and jid in jobs:
+            job = jobs[jid]
+            cursor = int(obj.get("cursor", 0))
+            first = cursor - len(obj.get("events") or []) + 1
+            for k in range(max(first, job["seen"] + 1), cursor + 1):
+                off, c = seq_events[k - 1]
+                late = (resp_done - job["created"]) * 1000 - off
+                out["lateness_ms"].append(late)
+                if c:
+                    out["content_lateness_ms"].append(late)
+                    out["lag_ms"].append((resp_done - job["t0"]) * 1000 - off)
+                    if not job.get("ttft"):
+                        job["ttft"] = True
+                        out["ttft_ms"].append((resp_done - job["t0"]) * 1000)
+            job["seen"] = max(job["seen"], cursor)
     return out
+
+
+def latency_rows(row, counter, timing, max_overhead_ms, note):
+    """Client figures against the same figures from the wire: the client's can only be later."""
+    for figure, key in (("ttft_ms", "ttft_ms"), ("lag_ms", "lag_ms")):
+        wire = summary(timing[key])
+        for q in ("p50", "p99"):
+            client = counter(f"{figure}_{q}")
+            over = client - wire[q]
+            row(f"client {figure} {q} (vs wire, from SYN)", client, wire[q],
+                -CLIENT_SLACK_MS <= over <= max_overhead_ms,
+                f"0 <= client - wire <= {max_overhead_ms} ms (-{CLIENT_SLACK_MS} ms slack)",
+                f"{wire['count']} samples; " + note)
 
 
 def sse_rows(row, counter, timing, stats):
@@ -674,27 +711,15 @@ def sse_rows(row, counter, timing, stats):
     n_server = lat.get("count")
     row("events paced (server lateness count)", n_server, wl["count"], n_server == wl["count"],
         "exact", "")
-    wlag = summary(timing["lag_ms"])
-    for q in ("p50", "p99"):
-        client = counter(f"lag_ms_{q}")
-        over = client - wlag[q]
-        row(f"client lag_ms {q} (vs wire lag from SYN)", client, wlag[q],
-            -CLIENT_SLACK_MS <= over <= CLIENT_OVERHEAD_MAX_MS,
-            f"0 <= client - wire <= {CLIENT_OVERHEAD_MAX_MS} ms (-{CLIENT_SLACK_MS} ms slack)",
-            "difference = client-side receive overhead (loopback delivery, curl, SSE parse)")
+    latency_rows(row, counter, timing, CLIENT_OVERHEAD_MAX_MS,
+                 "difference = client-side receive overhead (wake-up, curl, SSE parse)")
 
 
 def poll_rows(row, counter, timing):
-    wlag = summary(timing["lag_ms"])
-    for q in ("p50", "p99"):
-        client = counter(f"lag_ms_{q}")
-        over = client - wlag[q]
-        row(f"client lag_ms {q} (vs wire lag from SYN)", client, wlag[q],
-            -CLIENT_SLACK_MS <= over <= POLL_OVERHEAD_MAX_MS,
-            f"0 <= client - wire <= {POLL_OVERHEAD_MAX_MS} ms (-{CLIENT_SLACK_MS} ms slack)",
-            "wire: packet completing the answer that carries the event - (SYN + offset)")
-    row("content events delivered", counter("content_events_per_stream") * counter("streams"),
-        wlag["count"], counter("content_events_per_stream") * counter("streams") == wlag["count"],
+    latency_rows(row, counter, timing, POLL_OVERHEAD_MAX_MS,
+                 "wire: the packet completing the answer that carries the event")
+    n = counter("content_events_per_stream") * counter("streams")
+    row("content events delivered", n, len(timing["lag_ms"]), n == len(timing["lag_ms"]),
         "exact", "")
 
 
@@ -765,6 +790,12 @@ def main():
         return 2
 
     print_table(rows)
+    print("\nwhere the wire's time goes, per case (p50 / max, ms): setup = SYN (or first request "
+          "byte) -> request's last byte; lateness = that -> event's packet - offset")
+    for name, f in figures.items():
+        w = f["wire_timing"]
+        print(f"  {name}: setup {w['setup_ms']['p50']:.3f} / {w['setup_ms']['max']:.3f}; "
+              f"lateness {w['lateness_ms']['p50']:.3f} / {w['lateness_ms']['max']:.3f}")
     mismatches = sum(r["verdict"] != "OK" for r in rows)
     result = {"format": "ssebench-crosscheck", "version": 1,
               "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
