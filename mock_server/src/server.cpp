@@ -593,10 +593,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write_event(Clock::time_point now) {
     const std::string& bytes = (*events_)[next_].bytes;
     // Not recorded: at speed 0 there is no schedule, only a backlog; and the events a resumed
-    // stream owes from before its request are a backlog too.
+    // stream owes from before its request are a backlog too. Recorded once the write succeeds,
+    // so that the count equals events_written.
+    late_ns_ = -1;
     if (speed_ != 0 && event_at_ >= start_) {
       const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - event_at_);
-      stats().lateness.record(static_cast<std::uint64_t>(std::max<std::int64_t>(0, late.count())));
+      late_ns_ = std::max<std::int64_t>(0, late.count());
     }
     auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
                                    bytes.size(), 16);
@@ -611,6 +613,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write_event(beast::error_code ec, std::size_t bytes) {
     if (ec) return fail(ec, "write event");
+    if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     stats().events_written.fetch_add(1, std::memory_order_relaxed);
     ++next_;
@@ -743,7 +746,8 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point stream_start_;
   double speed_ = 1;
   std::size_t next_ = 0;
-  Clock::time_point event_at_;
+  Clock::time_point event_at_;  // when the event being written was due
+  std::int64_t late_ns_ = -1;   // its lateness, -1 when not recorded
   std::array<char, 2 * sizeof(std::size_t) + 2> chunk_head_{};  // hex size + CRLF
 };
 
