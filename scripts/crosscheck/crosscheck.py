@@ -37,6 +37,9 @@ CHILD_STOP_TIMEOUT_S = 5
 # Pause after the harness exits before the capture stops, so the teardown packets are in it.
 CAPTURE_TAIL_S = 0.5
 
+# METRICS.md's wire_bytes: IPv4 20 + TCP 20 + timestamp option 12 per segment.
+WIRE_HEADER_BYTES = 52
+
 # Tolerances; README.md says why each is what it is.
 SERVER_LATENESS_TOL_MS = 1.0  # wire lateness - server lateness, per percentile
 CLIENT_SLACK_MS = 0.05  # client lag may undershoot wire lag by timestamp granularity only
@@ -51,6 +54,11 @@ CONTENT_KINDS = {"content", "refusal", "tool_args", "response.output_text.delta"
 
 class Fail(Exception):
     """A one-line error that ends the run with exit code 2."""
+
+
+def last_line(text, returncode):
+    lines = text.strip().splitlines()
+    return lines[-1] if lines else f"exit status {returncode}"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -255,7 +263,7 @@ class Capture:
 # Reading the capture
 
 FIELDS = ["frame.time_epoch", "tcp.stream", "tcp.srcport", "tcp.dstport", "tcp.len",
-          "tcp.flags", "tcp.seq", "tcp.payload"]
+          "tcp.flags", "tcp.seq", "tcp.payload", "ip.len"]
 FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 
 
@@ -264,7 +272,7 @@ class Conn:
 
     def __init__(self, sid):
         self.sid = sid
-        self.frames = []  # (time, is_c2s, len, flags, seq, payload bytes)
+        self.frames = []  # (time, is_c2s, tcp len, flags, seq, payload bytes, ip len)
         self.syn_time = None
         self.first_c2s_payload_time = None
 
@@ -278,7 +286,7 @@ class Conn:
         for c2s in (True, False):
             data = bytearray()
             marks = []
-            for t, d, n, _flags, seq, payload in self.frames:
+            for t, d, n, _flags, seq, payload, _ip_len in self.frames:
                 if d != c2s or n == 0:
                     continue
                 start = seq - 1  # relative sequence numbers start at 1 after the SYN
@@ -304,7 +312,7 @@ def read_capture(path, port):
     except subprocess.TimeoutExpired:
         raise Fail(f"tshark -r {path} took more than {TSHARK_READ_TIMEOUT_S} s")
     if r.returncode != 0:
-        raise Fail(f"tshark -r {path}: {r.stderr.strip().splitlines()[-1:]}")
+        raise Fail(f"tshark -r {path}: {last_line(r.stderr, r.returncode)}")
     conns = {}
     t_first = None
     for line in r.stdout.splitlines():
@@ -323,7 +331,7 @@ def read_capture(path, port):
         if not c2s and sport != port:
             continue
         conn = conns.setdefault(sid, Conn(sid))
-        conn.frames.append((t, c2s, n, flags, seq, payload))
+        conn.frames.append((t, c2s, n, flags, seq, payload, int(parts[8])))
         if flags & SYN and not flags & ACK:
             conn.syn_time = t
         if c2s and n > 0 and conn.first_c2s_payload_time is None:
@@ -440,7 +448,7 @@ def bench_flags(bench, server, model):
             raise Fail(f"{' '.join(cmd)} took more than 60 s")
         if "unknown flag" not in r.stderr:
             if r.returncode != 0:
-                raise Fail(f"{' '.join(cmd)}: {r.stderr.strip().splitlines()[-1:]}")
+                raise Fail(last_line(r.stderr, r.returncode))
             supported.add(flag.split("=")[0])
     return supported
 
@@ -535,12 +543,13 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
 
     def prefin(conn, c2s):
         """Segments of one direction before the connection's first FIN or RST."""
-        n = 0
-        for t, d, _n, flags, _seq, _p in conn.frames:
-            if flags & (FIN | RST):
+        out = []
+        for f in conn.frames:
+            if f[3] & (FIN | RST):
                 break
-            n += d == c2s
-        return n
+            if f[1] == c2s:
+                out.append(f)
+        return out
 
     cap = {}
     for c2s, name in ((True, "out"), (False, "in")):
@@ -548,7 +557,8 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
         cap[f"segs_{name}_all"] = sum(sum(1 for f in c.frames if f[1] == c2s) for c in data_conns)
         cap[f"segs_{name}_data"] = sum(sum(1 for f in c.frames if f[1] == c2s and f[2] > 0)
                                        for c in data_conns)
-        cap[f"segs_{name}_prefin"] = sum(prefin(c, c2s) for c in data_conns)
+        cap[f"segs_{name}_prefin"] = sum(len(prefin(c, c2s)) for c in data_conns)
+        cap[f"ip_bytes_{name}_prefin"] = sum(f[6] for c in data_conns for f in prefin(c, c2s))
         cap[f"payload_{name}_sum_tcp_len"] = sum(sum(f[2] for f in c.frames if f[1] == c2s)
                                                  for c in data_conns)
     cap["connections"] = sum(1 for c in data_conns if c.syn_time is not None)
@@ -583,6 +593,17 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
             f"0 <= capture - harness <= {n_conns} (connections)",
             f"capture: all segments before the first FIN; with payload "
             f"{cap[f'segs_{name}_data']}, all incl. teardown {cap[f'segs_{name}_all']}")
+    # wire_bytes: the harness's formula (payload + 52 per segment) on its own counters, against
+    # the same formula on the capture's; the note gives the real IP bytes, whose headers differ
+    # from 52 where segments carry other options (SYN: MSS, SACK-permitted, window scale).
+    for name in ("out", "in"):
+        h = total(f"wire_bytes_{name}")
+        c = cap[f"payload_{name}"] + WIRE_HEADER_BYTES * cap[f"segs_{name}_prefin"]
+        real = cap[f"ip_bytes_{name}_prefin"]
+        row(f"wire_bytes_{name} (payload + {WIRE_HEADER_BYTES}/segment)", h, c,
+            0 <= c - h <= WIRE_HEADER_BYTES * n_conns,
+            f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {n_conns} (as segments)",
+            f"capture's real IPv4 bytes {real}: the formula is off by {c - real:+d}")
     h_conn = counter("connections_per_stream") * counter("streams")
     row("connections (SYN)", h_conn, cap["connections"], h_conn == cap["connections"], "exact", "")
     h_req = counter("requests_per_stream") * counter("streams")
@@ -593,9 +614,11 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
         sse_rows(row, counter, timing, stats)
     else:
         poll_rows(row, counter, timing)
-    figures = {"capture": cap, "wire_timing": {k: summary(v) for k, v in timing.items()},
+    checked = timing.pop("checked_events", [None])[0]
+    figures = {"capture": cap, "empty_polls": timing.pop("empty_polls"),
+               "wire_timing": {k: summary(v) for k, v in timing.items()},
                "server_stats": stats, "bench_json": bench_json, "pcap": pcap,
-               "byte_exact_events": timing.get("checked_events", None)}
+               "events_checked_byte_for_byte": checked}
     return rows, figures
 
 
@@ -620,7 +643,7 @@ def wire_timing(transport, header, events, data, speed):
     offsets_ms = [e["t_us"] / 1000.0 * scale for e in events]
     content = [is_content(e) for e in events]
     out = {"lateness_ms": [], "lag_ms": [], "content_lateness_ms": [], "ttft_ms": [],
-           "setup_ms": []}
+           "setup_ms": [], "empty_polls": 0}
     if transport == "sse":
         for conn, _parts, reqs, resps in data:
             for req, (status, _hh, chunks, _b, _d) in zip(reqs, resps):
@@ -681,6 +704,7 @@ def wire_timing(transport, header, events, data, speed):
                         job["ttft"] = True
                         out["ttft_ms"].append((resp_done - job["t0"]) * 1000)
             job["seen"] = max(job["seen"], cursor)
+            out["empty_polls"] += not obj.get("events")
     return out
 
 
@@ -721,6 +745,9 @@ def poll_rows(row, counter, timing):
     n = counter("content_events_per_stream") * counter("streams")
     row("content events delivered", n, len(timing["lag_ms"]), n == len(timing["lag_ms"]),
         "exact", "")
+    e = counter("empty_polls_per_stream") * counter("streams")
+    row("empty polls", e, timing["empty_polls"], e == timing["empty_polls"], "exact",
+        "answers to GET with no events")
 
 
 # ---------------------------------------------------------------------------------------------
