@@ -126,15 +126,17 @@ std::string job_created_json(const Job& job, Clock::time_point now) {
   return out;
 }
 
+std::string model_json(const Replay& replay) {
+  return R"({"id":)" + replay.id_json + R"(,"object":"model","created":0,"owned_by":"ssebench"})";
+}
+
 std::string models_json(const ReplayMap& replays) {
   std::string out = R"({"object":"list","data":[)";
   bool first = true;
   for (const auto& [id, replay] : replays) {
     if (!first) out += ',';
     first = false;
-    out += R"({"id":)";
-    out += replay.id_json;
-    out += R"(,"object":"model","created":0,"owned_by":"ssebench"})";
+    out += model_json(replay);
   }
   out += "]}";
   return out;

@@ -245,7 +245,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else if (path.starts_with(responses_prefix) && path.size() > responses_prefix.size()) {
       ep_ = Endpoint::responses_get;
       allowed = http::verb::get;
-    } else if (path == "/v1/models") {
+    } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
       ep_ = Endpoint::models;
       allowed = http::verb::get;
     } else if (path == "/mock/stats") {
@@ -280,7 +280,8 @@ class Session : public std::enable_shared_from_this<Session> {
       case Endpoint::responses_get:
         return handle_job_get(path.substr(responses_prefix.size()), query);
       case Endpoint::models:
-        return send_json(http::status::ok, state_->models_body);
+        if (path == "/v1/models") return send_json(http::status::ok, state_->models_body);
+        return handle_model(path.substr(std::string_view("/v1/models/").size()));
       case Endpoint::mock:
         if (path == "/mock/stats/reset") {
           stats().reset();
@@ -290,6 +291,18 @@ class Session : public std::enable_shared_from_this<Session> {
       case Endpoint::other:
         break;
     }
+  }
+
+  void handle_model(std::string_view id) {
+    const auto it = state_->replays.find(id);
+    if (it == state_->replays.end()) return send_model_not_found(id);
+    send_json(http::status::ok, model_json(it->second));
+  }
+
+  void send_model_not_found(std::string_view id) {
+    send_error(http::status::not_found,
+               fmt::format("The model `{}` does not exist or you do not have access to it.", id),
+               "invalid_request_error", {}, "model_not_found");
   }
 
   /** The speed for this request: the x-ssebench-speed header, else the server's. */
@@ -344,12 +357,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!read_bool(obj, "stream", stream) || !read_bool(obj, "background", background)) return;
     const std::string_view id(model->get_string());
     const auto it = state_->replays.find(id);
-    if (it == state_->replays.end()) {
-      return send_error(
-          http::status::not_found,
-          fmt::format("The model `{}` does not exist or you do not have access to it.", id),
-          "invalid_request_error", {}, "model_not_found");
-    }
+    if (it == state_->replays.end()) return send_model_not_found(id);
     const Replay& replay = it->second;
     const Recording& rec = *replay.recording;
 

@@ -183,6 +183,16 @@ TEST(Server, ModelsListsEveryRecording) {
   EXPECT_EQ(ids, (std::vector<std::string>{"nostream", "paced", "resp", "slow", "tiny"}));
 }
 
+TEST(Server, ModelRetrieveAnswersOneRecordingOr404) {
+  Client c(port());
+  const Response r = c.roundtrip("GET", "/v1/models/tiny");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, R"({"id":"tiny","object":"model","created":0,"owned_by":"ssebench"})");
+  const Response missing = c.roundtrip("GET", "/v1/models/gpt-nope");
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(missing.json().at("error").at("code"), "model_not_found");
+}
+
 TEST(Server, SseBytesOnTheSocketAreTheRecordingsBytes) {
   Client c(port());
   const Response r =

@@ -77,6 +77,9 @@ std::string job_json(const Job& job, Clock::time_point now, std::optional<std::u
 /** The answer to the POST that creates the job. */
 std::string job_created_json(const Job& job, Clock::time_point now);
 
+/** GET /v1/models/{id}: one recording as an OpenAI model object. */
+std::string model_json(const Replay& replay);
+
 /** GET /v1/models: every recording, OpenAI's list shape. */
 std::string models_json(const ReplayMap& replays);
 
