@@ -1,5 +1,7 @@
 #include "ssebench/server/server.hpp"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <future>
@@ -551,6 +553,71 @@ TEST(Server, ConcurrentStreamsOnSeveralThreadsAreByteExact) {
     }));
   }
   for (auto& s : streams) EXPECT_EQ(s.get(), all_bytes(rec("tiny")));
+}
+
+// ---- limits, each on its own server -----------------------------------------------------------
+
+struct LimitedServer {
+  explicit LimitedServer(const Config& config) : server(config, load(dir)) {}
+  static std::vector<std::shared_ptr<const Recording>> load(const test::TempDir& dir) {
+    dir.write("slow.jsonl", test::recording_text(slow()));
+    dir.write("tiny.jsonl", test::recording_text(tiny()));
+    return load_folder(dir.path()).recordings;
+  }
+  test::TempDir dir;
+  test::RunningServer server;
+};
+
+TEST(ServerLimits, StreamLongerThanItsLifetimeIsClosed) {
+  Config config;
+  config.stream_lifetime_limit_ms = 150;
+  LimitedServer s(config);
+  Client c(s.server.port());
+  const auto t0 = Clock::now();
+  EXPECT_THROW(c.roundtrip("POST", "/v1/chat/completions", body_for("slow", R"(,"stream":true)")),
+               std::runtime_error);  // EOF inside the chunked body
+  EXPECT_GE(Clock::now() - t0, 150ms);
+  EXPECT_LT(Clock::now() - t0, 5s);
+  EXPECT_TRUE(eventually([&] { return s.server.server().stats().streams_active == 0; }));
+  Client next(s.server.port());
+  EXPECT_EQ(
+      next.roundtrip("POST", "/v1/chat/completions", body_for("tiny", R"(,"stream":true)")).body,
+      all_bytes(rec("tiny")));
+}
+
+TEST(ServerLimits, IdleKeepAliveConnectionIsClosed) {
+  Config config;
+  config.idle_timeout_ms = 100;
+  LimitedServer s(config);
+  Client c(s.server.port());
+  const auto t0 = Clock::now();  // before the server's idle timer starts
+  EXPECT_EQ(c.roundtrip("GET", "/v1/models").status, 200);
+  EXPECT_TRUE(c.closed_by_server());
+  EXPECT_GE(Clock::now() - t0, 100ms);
+  EXPECT_LT(Clock::now() - t0, 5s);
+}
+
+TEST(ServerLimits, ConnectionsBeyondTheLimitAreClosedAtOnce) {
+  Config config;
+  config.max_connections = 1;
+  LimitedServer s(config);
+  Client first(s.server.port());
+  EXPECT_EQ(first.roundtrip("GET", "/v1/models").status, 200);
+  Client second(s.server.port());
+  try {
+    second.send(Client::request_text("GET", "/v1/models"));
+  } catch (const std::runtime_error&) {
+    // the server may have closed it before the request went out
+  }
+  EXPECT_FALSE(second.read_response());
+  EXPECT_EQ(s.server.server().stats().connections_refused, 1u);
+  EXPECT_EQ(first.roundtrip("GET", "/v1/models").status, 200);
+}
+
+TEST(ServerLimits, OpenFileLimitIsRaisedToTheHardLimit) {
+  rlimit lim{};
+  ASSERT_EQ(getrlimit(RLIMIT_NOFILE, &lim), 0);
+  EXPECT_EQ(raise_fd_limit(), lim.rlim_max);
 }
 
 // ---- background jobs -------------------------------------------------------------------------
