@@ -372,7 +372,8 @@ def time_of(marks, offset):
 
 
 def parse_responses(data, marks):
-    """HTTP/1.1 responses: [(status, headers, [(chunk bytes, chunk done time)], body, done)].
+    """HTTP/1.1 responses:
+    [(status, headers, [(chunk bytes, chunk done time)], body, done time, head done time)].
 
     Chunked bodies keep their chunks, each with the time its last byte was captured."""
     out, pos = [], 0
@@ -387,6 +388,7 @@ def parse_responses(data, marks):
             k, v = h.split(":", 1)
             headers[k.strip().lower()] = v.strip()
         pos = end + 4
+        head_time = time_of(marks, pos)
         chunks = []
         if headers.get("transfer-encoding", "").lower() == "chunked":
             body = bytearray()
@@ -409,7 +411,7 @@ def parse_responses(data, marks):
             n = int(headers.get("content-length", "0"))
             body = data[pos:pos + n]
             pos += n
-        out.append((status, headers, chunks, body, time_of(marks, pos)))
+        out.append((status, headers, chunks, body, time_of(marks, pos), head_time))
     return out
 
 
@@ -428,8 +430,10 @@ def percentile(sorted_values, q):
 
 def summary(values):
     s = sorted(values)
+    if not s:
+        return {"count": 0, "p50": None, "p99": None, "max": None}
     return {"count": len(s), "p50": percentile(s, 0.5), "p99": percentile(s, 0.99),
-            "max": s[-1] if s else float("nan")}
+            "max": s[-1]}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -508,8 +512,10 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
 
     streams = counter("streams")
 
-    def total(name):  # the harness reports per-stream means; one round, so x streams = total
-        return counter(name + "_per_stream") * streams
+    def total(name):
+        """A count summed over the round: the harness reports per-stream means (17 digits), so
+        mean x streams is the integer total up to floating-point rounding."""
+        return round(counter(name + "_per_stream") * streams)
 
     header, events = load_recording(os.path.join(recordings, model + ".jsonl"))
     conns = read_capture(pcap, server.port)
@@ -604,16 +610,16 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
             0 <= c - h <= WIRE_HEADER_BYTES * n_conns,
             f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {n_conns} (as segments)",
             f"capture's real IPv4 bytes {real}: the formula is off by {c - real:+d}")
-    h_conn = counter("connections_per_stream") * counter("streams")
+    h_conn = total("connections")
     row("connections (SYN)", h_conn, cap["connections"], h_conn == cap["connections"], "exact", "")
-    h_req = counter("requests_per_stream") * counter("streams")
+    h_req = total("requests")
     row("requests", h_req, cap["requests"], h_req == cap["requests"], "exact", "")
 
     timing = wire_timing(transport, header, events, data, float(args.speed))
     if transport == "sse":
         sse_rows(row, counter, timing, stats)
     else:
-        poll_rows(row, counter, timing)
+        poll_rows(row, counter, timing, transport)
     checked = timing.pop("checked_events", [None])[0]
     figures = {"capture": cap, "empty_polls": timing.pop("empty_polls"),
                "wire_timing": {k: summary(v) for k, v in timing.items()},
@@ -643,11 +649,14 @@ def wire_timing(transport, header, events, data, speed):
     offsets_ms = [e["t_us"] / 1000.0 * scale for e in events]
     content = [is_content(e) for e in events]
     out = {"lateness_ms": [], "lag_ms": [], "content_lateness_ms": [], "ttft_ms": [],
-           "setup_ms": [], "empty_polls": 0}
+           "setup_ms": [], "headers_delay_ms": [], "empty_polls": 0}
+    headers_offset_ms = header["response"].get("headers_offset_us", 0) / 1000.0 * scale
     if transport == "sse":
         for conn, _parts, reqs, resps in data:
-            for req, (status, _hh, chunks, _b, _d) in zip(reqs, resps):
+            for req, (status, _hh, chunks, _b, _d, head_time) in zip(reqs, resps):
                 req_done = req[4]
+                out["headers_delay_ms"].append(
+                    (head_time - req_done) * 1000 - headers_offset_ms)
                 if status != 200:
                     raise Fail(f"tcp.stream {conn.sid}: HTTP {status}")
                 if len(chunks) != len(events):
@@ -669,6 +678,20 @@ def wire_timing(transport, header, events, data, speed):
                         out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
         out["checked_events"] = [len(out["lateness_ms"])]
         return out
+    if transport == "rest":
+        # One JSON body: every content event is delivered when the body's last byte is.
+        for conn, _parts, reqs, resps in data:
+            for req, (status, _hh, _c, _body, resp_done, _head) in zip(reqs, resps):
+                if status != 200:
+                    raise Fail(f"tcp.stream {conn.sid}: HTTP {status}")
+                start = stream_start(conn, req)
+                out["setup_ms"].append((req[4] - start) * 1000)
+                out["ttft_ms"].append((resp_done - start) * 1000)
+                for off, c in zip(offsets_ms, content):
+                    out["lateness_ms"].append((resp_done - req[4]) * 1000 - off)
+                    if c:
+                        out["lag_ms"].append((resp_done - start) * 1000 - off)
+        return out
     # Polling: a job's clock starts when the server has read its create request; event k
     # (sequence number k, [DONE] excluded) is delivered by the answer that carries it.
     seq_events = [(off, c) for off, c, e in zip(offsets_ms, content, events)
@@ -677,7 +700,7 @@ def wire_timing(transport, header, events, data, speed):
     exchanges = sorted(((resp[4], conn, req, resp) for conn, _parts, reqs, resps in data
                         for req, resp in zip(reqs, resps)), key=lambda x: x[0])
     jobs = {}
-    for _t, conn, req, (status, _hh, _c, body, resp_done) in exchanges:
+    for _t, conn, req, (status, _hh, _c, body, resp_done, _head) in exchanges:
         method, _target, _h, _body, req_done, _req_start = req
         if status != 200:
             continue
@@ -714,9 +737,9 @@ def latency_rows(row, counter, timing, max_overhead_ms, note):
         wire = summary(timing[key])
         for q in ("p50", "p99"):
             client = counter(f"{figure}_{q}")
-            over = client - wire[q]
+            over = None if wire[q] is None else client - wire[q]
             row(f"client {figure} {q} (vs wire, from SYN)", client, wire[q],
-                -CLIENT_SLACK_MS <= over <= max_overhead_ms,
+                over is not None and -CLIENT_SLACK_MS <= over <= max_overhead_ms,
                 f"0 <= client - wire <= {max_overhead_ms} ms (-{CLIENT_SLACK_MS} ms slack)",
                 f"{wire['count']} samples; " + note)
 
@@ -726,9 +749,9 @@ def sse_rows(row, counter, timing, stats):
     lat = stats.get("lateness_us", {})
     for q in ("p50", "p99"):
         server_ms = counter(f"server_lateness_us_{q}") / 1000.0
-        d = wl[q] - server_ms
+        d = None if wl[q] is None else wl[q] - server_ms
         row(f"server lateness {q} ms (vs wire, all events)", server_ms, wl[q],
-            -SERVER_LATENESS_TOL_MS <= d <= SERVER_LATENESS_TOL_MS,
+            d is not None and -SERVER_LATENESS_TOL_MS <= d <= SERVER_LATENESS_TOL_MS,
             f"|wire - server| <= {SERVER_LATENESS_TOL_MS} ms",
             f"wire: chunk's packet - (request's last packet + offset); {wl['count']} events; "
             f"/mock/stats afterwards: count {lat.get('count')}")
@@ -739,13 +762,15 @@ def sse_rows(row, counter, timing, stats):
                  "difference = client-side receive overhead (wake-up, curl, SSE parse)")
 
 
-def poll_rows(row, counter, timing):
+def poll_rows(row, counter, timing, transport):
     latency_rows(row, counter, timing, POLL_OVERHEAD_MAX_MS,
                  "wire: the packet completing the answer that carries the event")
-    n = counter("content_events_per_stream") * counter("streams")
+    n = round(counter("content_events_per_stream") * counter("streams"))
     row("content events delivered", n, len(timing["lag_ms"]), n == len(timing["lag_ms"]),
         "exact", "")
-    e = counter("empty_polls_per_stream") * counter("streams")
+    e = round(counter("empty_polls_per_stream") * counter("streams"))
+    if transport == "rest":
+        return
     row("empty polls", e, timing["empty_polls"], e == timing["empty_polls"], "exact",
         "answers to GET with no events")
 
@@ -818,11 +843,17 @@ def main():
 
     print_table(rows)
     print("\nwhere the wire's time goes, per case (p50 / max, ms): setup = SYN (or first request "
-          "byte) -> request's last byte; lateness = that -> event's packet - offset")
+          "byte) -> request's last byte; lateness = that -> event's packet - offset;\n"
+          "headers late = response head's packet - (request's last byte + recorded headers "
+          "offset): the server's delay in reading the request (its lateness clock starts after "
+          "it) plus the head's own write delay")
     for name, f in figures.items():
         w = f["wire_timing"]
-        print(f"  {name}: setup {w['setup_ms']['p50']:.3f} / {w['setup_ms']['max']:.3f}; "
-              f"lateness {w['lateness_ms']['p50']:.3f} / {w['lateness_ms']['max']:.3f}")
+        parts = [f"{label} {w[key]['p50']:.3f} / {w[key]['max']:.3f}"
+                 for label, key in (("setup", "setup_ms"), ("lateness", "lateness_ms"),
+                                    ("headers late", "headers_delay_ms"))
+                 if w[key]["count"]]
+        print(f"  {name}: " + "; ".join(parts))
     mismatches = sum(r["verdict"] != "OK" for r in rows)
     result = {"format": "ssebench-crosscheck", "version": 1,
               "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
