@@ -133,13 +133,15 @@ def ensure_tshark():
 
 
 def find_binaries(args):
-    """The server and harness of one build folder: --build-dir, else the newest harness."""
+    """The server and harness of one build folder: --build-dir, else build/release (what
+    scripts/bench builds), else the build folder with the newest harness."""
     if args.build_dir:
         dirs = [args.build_dir]
     else:
         found = glob.glob(os.path.join(ROOT, "build", "*", "bench", "ssebench-bench"))
         found.sort(key=os.path.getmtime, reverse=True)
-        dirs = [os.path.dirname(os.path.dirname(f)) for f in found]
+        dirs = [os.path.join(ROOT, "build", "release")]
+        dirs += [os.path.dirname(os.path.dirname(f)) for f in found]
     for d in dirs:
         server = os.path.join(d, "mock_server", "ssebench-mock-server")
         bench = os.path.join(d, "bench", "ssebench-bench")
@@ -492,15 +494,20 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
             report = json.load(f)
     except (OSError, ValueError) as e:
         raise Fail(f"{bench_json}: {e}")
-    runs = [b for b in report.get("benchmarks", []) if b.get("run_type", "iteration") == "iteration"]
+    runs = [b for b in report.get("benchmarks", [])
+            if b.get("run_type", "iteration") == "iteration"]
     if len(runs) != 1:
         raise Fail(f"{bench_json}: expected one benchmark, found {len(runs)}")
     b = runs[0]
-    warmup = report.get("context", {}).get("warmup", "")
+    context = report.get("context", {})
+    if "debug" in context.get("ssebench_build_type", ""):
+        print(f"crosscheck: {tag}: a debug build; the comparison holds, the figures are slow",
+              file=sys.stderr)
+    warmup = context.get("warmup", "")
     if "--no-warmup" not in flags or warmup not in ("", "none"):
         raise Fail(f"{tag}: the harness ran a warm-up ({warmup!r}) that the capture would mix "
                    "with the measured round; it needs --no-warmup")
-    if int(report.get("context", {}).get("rounds_per_case", "1")) != 1:
+    if int(context.get("rounds_per_case", "1")) != 1:
         raise Fail(f"{tag}: the harness ran more than one round")
     if b.get("error_occurred"):
         raise Fail(f"{tag}: the harness reports an error: {b.get('error_message')}")
@@ -617,7 +624,7 @@ def compare(tag, transport, b, counter, total, header, events, conns, stats, arg
 
     timing = wire_timing(transport, header, events, data, float(args.speed))
     if transport == "sse":
-        sse_rows(row, counter, timing, stats)
+        sse_rows(row, counter, timing, stats, float(args.speed))
     else:
         poll_rows(row, counter, timing, transport)
     checked = timing.pop("checked_events", [None])[0]
@@ -744,7 +751,11 @@ def latency_rows(row, counter, timing, max_overhead_ms, note):
                 f"{wire['count']} samples; " + note)
 
 
-def sse_rows(row, counter, timing, stats):
+def sse_rows(row, counter, timing, stats, speed):
+    if speed == 0:  # no schedule: the server records no lateness, and lag is the backlog
+        latency_rows(row, counter, timing, CLIENT_OVERHEAD_MAX_MS,
+                     "speed 0: every offset is 0")
+        return
     wl = summary(timing["lateness_ms"])
     lat = stats.get("lateness_us", {})
     for q in ("p50", "p99"):
@@ -809,9 +820,10 @@ def main():
     p.add_argument("--concurrency", type=int, default=4, help="streams at once (default 4)")
     p.add_argument("--interval-ms", type=int, default=250, help="poll interval (default 250)")
     p.add_argument("--speed", default="1", help="replay speed (default 1)")
-    p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ "
-                   "(default: the newest build/*/ that has both)")
-    p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"))
+    p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ (default: "
+                   "build/release, else the newest build/*/ that has both)")
+    p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"),
+                   help="recordings folder (default recordings/)")
     p.add_argument("--out", help="output folder (default results/local/crosscheck-<UTC time>)")
     args = p.parse_args()
     outdir = args.out or os.path.join(
