@@ -144,3 +144,24 @@ test('responses.create streams a Responses recording', async () => {
   assert.equal(text, 'OK');
   assert.deepEqual(types, rec.events.map((e) => e.kind));
 });
+
+test('at speed 1 the SDK sees the recorded pace: never early, and spread over the recorded span', async () => {
+  const rec = recordings.find((r) => r.id === 'chat-gpt-4o-json');
+  const paced = new OpenAI({ baseURL, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-ssebench-speed': '1' } });
+  const contentOffsetsUs = rec.events
+    .filter((e) => e.kind === 'content')
+    .map((e) => e.t_us);
+  const t0 = performance.now();
+  const stream = await paced.chat.completions.create({ ...JSON.parse(rec.header.request.body), model: rec.id, stream: true });
+  const arrivalsMs = [];
+  for await (const chunk of stream) {
+    if (chunk.choices[0]?.delta?.content) arrivalsMs.push(performance.now() - t0);
+  }
+  assert.equal(arrivalsMs.length, contentOffsetsUs.length);
+  // The server's clock starts after t0, so no token may arrive before its recorded offset.
+  arrivalsMs.forEach((ms, i) => assert.ok(ms >= contentOffsetsUs[i] / 1000, `token ${i} early`));
+  // Tokens are streamed, not batched: the first-to-last spread keeps most of the recorded span
+  // (a generous bound: a loaded machine may delay the first token, never speed up the last).
+  const recordedSpanMs = (contentOffsetsUs.at(-1) - contentOffsetsUs[0]) / 1000;
+  assert.ok(arrivalsMs.at(-1) - arrivalsMs[0] >= 0.5 * recordedSpanMs);
+});
