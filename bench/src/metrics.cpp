@@ -80,6 +80,7 @@ Summary summarize(std::vector<double> samples) {
   s.count = samples.size();
   if (samples.empty()) return s;
   std::sort(samples.begin(), samples.end());
+  s.min = samples.front();
   s.p50 = percentile(samples, 0.50);
   s.p90 = percentile(samples, 0.90);
   s.p99 = percentile(samples, 0.99);
@@ -168,6 +169,7 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
   stats("lag_ms", lag_, true);
+  put("lag_ms_min", summarize(lag_).min);  // below half a loopback round trip: a clock bug
   stats("itl_ms", itl_, false);
 
   put("requests_per_stream", static_cast<double>(requests_) / n);

@@ -104,6 +104,7 @@ TEST(Summary, ExactOverUnsortedSamples) {
   EXPECT_DOUBLE_EQ(s.p90, 90.1);
   EXPECT_DOUBLE_EQ(s.p99, 99.01);
   EXPECT_DOUBLE_EQ(s.max, 100);
+  EXPECT_DOUBLE_EQ(s.min, 1);
   EXPECT_DOUBLE_EQ(s.mean, 50.5);
 }
 
@@ -148,6 +149,7 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_p50"), 3.5);
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_max"), 6);
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_mean"), 3.5);
+  EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_min"), 1);
   EXPECT_DOUBLE_EQ(counter(agg, "ttft_ms_p50"), 3);
   EXPECT_DOUBLE_EQ(counter(agg, "ttfb_ms_p50"), 1);
   EXPECT_DOUBLE_EQ(counter(agg, "requests_per_stream"), 3);
@@ -163,6 +165,18 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_p50"), 15);
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_p99"), 70);
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_max"), 90);
+}
+
+TEST(CaseAggregate, NoSamplesNoFigure) {
+  CaseAggregate agg({}, 0, 1.0);
+  RoundResult r;
+  r.streams.resize(2);  // streams without content (an error recording)
+  agg.add(r);
+  for (const auto& [name, value] : agg.counters()) {
+    EXPECT_FALSE(name.starts_with("lag_ms")) << name;
+    EXPECT_FALSE(name.starts_with("ttft_ms")) << name;
+  }
+  EXPECT_EQ(counter(agg, "streams_ok"), 2);
 }
 
 TEST(ErrorKind, Names) {

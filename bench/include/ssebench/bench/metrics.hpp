@@ -82,7 +82,7 @@ std::vector<std::chrono::microseconds> content_offsets(const Recording& recordin
 /** Exact order statistics of a sample set. */
 struct Summary {
   std::size_t count = 0;
-  double p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
+  double min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
 };
 /** Percentile `q` in [0,1] of sorted samples, linear between order statistics (numpy's default). */
 double percentile(std::span<const double> sorted, double q);
