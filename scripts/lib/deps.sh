@@ -4,7 +4,7 @@
 # Quiet when everything is present.
 
 ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev nodejs npm python3 python3-yaml)
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml)
 ssebench_bench_packages=(python3-matplotlib iproute2)
 
 # ssebench_require PACKAGE...: make sure every named package is installed.
@@ -30,6 +30,13 @@ ssebench_require() {
       exit 2
     }
   fi
+}
+
+# ssebench_require_node: Node.js and npm for the openai client tests. Checked by command, not by
+# package: a machine may carry a vendor build of nodejs that bundles npm (no Debian npm package).
+ssebench_require_node() {
+  command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 && return 0
+  ssebench_require nodejs npm
 }
 
 # ssebench_npm_install DIR: the tests' Node.js packages (the official openai client), from the
