@@ -141,6 +141,7 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   std::vector<std::pair<std::string, double>> c;
   const auto put = [&c](std::string name, double v) { c.emplace_back(std::move(name), v); };
   const auto stats = [&](const std::string& name, const std::vector<double>& samples, bool full) {
+    if (samples.empty()) return;  // no sample, no figure (not a zero)
     const Summary s = summarize(samples);
     put(name + "_p50", s.p50);
     if (full) put(name + "_p90", s.p90);
@@ -169,7 +170,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
   stats("lag_ms", lag_, true);
-  put("lag_ms_min", summarize(lag_).min);  // below half a loopback round trip: a clock bug
+  if (!lag_.empty())
+    put("lag_ms_min", summarize(lag_).min);  // below half a loopback round trip: a clock bug
   stats("itl_ms", itl_, false);
 
   put("requests_per_stream", static_cast<double>(requests_) / n);
