@@ -35,14 +35,14 @@ def layout(cases):
 def grouped(cases, out, title, ylabel, series, log=False, marks=None):
     """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick."""
     levels, variants, recordings = layout(cases)
-    fig, axes = plt.subplots(len(levels), 1, figsize=(max(8, 1.1 * len(variants) * max(1, len(recordings)) / 2 + 3), 3.6 * len(levels)),
-                             squeeze=False)
+    fig_width = min(16, max(8, 0.55 * len(variants) * max(1, len(recordings)) + 3))
+    fig, axes = plt.subplots(len(levels), 1, figsize=(fig_width, 3.6 * len(levels)), squeeze=False)
     width = 0.8 / max(1, len(recordings))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     by = {(c["concurrency"], bench_results.variant(c), c["recording"]): c for c in cases}
     for ax, level in zip(axes[:, 0], levels):
         for ri, rec in enumerate(recordings):
-            xs, bottoms = [], []
+            xs = []
             for vi, v in enumerate(variants):
                 c = by.get((level, v, rec))
                 if not c:
@@ -58,7 +58,6 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None):
                 if marks and marks in c["counters"]:
                     ax.plot([x - width / 2, x + width / 2], [c["counters"][marks]] * 2, color="black", lw=1.5)
                 xs.append(x)
-                bottoms.append(bottom)
         ax.set_xticks(range(len(variants)))
         ax.set_xticklabels(variants)
         ax.set_title(f"{title} — {level} concurrent stream{'s' if level != 1 else ''}")
@@ -82,7 +81,8 @@ def main():
         return 2
     path = sys.argv[1]
     out_dir = sys.argv[2] if len(sys.argv) == 3 else os.path.dirname(os.path.abspath(path))
-    context, cases = bench_results.load(path)
+    _, cases = bench_results.load(path)
+    os.makedirs(out_dir, exist_ok=True)
     cases = [c for c in cases if c["counters"].get("streams", 0) > 0]
     if not cases:
         print("charts.py: no case with measurements", file=sys.stderr)
@@ -91,11 +91,13 @@ def main():
     grouped(cases, os.path.join(out_dir, "lag.png"), "Delivery lag per token (bar p50, tick p99)",
             "lag ms (log)", [("lag_ms_p50", "p50", 0.9)], log=True, marks="lag_ms_p99")
     grouped(cases, os.path.join(out_dir, "bytes_per_token.png"),
-            "Wire bytes per token (solid in, light out; TCP payload + 52 B/segment)", "bytes per token",
-            [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)])
+            "Wire bytes per token (stacked: solid in, light out; TCP payload + 52 B/segment)",
+            "bytes per token (log)",
+            [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)], log=True)
     grouped(cases, os.path.join(out_dir, "cpu_per_token.png"),
-            f"CPU per token (solid client, light server; {note})", "µs per token",
-            [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)])
+            f"CPU per token (stacked: solid client, light server)\n{note}", "µs per token (log)",
+            [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)],
+            log=True)
     print(f"charts: {out_dir}/lag.png, bytes_per_token.png, cpu_per_token.png")
     return 0
 

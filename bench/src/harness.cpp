@@ -258,6 +258,9 @@ double find(const std::vector<std::pair<std::string, double>>& counters, std::st
   return 0;
 }
 
+/** Poll interval of the warm-up round (at speed 0 a job is complete when created). */
+constexpr std::chrono::milliseconds warmup_interval{10};
+
 /** Half a loopback round trip: a smaller delivery lag means a clock bug (METRICS.md). */
 constexpr double min_plausible_lag_ms = 0.005;
 
@@ -279,6 +282,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   if (hc.warmup) {
     ClientConfig warm = cfg;
     warm.speed = 0;
+    warm.interval = std::min(cfg.interval, warmup_interval);  // the job is complete at once
     CaseAggregate w(spec.expect->content_offsets, rec.completion_tokens, 0);
     w.add(engine.run_round(*spec.expect, spec.transport, warm, spec.concurrency));
     if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");

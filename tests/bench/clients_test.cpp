@@ -142,6 +142,20 @@ TEST(Clients, PollMeanLagIsHalfTheInterval) {
   expect_bytes_agree(m);
 }
 
+TEST(Clients, PollAfterResponseWaitsOneIntervalAfterEachAnswer) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");  // 0.57 s
+  ClientConfig c = config(1.0, 100);
+  c.schedule = PollSchedule::after_response;
+  const Measured m = measure(x, Transport::poll, c, 1);
+  const StreamRecord& s = m.round.streams.at(0);
+  // POST, then a GET every 100 ms plus an answer's time: at most 6 GETs plus the last one.
+  EXPECT_GE(s.requests, 5u);
+  EXPECT_LE(s.requests, 8u);
+  const Summary lag = summarize(lags(m, x, 1.0));
+  EXPECT_LT(lag.max, 150.0);
+  expect_bytes_agree(m);
+}
+
 TEST(Clients, PollFullDeduplicatesTheWholeState) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   const Measured m = measure(x, Transport::poll_full, config(1.0, 50), 2);
