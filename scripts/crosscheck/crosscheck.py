@@ -235,13 +235,29 @@ class Capture:
         self.err = open(self.errpath, "wb")
         self.proc = spawn(["tshark", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", path],
                           stdout=subprocess.DEVNULL, stderr=self.err)
+        # tshark says "Capturing on" before dumpcap has opened the device; the file's header is
+        # written once it has, and a failure (no permission) ends tshark.
         end = time.monotonic() + TSHARK_START_TIMEOUT_S
-        while "Capturing on" not in self._log():
+        while "Capturing on" not in self._log() or self._size() == 0:
             if self.proc.poll() is not None:
-                raise Fail(f"tshark exited before capturing: {self._log().strip()[-300:]}")
+                raise Fail(f"tshark could not capture: {self._error()}")
             if time.monotonic() > end:
                 raise Fail(f"tshark did not start capturing within {TSHARK_START_TIMEOUT_S} s")
             time.sleep(0.05)
+        time.sleep(0.2)
+        if self.proc.poll() is not None:
+            raise Fail(f"tshark could not capture: {self._error()}")
+
+    def _size(self):
+        try:
+            return os.path.getsize(self.path)
+        except OSError:
+            return 0
+
+    def _error(self):
+        lines = [x for x in self._log().splitlines() if x.strip()]
+        errors = [x for x in lines if x.startswith("tshark: ") and x.strip() != "tshark:"]
+        return (errors or lines or ["no message"])[0]
 
     def _log(self):
         with open(self.errpath, "rb") as f:
@@ -251,10 +267,12 @@ class Capture:
         """Stops with SIGINT (tshark flushes the file); returns the drop count it reports."""
         self.proc.send_signal(signal.SIGINT)
         try:
-            self.proc.wait(timeout=TSHARK_STOP_TIMEOUT_S)
+            rc = self.proc.wait(timeout=TSHARK_STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             raise Fail(f"tshark did not stop within {TSHARK_STOP_TIMEOUT_S} s")
         release(self.proc)
+        if rc != 0 or self._size() == 0:
+            raise Fail(f"tshark failed (exit status {rc}): {self._error()}")
         self.err.close()
         log = self._log()
         m = re.search(r"(\d+) packets? dropped", log)
