@@ -77,7 +77,15 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
 
   m.sockets.take_round();  // counters of earlier rounds stay there
   const double cpu0 = thread_cpu_us();
-  for (auto& s : streams) s->start();
+  if (config.stagger.count() > 0) {
+    // Starts spread evenly over the stagger window, so that streams are not in lockstep.
+    const TimePoint begin = m.clock();
+    for (std::size_t i = 0; i < streams.size(); ++i)
+      streams[i]->start_at(begin + config.stagger * static_cast<long>(i) /
+                                       static_cast<long>(streams.size()));
+  } else {
+    for (auto& s : streams) s->start();
+  }
 
   std::size_t open = concurrency;
   while (open > 0) {

@@ -43,6 +43,12 @@ struct HarnessConfig {
   bool warmup = true;                             // one uncounted round at speed 0 first
   PollSchedule schedule = PollSchedule::fixed_rate;
   bool keep_alive = true;
+  /**
+   * Stream starts spread evenly over this window, about one token gap: C streams replaying the
+   * same recording from the same instant would emit every token in lockstep bursts that no real
+   * traffic has. 0 = all at once (the worst-case burst).
+   */
+  long stagger_ms = 20;
   long long_poll_wait_ms = 10'000;  // wait_ms of long-poll requests
   bool quick = false;               // CI's reduced set
 };
@@ -79,12 +85,13 @@ void print_help(const HarnessConfig& d) {
       "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
       "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
       "  --no-keep-alive          a new connection for every request\n"
+      "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
       "50,250\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), d.speed, d.rounds,
-      d.long_poll_wait_ms);
+      d.stagger_ms, d.long_poll_wait_ms);
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -160,6 +167,8 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
         c.schedule = PollSchedule::after_response;
       else
         throw std::invalid_argument(fmt::format("bad value '{}' for --poll-schedule", value));
+    } else if (name == "stagger-ms") {
+      c.stagger_ms = to_number<long>(name, value);
     } else if (name == "no-keep-alive") {
       c.keep_alive = false;
     } else if (name == "long-poll-wait-ms") {
@@ -272,6 +281,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.interval = std::chrono::milliseconds(spec.interval_ms > 0 ? spec.interval_ms : 250);
   cfg.schedule = hc.schedule;
   cfg.keep_alive = hc.keep_alive;
+  cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
   const Recording& rec = *spec.expect->recording;
   const auto started = Clock::now();
@@ -387,6 +397,7 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext(
       "poll_schedule", c.schedule == PollSchedule::fixed_rate ? "fixed-rate" : "after-response");
   benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
+  benchmark::AddCustomContext("stagger_ms", std::to_string(c.stagger_ms));
   benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
   benchmark::AddCustomContext("recordings", c.recordings);
 }
@@ -399,8 +410,15 @@ int harness_main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i)
     if (std::string_view a = argv[i]; a.starts_with("--benchmark_filter="))
       filter = a.substr(std::string_view("--benchmark_filter=").size());
-  benchmark::Initialize(&argc, argv);
   bool help = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--help") help = true;
+  if (help) {
+    print_help(HarnessConfig{});  // then Google Benchmark's own flags, and exit
+    fmt::print("\nGoogle Benchmark flags:\n");
+    std::fflush(stdout);
+  }
+  benchmark::Initialize(&argc, argv);
   HarnessConfig config;
   try {
     config = parse_flags(argc, argv, help);

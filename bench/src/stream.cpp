@@ -59,6 +59,7 @@ Stream::~Stream() {
 }
 
 void Stream::start() {
+  started_ = true;
   const ClientConfig& c = config();
   record_.t0 = now();
   auto budget = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -161,7 +162,10 @@ void Stream::on_done(CURLcode result) {
 
 void Stream::on_timer() {
   wake_at_.reset();
-  if (!finished_) next_request();
+  if (!started_)
+    start();
+  else if (!finished_)
+    next_request();
 }
 
 void Stream::on_deadline() {

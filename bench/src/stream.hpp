@@ -34,9 +34,11 @@ class Stream {
 
   /** Takes t0 and sends the first request. */
   void start();
+  /** Starts at `at` instead (a timer in the loop): staggered starts. */
+  void start_at(TimePoint at) { wake_at_ = at; }
   /** The transfer in flight ended (the loop has removed it from the multi handle). */
   void on_done(CURLcode result);
-  /** A scheduled request is due. */
+  /** A scheduled request (or the staggered start) is due. */
   void on_timer();
   /** The deadline passed: abandon the transfer in flight, count a timeout. */
   void on_deadline();
@@ -80,8 +82,9 @@ class Stream {
   curl_slist* headers_ = nullptr;       // GET requests
   curl_slist* post_headers_ = nullptr;  // POST requests
   bool in_flight_ = false;
+  bool started_ = false;
   bool finished_ = false;
-  TimePoint deadline_{};
+  TimePoint deadline_ = TimePoint::max();  // set at start
   std::optional<TimePoint> wake_at_;
   // The response in flight.
   long status_ = 0;

@@ -184,6 +184,17 @@ TEST(Clients, NoKeepAliveOpensAConnectionPerRequest) {
   EXPECT_EQ(s.connections, s.requests);
 }
 
+TEST(Clients, StaggeredStartsSpreadT0OverTheWindow) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(0.0);
+  c.stagger = std::chrono::milliseconds(100);
+  const Measured m = measure(x, Transport::sse, c, 5);
+  ASSERT_EQ(m.round.streams.size(), 5u);
+  const auto spread = m.round.streams.back().t0 - m.round.streams.front().t0;
+  EXPECT_GE(spread, std::chrono::milliseconds(75));  // 4/5 of the window
+  EXPECT_LT(spread, std::chrono::milliseconds(500));
+}
+
 TEST(Clients, AnUnknownRecordingIsAnHttpError) {
   Expectation x = expect_of("chat-gpt-4o-mini-text");
   x.sse_body = R"({"model":"no-such-recording","stream":true})";

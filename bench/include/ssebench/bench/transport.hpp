@@ -37,6 +37,11 @@ struct ClientConfig {
   PollSchedule schedule = PollSchedule::fixed_rate;
   std::chrono::milliseconds long_poll_wait{10'000};  // wait_ms of long-poll requests
   bool keep_alive = true;                            // false: a fresh connection for every request
+  /**
+   * Stream starts spread evenly over this window (0: all at once). With identical recordings,
+   * streams started together send their events in lockstep bursts.
+   */
+  std::chrono::microseconds stagger{0};
   /** A stream's deadline: recording duration / speed × factor + slack (+ one interval). */
   double deadline_factor = 1.5;
   std::chrono::milliseconds deadline_slack{10'000};
