@@ -267,6 +267,14 @@ double find(const std::vector<std::pair<std::string, double>>& counters, std::st
   return 0;
 }
 
+/** A counter for the progress line: "-" when the case has no such figure. */
+std::string shown(const std::vector<std::pair<std::string, double>>& counters,
+                  std::string_view name, int decimals) {
+  for (const auto& [n, v] : counters)
+    if (n == name) return fmt::format("{:.{}f}", v, decimals);
+  return "-";
+}
+
 /** Poll interval of the warm-up round (at speed 0 a job is complete when created). */
 constexpr std::chrono::milliseconds warmup_interval{10};
 
@@ -340,11 +348,11 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
                spec.name, failure, took_s);
   } else {
     fmt::print(stderr,
-               "[{}/{}] {}: {}/{} ok, ttft p50 {:.1f} ms, lag p50 {:.2f} ms p99 {:.2f} ms, "
-               "{:.1f} req/stream ({:.1f} s)\n",
+               "[{}/{}] {}: {}/{} ok, ttft p50 {} ms, lag p50 {} ms p99 {} ms, {} req/stream "
+               "({:.1f} s)\n",
                run.cases_done, run.cases_total, spec.name, agg.streams() - agg.failed(),
-               agg.streams(), find(counters, "ttft_ms_p50"), find(counters, "lag_ms_p50"),
-               find(counters, "lag_ms_p99"), find(counters, "requests_per_stream"), took_s);
+               agg.streams(), shown(counters, "ttft_ms_p50", 1), shown(counters, "lag_ms_p50", 2),
+               shown(counters, "lag_ms_p99", 2), shown(counters, "requests_per_stream", 1), took_s);
   }
 }
 
@@ -492,6 +500,11 @@ int harness_main(int argc, char** argv) {
                    "ssebench-bench: rest/{}: the recording has no successful stream:false answer, "
                    "skipped\n",
                    x->recording->id);
+        continue;
+      }
+      if (t != Transport::rest && x->recording->events.empty()) {
+        fmt::print(stderr, "ssebench-bench: {}/{}: the recording has no streamed events, skipped\n",
+                   to_string(t), x->recording->id);
         continue;
       }
       for (std::size_t c : config.concurrency) {

@@ -25,7 +25,7 @@ class RestStream final : public Stream {
     record_.transcript = std::move(*text);
     for (std::size_t k = 0; k < expect().content_offsets.size(); ++k)
       record_.content.push_back({last_read, k});
-    check_transcript();
+    check_transcript(expect().rest_transcript);
     finish();
   }
 

@@ -189,8 +189,7 @@ void Stream::fail(ErrorKind kind, std::string detail) {
   finish();
 }
 
-void Stream::check_transcript() {
-  const Transcript& want = expect().transcript;
+void Stream::check_transcript(const Transcript& want) {
   if (record_.transcript != want) {
     std::string detail = "the text differs from the recording";
     for (const auto& [choice, text] : want) {

@@ -57,8 +57,9 @@ class Stream {
   void finish();
   /** Ends the stream with a failure. */
   void fail(ErrorKind kind, std::string detail);
-  /** Compares the rebuilt text and content-event count with the recording's. */
-  void check_transcript();
+  /** Compares the rebuilt text (with `want`) and the content-event count with the recording's. */
+  void check_transcript(const Transcript& want);
+  void check_transcript() { check_transcript(expect().transcript); }
 
   virtual void first_request() = 0;
   virtual void next_request() {}

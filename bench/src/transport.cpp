@@ -39,6 +39,9 @@ Expectation make_expectation(std::shared_ptr<const Recording> recording) {
   Expectation x;
   const Recording& r = *recording;
   x.transcript = r.transcript();
+  x.rest_transcript = x.transcript;
+  if (r.events.empty() && r.nonstream)
+    x.rest_transcript = nonstream_transcript(r.api, r.nonstream->body).value_or(Transcript{});
   x.content_offsets = content_offsets(r);
   x.duration = r.last_offset();
   long ordinal = 0;

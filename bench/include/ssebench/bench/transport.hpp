@@ -51,6 +51,9 @@ struct ClientConfig {
 struct Expectation {
   std::shared_ptr<const Recording> recording;
   Transcript transcript;  // recording->transcript()
+  /** What a stream:false body must carry: the streamed text, or for a recording without events
+   *  the text of its recorded stream:false body. */
+  Transcript rest_transcript;
   std::vector<std::chrono::microseconds> content_offsets;
   /** Job events are numbered 1…E ([DONE] excluded): seq − 1 → content ordinal, or −1. */
   std::vector<long> seq_content_ordinal;
