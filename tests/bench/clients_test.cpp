@@ -195,6 +195,23 @@ TEST(Clients, StaggeredStartsSpreadT0OverTheWindow) {
   EXPECT_LT(spread, std::chrono::milliseconds(500));
 }
 
+TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
+  ASSERT_GE(ServerEnv::recordings.recordings.size(), 10u);
+  for (const auto& r : ServerEnv::recordings.recordings) {
+    const Expectation x = make_expectation(r);
+    for (Transport t : all_transports) {
+      const bool rest_ok =
+          r->nonstream && r->nonstream->status >= 200 && r->nonstream->status < 300;
+      if (t == Transport::rest ? !rest_ok : r->events.empty()) continue;  // as the harness does
+      Engine engine;
+      const RoundResult round = engine.run_round(x, t, config(0.0, 5), 1);
+      const StreamRecord& s = round.streams.at(0);
+      EXPECT_TRUE(s.ok()) << r->id << " over " << to_string(t) << ": "
+                          << (s.error ? to_string(*s.error) : "") << " " << s.error_detail;
+    }
+  }
+}
+
 TEST(Clients, AnUnknownRecordingIsAnHttpError) {
   Expectation x = expect_of("chat-gpt-4o-mini-text");
   x.sse_body = R"({"model":"no-such-recording","stream":true})";
