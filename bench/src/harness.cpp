@@ -2,8 +2,14 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -199,13 +205,6 @@ void raise_nofile_limit() {
   }
 }
 
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
 std::string command_output(const std::string& cmd) {
   std::string out;
   if (FILE* p = popen(cmd.c_str(), "r")) {
@@ -215,6 +214,82 @@ std::string command_output(const std::string& cmd) {
   }
   while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
   return out;
+}
+
+/** The interface the kernel routes the server's address over, and its MTU. */
+struct Link {
+  std::string interface;  // e.g. "lo", "ssebench-c0"; empty when it could not be told
+  std::string local_address;
+  std::string server_address;
+  int mtu_bytes = 0;  // 0 = unknown
+};
+
+/**
+ * Asks the kernel rather than assuming loopback: a UDP socket connected to the server's address
+ * (connect sends nothing) gets the local address of the route's source, and the interface holding
+ * that address is the one the TCP connections use. SIOCGIFMTU reads the MTU in the namespace the
+ * harness runs in (a /sys path could be the host's when run under `ip netns exec` without a
+ * remount).
+ */
+Link link_to(const std::string& url) {
+  Link link;
+  std::string_view rest = url;
+  std::string port = "80";
+  if (const auto p = rest.find("://"); p != std::string_view::npos) {
+    if (rest.substr(0, p) == "https") port = "443";
+    rest.remove_prefix(p + 3);
+  }
+  rest = rest.substr(0, rest.find_first_of("/?#"));
+  std::string host;
+  if (rest.starts_with('[')) {  // [IPv6]:port
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos) return link;
+    host = rest.substr(1, close - 1);
+    if (rest.size() > close + 2 && rest[close + 1] == ':') port = rest.substr(close + 2);
+  } else {
+    const auto colon = rest.rfind(':');
+    host = rest.substr(0, colon);
+    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+  }
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || found == nullptr) return link;
+  const auto numeric = [](const sockaddr* a, socklen_t len) {
+    char buf[NI_MAXHOST] = {};
+    getnameinfo(a, len, buf, sizeof buf, nullptr, 0, NI_NUMERICHOST);
+    return std::string(buf);
+  };
+  link.server_address = numeric(found->ai_addr, found->ai_addrlen);
+  const int fd = socket(found->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  sockaddr_storage local{};
+  socklen_t local_len = sizeof local;
+  const bool routed = fd >= 0 && connect(fd, found->ai_addr, found->ai_addrlen) == 0 &&
+                      getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) == 0;
+  freeaddrinfo(found);
+  if (routed) {
+    link.local_address = numeric(reinterpret_cast<const sockaddr*>(&local), local_len);
+    ifaddrs* ifs = nullptr;
+    if (getifaddrs(&ifs) == 0) {
+      for (const ifaddrs* i = ifs; i != nullptr; i = i->ifa_next) {
+        if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != local.ss_family) continue;
+        const socklen_t len =
+            local.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+        if (numeric(i->ifa_addr, len) == link.local_address) {
+          link.interface = i->ifa_name;
+          break;
+        }
+      }
+      freeifaddrs(ifs);
+    }
+    ifreq req{};
+    if (!link.interface.empty() && link.interface.size() < sizeof req.ifr_name) {
+      link.interface.copy(req.ifr_name, link.interface.size());
+      if (ioctl(fd, SIOCGIFMTU, &req) == 0) link.mtu_bytes = req.ifr_mtu;
+    }
+  }
+  if (fd >= 0) close(fd);
+  return link;
 }
 
 std::string cpu_model() {
@@ -385,9 +460,14 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("cpu_model", cpu_model());
   benchmark::AddCustomContext("cores", std::to_string(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("server", server_desc);
-  const std::string mtu = read_first_line("/sys/class/net/lo/mtu");
-  benchmark::AddCustomContext("interface", "lo (loopback, 127.0.0.1)");
-  benchmark::AddCustomContext("interface_mtu_bytes", mtu.empty() ? "unknown" : mtu);
+  const Link link = link_to(run.url);
+  benchmark::AddCustomContext("interface", link.interface.empty() ? "unknown" : link.interface);
+  benchmark::AddCustomContext("interface_mtu_bytes",
+                              link.mtu_bytes > 0 ? std::to_string(link.mtu_bytes) : "unknown");
+  benchmark::AddCustomContext(
+      "interface_route", link.local_address.empty()
+                             ? "unknown"
+                             : fmt::format("{} -> {}", link.local_address, link.server_address));
   benchmark::AddCustomContext("wire_bytes_formula", std::string(wire_bytes_formula));
   benchmark::AddCustomContext(
       "cpu_note",
