@@ -1,0 +1,138 @@
+// http_request_fuzzer: arbitrary bytes sent to the real server as one client's whole input.
+// The server runs in-process (started once, on its own thread, port 0, speed 0) with three small
+// recordings from recordings/ (a chat stream, a Responses stream, a stream:false body). For each
+// input: a fresh TCP connection, the bytes, a half-close, the answer read with a short deadline,
+// then a check that the server still answers GET /v1/models with 200 on a new connection.
+// Findings are crashes, sanitizer reports and a server that stops answering.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "ssebench/recording.hpp"
+#include "ssebench/server/config.hpp"
+#include "ssebench/server/server.hpp"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+constexpr milliseconds answer_deadline{300};   // per fuzz input: then the client just leaves
+constexpr milliseconds health_deadline{5000};  // GET /v1/models must answer within this
+constexpr const char* recordings[] = {"chat-gpt-4o-tool-call.jsonl",
+                                      "responses-gpt-4o-mini-ok.jsonl",
+                                      "chat-gpt-4.1-nano-nonstream.jsonl"};
+
+[[noreturn]] void die(const char* what, std::string_view detail = {}) {
+  std::fprintf(stderr, "http_request_fuzzer: %s: %.*s\n", what, static_cast<int>(detail.size()),
+               detail.data());
+  std::abort();
+}
+
+/** The server on its own thread for the whole run (never stopped: the process just exits). */
+struct Fixture {
+  std::unique_ptr<ssebench::server::Server> server;
+  std::thread thread;
+
+  Fixture() {
+    std::vector<std::shared_ptr<const ssebench::Recording>> recs;
+    for (const char* name : recordings) {
+      auto r = ssebench::load_recording(std::string(SSEBENCH_RECORDINGS_DIR) + "/" + name);
+      if (!r) die("cannot load a recording", r.error);
+      recs.push_back(r.recording);
+    }
+    ssebench::server::Config config;
+    config.speed = 0;
+    // Short limits so that no input holds the server (or this loop) for long.
+    config.idle_timeout_ms = 1'000;
+    config.stream_lifetime_limit_ms = 1'000;
+    config.close_linger_ms = 50;
+    config.long_poll_max_wait_ms = 100;
+    config.job_retention_ms = 100;
+    config.max_jobs = 1'000;
+    server = std::make_unique<ssebench::server::Server>(config, recs);
+    thread = std::thread([this] { server->run(); });
+    thread.detach();
+  }
+};
+
+int connect_to(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) die("socket() failed");
+  // Close with RST: no TIME_WAIT per input, so a long run cannot run out of ephemeral ports.
+  const linger lg{1, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    die("connect() to the server failed");
+  }
+  return fd;
+}
+
+/** Sends `bytes` (stopping quietly if the server closed), half-closes, reads until EOF. */
+std::string exchange(std::uint16_t port, std::string_view bytes, milliseconds deadline, bool* eof) {
+  const int fd = connect_to(port);
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+  ::shutdown(fd, SHUT_WR);
+  std::string answer;
+  *eof = false;
+  const auto until = Clock::now() + deadline;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<milliseconds>(until - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    char buf[16384];
+    const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) {
+      *eof = true;  // closed (n == 0) or reset (n < 0): the server is done with us
+      break;
+    }
+    answer.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return answer;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  static Fixture fixture;
+  const std::uint16_t port = fixture.server->port();
+
+  bool eof = false;
+  (void)exchange(port, std::string_view(reinterpret_cast<const char*>(data), size), answer_deadline,
+                 &eof);
+
+  const auto health =
+      exchange(port, "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+               health_deadline, &eof);
+  if (!health.starts_with("HTTP/1.1 200 ") ||
+      health.find("\"object\":\"list\"") == std::string::npos)
+    die("the server no longer answers GET /v1/models with 200", health.substr(0, 200));
+  return 0;
+}
