@@ -64,6 +64,9 @@ struct Fixture {
     config.long_poll_max_wait_ms = 100;
     config.job_retention_ms = 100;
     config.max_jobs = 1'000;
+    // Limits inside the fuzzer's -max_len=4096, so that 431 and 413 are reachable.
+    config.header_limit_bytes = 2'048;
+    config.body_limit_bytes = 2'048;
     server = std::make_unique<ssebench::server::Server>(config, recs);
     thread = std::thread([this] { server->run(); });
     thread.detach();
@@ -125,8 +128,27 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint16_t port = fixture.server->port();
 
   bool eof = false;
-  (void)exchange(port, std::string_view(reinterpret_cast<const char*>(data), size), answer_deadline,
-                 &eof);
+  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  (void)exchange(port, input, answer_deadline, &eof);
+  if (!eof) {
+    // Not a failure (a busy machine can be slow), but a server that keeps a half-closed
+    // connection open is worth a look: count them, show the first.
+    static std::size_t open_after_deadline = 0;
+    if (open_after_deadline++ == 0) {
+      std::fprintf(stderr, "http_request_fuzzer: still open after %lld ms (first such input):\n",
+                   static_cast<long long>(answer_deadline.count()));
+      for (const char c : input.substr(0, 400)) {
+        if (c >= 0x20 && c < 0x7f && c != '\\')
+          std::fputc(c, stderr);
+        else
+          std::fprintf(stderr, "\\x%02x", static_cast<unsigned char>(c));
+      }
+      std::fputc('\n', stderr);
+    } else if ((open_after_deadline & (open_after_deadline - 1)) == 0) {
+      std::fprintf(stderr, "http_request_fuzzer: %zu inputs still open after the deadline\n",
+                   open_after_deadline);
+    }
+  }
 
   const auto health =
       exchange(port, "GET /v1/models HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
