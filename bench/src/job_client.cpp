@@ -63,8 +63,7 @@ class JobStream final : public Stream {
       if (seq <= cursor_) continue;  // poll-full: already seen
       ++fresh;
       ++record_.events;
-      const std::optional<DeltaText> d =
-          delta_text(expect().recording->api, json::serialize(list[i]));
+      const std::optional<DeltaText> d = delta_text_of(expect().recording->api, list[i]);
       if (!d || d->text.empty()) continue;
       record_.transcript[d->choice] += d->text;
       const auto& ordinals = expect().seq_content_ordinal;

@@ -109,7 +109,11 @@ bool is_content_kind(std::string_view kind) {
 std::optional<DeltaText> delta_text(Api api, std::string_view payload_json) {
   const auto payload = parse_json(payload_json);
   if (!payload) return std::nullopt;
-  auto texts = detail::delta_texts(api, *payload);
+  return delta_text_of(api, *payload);
+}
+
+std::optional<DeltaText> delta_text_of(Api api, const json::value& payload) {
+  auto texts = detail::delta_texts(api, payload);
   if (texts.empty()) return std::nullopt;
   return std::move(texts.front());
 }

@@ -752,6 +752,19 @@ TEST(DeltaText, NonContentEventsCarryNone) {
       delta_text(Api::chat_completions, R"({"type":"response.output_text.delta","delta":"x"})"));
 }
 
+TEST(DeltaText, ParsedPayloadGivesTheSameAnswerAsItsText) {
+  const std::string chat = payload_of(chunk(R"({"content":"Hi"})", 2));
+  const auto d = delta_text_of(Api::chat_completions, boost::json::parse(chat));
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->choice, 2);
+  EXPECT_EQ(d->text, "Hi");
+  const auto r = delta_text_of(
+      Api::responses, boost::json::parse(R"({"type":"response.refusal.delta","delta":"No"})"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->text, "No");
+  EXPECT_FALSE(delta_text_of(Api::chat_completions, boost::json::value(nullptr)));
+}
+
 TEST(IsContentKind, FollowsMetrics) {
   for (const auto* kind :
        {"content", "refusal", "tool_args", "response.output_text.delta", "response.refusal.delta",

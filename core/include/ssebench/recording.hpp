@@ -18,6 +18,10 @@
 #include <utility>
 #include <vector>
 
+namespace boost::json {
+class value;
+}
+
 namespace ssebench {
 
 inline constexpr int recording_format_version = 1;
@@ -79,11 +83,11 @@ struct Event {
 
 /** Where the recording came from, kept as written for reports. */
 struct Provenance {
-  std::string source;        // "recorded" | "converted" | "synthesized"
-  std::string timing;        // "recorded" | "synthesized"
-  std::string profile;       // timing profile name when synthesized
-  std::uint64_t seed = 0;    // generator seed when synthesized
-  std::string json;          // the whole provenance object, compact JSON
+  std::string source;      // "recorded" | "converted" | "synthesized"
+  std::string timing;      // "recorded" | "synthesized"
+  std::string profile;     // timing profile name when synthesized
+  std::uint64_t seed = 0;  // generator seed when synthesized
+  std::string json;        // the whole provenance object, compact JSON
 };
 
 /** The text a client must reconstruct, by choice index. */
@@ -156,6 +160,8 @@ struct DeltaText {
   std::string text;
 };
 std::optional<DeltaText> delta_text(Api api, std::string_view payload_json);
+/** The same for a payload already parsed (a job event inside a poll answer): no second parse. */
+std::optional<DeltaText> delta_text_of(Api api, const boost::json::value& payload);
 
 /**
  * The text a `stream:false` body carries, by choice, in the same shape as Recording::transcript():
