@@ -130,6 +130,7 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   round.tcp = m.sockets.take_round();
   TimePoint first = TimePoint::max();
   TimePoint last = TimePoint::min();
+  round.streams.reserve(streams.size());
   for (auto& s : streams) {
     StreamRecord& r = s->record();
     first = std::min(first, r.t0);

@@ -35,10 +35,10 @@ void SseParser::feed(std::string_view bytes) {
     if (line_.empty()) {
       on_line(bytes.substr(i, end - i));
     } else {
+      // A line split across reads; cleared, not moved from, so its buffer serves the next one.
       line_.append(bytes.substr(i, end - i));
-      std::string line = std::move(line_);
+      on_line(line_);
       line_.clear();
-      on_line(line);
     }
     i = end + 1;
     if (bytes[end] == '\r') {
@@ -92,7 +92,10 @@ void SseParser::dispatch() {
     ++events_;
     on_event_(event_);
   }
-  event_ = SseEvent{};
+  // Cleared field by field, not reassigned: the strings keep their buffers for the next event.
+  event_.type.clear();
+  event_.data.clear();
+  event_.retry.reset();
   has_fields_ = false;
   has_data_ = false;
 }
