@@ -94,6 +94,7 @@ TcpCounters& TcpCounters::operator+=(const TcpCounters& o) {
   bytes_in += o.bytes_in;
   segs_out += o.segs_out;
   segs_in += o.segs_in;
+  retransmits += o.retransmits;
   return *this;
 }
 
@@ -196,6 +197,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
       static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
   per("wire_bytes_in",
       static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  // A total, not a ratio: any retransmit on loopback is a finding in itself.
+  put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
   put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));
   return c;
 }

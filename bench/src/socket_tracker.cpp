@@ -36,6 +36,7 @@ std::optional<TcpCounters> read_tcp_info(int fd) {
   c.bytes_in = received;
   c.segs_out = info.tcpi_segs_out;
   c.segs_in = info.tcpi_segs_in;
+  c.retransmits = info.tcpi_total_retrans;
   return c;
 }
 
@@ -68,6 +69,7 @@ void SocketTracker::add_delta(curl_socket_t fd) {
   round_.bytes_in += now->bytes_in - it->second.bytes_in;
   round_.segs_out += now->segs_out - it->second.segs_out;
   round_.segs_in += now->segs_in - it->second.segs_in;
+  round_.retransmits += now->retransmits - it->second.retransmits;
   it->second = *now;
 }
 

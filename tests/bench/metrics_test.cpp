@@ -127,14 +127,14 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   RoundResult a;
   a.streams = {stream(1, 2), stream(3, 4)};
   a.client_cpu_us = 800;
-  a.tcp = {200, 2000, 10, 12};
+  a.tcp = {200, 2000, 10, 12, 1};
   a.server = ServerRound{400, 10, 50, 90, 4};
   RoundResult b;
   b.streams = {stream(5, 6)};
   b.streams[0].fail(ErrorKind::timeout, "late");
   b.streams[0].fail(ErrorKind::curl, "ignored: the first error wins");
   b.client_cpu_us = 400;
-  b.tcp = {100, 1000, 5, 6};
+  b.tcp = {100, 1000, 5, 6, 2};
   b.server = ServerRound{200, 20, 70, 80, 2};
   agg.add(a);
   agg.add(b);
@@ -162,6 +162,7 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   EXPECT_DOUBLE_EQ(counter(agg, "tcp_payload_bytes_in_per_stream"), 1000);
   EXPECT_DOUBLE_EQ(counter(agg, "segments_out_per_stream"), 5);
   EXPECT_DOUBLE_EQ(counter(agg, "wire_bytes_out_per_stream"), (300 + 52 * 15) / 3.0);
+  EXPECT_DOUBLE_EQ(counter(agg, "tcp_retransmits"), 3);  // a total over the case's sockets
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_p50"), 15);
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_p99"), 70);
   EXPECT_DOUBLE_EQ(counter(agg, "server_lateness_us_max"), 90);

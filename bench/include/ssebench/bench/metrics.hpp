@@ -90,10 +90,11 @@ Summary summarize(std::vector<double> samples);
 
 /** Kernel TCP counters (TCP_INFO) summed over sockets. */
 struct TcpCounters {
-  std::uint64_t bytes_out = 0;  // tcpi_bytes_acked
-  std::uint64_t bytes_in = 0;   // tcpi_bytes_received
-  std::uint64_t segs_out = 0;   // tcpi_segs_out
-  std::uint64_t segs_in = 0;    // tcpi_segs_in
+  std::uint64_t bytes_out = 0;    // tcpi_bytes_acked
+  std::uint64_t bytes_in = 0;     // tcpi_bytes_received
+  std::uint64_t segs_out = 0;     // tcpi_segs_out
+  std::uint64_t segs_in = 0;      // tcpi_segs_in
+  std::uint64_t retransmits = 0;  // tcpi_total_retrans: segments sent again
   TcpCounters& operator+=(const TcpCounters& o);
 };
 
