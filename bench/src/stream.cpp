@@ -21,9 +21,14 @@ bool iequals_prefix(std::string_view line, std::string_view prefix) {
   });
 }
 
+/** Longest recording duration / speed a deadline counts: a tiny --speed must not overflow it. */
+constexpr std::chrono::hours max_scaled_duration{24 * 365};
+
 std::chrono::microseconds scaled(std::chrono::microseconds d, double speed) {
   if (speed <= 0) return std::chrono::microseconds{0};
-  return std::chrono::microseconds{static_cast<long long>(static_cast<double>(d.count()) / speed)};
+  constexpr double max_us = std::chrono::microseconds(max_scaled_duration).count();
+  const double us = std::min(static_cast<double>(d.count()) / speed, max_us);
+  return std::chrono::microseconds{static_cast<long long>(us)};
 }
 }  // namespace
 
