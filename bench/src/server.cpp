@@ -120,11 +120,13 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   }
   url_ = line.substr(listening_prefix.size());
   while (!url_.empty() && (url_.back() == '\r' || url_.back() == '/')) url_.pop_back();
-  // Later output is drained so that the server never blocks on a full pipe.
+  // Later output is drained so that the server never blocks on a full pipe; the pipe is closed
+  // once the server has exited.
   std::thread([fd = stdout_fd_] {
     char buf[4096];
     while (read(fd, buf, sizeof buf) > 0) {
     }
+    close(fd);
   }).detach();
 }
 
