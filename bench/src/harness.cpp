@@ -15,6 +15,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -338,18 +339,19 @@ std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix
                      kinds, agg.first_error());
 }
 
-double find(const std::vector<std::pair<std::string, double>>& counters, std::string_view name) {
+/** A counter by name; nullopt when the case has no such figure (no sample, no figure). */
+std::optional<double> find(const std::vector<std::pair<std::string, double>>& counters,
+                           std::string_view name) {
   for (const auto& [n, v] : counters)
     if (n == name) return v;
-  return 0;
+  return std::nullopt;
 }
 
 /** A counter for the progress line: "-" when the case has no such figure. */
 std::string shown(const std::vector<std::pair<std::string, double>>& counters,
                   std::string_view name, int decimals) {
-  for (const auto& [n, v] : counters)
-    if (n == name) return fmt::format("{:.{}f}", v, decimals);
-  return "-";
+  const std::optional<double> v = find(counters, name);
+  return v ? fmt::format("{:.{}f}", *v, decimals) : "-";
 }
 
 /** Poll interval of the warm-up round (at speed 0 a job is complete when created). */
@@ -413,10 +415,11 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   state.SetLabel(rec.model);
 
   ++run.cases_done;
-  if (agg.streams() > agg.failed() && find(counters, "content_events_per_stream") > 0 &&
-      find(counters, "lag_ms_min") < min_plausible_lag_ms)
+  // lag_ms_min exists only when content events were received.
+  const std::optional<double> lag_min = find(counters, "lag_ms_min");
+  if (agg.streams() > agg.failed() && lag_min && *lag_min < min_plausible_lag_ms)
     fmt::print(stderr, "{}: warning: a lag of {:.4f} ms is below half a loopback round trip\n",
-               spec.name, find(counters, "lag_ms_min"));
+               spec.name, *lag_min);
   const double took_s = std::chrono::duration<double>(Clock::now() - started).count();
   if (!failure.empty()) {
     ++run.cases_failed;
