@@ -38,7 +38,6 @@ std::uint64_t Histogram::bucket_high(std::size_t b) {
 
 void Histogram::record(std::uint64_t v) {
   buckets_[bucket_of(v)].fetch_add(1, std::memory_order_relaxed);
-  count_.fetch_add(1, std::memory_order_relaxed);
   std::uint64_t seen = max_.load(std::memory_order_relaxed);
   while (v > seen && !max_.compare_exchange_weak(seen, v, std::memory_order_relaxed)) {
   }
@@ -46,8 +45,13 @@ void Histogram::record(std::uint64_t v) {
 
 void Histogram::reset() {
   for (auto& b : buckets_) b.store(0, std::memory_order_relaxed);
-  count_.store(0, std::memory_order_relaxed);
   max_.store(0, std::memory_order_relaxed);
+}
+
+std::uint64_t Histogram::count() const {
+  std::uint64_t n = 0;
+  for (const auto& b : buckets_) n += b.load(std::memory_order_relaxed);
+  return n;
 }
 
 std::uint64_t Histogram::quantile(double q) const {
