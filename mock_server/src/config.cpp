@@ -140,13 +140,13 @@ ParsedArgs parse_args(int argc, char** argv) {
         ok = parse_uint<std::size_t>(arg, config.body_limit_bytes);
         break;
       case opt_idle_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.idle_timeout_ms, 1);
+        ok = parse_uint<std::uint64_t>(arg, config.idle_timeout_ms, 1, max_duration_ms);
         break;
       case opt_stream_lifetime:
-        ok = parse_uint<std::uint64_t>(arg, config.stream_lifetime_limit_ms, 1);
+        ok = parse_uint<std::uint64_t>(arg, config.stream_lifetime_limit_ms, 1, max_duration_ms);
         break;
       case opt_close_linger:
-        ok = parse_uint<std::uint64_t>(arg, config.close_linger_ms);
+        ok = parse_uint<std::uint64_t>(arg, config.close_linger_ms, 0, max_duration_ms);
         break;
       case opt_max_connections:
         ok = parse_uint<std::size_t>(arg, config.max_connections, 1);
@@ -155,10 +155,10 @@ ParsedArgs parse_args(int argc, char** argv) {
         ok = parse_uint<std::size_t>(arg, config.max_jobs);
         break;
       case opt_job_retention:
-        ok = parse_uint<std::uint64_t>(arg, config.job_retention_ms);
+        ok = parse_uint<std::uint64_t>(arg, config.job_retention_ms, 0, max_duration_ms);
         break;
       case opt_long_poll_max_wait:
-        ok = parse_uint<std::uint64_t>(arg, config.long_poll_max_wait_ms);
+        ok = parse_uint<std::uint64_t>(arg, config.long_poll_max_wait_ms, 0, max_duration_ms);
         break;
       case ':':
         return bad(fmt::format("option '{}' needs a value", argv[optind - 1]));

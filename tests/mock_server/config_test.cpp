@@ -76,16 +76,20 @@ TEST(Config, EveryOptionIsParsed) {
 }
 
 TEST(Config, BadValuesAreOneLineErrors) {
-  for (const auto& args : std::vector<std::vector<std::string>>{{"--port", "70000"},
-                                                                {"--port", "x"},
-                                                                {"--threads", "0"},
-                                                                {"--speed", "-1"},
-                                                                {"--speed", "fast"},
-                                                                {"--speed", "inf"},
-                                                                {"--max-jobs", ""},
-                                                                {"--nope"},
-                                                                {"--port"},
-                                                                {"extra"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--port", "70000"},
+                                             {"--port", "x"},
+                                             {"--threads", "0"},
+                                             {"--speed", "-1"},
+                                             {"--speed", "fast"},
+                                             {"--speed", "inf"},
+                                             {"--max-jobs", ""},
+                                             // beyond a year: time points would overflow
+                                             {"--stream-lifetime-limit-ms", "99999999999999999"},
+                                             {"--long-poll-max-wait-ms", "31536000001"},
+                                             {"--nope"},
+                                             {"--port"},
+                                             {"extra"}}) {
     const ParsedArgs p = parse(args);
     EXPECT_FALSE(p.config) << args[0];
     EXPECT_EQ(p.exit_code, 2) << args[0];
@@ -93,6 +97,7 @@ TEST(Config, BadValuesAreOneLineErrors) {
   }
   EXPECT_EQ(parse({"--port", "x"}).message,
             "ssebench-mock-server: bad value 'x' for --port (see --help)");
+  EXPECT_TRUE(parse({"--job-retention-ms", std::to_string(max_duration_ms)}).config);
   EXPECT_EQ(parse({"--nope"}).message,
             "ssebench-mock-server: unknown option '--nope' (see --help)");
 }

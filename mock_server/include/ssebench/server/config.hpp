@@ -11,6 +11,9 @@
 
 namespace ssebench::server {
 
+/** Longest duration an option may give (a year): time points stay far from overflowing. */
+inline constexpr std::uint64_t max_duration_ms = 365ULL * 24 * 3600 * 1000;
+
 struct Config {
   std::string bind_address = "127.0.0.1";  // IPv4/IPv6 literal to listen on
   std::uint16_t port = 0;                  // 0 = let the kernel pick one
