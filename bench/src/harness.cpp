@@ -124,6 +124,17 @@ T to_number(const std::string& flag, const std::string& text) {
   return v;
 }
 
+/** Longest duration a flag may give (a year): the clients' time points must not overflow. */
+constexpr long max_duration_ms = 365L * 24 * 3600 * 1000;
+
+long to_ms(const std::string& flag, const std::string& text) {
+  const long v = to_number<long>(flag, text);
+  if (v > max_duration_ms)
+    throw std::invalid_argument(
+        fmt::format("bad value '{}' for --{}: at most {} ms", text, flag, max_duration_ms));
+  return v;
+}
+
 /** Parses what benchmark::Initialize left in argv; throws std::invalid_argument. */
 HarnessConfig parse_flags(int argc, char** argv, bool& help) {
   HarnessConfig c;
@@ -162,7 +173,7 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
         c.concurrency.push_back(to_number<std::size_t>(name, v));
     } else if (name == "intervals") {
       c.intervals_ms.clear();
-      for (const std::string& v : split(value)) c.intervals_ms.push_back(to_number<long>(name, v));
+      for (const std::string& v : split(value)) c.intervals_ms.push_back(to_ms(name, v));
     } else if (name == "speed") {
       c.speed = to_number<double>(name, value);
     } else if (name == "rounds") {
@@ -177,11 +188,11 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
       else
         throw std::invalid_argument(fmt::format("bad value '{}' for --poll-schedule", value));
     } else if (name == "stagger-ms") {
-      c.stagger_ms = to_number<long>(name, value);
+      c.stagger_ms = to_ms(name, value);
     } else if (name == "no-keep-alive") {
       c.keep_alive = false;
     } else if (name == "long-poll-wait-ms") {
-      c.long_poll_wait_ms = to_number<long>(name, value);
+      c.long_poll_wait_ms = to_ms(name, value);
     } else if (name == "quick") {
       c.quick = true;
     } else {
