@@ -3,6 +3,7 @@
 // recordings from recordings/ (a chat stream, a Responses stream, a stream:false body). For each
 // input: a fresh TCP connection, the bytes, a half-close, the answer read with a short deadline,
 // then a check that the server still answers GET /v1/models with 200 on a new connection.
+// "resp_bg_X" in an input is replaced by the id of a job started just before (substitute_job_id).
 // Findings are crashes, sanitizer reports and a server that stops answering.
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -33,6 +34,7 @@ using std::chrono::milliseconds;
 
 constexpr milliseconds answer_deadline{300};   // per fuzz input: then the client just leaves
 constexpr milliseconds health_deadline{5000};  // GET /v1/models must answer within this
+constexpr std::string_view job_placeholder = "resp_bg_X";  // see substitute_job_id()
 constexpr const char* recordings[] = {"chat-gpt-4o-tool-call.jsonl",
                                       "responses-gpt-4o-mini-ok.jsonl",
                                       "chat-gpt-4.1-nano-nonstream.jsonl"};
@@ -121,6 +123,33 @@ std::string exchange(std::uint16_t port, std::string_view bytes, milliseconds de
   return answer;
 }
 
+/**
+ * Job ids are numbered by the server, so an input cannot name a live one. When an input holds
+ * `job_placeholder`, a background job is started first (at speed 0.1, still running for a few
+ * seconds, when the input's length is odd; at speed 0, finished at once, when even) and every
+ * placeholder is replaced by its id. If the server refuses (429 at max_jobs), they stay as they
+ * are.
+ */
+void substitute_job_id(std::uint16_t port, std::string& input) {
+  if (input.find(job_placeholder) == std::string::npos) return;
+  const std::string body = R"({"model":"responses-gpt-4o-mini-ok","background":true})";
+  const std::string request =
+      "POST /v1/responses HTTP/1.1\r\nHost: 127.0.0.1\r\nx-ssebench-speed: " +
+      std::string(input.size() % 2 == 1 ? "0.1" : "0") +
+      "\r\nConnection: close\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  bool eof = false;
+  const std::string answer = exchange(port, request, health_deadline, &eof);
+  const auto at = answer.find("\"id\":\"");
+  if (!answer.starts_with("HTTP/1.1 200 ") || at == std::string::npos) return;
+  const auto end = answer.find('"', at + 6);
+  if (end == std::string::npos) return;
+  const std::string id = answer.substr(at + 6, end - at - 6);
+  for (auto pos = input.find(job_placeholder); pos != std::string::npos;
+       pos = input.find(job_placeholder, pos + id.size())) {
+    input.replace(pos, job_placeholder.size(), id);
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -128,7 +157,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint16_t port = fixture.server->port();
 
   bool eof = false;
-  const std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::string input(reinterpret_cast<const char*>(data), size);
+  substitute_job_id(port, input);
   (void)exchange(port, input, answer_deadline, &eof);
   if (!eof) {
     // Not a failure (a busy machine can be slow), but a server that keeps a half-closed
