@@ -120,6 +120,14 @@ class Fields {
     return n;
   }
 
+  // A time from the request's start: bounded so that it converts to nanoseconds and scales.
+  std::chrono::microseconds offset(std::string_view key, std::int64_t max_us) const {
+    const auto n = non_negative(key);
+    if (n > max_us)
+      fail(line_, fmt::format("field \"{}\" is {}, over the limit of {} us", name(key), n, max_us));
+    return std::chrono::microseconds(n);
+  }
+
   int status(std::string_view key) const {
     const auto n = integer(key);
     if (n < 100 || n > 599) {
@@ -247,13 +255,12 @@ std::size_t read_header(const json::value& value, Recording& rec, const Recordin
   const auto response = f.object("response");
   rec.response.status = response.status("status");
   rec.response.headers = response.headers("headers");
-  rec.response.headers_offset =
-      std::chrono::microseconds(response.non_negative("headers_offset_us"));
+  rec.response.headers_offset = response.offset("headers_offset_us", limits.max_offset_us);
 
   if (f.has("nonstream")) {
     const auto ns = f.object("nonstream");
     NonStreamBody body;
-    body.offset = std::chrono::microseconds(ns.non_negative("offset_us"));
+    body.offset = ns.offset("offset_us", limits.max_offset_us);
     body.status = ns.status("status");
     body.headers = ns.headers("headers");
     body.body = ns.json_text("body");
@@ -371,6 +378,9 @@ Event read_event(const json::value& value, const Recording& rec, std::int64_t pr
   if (t_us < 0) fail(line, fmt::format("t_us is negative ({})", t_us));
   if (t_us < previous_t_us) {
     fail(line, fmt::format("t_us goes backwards ({} after {})", t_us, previous_t_us));
+  }
+  if (t_us > limits.max_offset_us) {
+    fail(line, fmt::format("t_us is {}, over the limit of {} us", t_us, limits.max_offset_us));
   }
   if (t_us < rec.response.headers_offset.count()) {
     fail(line, fmt::format("t_us {} is before the response headers (headers_offset_us {})", t_us,

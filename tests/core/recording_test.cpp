@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -461,6 +462,19 @@ TEST(Reject, EventBeforeTheResponseHeaders) {
   EXPECT_EQ(
       error_with_event(2, event(500, "role", chunk(R"({"role":"assistant"})"))),
       "recordings/x.jsonl:2: t_us 500 is before the response headers (headers_offset_us 1000)");
+}
+
+TEST(Reject, OffsetsBeyondTheLimit) {
+  // An offset of 2^63-1 us would overflow once converted to nanoseconds for the server's timers.
+  const std::int64_t huge = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(error_with_event(5, event(huge, "finish", chunk("{}", 0, "\"stop\""))),
+            "recordings/x.jsonl:5: t_us is " + std::to_string(huge) +
+                ", over the limit of 86400000000 us");
+  auto header = chat_header();
+  header["response"].as_object()["headers_offset_us"] = 86'400'000'001;
+  EXPECT_EQ(error_with_header(header),
+            R"(recordings/x.jsonl:1: field "response.headers_offset_us" is 86400000001, over the )"
+            R"(limit of 86400000000 us)");
 }
 
 TEST(Reject, BytesWithoutDataLine) {

@@ -118,9 +118,10 @@ struct Recording {
 
 /** Limits the loader enforces; every one is named and has a default. */
 struct RecordingLimits {
-  std::size_t max_file_bytes = 16 * 1024 * 1024;  // a larger file is rejected unread
-  std::size_t max_events = 100'000;               // events per recording
-  std::size_t max_event_bytes = 1024 * 1024;      // bytes of one SSE event
+  std::size_t max_file_bytes = 16 * 1024 * 1024;         // a larger file is rejected unread
+  std::size_t max_events = 100'000;                      // events per recording
+  std::size_t max_event_bytes = 1024 * 1024;             // bytes of one SSE event
+  std::int64_t max_offset_us = 24LL * 3600 * 1'000'000;  // an offset (t_us, …) beyond a day
 };
 
 /** Either a recording or one line that says where and what is wrong. */
