@@ -141,14 +141,16 @@ void CaseAggregate::add(const RoundResult& round) {
 std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   std::vector<std::pair<std::string, double>> c;
   const auto put = [&c](std::string name, double v) { c.emplace_back(std::move(name), v); };
-  const auto stats = [&](const std::string& name, const std::vector<double>& samples, bool full) {
-    if (samples.empty()) return;  // no sample, no figure (not a zero)
+  const auto stats = [&](const std::string& name, const std::vector<double>& samples,
+                         bool full) -> std::optional<Summary> {
+    if (samples.empty()) return std::nullopt;  // no sample, no figure (not a zero)
     const Summary s = summarize(samples);
     put(name + "_p50", s.p50);
     if (full) put(name + "_p90", s.p90);
     put(name + "_p99", s.p99);
     if (full) put(name + "_max", s.max);
     put(name + "_mean", s.mean);
+    return s;
   };
   const double n = static_cast<double>(std::max<std::size_t>(streams_, 1));
   const double tokens = n * static_cast<double>(std::max<std::uint64_t>(tokens_, 1));
@@ -170,9 +172,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   stats("ttfb_ms", ttfb_, false);
   stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
-  stats("lag_ms", lag_, true);
-  if (!lag_.empty())
-    put("lag_ms_min", summarize(lag_).min);  // below half a loopback round trip: a clock bug
+  if (const auto lag = stats("lag_ms", lag_, true))
+    put("lag_ms_min", lag->min);  // below half a loopback round trip: a clock bug
   stats("itl_ms", itl_, false);
 
   put("requests_per_stream", static_cast<double>(requests_) / n);
