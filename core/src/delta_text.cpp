@@ -57,6 +57,9 @@ constexpr std::array<std::string_view, 4> responses_delta_types = {
     "response.reasoning_summary_text.delta",
 };
 
+/** Stack space for one event payload's JSON tree (a chat chunk takes about 1 KiB). */
+constexpr std::size_t payload_buffer_bytes = 4096;
+
 std::optional<json::value> parse_json(std::string_view text) {
   boost::system::error_code ec;
   json::value v = json::parse(text, ec);
@@ -107,9 +110,14 @@ bool is_content_kind(std::string_view kind) {
 }
 
 std::optional<DeltaText> delta_text(Api api, std::string_view payload_json) {
-  const auto payload = parse_json(payload_json);
-  if (!payload) return std::nullopt;
-  return delta_text_of(api, *payload);
+  // A client calls this per event: the payload's JSON tree goes into a stack buffer (the heap
+  // only past it), so parsing allocates nothing for a typical chunk.
+  std::array<unsigned char, payload_buffer_bytes> buffer;
+  json::monotonic_resource resource(buffer.data(), buffer.size());
+  boost::system::error_code ec;
+  const json::value payload = json::parse(payload_json, ec, &resource);
+  if (ec) return std::nullopt;
+  return delta_text_of(api, payload);
 }
 
 std::optional<DeltaText> delta_text_of(Api api, const json::value& payload) {
