@@ -376,7 +376,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   ClientConfig cfg;
   cfg.base_url = run.url;
   cfg.speed = hc.speed;
-  cfg.interval = std::chrono::milliseconds(spec.interval_ms > 0 ? spec.interval_ms : 250);
+  if (spec.interval_ms > 0) cfg.interval = std::chrono::milliseconds(spec.interval_ms);
   cfg.schedule = hc.schedule;
   cfg.keep_alive = hc.keep_alive;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
