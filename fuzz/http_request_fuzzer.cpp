@@ -45,7 +45,10 @@ constexpr const char* recordings[] = {"chat-gpt-4o-tool-call.jsonl",
   std::abort();
 }
 
-/** The server on its own thread for the whole run (never stopped: the process just exits). */
+/**
+ * The server on its own thread for the whole run; stopped and joined at exit (a detached thread
+ * still inside run() while the static is destroyed was a use-after-destroy of this harness).
+ */
 struct Fixture {
   std::unique_ptr<ssebench::server::Server> server;
   std::thread thread;
@@ -71,8 +74,13 @@ struct Fixture {
     config.body_limit_bytes = 2'048;
     server = std::make_unique<ssebench::server::Server>(config, recs);
     thread = std::thread([this] { server->run(); });
-    thread.detach();
   }
+  ~Fixture() {
+    server->stop();
+    thread.join();
+  }
+  Fixture(const Fixture&) = delete;
+  Fixture& operator=(const Fixture&) = delete;
 };
 
 int connect_to(std::uint16_t port) {
