@@ -57,15 +57,24 @@ void check_recording(const ssebench::Recording& rec) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);
 
-  const auto result = ssebench::parse_recording(text, std::string(name));
-  if (result) {
-    if (!result.error.empty()) die("a recording and an error", result.error);
-    check_recording(*result.recording);
-  } else {
-    if (result.error.empty()) die("no recording and no error");
-    if (!result.error.starts_with(name)) die("error does not start with the name", result.error);
-    if (result.error.find_first_of("\r\n") != std::string::npos)
-      die("error is more than one line", result.error);
+  // Default limits, then limits small enough for fuzz-sized inputs to reach every limit check.
+  ssebench::RecordingLimits tight;
+  tight.max_file_bytes = 4096;
+  tight.max_events = 4;
+  tight.max_event_bytes = 300;
+  tight.max_offset_us = 10'000'000;
+  for (const auto& limits : {ssebench::RecordingLimits{}, tight}) {
+    const auto result = ssebench::parse_recording(text, std::string(name), limits);
+    if (result) {
+      if (!result.error.empty()) die("a recording and an error", result.error);
+      if (result.recording->events.size() > limits.max_events) die("more events than the limit");
+      check_recording(*result.recording);
+    } else {
+      if (result.error.empty()) die("no recording and no error");
+      if (!result.error.starts_with(name)) die("error does not start with the name", result.error);
+      if (result.error.find_first_of("\r\n") != std::string::npos)
+        die("error is more than one line", result.error);
+    }
   }
 
   // The same bytes as one event payload and as a stream:false body, for both APIs.
