@@ -22,6 +22,15 @@ TEST(SseParser, OneEventOneRead) {
   EXPECT_FALSE(c.parser.pending());
 }
 
+TEST(SseParser, EmptyReadBetweenCrAndLf) {
+  Collect c;
+  c.parser.feed("data: x\r");
+  c.parser.feed("");
+  c.parser.feed("\ndata: y\n\n");
+  ASSERT_EQ(c.events.size(), 1u);
+  EXPECT_EQ(c.events[0].data, "x\ny");
+}
+
 TEST(SseParser, SeveralEventsInOneRead) {
   Collect c;
   c.parser.feed("data: a\n\ndata: b\n\nevent: x\ndata: c\n\n");
