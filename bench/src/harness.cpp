@@ -406,7 +406,6 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
       if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
         ServerRound s;
         s.cpu_us = after->cpu_us() - before->cpu_us();
-        s.lateness_count = after->lateness_count;
         s.lateness_us_p50 = after->lateness_us_p50;
         s.lateness_us_p99 = after->lateness_us_p99;
         s.lateness_us_max = after->lateness_us_max;

@@ -153,12 +153,10 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
     s.cpu_sys_us = number(cpu->as_object(), "sys_us");
   }
   if (const json::value* l = o.if_contains("lateness_us"); l && l->is_object()) {
-    s.lateness_count = static_cast<std::uint64_t>(number(l->as_object(), "count"));
     s.lateness_us_p50 = number(l->as_object(), "p50");
     s.lateness_us_p99 = number(l->as_object(), "p99");
     s.lateness_us_max = number(l->as_object(), "max");
   }
-  s.connections_open = static_cast<std::uint64_t>(number(o, "connections_open"));
   if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
     for (const auto& [name, value] : e->as_object()) {
       if (!value.is_object()) continue;

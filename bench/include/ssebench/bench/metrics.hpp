@@ -107,7 +107,6 @@ inline constexpr std::string_view wire_bytes_formula =
 struct ServerRound {
   double cpu_us = 0;  // user + sys, difference over the round
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
-  std::uint64_t lateness_count = 0;
 };
 
 /** What one round of C concurrent streams produced. */

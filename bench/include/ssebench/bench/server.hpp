@@ -53,9 +53,7 @@ struct EndpointStats {
 struct ServerStats {
   double cpu_user_us = 0;
   double cpu_sys_us = 0;
-  std::uint64_t lateness_count = 0;
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
-  std::uint64_t connections_open = 0;
   std::map<std::string, EndpointStats> endpoints;  // "chat_completions", "responses", …
 
   double cpu_us() const { return cpu_user_us + cpu_sys_us; }
