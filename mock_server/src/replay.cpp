@@ -24,23 +24,6 @@ Replay::Replay(std::shared_ptr<const Recording> r)
   }
 }
 
-std::chrono::nanoseconds scaled(std::chrono::microseconds offset, double speed) {
-  if (speed == 0) return std::chrono::nanoseconds{0};
-  if (speed == 1) return offset;
-  // Clamp so a tiny speed cannot overflow the clock (about 30 years).
-  const double ns = std::min(static_cast<double>(offset.count()) * 1000.0 / speed, 1e18);
-  return std::chrono::nanoseconds{std::llround(ns)};
-}
-
-std::optional<double> parse_speed(std::string_view text) {
-  double v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc{} || p != text.data() + text.size() || !std::isfinite(v) ||
-      v < 0)
-    return std::nullopt;
-  return v;
-}
-
 std::string_view to_string(JobStatus s) {
   switch (s) {
     case JobStatus::in_progress:

@@ -24,23 +24,6 @@ std::shared_ptr<const Recording> three_events() {
   return loaded.recording;
 }
 
-TEST(Replay, ScaledOffsets) {
-  EXPECT_EQ(scaled(1000us, 1), 1ms);
-  EXPECT_EQ(scaled(1000us, 2), 500us);
-  EXPECT_EQ(scaled(1000us, 0.5), 2ms);
-  EXPECT_EQ(scaled(1000us, 0), 0ns);
-  EXPECT_EQ(scaled(1000us, 1e-30), std::chrono::nanoseconds(1'000'000'000'000'000'000));
-}
-
-TEST(Replay, ParseSpeed) {
-  EXPECT_EQ(parse_speed("1"), 1.0);
-  EXPECT_EQ(parse_speed("0"), 0.0);
-  EXPECT_EQ(parse_speed("20"), 20.0);
-  EXPECT_EQ(parse_speed("0.25"), 0.25);
-  for (const char* bad : {"", "-1", "x", "1x", "nan", "inf", " 1"})
-    EXPECT_FALSE(parse_speed(bad)) << bad;
-}
-
 TEST(Replay, JobEventsExcludeDone) {
   const Replay replay(three_events());
   EXPECT_EQ(replay.events_total(), 3u);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ssebench/recording.hpp"
+#include "ssebench/replay_clock.hpp"
 
 namespace ssebench::server {
 
@@ -36,12 +37,6 @@ struct Replay {
 
 /** Recordings by id; std::less<> allows lookup by string_view. */
 using ReplayMap = std::map<std::string, Replay, std::less<>>;
-
-/** A recorded offset at `speed` (0 = as fast as possible: every offset is 0). */
-std::chrono::nanoseconds scaled(std::chrono::microseconds offset, double speed);
-
-/** Parses a speed ("1", "20", "0.5", "0"): finite and >= 0, else nullopt. */
-std::optional<double> parse_speed(std::string_view text);
 
 enum class JobStatus { in_progress, completed, failed };
 std::string_view to_string(JobStatus s);
