@@ -159,16 +159,7 @@ Outcome create(const Call& call, Api api) {
           "requests", {}, "rate_limit_exceeded");
     }
     if (!stream) return json_answer(call, http::status::ok, job_body(*job, Shape::openai, now, {}));
-    StreamPlan plan{recorded_head(call, rec.response.status, rec.response.headers,
-                                  "text/event-stream; charset=utf-8"),
-                    replay,
-                    job->start,
-                    job->speed,
-                    0,
-                    job->start + scaled(rec.response.headers_offset, job->speed),
-                    false,
-                    job};
-    return {call.endpoint, std::move(plan)};
+    return {call.endpoint, replay_stream(call, *replay, job->start, job->speed, 0, false, job)};
   }
   if (stream) {
     if (rec.events.empty())
@@ -177,16 +168,8 @@ Outcome create(const Call& call, Api api) {
                                  "\"stream\": false.",
                                  rec.id),
                      "stream", "unsupported_value");
-    StreamPlan plan{recorded_head(call, rec.response.status, rec.response.headers,
-                                  "text/event-stream; charset=utf-8"),
-                    replay,
-                    now,
-                    *speed,
-                    0,
-                    now + scaled(rec.response.headers_offset, *speed),
-                    api == Api::chat_completions && !include_usage,
-                    nullptr};
-    return {call.endpoint, std::move(plan)};
+    return {call.endpoint, replay_stream(call, *replay, now, *speed, 0,
+                                         api == Api::chat_completions && !include_usage, nullptr)};
   }
   if (!rec.nonstream)
     return invalid(call,

@@ -65,6 +65,11 @@ http::response<http::empty_body> recorded_head(const Call& call, int status,
                                                const std::vector<Header>& headers,
                                                std::string_view default_type);
 
+/** A stream of `replay`'s events from index `first`, its recorded head, paced from `start`. */
+StreamPlan replay_stream(const Call& call, const Replay& replay, Clock::time_point start,
+                         double speed, std::size_t first, bool skip_usage,
+                         std::shared_ptr<const Job> job);
+
 /** The speed of this request: x-ssebench-speed, else the server's. */
 std::optional<double> request_speed(const Call& call);
 

@@ -46,20 +46,11 @@ Outcome retrieve(const Call& call, Api api) {
   const auto job = find_job(call);
   if (!job || job->api() != api) return job_not_found(call, api);
   const Replay& replay = *job->replay;
-  const Recording& rec = *replay.recording;
 
   if (stream) {
     // Resume: the job's events after `after` (all without it), [DONE] included, at its pace.
-    StreamPlan plan{recorded_head(call, rec.response.status, rec.response.headers,
-                                  "text/event-stream; charset=utf-8"),
-                    &replay,
-                    job->start,
-                    job->speed,
-                    replay.clock.resume_index(after),
-                    job->start + scaled(rec.response.headers_offset, job->speed),
-                    false,
-                    job};
-    return {call.endpoint, std::move(plan)};
+    return {call.endpoint, replay_stream(call, replay, job->start, job->speed,
+                                         replay.clock.resume_index(after), false, job)};
   }
   if (wait_ms && *wait_ms > 0) {
     if (!has_cursor(shape))
@@ -118,35 +109,32 @@ Outcome input_items(const Call& call) {
   return json_answer(call, http::status::ok, "{" + job->replay->representation.input_items + "}");
 }
 
-Outcome get_response(const Call& call) {
-  return retrieve(call, Api::responses);
+// One handler per API for the route table.
+template <Api api>
+Outcome get(const Call& call) {
+  return retrieve(call, api);
 }
-Outcome get_chat(const Call& call) {
-  return retrieve(call, Api::chat_completions);
+template <Api api>
+Outcome cancel(const Call& call) {
+  return cancel(call, api);
 }
-Outcome cancel_response(const Call& call) {
-  return cancel(call, Api::responses);
-}
-Outcome cancel_chat(const Call& call) {
-  return cancel(call, Api::chat_completions);
-}
-Outcome delete_response(const Call& call) {
-  return erase(call, Api::responses);
-}
-Outcome delete_chat(const Call& call) {
-  return erase(call, Api::chat_completions);
+template <Api api>
+Outcome erase(const Call& call) {
+  return erase(call, api);
 }
 
 constexpr Route routes[] = {
-    {http::verb::get, "/v1/responses/{id}", Endpoint::responses_get, &get_response},
-    {http::verb::delete_, "/v1/responses/{id}", Endpoint::responses_get, &delete_response},
-    {http::verb::post, "/v1/responses/{id}/cancel", Endpoint::responses_get, &cancel_response},
+    {http::verb::get, "/v1/responses/{id}", Endpoint::responses_get, &get<Api::responses>},
+    {http::verb::delete_, "/v1/responses/{id}", Endpoint::responses_get, &erase<Api::responses>},
+    {http::verb::post, "/v1/responses/{id}/cancel", Endpoint::responses_get,
+     &cancel<Api::responses>},
     {http::verb::get, "/v1/responses/{id}/input_items", Endpoint::responses_get, &input_items},
-    {http::verb::get, "/v1/chat/completions/{id}", Endpoint::chat_completions_get, &get_chat},
+    {http::verb::get, "/v1/chat/completions/{id}", Endpoint::chat_completions_get,
+     &get<Api::chat_completions>},
     {http::verb::delete_, "/v1/chat/completions/{id}", Endpoint::chat_completions_get,
-     &delete_chat},
+     &erase<Api::chat_completions>},
     {http::verb::post, "/v1/chat/completions/{id}/cancel", Endpoint::chat_completions_get,
-     &cancel_chat},
+     &cancel<Api::chat_completions>},
 };
 
 }  // namespace

@@ -162,6 +162,20 @@ http::response<http::empty_body> recorded_head(const Call& call, int status,
   return head;
 }
 
+StreamPlan replay_stream(const Call& call, const Replay& replay, Clock::time_point start,
+                         double speed, std::size_t first, bool skip_usage,
+                         std::shared_ptr<const Job> job) {
+  const RecordedResponse& r = replay.recording->response;
+  return StreamPlan{recorded_head(call, r.status, r.headers, "text/event-stream; charset=utf-8"),
+                    &replay,
+                    start,
+                    speed,
+                    first,
+                    start + scaled(r.headers_offset, speed),
+                    skip_usage,
+                    std::move(job)};
+}
+
 std::optional<double> request_speed(const Call& call) {
   const auto it = call.req.find("x-ssebench-speed");
   if (it == call.req.end()) return call.state.config.speed;
