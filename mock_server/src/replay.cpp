@@ -292,10 +292,10 @@ std::string models_json(const ReplayMap& replays, const AliasMap& aliases) {
     out += R"({"id":)" + json_string(name) +
            R"(,"object":"model","created":0,"owned_by":"ssebench","recordings":{)";
     bool comma = false;
-    for (const auto& [api, id] : by_api) {
+    for (const auto& [api, ids] : by_api) {
       if (comma) out += ',';
       comma = true;
-      out += json_string(to_string(api)) + ':' + json_string(id);
+      out += json_string(to_string(api)) + ':' + json_string(ids.front());
     }
     out += "}}";
   }

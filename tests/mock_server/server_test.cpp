@@ -208,6 +208,11 @@ TEST(Server, ARealModelNamePicksARecordingOfThatModelForTheEndpointsApi) {
   const Response chat = c.roundtrip("POST", "/v1/chat/completions", body_for("gpt-test"));
   EXPECT_EQ(chat.status, 200);  // nostream: the first chat recording of gpt-test
   EXPECT_EQ(chat.body, rec("nostream").nonstream->body);
+  // nostream has no events: a stream takes the next recording of the model that has some.
+  const Response streamed =
+      c.roundtrip("POST", "/v1/chat/completions", body_for("gpt-test", R"(,"stream":true)"));
+  EXPECT_EQ(streamed.status, 200);
+  EXPECT_EQ(streamed.body, all_bytes(rec("paced")));
   const Response responses =
       c.roundtrip("POST", "/v1/responses", body_for("gpt-test", R"(,"stream":true)"));
   EXPECT_EQ(responses.body, all_bytes(rec("resp")));

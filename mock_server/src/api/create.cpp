@@ -36,15 +36,23 @@ Check read_bool(const Call& call, const json::object& body, std::string_view key
   return std::nullopt;
 }
 
-/** The recording a request's model names: a recording id, else an alias for this API. */
-const Replay* resolve(const State& state, std::string_view model, Api api) {
+/**
+ * The recording a request's model names: a recording id, else a real model name's first
+ * recording for this API that can serve the request (events to stream, or a stream:false body).
+ */
+const Replay* resolve(const State& state, std::string_view model, Api api, bool streamed) {
   if (const auto it = state.replays.find(model); it != state.replays.end()) return &it->second;
   const auto alias = state.aliases.find(model);
   if (alias == state.aliases.end()) return nullptr;
   const auto by_api = alias->second.find(api);
   if (by_api == alias->second.end()) return nullptr;
-  const auto it = state.replays.find(by_api->second);
-  return it == state.replays.end() ? nullptr : &it->second;
+  const Replay* first = nullptr;
+  for (const std::string& id : by_api->second) {
+    const Replay& r = state.replays.find(id)->second;
+    if (!first) first = &r;
+    if (streamed ? !r.recording->events.empty() : r.recording->nonstream.has_value()) return &r;
+  }
+  return first;  // none can: its own error says why
 }
 
 /** Chat's own parameters: messages, n, stream_options. */
@@ -125,7 +133,7 @@ Outcome create(const Call& call, Api api) {
   if (auto bad = read_bool(call, obj, "stream", stream)) return std::move(*bad);
   if (auto bad = read_bool(call, obj, "background", background)) return std::move(*bad);
   const std::string_view id(model->get_string());
-  const Replay* replay = resolve(call.state, id, api);
+  const Replay* replay = resolve(call.state, id, api, stream || background);
   if (!replay) return model_not_found(call, id);
   const Recording& rec = *replay->recording;
   if (rec.api != api) {

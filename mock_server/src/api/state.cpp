@@ -31,13 +31,13 @@ State::State(const Config& c, const std::vector<std::shared_ptr<const Recording>
       load_errors.push_back(fmt::format("{}: not served: {}", r->file.string(), e.what()));
     }
   }
-  // Each real model name (dated and undated) picks the first recording of it, by id, per API.
+  // Each real model name (dated and undated) names the recordings of it, by id, per API.
   if (c.model_aliases) {
     for (const auto& [id, replay] : replays) {
       const Recording& r = *replay.recording;
       for (std::string_view name : {std::string_view(r.model), undated(r.model)}) {
         if (name.empty() || replays.contains(name)) continue;
-        aliases[std::string(name)].emplace(r.api, id);
+        aliases[std::string(name)][r.api].push_back(id);
       }
     }
   }

@@ -40,8 +40,9 @@ struct Replay {
 /** Recordings by id; std::less<> allows lookup by string_view. */
 using ReplayMap = std::map<std::string, Replay, std::less<>>;
 
-/** Real model names ("gpt-4o-mini", "gpt-4o-mini-2024-07-18") → a recording id, per API. */
-using AliasMap = std::map<std::string, std::map<Api, std::string>, std::less<>>;
+/** Real model names ("gpt-4o-mini", "gpt-4o-mini-2024-07-18") → the recordings of that model,
+ *  per API, by id: the first is the default, a later one serves what the first cannot. */
+using AliasMap = std::map<std::string, std::map<Api, std::vector<std::string>>, std::less<>>;
 
 enum class JobStatus { queued, in_progress, completed, failed, cancelled };
 std::string_view to_string(JobStatus s);
