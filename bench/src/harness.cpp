@@ -391,12 +391,12 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     ClientConfig warm = cfg;
     warm.speed = 0;
     warm.interval = std::min(cfg.interval, warmup_interval);  // the job is complete at once
-    CaseAggregate w(spec.expect->content_offsets, rec.completion_tokens, 0);
+    CaseAggregate w(spec.expect->clock.content_offsets(), rec.completion_tokens, 0);
     w.add(engine.run_round(*spec.expect, spec.transport, warm, spec.concurrency));
     if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
   }
 
-  CaseAggregate agg(spec.expect->content_offsets, rec.completion_tokens, cfg.speed);
+  CaseAggregate agg(spec.expect->clock.content_offsets(), rec.completion_tokens, cfg.speed);
   for (auto _ : state) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;

@@ -66,9 +66,11 @@ class JobStream final : public Stream {
       const std::optional<DeltaText> d = delta_text_of(expect().recording->api, list[i]);
       if (!d || d->text.empty()) continue;
       record_.transcript[d->choice] += d->text;
-      const auto& ordinals = expect().seq_content_ordinal;
-      if (seq >= 1 && static_cast<std::size_t>(seq) <= ordinals.size() && ordinals[seq - 1] >= 0)
-        record_.content.push_back({last_read, static_cast<std::size_t>(ordinals[seq - 1])});
+      const ReplayClock& clock = expect().clock;  // job events are numbered 0…E−1
+      if (seq >= 0 && static_cast<std::uint64_t>(seq) < clock.job_events() &&
+          clock.content_ordinal(static_cast<std::uint64_t>(seq)) >= 0)
+        record_.content.push_back({last_read, static_cast<std::size_t>(clock.content_ordinal(
+                                                  static_cast<std::uint64_t>(seq)))});
     }
     if (fresh == 0) ++record_.empty_polls;
     cursor_ = std::max(cursor_, cursor->as_int64());
@@ -77,7 +79,7 @@ class JobStream final : public Stream {
     const bool ended = s == "completed" || s == "failed";
     if (ended && cursor_ >= total->as_int64()) {
       check_transcript();
-      const std::size_t want = expect().seq_content_ordinal.size();
+      const std::uint64_t want = expect().clock.job_events();
       if (record_.events != want)
         record_.fail(ErrorKind::missing_events,
                      fmt::format("{} job events, the recording has {}", record_.events, want));

@@ -3,8 +3,6 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
-#include "ssebench/bench/metrics.hpp"
-
 namespace ssebench::bench {
 
 namespace json = boost::json;
@@ -36,19 +34,14 @@ bool has_interval(Transport t) {
 }
 
 Expectation make_expectation(std::shared_ptr<const Recording> recording) {
-  Expectation x;
-  const Recording& r = *recording;
+  if (!recording) throw std::invalid_argument("make_expectation: no recording");
+  // The clock refers into the recording, which the shared_ptr keeps where it is.
+  Expectation x(std::move(recording));
+  const Recording& r = *x.recording;
   x.transcript = r.transcript();
   x.rest_transcript = x.transcript;
   if (r.events.empty() && r.nonstream)
     x.rest_transcript = nonstream_transcript(r.api, r.nonstream->body).value_or(Transcript{});
-  x.content_offsets = content_offsets(r);
-  x.duration = r.last_offset();
-  long ordinal = 0;
-  for (const Event& e : r.events) {
-    if (e.is_done()) continue;
-    x.seq_content_ordinal.push_back(e.content ? ordinal++ : -1);
-  }
   json::error_code ec;
   json::value body = json::parse(r.request.body, ec);
   if (ec || !body.is_object())
@@ -60,7 +53,6 @@ Expectation make_expectation(std::shared_ptr<const Recording> recording) {
   body.as_object().erase("stream_options");  // only valid with stream: true
   x.rest_body = json::serialize(body);
   x.job_body = json::serialize(json::object{{"model", r.id}, {"background", true}});
-  x.recording = std::move(recording);
   return x;
 }
 

@@ -87,7 +87,7 @@ double mean(const std::vector<double>& v) {
 std::vector<double> lags(const Measured& m, const Expectation& x, double speed) {
   std::vector<double> out;
   for (const StreamRecord& s : m.round.streams) {
-    const StreamFigures f = stream_figures(s, x.content_offsets, speed);
+    const StreamFigures f = stream_figures(s, x.clock.content_offsets(), speed);
     out.insert(out.end(), f.lag_ms.begin(), f.lag_ms.end());
   }
   return out;
@@ -99,11 +99,11 @@ TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
   ASSERT_EQ(m.round.streams.size(), 4u);
   for (const StreamRecord& s : m.round.streams) {
     EXPECT_EQ(s.events, x.recording->events.size());
-    EXPECT_EQ(s.content.size(), x.content_offsets.size());
+    EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
     EXPECT_EQ(s.requests, 1u);
   }
   const Summary lag = summarize(lags(m, x, 1.0));
-  EXPECT_EQ(lag.count, 4 * x.content_offsets.size());
+  EXPECT_EQ(lag.count, 4 * x.clock.content_offsets().size());
   EXPECT_LT(lag.p50, 5.0);
   EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
   expect_bytes_agree(m);
@@ -119,7 +119,7 @@ TEST(Clients, RestRebuildsTheTextFromOneBody) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   const Measured m = measure(x, Transport::rest, config(2.0), 3);
   for (const StreamRecord& s : m.round.streams) {
-    ASSERT_EQ(s.content.size(), x.content_offsets.size());
+    ASSERT_EQ(s.content.size(), x.clock.content_offsets().size());
     // Every token arrives with the body, after the recorded end.
     EXPECT_EQ(s.content.front().recv, s.content.back().recv);
   }
@@ -132,7 +132,7 @@ TEST(Clients, PollMeanLagIsHalfTheInterval) {
   const long interval_ms = 40;
   const Measured m = measure(x, Transport::poll, config(1.0, interval_ms), 2);
   const std::vector<double> l = lags(m, x, 1.0);
-  ASSERT_EQ(l.size(), 2 * x.content_offsets.size());
+  ASSERT_EQ(l.size(), 2 * x.clock.content_offsets().size());
   EXPECT_NEAR(mean(l), interval_ms / 2.0, 0.25 * interval_ms / 2.0);
   for (const StreamRecord& s : m.round.streams) {
     const double expected_polls = 3.4e3 / interval_ms;
@@ -159,7 +159,7 @@ TEST(Clients, PollAfterResponseWaitsOneIntervalAfterEachAnswer) {
 TEST(Clients, PollFullDeduplicatesTheWholeState) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   const Measured m = measure(x, Transport::poll_full, config(1.0, 50), 2);
-  for (const StreamRecord& s : m.round.streams) EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+  for (const StreamRecord& s : m.round.streams) EXPECT_EQ(s.events, x.clock.job_events());
   expect_bytes_agree(m);
 }
 
@@ -167,7 +167,7 @@ TEST(Clients, LongPollBatchesAndRebuildsTheText) {
   const Expectation x = expect_of("chat-gpt-4o-json");
   const Measured m = measure(x, Transport::long_poll, config(2.0), 2);
   for (const StreamRecord& s : m.round.streams) {
-    EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+    EXPECT_EQ(s.events, x.clock.job_events());
     EXPECT_GE(s.requests, 2u);
   }
   const Summary lag = summarize(lags(m, x, 2.0));

@@ -6,9 +6,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ssebench/recording.hpp"
+#include "ssebench/replay_clock.hpp"
 
 namespace ssebench::bench {
 
@@ -47,20 +49,25 @@ struct ClientConfig {
   std::chrono::milliseconds deadline_slack{10'000};
 };
 
-/** What a recording makes every stream of a case expect; computed once per case. */
+/**
+ * What a recording makes every stream of a case expect; computed once per case. Copies share
+ * the recording, which `clock` refers into: replace `recording` only together with `clock`.
+ */
 struct Expectation {
+  /** Only the recording and its clock; make_expectation() fills in the rest. */
+  explicit Expectation(std::shared_ptr<const Recording> r)
+      : recording(std::move(r)), clock(*recording) {}
+
   std::shared_ptr<const Recording> recording;
+  /** Core's one rule for job numbering (0…E−1), content ordinals and offsets. */
+  ReplayClock clock;
   Transcript transcript;  // recording->transcript()
   /** What a stream:false body must carry: the streamed text, or for a recording without events
    *  the text of its recorded stream:false body. */
   Transcript rest_transcript;
-  std::vector<std::chrono::microseconds> content_offsets;
-  /** Job events are numbered 1…E ([DONE] excluded): seq − 1 → content ordinal, or −1. */
-  std::vector<long> seq_content_ordinal;
   std::string sse_body;   // the recorded request body, "model" = recording id, "stream": true
   std::string rest_body;  // the same with "stream": false
   std::string job_body;   // {"model":ID,"background":true}
-  std::chrono::microseconds duration{0};  // offset of the last event
 };
 
 /** Builds the expectation; throws std::runtime_error if the request body is not a JSON object. */
