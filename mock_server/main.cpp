@@ -28,10 +28,11 @@ int main(int argc, char** argv) {
   for (const std::string& error : folder.errors) std::cerr << error << '\n';
   try {
     srv::Server server(config, folder.recordings);
+    for (const std::string& error : server.load_errors()) std::cerr << error << '\n';
     server.handle_signals();
     std::cout << "listening on " << server.url() << std::endl;  // the first line, flushed
-    std::cerr << "serving " << folder.recordings.size() << " recordings from "
-              << config.recordings.string() << '\n';
+    std::cerr << "serving " << folder.recordings.size() - server.load_errors().size()
+              << " recordings from " << config.recordings.string() << '\n';
     server.run();
   } catch (const std::exception& e) {
     std::cerr << "ssebench-mock-server: " << e.what() << '\n';

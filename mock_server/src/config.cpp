@@ -28,6 +28,9 @@ enum Opt : int {
   opt_max_jobs,
   opt_job_retention,
   opt_long_poll_max_wait,
+  opt_cors_origins,
+  opt_no_model_aliases,
+  opt_snapshot_limit,
 };
 
 const option long_options[] = {
@@ -46,6 +49,9 @@ const option long_options[] = {
     {"max-jobs", required_argument, nullptr, opt_max_jobs},
     {"job-retention-ms", required_argument, nullptr, opt_job_retention},
     {"long-poll-max-wait-ms", required_argument, nullptr, opt_long_poll_max_wait},
+    {"cors-origins", required_argument, nullptr, opt_cors_origins},
+    {"no-model-aliases", no_argument, nullptr, opt_no_model_aliases},
+    {"snapshot-limit-bytes", required_argument, nullptr, opt_snapshot_limit},
     {nullptr, 0, nullptr, 0},
 };
 
@@ -60,6 +66,26 @@ bool parse_uint(std::string_view s, T& out, T min = 0, T max = std::numeric_limi
 }
 
 }  // namespace
+
+std::vector<std::string> allowed_origins(const Config& config) {
+  std::string_view list = config.cors_origins;
+  if (list == "none") return {};
+  if (list == "auto") {
+    const std::string& a = config.bind_address;
+    const bool loopback = a.starts_with("127.") || a == "::1" || a == "localhost";
+    return loopback ? std::vector<std::string>{"*"} : std::vector<std::string>{};
+  }
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view one = list.substr(0, comma);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    if (!one.empty()) out.emplace_back(one);
+    list = comma == std::string_view::npos ? std::string_view{} : list.substr(comma + 1);
+  }
+  return out;
+}
 
 std::string usage(const char* program) {
   const Config d;
@@ -82,11 +108,16 @@ std::string usage(const char* program) {
       "  --max-jobs N                   background jobs held, else 429 (default {})\n"
       "  --job-retention-ms N           finished jobs are kept this long (default {})\n"
       "  --long-poll-max-wait-ms N      cap on a long poll's wait_ms (default {})\n"
+      "  --cors-origins LIST            origins browsers may call from: comma-separated, '*' or\n"
+      "                                 'none'; 'auto' = '*' on loopback, else none (default {})\n"
+      "  --no-model-aliases             real model names do not pick a recording (default: they "
+      "do)\n"
+      "  --snapshot-limit-bytes N       memory for one recording's polled answers (default {})\n"
       "  --help                         this text\n",
       program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
       d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.stream_lifetime_limit_ms,
-      d.close_linger_ms, d.max_connections, d.max_jobs, d.job_retention_ms,
-      d.long_poll_max_wait_ms);
+      d.close_linger_ms, d.max_connections, d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms,
+      d.cors_origins, d.snapshot_limit_bytes);
 }
 
 ParsedArgs parse_args(int argc, char** argv) {
@@ -159,6 +190,16 @@ ParsedArgs parse_args(int argc, char** argv) {
         break;
       case opt_long_poll_max_wait:
         ok = parse_uint<std::uint64_t>(arg, config.long_poll_max_wait_ms, 0, max_duration_ms);
+        break;
+      case opt_cors_origins:
+        config.cors_origins = arg;
+        ok = !arg.empty();
+        break;
+      case opt_no_model_aliases:
+        config.model_aliases = false;
+        break;
+      case opt_snapshot_limit:
+        ok = parse_uint<std::size_t>(arg, config.snapshot_limit_bytes, 1);
         break;
       case ':':
         return bad(fmt::format("option '{}' needs a value", argv[optind - 1]));

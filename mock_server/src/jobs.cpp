@@ -5,9 +5,13 @@
 namespace ssebench::server {
 
 std::optional<std::uint64_t> JobStore::parse_name(std::string_view name) {
-  constexpr std::string_view prefix = "resp_bg_";
-  if (!name.starts_with(prefix)) return std::nullopt;
-  name.remove_prefix(prefix.size());
+  constexpr std::string_view responses = "resp_bg_", chat = "chatcmpl_bg_";
+  if (name.starts_with(responses))
+    name.remove_prefix(responses.size());
+  else if (name.starts_with(chat))
+    name.remove_prefix(chat.size());
+  else
+    return std::nullopt;
   std::uint64_t id = 0;
   auto [p, ec] = std::from_chars(name.data(), name.data() + name.size(), id);
   if (name.empty() || ec != std::errc{} || p != name.data() + name.size()) return std::nullopt;
@@ -26,11 +30,7 @@ std::shared_ptr<const Job> JobStore::create(const Replay& replay, Clock::time_po
   sweep_locked(start, false);
   if (jobs_.size() >= max_jobs_) sweep_locked(start, true);
   if (jobs_.size() >= max_jobs_) return nullptr;
-  auto job = std::make_shared<Job>();
-  job->id = next_id_++;
-  job->replay = &replay;
-  job->start = start;
-  job->speed = speed;
+  auto job = std::make_shared<Job>(next_id_++, &replay, start, speed);
   jobs_.emplace(job->id, job);
   return job;
 }
@@ -46,7 +46,16 @@ std::shared_ptr<const Job> JobStore::find(std::string_view name, Clock::time_poi
     jobs_.erase(it);
     return nullptr;
   }
+  // "resp_bg_3" does not name chat job 3.
+  if (it->second->name() != name) return nullptr;
   return it->second;
+}
+
+bool JobStore::erase(std::string_view name, Clock::time_point now) {
+  const auto job = find(name, now);
+  if (!job) return false;
+  std::lock_guard lock(mutex_);
+  return jobs_.erase(job->id) > 0;
 }
 
 JobFigures JobStore::figures(Clock::time_point now) {

@@ -17,10 +17,8 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/json.hpp>
 
-#include "ssebench/server/jobs.hpp"
-#include "ssebench/server/replay.hpp"
+#include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
 namespace {
@@ -31,60 +29,6 @@ namespace net = boost::asio;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
-
-/** Everything the connections share; immutable after start-up except the atomics and the jobs. */
-struct State {
-  Config config;
-  ReplayMap replays;
-  Stats stats;
-  JobStore jobs;
-  std::string models_body;
-
-  State(const Config& c, const std::vector<std::shared_ptr<const Recording>>& recordings)
-      : config(c), jobs(c.max_jobs, milliseconds(c.job_retention_ms)) {
-    for (const auto& r : recordings) replays.emplace(r->id, Replay(r));
-    models_body = models_json(replays);
-  }
-};
-
-/** Headers the server owns on every response: recorded values are dropped. */
-bool is_hop_by_hop(std::string_view name) {
-  for (std::string_view h : {"content-length", "transfer-encoding", "connection", "keep-alive"}) {
-    if (beast::iequals(name, h)) return true;
-  }
-  return false;
-}
-
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-/** The query parameters the job endpoint understands; others are ignored. */
-struct Query {
-  std::optional<std::string_view> starting_after;
-  std::optional<std::string_view> wait_ms;
-  std::optional<std::string_view> stream;
-};
-
-Query parse_query(std::string_view q) {
-  Query out;
-  while (!q.empty()) {
-    const auto amp = q.find('&');
-    const std::string_view pair = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view{} : q.substr(amp + 1);
-    const auto eq = pair.find('=');
-    const std::string_view key = pair.substr(0, eq);
-    const std::string_view value =
-        eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    if (key == "starting_after") out.starting_after = value;
-    if (key == "wait_ms") out.wait_ms = value;
-    if (key == "stream") out.stream = value;
-  }
-  return out;
-}
 
 /** Errors that only mean the peer went away or we cancelled: not worth a line on stderr. */
 bool is_quiet(beast::error_code ec) {
@@ -103,12 +47,6 @@ void fail(beast::error_code ec, const char* what) {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
-constexpr std::string_view malformed_json_message =
-    "We could not parse the JSON body of your request. (HINT: This likely means you aren't using "
-    "your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was "
-    "not valid JSON. If you have trouble figuring out how to fix this, please contact us through "
-    "our help center at help.openai.com.)";
-
 /**
  * One connection. Requests are served one at a time (keep-alive, no pipelining in parallel).
  * An SSE stream or a held answer is "busy": meanwhile the socket is watched for the client's
@@ -136,7 +74,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   enum class Busy { none, stream, held };
-  enum class Held { response, long_poll };
 
   const Config& config() const { return state_->config; }
   Stats& stats() { return state_->stats; }
@@ -193,12 +130,12 @@ class Session : public std::enable_shared_from_this<Session> {
         return send_error(http::status::request_header_fields_too_large,
                           fmt::format("Request header fields too large: the limit is {} bytes.",
                                       config().header_limit_bytes),
-                          "invalid_request_error", {}, "request_header_fields_too_large");
+                          "request_header_fields_too_large");
       }
       return send_error(
           http::status::payload_too_large,
           fmt::format("Request body too large: the limit is {} bytes.", config().body_limit_bytes),
-          "invalid_request_error", {}, "request_too_large");
+          "request_too_large");
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::partial_message) {
@@ -206,8 +143,7 @@ class Session : public std::enable_shared_from_this<Session> {
       count_request(bytes_in_);
       keep_alive_ = false;
       return send_error(http::status::bad_request,
-                        fmt::format("Malformed HTTP request: {}.", ec.message()),
-                        "invalid_request_error", {}, "bad_request");
+                        fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_request");
     }
     if (ec) return fail(ec, "read");
     stream_.expires_never();
@@ -222,281 +158,29 @@ class Session : public std::enable_shared_from_this<Session> {
     if (bytes_out_early_) e.bytes_out.fetch_add(bytes_out_early_, std::memory_order_relaxed);
   }
 
-  // ---- routing -----------------------------------------------------------------------------
+  // ---- carrying out what the application layer answered -----------------------------------
 
   void handle_request(std::size_t bytes_in) {
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
-    const std::string_view target = req.target();
-    const auto qpos = target.find('?');
-    const std::string_view path = target.substr(0, qpos);
-    const std::string_view query =
-        qpos == std::string_view::npos ? std::string_view{} : target.substr(qpos + 1);
-    const http::verb method = req.method();
-
-    constexpr std::string_view responses_prefix = "/v1/responses/";
-    http::verb allowed = http::verb::unknown;
-    if (path == "/v1/chat/completions") {
-      ep_ = Endpoint::chat_completions;
-      allowed = http::verb::post;
-    } else if (path == "/v1/responses") {
-      ep_ = Endpoint::responses;
-      allowed = http::verb::post;
-    } else if (path.starts_with(responses_prefix) && path.size() > responses_prefix.size()) {
-      ep_ = Endpoint::responses_get;
-      allowed = http::verb::get;
-    } else if (path == "/v1/models" || path.starts_with("/v1/models/")) {
-      ep_ = Endpoint::models;
-      allowed = http::verb::get;
-    } else if (path == "/mock/stats") {
-      ep_ = Endpoint::mock;
-      allowed = http::verb::get;
-    } else if (path == "/mock/stats/reset") {
-      ep_ = Endpoint::mock;
-      allowed = http::verb::post;
-    } else {
-      ep_ = Endpoint::other;
-    }
+    Outcome out = handle(req, *state_, start_);
+    ep_ = out.endpoint;
     count_request(bytes_in);
-
-    if (ep_ == Endpoint::other) {
-      return send_error(
-          http::status::not_found,
-          fmt::format("Invalid URL ({} {})", std::string_view(req.method_string()), path),
-          "invalid_request_error");
+    if (auto* res = std::get_if<Response>(&out.plan)) {
+      res_ = std::move(*res);
+      return do_write_response();
     }
-    if (method != allowed) {
-      return send_error(http::status::method_not_allowed,
-                        fmt::format("Method {} is not allowed on {}; use {}.",
-                                    std::string_view(req.method_string()), path,
-                                    std::string_view(http::to_string(allowed))),
-                        "invalid_request_error", {}, "method_not_allowed",
-                        std::string_view(http::to_string(allowed)));
+    if (auto* hold = std::get_if<HoldPlan>(&out.plan)) {
+      hold_ = std::move(*hold);
+      return do_hold(hold_.until);
     }
-    switch (ep_) {
-      case Endpoint::chat_completions:
-      case Endpoint::responses:
-        return handle_create();
-      case Endpoint::responses_get:
-        return handle_job_get(path.substr(responses_prefix.size()), query);
-      case Endpoint::models:
-        if (path == "/v1/models") return send_json(http::status::ok, state_->models_body);
-        return handle_model(path.substr(std::string_view("/v1/models/").size()));
-      case Endpoint::mock:
-        if (path == "/mock/stats/reset") {
-          stats().reset();
-          return send_json(http::status::ok, R"({"reset":true})");
-        }
-        return send_json(http::status::ok, stats_json(stats(), state_->jobs.figures(Clock::now())));
-      case Endpoint::other:
-        break;
-    }
+    start_stream(std::move(std::get<StreamPlan>(out.plan)));
   }
 
-  void handle_model(std::string_view id) {
-    const auto it = state_->replays.find(id);
-    if (it == state_->replays.end()) return send_model_not_found(id);
-    send_json(http::status::ok, model_json(it->second));
-  }
-
-  void send_model_not_found(std::string_view id) {
-    send_error(http::status::not_found,
-               fmt::format("The model `{}` does not exist or you do not have access to it.", id),
-               "invalid_request_error", {}, "model_not_found");
-  }
-
-  /** The speed for this request: the x-ssebench-speed header, else the server's. */
-  std::optional<double> request_speed() {
-    const auto& req = parser_->get();
-    const auto it = req.find("x-ssebench-speed");
-    if (it == req.end()) return config().speed;
-    const auto speed = parse_speed(it->value());
-    if (!speed) {
-      send_error(http::status::bad_request,
-                 fmt::format("Invalid x-ssebench-speed header '{}': expected a number >= 0.",
-                             std::string_view(it->value())),
-                 "invalid_request_error", {}, "invalid_value");
-    }
-    return speed;
-  }
-
-  /** Checks that `key`, when present and not null, is a bool; answers 400 otherwise. */
-  bool read_bool(const json::object& body, std::string_view key, bool& out) {
-    const json::value* v = body.if_contains(key);
-    if (!v || v->is_null()) return true;
-    if (!v->is_bool()) {
-      send_error(http::status::bad_request,
-                 fmt::format("Invalid type for '{}': expected a boolean.", key),
-                 "invalid_request_error", key, "invalid_type");
-      return false;
-    }
-    out = v->get_bool();
-    return true;
-  }
-
-  void handle_create() {
-    const auto speed = request_speed();
-    if (!speed) return;
-    json::error_code jec;
-    const json::value body = json::parse(parser_->get().body(), jec);
-    if (jec || !body.is_object()) {
-      return send_error(http::status::bad_request, malformed_json_message, "invalid_request_error");
-    }
-    const json::object& obj = body.get_object();
-    const json::value* model = obj.if_contains("model");
-    if (!model || model->is_null()) {
-      return send_error(http::status::bad_request, "Missing required parameter: 'model'.",
-                        "invalid_request_error", "model", "missing_required_parameter");
-    }
-    if (!model->is_string()) {
-      return send_error(http::status::bad_request, "Invalid type for 'model': expected a string.",
-                        "invalid_request_error", "model", "invalid_type");
-    }
-    bool stream = false;
-    bool background = false;
-    if (!read_bool(obj, "stream", stream) || !read_bool(obj, "background", background)) return;
-    const std::string_view id(model->get_string());
-    const auto it = state_->replays.find(id);
-    if (it == state_->replays.end()) return send_model_not_found(id);
-    const Replay& replay = it->second;
-    const Recording& rec = *replay.recording;
-
-    if (background) {
-      if (ep_ != Endpoint::responses) {
-        return send_error(http::status::bad_request,
-                          "Background mode is only supported on /v1/responses.",
-                          "invalid_request_error", "background", "unsupported_parameter");
-      }
-      const auto job = state_->jobs.create(replay, start_, *speed);
-      if (!job) {
-        return send_error(
-            http::status::too_many_requests,
-            fmt::format("Too many background jobs: the limit is {}.", config().max_jobs),
-            "requests", {}, "rate_limit_exceeded");
-      }
-      return send_json(http::status::ok, job_created_json(*job, Clock::now()));
-    }
-    if (stream) {
-      if (rec.events.empty()) {
-        return send_error(http::status::bad_request,
-                          fmt::format("The recording `{}` has no streamed events; "
-                                      "request it with \"stream\": false.",
-                                      id),
-                          "invalid_request_error", "stream", "unsupported_value");
-      }
-      return start_stream(replay, start_, *speed, 0,
-                          start_ + scaled(rec.response.headers_offset, *speed));
-    }
-    if (!rec.nonstream) {
-      return send_error(http::status::bad_request,
-                        fmt::format("The recording `{}` has no non-streaming body; "
-                                    "request it with \"stream\": true.",
-                                    id),
-                        "invalid_request_error", "stream", "unsupported_value");
-    }
-    // The traditional request/response: the whole body when the stream would have ended.
-    const NonStreamBody& ns = *rec.nonstream;
-    res_ = {};
-    res_.version(11);
-    res_.result(static_cast<unsigned>(ns.status));
-    bool has_type = false;
-    for (const Header& h : ns.headers) {
-      if (is_hop_by_hop(h.name)) continue;
-      has_type = has_type || beast::iequals(h.name, "content-type");
-      res_.insert(h.name, h.value);
-    }
-    if (!has_type) res_.set(http::field::content_type, "application/json");
-    res_.body() = ns.body;
-    res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
-    held_ = Held::response;
-    do_hold(start_ + scaled(ns.offset, *speed));
-  }
-
-  void handle_job_get(std::string_view name, std::string_view query) {
-    const Query q = parse_query(query);
-    std::optional<std::uint64_t> after;
-    std::optional<std::uint64_t> wait_ms;
-    bool stream = false;
-    if (q.starting_after) {
-      after = parse_u64(*q.starting_after);
-      if (!after) return bad_query("starting_after", *q.starting_after, "a non-negative integer");
-    }
-    if (q.wait_ms) {
-      wait_ms = parse_u64(*q.wait_ms);
-      if (!wait_ms) return bad_query("wait_ms", *q.wait_ms, "a non-negative integer");
-    }
-    if (q.stream) {
-      if (*q.stream != "true" && *q.stream != "false")
-        return bad_query("stream", *q.stream, "true or false");
-      stream = *q.stream == "true";
-    }
-    const Clock::time_point now = Clock::now();
-    job_ = state_->jobs.find(name, now);
-    if (!job_) {
-      return send_error(http::status::not_found,
-                        fmt::format("Response with id '{}' not found.", name),
-                        "invalid_request_error");
-    }
-    const Replay& replay = *job_->replay;
-    const Recording& rec = *replay.recording;
-    if (stream) {
-      // Resume: the recording's events from job event after+1 on, [DONE] included, at the
-      // job's pace.
-      const std::uint64_t n = after.value_or(0);
-      std::size_t first = rec.events.size();
-      if (n < replay.events_total()) {
-        first = replay.job_events[n];
-      } else if (!replay.job_events.empty()) {
-        first = replay.job_events.back() + 1;
-      }
-      const auto job = std::move(job_);
-      return start_stream(replay, job->start, job->speed, first,
-                          job->start + scaled(rec.response.headers_offset, job->speed));
-    }
-    after_ = after;
-    if (wait_ms && *wait_ms > 0) {
-      const std::uint64_t n = after.value_or(0);
-      if (job_->due(now) <= n && job_->status(now) == JobStatus::in_progress) {
-        const auto wait = milliseconds(std::min(*wait_ms, config().long_poll_max_wait_ms));
-        held_ = Held::long_poll;
-        return do_hold(std::min(job_->next_change(n), now + wait));
-      }
-    }
-    const auto job = std::move(job_);
-    send_json(http::status::ok, job_json(*job, now, after));
-  }
-
-  void bad_query(std::string_view param, std::string_view value, std::string_view expected) {
-    send_error(http::status::bad_request,
-               fmt::format("Invalid value for '{}': '{}' (expected {}).", param, value, expected),
-               "invalid_request_error", param, "invalid_value");
-  }
-
-  // ---- plain answers -----------------------------------------------------------------------
-
-  void send_json(http::status status, std::string body) {
-    res_ = {};
-    res_.version(11);
-    res_.result(status);
-    res_.set(http::field::content_type, "application/json");
-    res_.body() = std::move(body);
-    res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
-    do_write_response();
-  }
-
-  void send_error(http::status status, std::string_view message, std::string_view type,
-                  std::string_view param = {}, std::string_view code = {},
-                  std::string_view allow = {}) {
-    res_ = {};
-    res_.version(11);
-    res_.result(status);
-    res_.set(http::field::content_type, "application/json");
-    if (!allow.empty()) res_.set(http::field::allow, allow);
-    res_.body() = error_json(message, type, param, code);
-    res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
+  /** Answers that end the connection: requests the parser refused. */
+  void send_error(http::status status, std::string_view message, std::string_view code) {
+    res_ = error_response(status, message, "invalid_request_error", {}, code);
+    res_.keep_alive(false);
     do_write_response();
   }
 
@@ -526,40 +210,24 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_hold(beast::error_code ec) {
     if (ec) return fail(ec, "hold");
     set_busy(Busy::none);
-    if (held_ == Held::long_poll) {
-      const auto job = std::move(job_);
-      return send_json(http::status::ok, job_json(*job, Clock::now(), after_));
-    }
+    res_ = hold_.answer(Clock::now());
+    hold_ = {};
     do_write_response();
   }
 
   // ---- SSE ---------------------------------------------------------------------------------
 
-  void start_stream(const Replay& replay, Clock::time_point start, double speed, std::size_t first,
-                    Clock::time_point headers_at) {
-    const Recording& rec = *replay.recording;
-    events_ = &rec.events;
-    stream_start_ = start;
-    speed_ = speed;
-    next_ = first;
-    sse_res_ = {};
-    sse_res_.version(11);
-    sse_res_.result(static_cast<unsigned>(rec.response.status));
-    bool has_type = false;
-    for (const Header& h : rec.response.headers) {
-      if (is_hop_by_hop(h.name)) continue;
-      has_type = has_type || beast::iequals(h.name, "content-type");
-      sse_res_.insert(h.name, h.value);
-    }
-    if (!has_type) sse_res_.set(http::field::content_type, "text/event-stream; charset=utf-8");
-    sse_res_.keep_alive(keep_alive_);
-    sse_res_.chunked(true);
-    sse_sr_.emplace(sse_res_);
+  void start_stream(StreamPlan&& plan) {
+    plan_ = std::move(plan);
+    next_ = plan_.first;
+    plan_.head.keep_alive(keep_alive_);
+    plan_.head.chunked(true);
+    sse_sr_.emplace(plan_.head);
     set_busy(Busy::stream);
     arm_deadline();
     do_watch();
-    if (headers_at <= Clock::now()) return do_write_header();
-    timer_.expires_at(headers_at);
+    if (plan_.headers_at <= Clock::now()) return do_write_header();
+    timer_.expires_at(plan_.headers_at);
     timer_.async_wait(beast::bind_front_handler(&Session::on_header_timer, shared_from_this()));
   }
 
@@ -581,10 +249,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_next_event() {
-    const auto& events = *events_;
-    while (next_ < events.size() && events[next_].bytes.empty()) ++next_;
+    const auto& events = plan_.replay->recording->events;
+    while (next_ < events.size() &&
+           (events[next_].bytes.empty() || (plan_.skip_usage && events[next_].kind == "usage")))
+      ++next_;
     if (next_ == events.size()) return do_write_last_chunk();
-    event_at_ = stream_start_ + scaled(events[next_].offset, speed_);
+    event_at_ = plan_.start + scaled(events[next_].offset, plan_.speed);
+    // A cancelled job's stream ends where its clock stopped.
+    if (plan_.job) {
+      if (const auto cut = plan_.job->cancelled_at(); cut && event_at_ > *cut)
+        return do_write_last_chunk();
+    }
     const Clock::time_point now = Clock::now();
     if (event_at_ <= now) return do_write_event(now);
     timer_.expires_at(event_at_);
@@ -593,28 +268,38 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_event_timer(beast::error_code ec) {
     if (ec) return fail(ec, "timer");
+    if (plan_.job) {
+      if (const auto cut = plan_.job->cancelled_at(); cut && event_at_ > *cut)
+        return do_write_last_chunk();
+    }
     do_write_event(Clock::now());
   }
 
   // One event = one HTTP chunk, framed here rather than with http::make_chunk, whose chunk-size
-  // header is a heap-allocated shared_ptr: the hot path allocates and copies nothing.
+  // header is a heap-allocated shared_ptr: the hot path allocates and copies nothing. A job's
+  // stream carries the job's id instead of the recorded one: those few events are rewritten.
   void do_write_event(Clock::time_point now) {
-    const std::string& bytes = (*events_)[next_].bytes;
+    const std::string* bytes = &plan_.replay->recording->events[next_].bytes;
+    const Representation& repr = plan_.replay->representation;
+    if (plan_.job && !repr.id_positions[next_].empty()) {
+      rewritten_ = with_job_id(repr, *plan_.replay->recording, next_, plan_.job->name());
+      bytes = &rewritten_;
+    }
     // Not recorded: at speed 0 there is no schedule, only a backlog; and the events a resumed
     // stream owes from before its request are a backlog too. Recorded once the write succeeds,
     // so that the count equals events_written.
     late_ns_ = -1;
-    if (speed_ != 0 && event_at_ >= start_) {
+    if (plan_.speed != 0 && event_at_ >= start_) {
       const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - event_at_);
       late_ns_ = std::max<std::int64_t>(0, late.count());
     }
     auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
-                                   bytes.size(), 16);
+                                   bytes->size(), 16);
     end[0] = '\r';
     end[1] = '\n';
     const std::array<net::const_buffer, 3> buffers{
         net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
-        net::buffer(bytes), net::buffer(crlf.data(), crlf.size())};
+        net::buffer(*bytes), net::buffer(crlf.data(), crlf.size())};
     net::async_write(stream_.socket(), buffers,
                      beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
   }
@@ -638,6 +323,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail(ec, "write last chunk");
     set_busy(Busy::none);
     sse_sr_.reset();
+    plan_ = {};
     if (!keep_alive_) return do_shutdown();
     do_read();
   }
@@ -742,18 +428,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t busy_generation_ = 0;
   bool watch_pending_ = false;
 
-  // held answers
-  Held held_ = Held::response;
-  std::shared_ptr<const Job> job_;
-  std::optional<std::uint64_t> after_;
+  HoldPlan hold_;  // the held answer
 
   // the SSE stream
-  http::response<http::empty_body> sse_res_;
+  StreamPlan plan_;
   std::optional<http::response_serializer<http::empty_body>> sse_sr_;
-  const std::vector<Event>* events_ = nullptr;
-  Clock::time_point stream_start_;
-  double speed_ = 1;
   std::size_t next_ = 0;
+  std::string rewritten_;       // an event carrying the job's id
   Clock::time_point event_at_;  // when the event being written was due
   std::int64_t late_ns_ = -1;   // its lateness, -1 when not recorded
   std::array<char, 2 * sizeof(std::size_t) + 2> chunk_head_{};  // hex size + CRLF
@@ -891,6 +572,10 @@ void Server::stop() {
 
 const Stats& Server::stats() const {
   return impl_->state->stats;
+}
+
+const std::vector<std::string>& Server::load_errors() const {
+  return impl_->state->load_errors;
 }
 
 std::uint64_t raise_fd_limit() {

@@ -81,6 +81,8 @@ std::string_view to_string(Endpoint e) {
   switch (e) {
     case Endpoint::chat_completions:
       return "chat_completions";
+    case Endpoint::chat_completions_get:
+      return "chat_completions_get";
     case Endpoint::responses:
       return "responses";
     case Endpoint::responses_get:

@@ -340,13 +340,24 @@ def build(spec, profiles):
     provenance["origin"] = spec["origin"]
     provenance["timing"] = {"kind": "synthesized", "profile": profile.name, "seed": seed,
                             "generator": timing.GENERATOR}
-    provenance["notes"] = " ".join(spec["notes"])
+    notes = list(spec["notes"])
+    request = spec["request"]
+    # OpenAI sends the usage chunk only when stream_options.include_usage asked for it (and the
+    # server honours that), so a rebuilt request that lost the option gets it back.
+    if api == "chat.completions" and "usage" in kinds:
+        body = json.loads(request)
+        if body.get("stream") and "stream_options" not in body:
+            body["stream_options"] = {"include_usage": True}
+            request = (python_sdk_dumps if ", " in request else dumps)(body)
+            notes.append("request.stream_options.include_usage is added: the stream carries the "
+                         "usage chunk, which OpenAI sends only when asked.")
+    provenance["notes"] = " ".join(notes)
 
     header = {"format": "ssebench-recording", "version": 1, "api": api, "model": spec["model"],
               "provenance": provenance,
               "request": {"method": "POST",
                           "path": "/v1/chat/completions" if api == "chat.completions" else "/v1/responses",
-                          "body": spec["request"]},
+                          "body": request},
               "response": {"status": spec.get("status", 200), "headers": spec.get("headers", SSE_CONTENT_TYPE),
                            "headers_offset_us": times[0] if times else 0},
               "nonstream": nonstream}

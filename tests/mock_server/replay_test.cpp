@@ -24,66 +24,124 @@ std::shared_ptr<const Recording> three_events() {
   return loaded.recording;
 }
 
-TEST(Replay, JobEventsExcludeDone) {
-  const Replay replay(three_events());
-  EXPECT_EQ(replay.events_total(), 3u);
+Replay replay_of(std::shared_ptr<const Recording> r) {
+  return Replay(std::move(r), 1 << 20);
+}
+
+TEST(Replay, KnowsItsRecording) {
+  const Replay replay = replay_of(three_events());
+  EXPECT_EQ(replay.clock.job_events(), 3u);
   EXPECT_EQ(replay.id_json, "\"three\"");
   EXPECT_EQ(replay.model_json, "\"gpt-test\"");
-  EXPECT_FALSE(replay.job_event(3).is_done());
+  EXPECT_EQ(replay.choices, 1);
+  EXPECT_EQ(replay.representation.tails.size(), 4u);
 }
 
 TEST(Replay, JobStateIsAFunctionOfTime) {
-  const Replay replay(three_events());
+  const Replay replay = replay_of(three_events());
   const Clock::time_point t0{};
   const Job job{7, &replay, t0, 2.0};  // twice as fast: events at 5, 10, 15 ms; end at 20 ms
-  EXPECT_EQ(job.name(), "resp_bg_7");
-  EXPECT_EQ(job.event_time(1), t0 + 5ms);
+  EXPECT_EQ(job.name(), "chatcmpl_bg_7");
+  EXPECT_EQ(job.event_time(0), t0 + 5ms);
   EXPECT_EQ(job.end_time(), t0 + 20ms);
   EXPECT_EQ(job.due(t0), 0u);
+  EXPECT_EQ(job.status(t0), JobStatus::queued);
   EXPECT_EQ(job.due(t0 + 5ms), 1u);
+  EXPECT_EQ(job.status(t0 + 5ms), JobStatus::in_progress);
   EXPECT_EQ(job.due(t0 + 14ms), 2u);
   EXPECT_EQ(job.due(t0 + 1h), 3u);
   EXPECT_EQ(job.status(t0 + 19ms), JobStatus::in_progress);
   EXPECT_EQ(job.status(t0 + 20ms), JobStatus::completed);
-  EXPECT_EQ(job.next_change(0), t0 + 5ms);
-  EXPECT_EQ(job.next_change(2), t0 + 15ms);
-  EXPECT_EQ(job.next_change(3), t0 + 20ms);
+  EXPECT_EQ(job.next_change(std::nullopt), t0 + 5ms);
+  EXPECT_EQ(job.next_change(1), t0 + 15ms);
+  EXPECT_EQ(job.next_change(2), t0 + 20ms);
   const Job fast{8, &replay, t0, 0.0};
   EXPECT_EQ(fast.due(t0), 3u);
   EXPECT_EQ(fast.status(t0), JobStatus::completed);
 }
 
-TEST(Replay, JobJsonFullAndIncremental) {
-  const Replay replay(three_events());
+TEST(Replay, CancelStopsTheJobsClock) {
+  const Replay replay = replay_of(three_events());
+  const Clock::time_point t0{};
+  const Job job{1, &replay, t0, 1.0};  // events at 10, 20, 30 ms; end at 40 ms
+  EXPECT_TRUE(job.cancel(t0 + 15ms));
+  EXPECT_FALSE(job.cancel(t0 + 16ms));  // once
+  EXPECT_EQ(job.status(t0 + 15ms), JobStatus::cancelled);
+  EXPECT_EQ(job.due(t0 + 1h), 1u);  // nothing after the cancel
+  EXPECT_EQ(job.end_time(), t0 + 15ms);
+  const Job done{2, &replay, t0, 1.0};
+  EXPECT_FALSE(done.cancel(t0 + 40ms));  // it had ended
+  EXPECT_EQ(done.status(t0 + 40ms), JobStatus::completed);
+}
+
+json::object parsed(const std::string& body) {
+  return json::parse(body).as_object();
+}
+
+TEST(Replay, EventsShapeNumbersFromZeroAndStartsAfterTheCursor) {
+  const Replay replay = replay_of(three_events());
   const Clock::time_point t0{};
   const Job job{1, &replay, t0, 1.0};
-  const auto full = json::parse(job_json(job, t0 + 25ms, std::nullopt)).as_object();
-  EXPECT_EQ(full.at("id"), "resp_bg_1");
-  EXPECT_EQ(full.at("object"), "response");
+  const auto full = parsed(job_body(job, Shape::events, t0 + 25ms, std::nullopt));
+  EXPECT_EQ(full.at("id"), "chatcmpl_bg_1");
+  EXPECT_EQ(full.at("object"), "chat.completion");
   EXPECT_EQ(full.at("status"), "in_progress");
   EXPECT_EQ(full.at("model"), "gpt-test");
   EXPECT_EQ(full.at("recording"), "three");
-  EXPECT_EQ(full.at("cursor").to_number<int>(), 2);
+  EXPECT_EQ(full.at("cursor").to_number<int>(), 1);
   EXPECT_EQ(full.at("events_total").to_number<int>(), 3);
   ASSERT_EQ(full.at("events").as_array().size(), 2u);
   // Payloads are inserted verbatim: the same bytes as the recording's data.
-  EXPECT_NE(job_json(job, t0 + 25ms, std::nullopt).find(replay.job_event(2).data()),
-            std::string::npos);
+  EXPECT_NE(
+      job_body(job, Shape::events, t0 + 25ms, std::nullopt).find(replay.clock.job_event(1).data()),
+      std::string::npos);
 
-  const auto inc = json::parse(job_json(job, t0 + 25ms, 1)).as_object();
-  EXPECT_EQ(inc.at("cursor").to_number<int>(), 2);
+  const auto inc = parsed(job_body(job, Shape::events, t0 + 25ms, 0));
+  EXPECT_EQ(inc.at("cursor").to_number<int>(), 1);
   EXPECT_EQ(inc.at("events").as_array().size(), 1u);
-  const auto none = json::parse(job_json(job, t0 + 25ms, 2)).as_object();
-  EXPECT_EQ(none.at("cursor").to_number<int>(), 2);
+  const auto none = parsed(job_body(job, Shape::events, t0 + 25ms, 1));
+  EXPECT_EQ(none.at("cursor").to_number<int>(), 1);
   EXPECT_TRUE(none.at("events").as_array().empty());
-  const auto done = json::parse(job_json(job, t0 + 40ms, 2)).as_object();
+  const auto early = parsed(job_body(job, Shape::events, t0, std::nullopt));
+  EXPECT_TRUE(early.at("cursor").is_null());
+  EXPECT_EQ(early.at("status"), "queued");
+  const auto done = parsed(job_body(job, Shape::events, t0 + 40ms, 1));
   EXPECT_EQ(done.at("status"), "completed");
-  EXPECT_EQ(done.at("cursor").to_number<int>(), 3);
+  EXPECT_EQ(done.at("cursor").to_number<int>(), 2);
+}
 
-  const auto created = json::parse(job_created_json(job, t0)).as_object();
-  EXPECT_EQ(created.at("background"), true);
-  EXPECT_EQ(created.at("cursor").to_number<int>(), 0);
-  EXPECT_EQ(created.at("status"), "in_progress");
+TEST(Replay, DeltaShapeCarriesTheNewTextAndTheCursor) {
+  const Replay replay = replay_of(three_events());
+  const Clock::time_point t0{};
+  const Job job{1, &replay, t0, 1.0};
+  const auto d = parsed(job_body(job, Shape::delta, t0 + 25ms, std::nullopt));
+  EXPECT_EQ(d.at("object"), "chat.completion.delta");
+  EXPECT_EQ(d.at("delta"), "Hi");
+  EXPECT_EQ(d.at("cursor").to_number<int>(), 1);
+  const auto none = parsed(job_body(job, Shape::delta, t0 + 25ms, 1));
+  EXPECT_EQ(none.at("delta"), "");
+  EXPECT_EQ(none.at("cursor").to_number<int>(), 1);
+}
+
+TEST(Replay, OpenAIShapeHasNoOutputUntilTheEndAndSnapshotHasItAll) {
+  const Replay replay = replay_of(three_events());
+  const Clock::time_point t0{};
+  const Job job{1, &replay, t0, 1.0};
+  const auto pending = parsed(job_body(job, Shape::openai, t0 + 25ms, std::nullopt));
+  EXPECT_EQ(pending.at("status"), "in_progress");
+  EXPECT_TRUE(pending.at("choices").as_array().empty());
+  const auto snap = parsed(job_body(job, Shape::snapshot, t0 + 25ms, std::nullopt));
+  EXPECT_EQ(snap.at("choices").at(0).at("message").at("content"), "Hi");
+  const auto done = parsed(job_body(job, Shape::openai, t0 + 40ms, std::nullopt));
+  EXPECT_EQ(done.at("status"), "completed");
+  EXPECT_EQ(done.at("choices").at(0).at("message").at("content"), "Hi");
+  EXPECT_EQ(done.at("choices").at(0).at("finish_reason"), "stop");
+}
+
+TEST(Replay, ShapesParseByName) {
+  for (Shape s : {Shape::openai, Shape::snapshot, Shape::delta, Shape::events})
+    EXPECT_EQ(parse_shape(to_string(s)), s);
+  EXPECT_FALSE(parse_shape("full"));
 }
 
 TEST(Replay, ErrorJsonIsOpenAIShaped) {
@@ -98,9 +156,9 @@ TEST(Replay, ErrorJsonIsOpenAIShaped) {
 TEST(Replay, ModelsJsonListsEveryRecording) {
   ReplayMap map;
   auto rec = three_events();
-  map.emplace(rec->id, Replay(rec));
+  map.emplace(rec->id, replay_of(rec));
   EXPECT_EQ(
-      models_json(map),
+      models_json(map, {}),
       R"({"object":"list","data":[{"id":"three","object":"model","created":0,"owned_by":"ssebench"}]})");
 }
 

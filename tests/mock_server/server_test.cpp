@@ -88,6 +88,18 @@ test::TestRecording responses() {
   return r;
 }
 
+// A usage chunk after the text: sent only when stream_options.include_usage asks for it.
+test::TestRecording with_usage() {
+  test::TestRecording r;
+  r.events = {{1'000, "content", test::chat_chunk("Hi")},
+              {2'000, "finish", test::chat_chunk("", "stop")},
+              {2'000, "usage",
+               R"({"id":"chatcmpl-test","object":"chat.completion.chunk","created":1,)"
+               R"("model":"gpt-test","choices":[],"usage":{"completion_tokens":1}})"},
+              {3'000, "done", "[DONE]"}};
+  return r;
+}
+
 /** The in-process server every test here talks to: started once, on port 0. */
 class ServerEnvironment : public ::testing::Environment {
  public:
@@ -101,9 +113,10 @@ class ServerEnvironment : public ::testing::Environment {
     dir_->write("slow.jsonl", test::recording_text(slow()));
     dir_->write("nostream.jsonl", test::recording_text(nostream()));
     dir_->write("resp.jsonl", test::recording_text(responses()));
+    dir_->write("usage.jsonl", test::recording_text(with_usage()));
     const FolderLoad folder = load_folder(dir_->path());
     ASSERT_TRUE(folder.errors.empty()) << folder.errors.front();
-    ASSERT_EQ(folder.recordings.size(), 5u);
+    ASSERT_EQ(folder.recordings.size(), 6u);
     for (const auto& r : folder.recordings) recordings_[r->id] = r;
     Config config;
     config.job_retention_ms = job_retention_ms;
@@ -182,7 +195,77 @@ TEST(Server, ModelsListsEveryRecording) {
     EXPECT_EQ(m.at("object"), "model");
     ids.emplace_back(m.at("id").as_string());
   }
-  EXPECT_EQ(ids, (std::vector<std::string>{"nostream", "paced", "resp", "slow", "tiny"}));
+  // The recordings, then the real model name they were recorded from, as an alias.
+  EXPECT_EQ(ids, (std::vector<std::string>{"nostream", "paced", "resp", "slow", "tiny", "usage",
+                                           "gpt-test"}));
+  const auto& alias = v.at("data").as_array().back().at("recordings");
+  EXPECT_EQ(alias.at("chat.completions"), "nostream");  // the first chat recording by id
+  EXPECT_EQ(alias.at("responses"), "resp");
+}
+
+TEST(Server, ARealModelNamePicksARecordingOfThatModelForTheEndpointsApi) {
+  Client c(port());
+  const Response chat = c.roundtrip("POST", "/v1/chat/completions", body_for("gpt-test"));
+  EXPECT_EQ(chat.status, 200);  // nostream: the first chat recording of gpt-test
+  EXPECT_EQ(chat.body, rec("nostream").nonstream->body);
+  const Response responses =
+      c.roundtrip("POST", "/v1/responses", body_for("gpt-test", R"(,"stream":true)"));
+  EXPECT_EQ(responses.body, all_bytes(rec("resp")));
+  EXPECT_EQ(c.roundtrip("GET", "/v1/models/gpt-test").status, 200);
+}
+
+TEST(Server, TheUsageChunkIsSentOnlyWhenAskedFor) {
+  Client c(port());
+  const Response without =
+      c.roundtrip("POST", "/v1/chat/completions", body_for("usage", R"(,"stream":true)"));
+  const Response with =
+      c.roundtrip("POST", "/v1/chat/completions",
+                  body_for("usage", R"(,"stream":true,"stream_options":{"include_usage":true})"));
+  EXPECT_EQ(with.body, all_bytes(rec("usage")));
+  std::string want;
+  for (const Event& e : rec("usage").events)
+    if (e.kind != "usage") want += e.bytes;
+  EXPECT_EQ(without.body, want);
+  EXPECT_NE(without.body, with.body);
+}
+
+TEST(Server, CorsPreflightAndHeadersForAllowedOrigins) {
+  Client c(port());
+  const Response pre =
+      c.roundtrip("OPTIONS", "/v1/chat/completions", "",
+                  {{"origin", "http://localhost:3000"},
+                   {"access-control-request-method", "POST"},
+                   {"access-control-request-headers", "authorization, content-type"}});
+  EXPECT_EQ(pre.status, 204);
+  EXPECT_EQ(pre.header("access-control-allow-origin"), "*");  // the loopback default
+  EXPECT_NE(pre.header("access-control-allow-methods")->find("POST"), std::string::npos);
+  EXPECT_EQ(pre.header("access-control-allow-headers"), "authorization, content-type");
+  const Response stream =
+      c.roundtrip("POST", "/v1/chat/completions", body_for("tiny", R"(,"stream":true)"),
+                  {{"origin", "http://localhost:3000"}});
+  EXPECT_EQ(stream.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(stream.body, all_bytes(rec("tiny")));
+  EXPECT_FALSE(c.roundtrip("GET", "/v1/models").header("access-control-allow-origin"));
+  EXPECT_EQ(c.roundtrip("OPTIONS", "/v2/nothing").status, 404);
+}
+
+TEST(Server, CorsNamedOriginsOnly) {
+  Config config;
+  config.cors_origins = "https://app.example";
+  test::TempDir dir;
+  dir.write("tiny.jsonl", test::recording_text(tiny()));
+  test::RunningServer server(config, load_folder(dir.path()).recordings);
+  Client c(server.port());
+  const Response ok = c.roundtrip("GET", "/v1/models", "", {{"origin", "https://app.example"}});
+  EXPECT_EQ(ok.header("access-control-allow-origin"), "https://app.example");
+  EXPECT_EQ(ok.header("vary"), "Origin");
+  const Response other = c.roundtrip("GET", "/v1/models", "", {{"origin", "https://evil.example"}});
+  EXPECT_EQ(other.status, 200);
+  EXPECT_FALSE(other.header("access-control-allow-origin"));
+  const Response pre =
+      c.roundtrip("OPTIONS", "/v1/models", "",
+                  {{"origin", "https://evil.example"}, {"access-control-request-method", "GET"}});
+  EXPECT_EQ(pre.status, 403);
 }
 
 TEST(Server, ModelRetrieveAnswersOneRecordingOr404) {
@@ -346,24 +429,106 @@ TEST(Server, EveryBadRequestGetsAnOpenAIErrorAndTheServerKeepsServing) {
        400,
        "stream",
        "unsupported_value"},
-      {"background on chat",
+      {"chat recording on /v1/responses",
        "POST",
-       "/v1/chat/completions",
-       body_for("paced", R"(,"background":true)"),
+       "/v1/responses",
+       body_for("tiny", R"(,"stream":true)"),
        {},
        400,
-       "background",
-       "unsupported_parameter"},
-      {"wrong method chat", "GET", "/v1/chat/completions", "", {}, 405, "", "method_not_allowed"},
-      {"wrong method models", "POST", "/v1/models", "{}", {}, 405, "", "method_not_allowed"},
-      {"wrong method job",
-       "DELETE",
-       "/v1/responses/resp_bg_1",
+       "model",
+       "wrong_api"},
+      {"responses recording on /v1/chat/completions",
+       "POST",
+       "/v1/chat/completions",
+       body_for("resp", R"(,"stream":true)"),
+       {},
+       400,
+       "model",
+       "wrong_api"},
+      {"n other than the recording's choices",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"stream":true,"n":2)"),
+       {},
+       400,
+       "n",
+       "invalid_value"},
+      {"n not an integer",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"n":"1")"),
+       {},
+       400,
+       "n",
+       "invalid_type"},
+      {"messages not an array",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"messages":"hi")"),
+       {},
+       400,
+       "messages",
+       "invalid_type"},
+      {"a message without a role",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"messages":[{"content":"hi"}])"),
+       {},
+       400,
+       "messages[0]",
+       "invalid_type"},
+      {"stream_options without stream",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"stream_options":{"include_usage":true})"),
+       {},
+       400,
+       "stream_options",
+       "invalid_value"},
+      {"include_usage not a bool",
+       "POST",
+       "/v1/chat/completions",
+       body_for("tiny", R"(,"stream":true,"stream_options":{"include_usage":1})"),
+       {},
+       400,
+       "stream_options.include_usage",
+       "invalid_type"},
+      {"input neither text nor items",
+       "POST",
+       "/v1/responses",
+       body_for("resp", R"(,"input":3)"),
+       {},
+       400,
+       "input",
+       "invalid_type"},
+      {"unknown shape",
+       "GET",
+       "/v1/responses/resp_bg_1?shape=full",
        "",
        {},
-       405,
+       400,
+       "shape",
+       "invalid_value"},
+      {"cancel an unknown job",
+       "POST",
+       "/v1/responses/resp_bg_99999999/cancel",
        "",
-       "method_not_allowed"},
+       {},
+       404,
+       "",
+       ""},
+      {"delete an unknown job", "DELETE", "/v1/chat/completions/x", "", {}, 404, "", ""},
+      {"input items of an unknown job",
+       "GET",
+       "/v1/responses/resp_bg_99999999/input_items",
+       "",
+       {},
+       404,
+       "",
+       ""},
+      {"wrong method chat", "GET", "/v1/chat/completions", "", {}, 405, "", "method_not_allowed"},
+      {"wrong method models", "POST", "/v1/models", "{}", {}, 405, "", "method_not_allowed"},
+      {"wrong method job", "PUT", "/v1/responses/resp_bg_1", "", {}, 405, "", "method_not_allowed"},
       {"unknown path", "GET", "/v2/everything", "", {}, 404, "", ""},
       {"unknown job", "GET", "/v1/responses/resp_bg_99999999", "", {}, 404, "", ""},
       {"job id garbage", "GET", "/v1/responses/xyz", "", {}, 404, "", ""},
@@ -433,9 +598,15 @@ TEST(Server, UnknownModelBodyIsExactlyOpenAIs) {
   const Response r =
       c.roundtrip("POST", "/v1/chat/completions", body_for("gpt-9", R"(,"stream":true)"));
   EXPECT_EQ(r.status, 404);
-  EXPECT_EQ(
-      r.body,
-      R"({"error":{"message":"The model `gpt-9` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}})");
+  const auto e = r.json().at("error").as_object();
+  // OpenAI's message, then where models come from here.
+  EXPECT_TRUE(e.at("message").as_string().starts_with(
+      "The model `gpt-9` does not exist or you do not have access to it. "));
+  EXPECT_NE(std::string_view(e.at("message").as_string()).find("GET /v1/models"),
+            std::string_view::npos);
+  EXPECT_EQ(e.at("type"), "invalid_request_error");
+  EXPECT_TRUE(e.at("param").is_null());
+  EXPECT_EQ(e.at("code"), "model_not_found");
 }
 
 void expect_error_then_close(const std::string& request, int status, const std::string& code) {
@@ -523,15 +694,16 @@ TEST(Server, ClientLeavingMidStreamFreesTheStream) {
 
 TEST(Server, ClientLeavingDuringAHeldAnswerFreesIt) {
   Client c(port());
-  const auto job = c.roundtrip("POST", "/v1/responses", body_for("slow", R"(,"background":true)"))
-                       .json()
-                       .at("id")
-                       .as_string();
-  std::this_thread::sleep_for(20ms);  // event 1 is out; event 2 is a minute away
+  const auto job =
+      c.roundtrip("POST", "/v1/chat/completions", body_for("slow", R"(,"background":true)"))
+          .json()
+          .at("id")
+          .as_string();
+  std::this_thread::sleep_for(20ms);  // event 0 is out; event 1 is a minute away
   {
     Client held(port());
-    held.send(Client::request_text(
-        "GET", "/v1/responses/" + std::string(job) + "?starting_after=1&wait_ms=250"));
+    held.send(Client::request_text("GET", "/v1/chat/completions/" + std::string(job) +
+                                              "?shape=delta&starting_after=0&wait_ms=250"));
     EXPECT_TRUE(eventually([] { return stat_int(stats(), "requests_held") == 1; }));
   }
   EXPECT_TRUE(eventually([] { return stat_int(stats(), "requests_held") == 0; }, 200ms));
@@ -621,18 +793,28 @@ TEST(ServerLimits, OpenFileLimitIsRaisedToTheHardLimit) {
 }
 
 // ---- background jobs -------------------------------------------------------------------------
+// tiny, paced and slow are chat recordings: their jobs live under /v1/chat/completions/.
+
+const std::string chat_jobs = "/v1/chat/completions/";
 
 std::string create_job(Client& c, const std::string& model, const std::string& speed = "1") {
-  const Response r = c.roundtrip("POST", "/v1/responses", body_for(model, R"(,"background":true)"),
-                                 {{"x-ssebench-speed", speed}});
+  const Response r =
+      c.roundtrip("POST", "/v1/chat/completions", body_for(model, R"(,"background":true)"),
+                  {{"x-ssebench-speed", speed}});
   EXPECT_EQ(r.status, 200);
   const auto v = r.json().as_object();
-  EXPECT_EQ(v.at("object"), "response");
-  EXPECT_EQ(v.at("background"), true);
-  EXPECT_EQ(v.at("recording"), model.c_str());
+  EXPECT_EQ(v.at("object"), "chat.completion");
   EXPECT_EQ(v.at("model"), "gpt-test");
-  EXPECT_EQ(v.at("cursor").to_number<int>(), 0);
+  if (speed != "0") {  // at speed 0 the job is done at once
+    EXPECT_TRUE(v.at("choices").as_array().empty());
+  }
   return std::string(v.at("id").as_string());
+}
+
+json::object get_json(Client& c, const std::string& target) {
+  const Response r = c.roundtrip("GET", target);
+  EXPECT_EQ(r.status, 200) << target << ": " << r.body;
+  return r.json().as_object();
 }
 
 std::vector<std::string> payloads(const json::object& job) {
@@ -649,43 +831,64 @@ std::vector<std::string> recorded_payloads(const Recording& r, std::size_t first
   return {out.begin() + static_cast<std::ptrdiff_t>(first), out.end()};
 }
 
-TEST(Server, JobPollFullReturnsEverythingAndPollOnlyWhatIsNew) {
+TEST(Server, JobEventsShapeReturnsEverythingOrOnlyWhatFollowsTheCursor) {
   Client c(port());
   const std::string id = create_job(c, "tiny");
   std::this_thread::sleep_for(30ms);  // tiny ends at 10 ms
-  const auto full = c.roundtrip("GET", "/v1/responses/" + id).json().as_object();
+  const auto full = get_json(c, chat_jobs + id + "?shape=events");
   EXPECT_EQ(full.at("status"), "completed");
-  EXPECT_EQ(full.at("cursor").to_number<int>(), 4);
+  EXPECT_EQ(full.at("cursor").to_number<int>(), 3);  // job events 0..3
   EXPECT_EQ(full.at("events_total").to_number<int>(), 4);
   EXPECT_EQ(payloads(full), recorded_payloads(rec("tiny")));
 
-  const auto tail =
-      c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=2").json().as_object();
-  EXPECT_EQ(tail.at("cursor").to_number<int>(), 4);
+  const auto tail = get_json(c, chat_jobs + id + "?shape=events&starting_after=1");
+  EXPECT_EQ(tail.at("cursor").to_number<int>(), 3);
   EXPECT_EQ(payloads(tail), recorded_payloads(rec("tiny"), 2));
 
-  const auto none =
-      c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=4").json().as_object();
-  EXPECT_EQ(none.at("cursor").to_number<int>(), 4);
+  const auto none = get_json(c, chat_jobs + id + "?shape=events&starting_after=3");
+  EXPECT_EQ(none.at("cursor").to_number<int>(), 3);
   EXPECT_TRUE(none.at("events").as_array().empty());
+}
+
+TEST(Server, EveryShapeOfAFinishedJobCarriesTheWholeText) {
+  Client c(port());
+  const std::string id = create_job(c, "tiny", "0");
+  const auto openai = get_json(c, chat_jobs + id);  // the default shape
+  EXPECT_EQ(openai.at("status"), "completed");
+  EXPECT_EQ(openai.at("object"), "chat.completion");
+  EXPECT_EQ(openai.at("choices").at(0).at("message").at("content"), "Hello");
+  const auto snapshot = get_json(c, chat_jobs + id + "?shape=snapshot");
+  EXPECT_EQ(snapshot.at("choices").at(0).at("message").at("content"), "Hello");
+  const auto delta = get_json(c, chat_jobs + id + "?shape=delta");
+  EXPECT_EQ(delta.at("delta"), "Hello");
+  EXPECT_EQ(delta.at("cursor").to_number<int>(), 3);
+  EXPECT_EQ(get_json(c, chat_jobs + id + "?shape=delta&starting_after=1").at("delta"), "lo");
+}
+
+TEST(Server, OpenAIShapeShowsNoOutputWhileInProgressAndSnapshotShowsTheTextSoFar) {
+  Client c(port());
+  const std::string id = create_job(c, "slow");  // "a" at 1 ms, "b" a minute later
+  std::this_thread::sleep_for(20ms);
+  const auto openai = get_json(c, chat_jobs + id);
+  EXPECT_EQ(openai.at("status"), "in_progress");
+  EXPECT_TRUE(openai.at("choices").as_array().empty());
+  const auto snapshot = get_json(c, chat_jobs + id + "?shape=snapshot");
+  EXPECT_EQ(snapshot.at("status"), "in_progress");
+  EXPECT_EQ(snapshot.at("choices").at(0).at("message").at("content"), "a");
 }
 
 TEST(Server, PollingWithTheCursorSeesEveryEventOnce) {
   Client c(port());
   const std::string id = create_job(c, "paced", "4");  // events every 25 ms
   std::vector<std::string> seen;
-  std::int64_t cursor = 0;
-  std::string status = "in_progress";
+  std::string query = "?shape=events";
+  std::string status = "queued";
   int polls = 0;
-  while (status == "in_progress" && polls < 500) {
-    const auto v =
-        c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=" + std::to_string(cursor))
-            .json()
-            .as_object();
+  while ((status == "queued" || status == "in_progress") && polls < 500) {
+    const auto v = get_json(c, chat_jobs + id + query);
     for (auto& p : payloads(v)) seen.push_back(p);
-    const auto next = v.at("cursor").to_number<std::int64_t>();
-    EXPECT_GE(next, cursor);
-    cursor = next;
+    if (!v.at("cursor").is_null())
+      query = "?shape=events&starting_after=" + json::serialize(v.at("cursor"));
     status = std::string(v.at("status").as_string());
     ++polls;
     std::this_thread::sleep_for(10ms);
@@ -699,11 +902,9 @@ TEST(Server, LongPollReturnsWhenAnEventArrives) {
   Client c(port());
   const auto t0 = Clock::now();                   // before the job's clock starts
   const std::string id = create_job(c, "paced");  // first event at 100 ms
-  const auto v = c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=0&wait_ms=5000")
-                     .json()
-                     .as_object();
+  const auto v = get_json(c, chat_jobs + id + "?shape=events&wait_ms=5000");
   const auto waited = Clock::now() - t0;
-  EXPECT_EQ(v.at("cursor").to_number<int>(), 1);
+  EXPECT_EQ(v.at("cursor").to_number<int>(), 0);
   EXPECT_EQ(payloads(v), std::vector<std::string>{recorded_payloads(rec("paced"))[0]});
   EXPECT_GE(waited, 99ms);    // held until the event...
   EXPECT_LT(waited, 2000ms);  // ...not until the wait limit
@@ -711,15 +912,13 @@ TEST(Server, LongPollReturnsWhenAnEventArrives) {
 
 TEST(Server, LongPollReturnsEmptyAfterTheWait) {
   Client c(port());
-  const std::string id = create_job(c, "slow");  // event 1 at 1 ms, event 2 a minute later
+  const std::string id = create_job(c, "slow");  // event 0 at 1 ms, event 1 a minute later
   std::this_thread::sleep_for(10ms);
   const auto t0 = Clock::now();
-  const auto v = c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=1&wait_ms=100")
-                     .json()
-                     .as_object();
+  const auto v = get_json(c, chat_jobs + id + "?shape=delta&starting_after=0&wait_ms=100");
   const auto waited = Clock::now() - t0;
-  EXPECT_EQ(v.at("cursor").to_number<int>(), 1);
-  EXPECT_TRUE(v.at("events").as_array().empty());
+  EXPECT_EQ(v.at("cursor").to_number<int>(), 0);
+  EXPECT_EQ(v.at("delta"), "");
   EXPECT_EQ(v.at("status"), "in_progress");
   EXPECT_GE(waited, 99ms);
   EXPECT_LT(waited, 2000ms);
@@ -730,7 +929,8 @@ TEST(Server, LongPollWaitIsCappedByTheServer) {
   const std::string id = create_job(c, "slow");
   std::this_thread::sleep_for(10ms);
   const auto t0 = Clock::now();
-  const auto r = c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=1&wait_ms=100000");
+  const auto r =
+      c.roundtrip("GET", chat_jobs + id + "?shape=events&starting_after=0&wait_ms=100000");
   const auto waited = Clock::now() - t0;
   EXPECT_EQ(r.status, 200);
   EXPECT_GE(waited, std::chrono::milliseconds(ServerEnvironment::long_poll_max_wait_ms - 5));
@@ -742,33 +942,123 @@ TEST(Server, LongPollAnswersAtOnceWhenSomethingIsNewOrTheJobIsDone) {
   const std::string id = create_job(c, "tiny");
   std::this_thread::sleep_for(30ms);
   const auto t0 = Clock::now();
-  const auto v = c.roundtrip("GET", "/v1/responses/" + id + "?starting_after=4&wait_ms=5000")
-                     .json()
-                     .as_object();
+  const auto v = get_json(c, chat_jobs + id + "?shape=events&starting_after=3&wait_ms=5000");
   EXPECT_LT(Clock::now() - t0, 1s);
   EXPECT_EQ(v.at("status"), "completed");
 }
 
-TEST(Server, JobResumesAsSse) {
+TEST(Server, LongPollNeedsAShapeWithACursor) {
+  Client c(port());
+  const std::string id = create_job(c, "slow");
+  const Response r = c.roundtrip("GET", chat_jobs + id + "?wait_ms=100");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.json().at("error").at("param"), "wait_ms");
+}
+
+TEST(Server, JobResumesAsSseAfterTheGivenEvent) {
   Client c(port());
   const std::string id = create_job(c, "tiny");
-  const Response r = c.roundtrip("GET", "/v1/responses/" + id + "?stream=true&starting_after=2");
+  const Response r = c.roundtrip("GET", chat_jobs + id + "?stream=true&starting_after=1");
   ASSERT_EQ(r.status, 200);
   ASSERT_TRUE(r.chunked);
-  EXPECT_EQ(r.body, all_bytes(rec("tiny"), 2));  // job events 3, 4, then [DONE]
-  const Response all = c.roundtrip("GET", "/v1/responses/" + id + "?stream=true");
-  EXPECT_EQ(all.body, all_bytes(rec("tiny")));
+  // job events 2 and 3, then [DONE]; the recorded chunk id is replaced by the job's
+  std::string want = all_bytes(rec("tiny"), 2);
+  for (std::size_t at; (at = want.find("chatcmpl-test")) != std::string::npos;)
+    want.replace(at, std::string_view("chatcmpl-test").size(), id);
+  EXPECT_EQ(r.body, want);
+  const Response all = c.roundtrip("GET", chat_jobs + id + "?stream=true");
+  EXPECT_EQ(all.body.find("chatcmpl-test"), std::string::npos);
+  EXPECT_NE(all.body.find(id), std::string::npos);
+  EXPECT_EQ(all.body.size(), all_bytes(rec("tiny")).size() +
+                                 4 * (id.size() - std::string_view("chatcmpl-test").size()));
+}
+
+TEST(Server, BackgroundAndStreamStreamTheJobFromItsStart) {
+  Client c(port());
+  const Response r = c.roundtrip("POST", "/v1/chat/completions",
+                                 body_for("tiny", R"(,"background":true,"stream":true)"));
+  ASSERT_EQ(r.status, 200);
+  ASSERT_TRUE(r.chunked);
+  EXPECT_EQ(r.body.find("chatcmpl-test"), std::string::npos);
+  EXPECT_NE(r.body.find("chatcmpl_bg_"), std::string::npos);
+  EXPECT_TRUE(r.body.ends_with("data: [DONE]\n\n"));
+}
+
+TEST(Server, CancelStopsTheJobAndItsStream) {
+  Client c(port());
+  const std::string id = create_job(c, "slow");  // "a" at 1 ms, then a minute of nothing
+  std::this_thread::sleep_for(20ms);
+  Client streaming(port());
+  streaming.send(Client::request_text("GET", chat_jobs + id + "?stream=true&starting_after=0"));
+  EXPECT_TRUE(eventually([] { return stat_int(stats(), "streams_active") >= 1; }));
+  const Response cancel = c.roundtrip("POST", chat_jobs + id + "/cancel");
+  ASSERT_EQ(cancel.status, 200);
+  EXPECT_EQ(cancel.json().at("status"), "cancelled");
+  EXPECT_EQ(cancel.json().at("choices").at(0).at("message").at("content"), "a");  // so far
+  // Cancelling again is the same answer; polls say cancelled and nothing more comes.
+  EXPECT_EQ(c.roundtrip("POST", chat_jobs + id + "/cancel").json().at("status"), "cancelled");
+  const auto later = get_json(c, chat_jobs + id + "?shape=delta");
+  EXPECT_EQ(later.at("status"), "cancelled");
+  EXPECT_EQ(later.at("delta"), "a");
+  // The resumed stream was waiting for "b", due a minute after the cancel: it ends at that
+  // event's timer, which a cancel does not wake; the server still serves meanwhile.
+  EXPECT_EQ(c.roundtrip("GET", "/v1/models").status, 200);
+}
+
+TEST(Server, CancelAFinishedJobIs400) {
+  Client c(port());
+  const std::string id = create_job(c, "tiny", "0");
+  const Response r = c.roundtrip("POST", chat_jobs + id + "/cancel");
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(get_json(c, chat_jobs + id).at("status"), "completed");
+}
+
+TEST(Server, DeleteForgetsTheJob) {
+  Client c(port());
+  const std::string id = create_job(c, "slow");
+  const Response r = c.roundtrip("DELETE", chat_jobs + id);
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.json().at("object"), "chat.completion.deleted");
+  EXPECT_EQ(r.json().at("deleted"), true);
+  EXPECT_EQ(c.roundtrip("GET", chat_jobs + id).status, 404);
+  EXPECT_EQ(c.roundtrip("DELETE", chat_jobs + id).status, 404);
+}
+
+TEST(Server, AJobIsOnlyFoundUnderItsOwnApi) {
+  Client c(port());
+  const std::string id = create_job(c, "tiny");
+  const std::string other = "resp_bg_" + id.substr(std::string_view("chatcmpl_bg_").size());
+  EXPECT_EQ(c.roundtrip("GET", "/v1/responses/" + other).status, 404);
+  EXPECT_EQ(c.roundtrip("GET", "/v1/responses/" + id).status, 404);
+}
+
+TEST(Server, ResponsesJobsAreResponseObjectsWithInputItems) {
+  Client c(port());
+  const Response created =
+      c.roundtrip("POST", "/v1/responses", body_for("resp", R"(,"background":true)"),
+                  {{"x-ssebench-speed", "0"}});
+  ASSERT_EQ(created.status, 200);
+  const auto v = created.json().as_object();
+  EXPECT_EQ(v.at("object"), "response");
+  EXPECT_EQ(v.at("background"), true);
+  const std::string id(v.at("id").as_string());
+  EXPECT_TRUE(id.starts_with("resp_bg_"));
+  const auto done = get_json(c, "/v1/responses/" + id);
+  EXPECT_EQ(done.at("status"), "completed");
+  const auto items = get_json(c, "/v1/responses/" + id + "/input_items");
+  EXPECT_EQ(items.at("object"), "list");
+  EXPECT_EQ(c.roundtrip("DELETE", "/v1/responses/" + id).json().at("object"), "response.deleted");
 }
 
 TEST(Server, FinishedJobsExpireAfterTheRetentionTime) {
   Client c(port());
   const std::string id = create_job(c, "tiny");  // ends at 10 ms
-  EXPECT_EQ(c.roundtrip("GET", "/v1/responses/" + id).status, 200);
+  EXPECT_EQ(c.roundtrip("GET", chat_jobs + id).status, 200);
   std::this_thread::sleep_for(std::chrono::milliseconds(ServerEnvironment::job_retention_ms + 100));
-  const Response r = c.roundtrip("GET", "/v1/responses/" + id);
+  const Response r = c.roundtrip("GET", chat_jobs + id);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(r.json().at("error").at("message"),
-            ("Response with id '" + id + "' not found.").c_str());
+            ("Chat completion with id '" + id + "' not found.").c_str());
 }
 
 TEST(Server, TooManyJobsIs429) {
@@ -778,10 +1068,11 @@ TEST(Server, TooManyJobsIs429) {
   dir.write("slow.jsonl", test::recording_text(slow()));
   test::RunningServer server(config, load_folder(dir.path()).recordings);
   Client c(server.port());
-  EXPECT_EQ(c.roundtrip("POST", "/v1/responses", body_for("slow", R"(,"background":true)")).status,
-            200);
+  EXPECT_EQ(
+      c.roundtrip("POST", "/v1/chat/completions", body_for("slow", R"(,"background":true)")).status,
+      200);
   const Response r =
-      c.roundtrip("POST", "/v1/responses", body_for("slow", R"(,"background":true)"));
+      c.roundtrip("POST", "/v1/chat/completions", body_for("slow", R"(,"background":true)"));
   EXPECT_EQ(r.status, 429);
   EXPECT_EQ(r.json().at("error").at("code"), "rate_limit_exceeded");
   EXPECT_EQ(c.roundtrip("GET", "/v1/models").status, 200);
@@ -822,19 +1113,19 @@ TEST(Server, StatsCountJobsAndPerEndpointRequests) {
   }
   Client c(port());
   const std::string id = create_job(c, "slow");
-  const Response poll = c.roundtrip("GET", "/v1/responses/" + id);
+  const Response poll = c.roundtrip("GET", chat_jobs + id);
   EXPECT_EQ(poll.status, 200);
   const auto s = stats();
   EXPECT_GE(stat_int(s, "jobs_active"), 1);
   EXPECT_GE(stat_int(s, "jobs_held"), 1);
   const auto& eps = s.at("endpoints").as_object();
-  EXPECT_EQ(eps.at("responses").at("requests").to_number<int>(), 1);
-  EXPECT_EQ(eps.at("responses_get").at("requests").to_number<int>(), 1);
-  EXPECT_EQ(eps.at("responses").at("bytes_in").to_number<std::uint64_t>() +
-                eps.at("responses_get").at("bytes_in").to_number<std::uint64_t>(),
+  EXPECT_EQ(eps.at("chat_completions").at("requests").to_number<int>(), 1);
+  EXPECT_EQ(eps.at("chat_completions_get").at("requests").to_number<int>(), 1);
+  EXPECT_EQ(eps.at("chat_completions").at("bytes_in").to_number<std::uint64_t>() +
+                eps.at("chat_completions_get").at("bytes_in").to_number<std::uint64_t>(),
             c.bytes_sent());
-  EXPECT_EQ(eps.at("responses").at("bytes_out").to_number<std::uint64_t>() +
-                eps.at("responses_get").at("bytes_out").to_number<std::uint64_t>(),
+  EXPECT_EQ(eps.at("chat_completions").at("bytes_out").to_number<std::uint64_t>() +
+                eps.at("chat_completions_get").at("bytes_out").to_number<std::uint64_t>(),
             c.bytes_read());
 }
 
@@ -850,8 +1141,11 @@ TEST(Server, EveryRealRecordingReplaysByteExact) {
     SCOPED_TRACE(r->id);
     const std::string path = r->api == Api::responses ? "/v1/responses" : "/v1/chat/completions";
     if (!r->events.empty()) {
-      const Response s = c.roundtrip("POST", path, body_for(r->id, R"(,"stream":true)"),
-                                     {{"x-ssebench-speed", "0"}});
+      // The recorded request: it asks for the usage chunk where the stream has one.
+      json::object body = json::parse(r->request.body).as_object();
+      body["model"] = r->id;
+      const Response s =
+          c.roundtrip("POST", path, json::serialize(body), {{"x-ssebench-speed", "0"}});
       EXPECT_EQ(s.status, r->response.status);
       EXPECT_EQ(s.body, all_bytes(*r));
       EXPECT_EQ(s.chunks.size(), r->events.size());
@@ -862,12 +1156,11 @@ TEST(Server, EveryRealRecordingReplaysByteExact) {
       EXPECT_EQ(n.status, r->nonstream->status);
       EXPECT_EQ(n.body, r->nonstream->body);
     }
-    if (!r->events.empty() && r->api == Api::chat_completions) {
-      const Response j =
-          c.roundtrip("POST", "/v1/responses", body_for(r->id, R"(,"background":true)"),
-                      {{"x-ssebench-speed", "0"}});
+    if (!r->events.empty()) {
+      const Response j = c.roundtrip("POST", path, body_for(r->id, R"(,"background":true)"),
+                                     {{"x-ssebench-speed", "0"}});
       const std::string id(j.json().at("id").as_string());
-      const auto v = c.roundtrip("GET", "/v1/responses/" + id).json().as_object();
+      const auto v = c.roundtrip("GET", path + "/" + id + "?shape=events").json().as_object();
       EXPECT_EQ(payloads(v), recorded_payloads(*r));
       EXPECT_EQ(v.at("status"), r->ends_in_error ? "failed" : "completed");
     }

@@ -95,8 +95,8 @@ TEST(Stats, JsonHasEveryFieldAndResetZeroesCounters) {
   EXPECT_NEAR(late.at("p50").to_number<double>(), 12.0, 0.2);
   EXPECT_NEAR(late.at("max").to_number<double>(), 12.0, 0.001);
   const auto& eps = o.at("endpoints").as_object();
-  for (const char* name :
-       {"chat_completions", "responses", "responses_get", "models", "mock", "other"})
+  for (const char* name : {"chat_completions", "chat_completions_get", "responses", "responses_get",
+                           "models", "mock", "other"})
     EXPECT_TRUE(eps.contains(name)) << name;
   EXPECT_EQ(eps.at("chat_completions").at("bytes_out").to_number<int>(), 300);
 

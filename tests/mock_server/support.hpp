@@ -47,6 +47,7 @@ struct TestEvent {
 struct TestRecording {
   std::string api = "chat.completions";
   std::string model = "gpt-test";
+  std::string request_body = R"({"model":"gpt-test","stream":true})";
   std::int64_t headers_offset_us = 0;
   std::vector<std::pair<std::string, std::string>> headers = {
       {"content-type", "text/event-stream; charset=utf-8"}};
@@ -96,7 +97,7 @@ inline std::string recording_text(const TestRecording& r) {
       {"request",
        {{"method", "POST"},
         {"path", r.api == "responses" ? "/v1/responses" : "/v1/chat/completions"},
-        {"body", R"({"model":"gpt-test","stream":true})"}}},
+        {"body", r.request_body}}},
       {"response",
        {{"status", 200}, {"headers", headers}, {"headers_offset_us", r.headers_offset_us}}},
       {"events", r.events.size()}};

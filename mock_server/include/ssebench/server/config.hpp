@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ssebench::server {
 
@@ -29,7 +30,15 @@ struct Config {
   std::size_t max_jobs = 10'000;          // background jobs held at once; beyond: 429
   std::uint64_t job_retention_ms = 60'000;  // a finished job is forgotten this long after its end
   std::uint64_t long_poll_max_wait_ms = 30'000;  // cap on a long-poll's wait_ms
+  /** Origins a browser page may call from (comma-separated, "*" = any, "none"); "auto": "*" when
+   *  bound to a loopback address, none otherwise. */
+  std::string cors_origins = "auto";
+  bool model_aliases = true;  // a real model name ("gpt-4o-mini") picks a recording of that model
+  std::size_t snapshot_limit_bytes = 256 * 1024 * 1024;  // a recording's polled answers, in memory
 };
+
+/** The origins `config` allows: empty = none, {"*"} = any. */
+std::vector<std::string> allowed_origins(const Config& config);
 
 /** What the command line asked for: a Config to run, or text to print and an exit status. */
 struct ParsedArgs {

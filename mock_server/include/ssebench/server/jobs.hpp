@@ -1,7 +1,8 @@
 #pragma once
 /**
  * The background jobs, shared by every connection's thread behind one mutex. A job never changes
- * after it is created (see Job), so callers keep a shared_ptr and read it without the lock.
+ * after it is created except for its atomic cancel time (see Job), so callers keep a shared_ptr
+ * and read it without the lock.
  */
 #include <chrono>
 #include <cstddef>
@@ -27,11 +28,13 @@ class JobStore {
 
   /** Starts a job at `start`; null when max_jobs are held (after dropping expired ones). */
   std::shared_ptr<const Job> create(const Replay& replay, Clock::time_point start, double speed);
-  /** The job named `name` ("resp_bg_N"), or null when unknown or expired at `now`. */
+  /** The job named `name` ("resp_bg_N", "chatcmpl_bg_N"), or null when unknown or expired. */
   std::shared_ptr<const Job> find(std::string_view name, Clock::time_point now);
+  /** Forgets the job named `name`; false when there is none. */
+  bool erase(std::string_view name, Clock::time_point now);
   JobFigures figures(Clock::time_point now);
 
-  /** Parses "resp_bg_N" into N. */
+  /** Parses "resp_bg_N" or "chatcmpl_bg_N" into N. */
   static std::optional<std::uint64_t> parse_name(std::string_view name);
 
  private:

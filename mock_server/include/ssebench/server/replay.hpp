@@ -1,9 +1,11 @@
 #pragma once
 /**
  * What the server derives from a recording once at start-up, and the pure functions of time that
- * replay it: when an event is due at a given speed, and what a background job shows at time t.
- * A job is only {recording, start, speed}: its state at any instant is computed, never mutated.
+ * replay it: a background job's state and its polled answers at time t. A job is {recording,
+ * start, speed} plus, once cancelled, the instant its clock stopped: its state at any instant is
+ * computed, never mutated per event.
  */
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -16,6 +18,7 @@
 
 #include "ssebench/recording.hpp"
 #include "ssebench/replay_clock.hpp"
+#include "ssebench/server/representation.hpp"
 
 namespace ssebench::server {
 
@@ -24,62 +27,97 @@ using Clock = std::chrono::steady_clock;
 /** A recording plus what the server precomputes for it (immutable, shared by all threads). */
 struct Replay {
   std::shared_ptr<const Recording> recording;
-  std::vector<std::size_t> job_events;  // indices of the events jobs number 1..E ([DONE] excluded)
-  std::string id_json;                  // the id as a JSON string literal
-  std::string model_json;               // the recorded model as a JSON string literal
+  ReplayClock clock;
+  Representation representation;  // the polled answers' building blocks
+  std::string id_json;            // the id as a JSON string literal
+  std::string model_json;         // the recorded model as a JSON string literal
+  int choices = 1;                // chat: distinct choice indices in the stream (n)
 
-  explicit Replay(std::shared_ptr<const Recording> r);
-  const Event& job_event(std::uint64_t seq) const {  // seq in 1..E
-    return recording->events[job_events[seq - 1]];
-  }
-  std::uint64_t events_total() const { return job_events.size(); }
+  /** Throws std::runtime_error when its representations exceed `budget_bytes`. */
+  Replay(std::shared_ptr<const Recording> r, std::size_t budget_bytes);
 };
 
 /** Recordings by id; std::less<> allows lookup by string_view. */
 using ReplayMap = std::map<std::string, Replay, std::less<>>;
 
-enum class JobStatus { in_progress, completed, failed };
+/** Real model names ("gpt-4o-mini", "gpt-4o-mini-2024-07-18") → a recording id, per API. */
+using AliasMap = std::map<std::string, std::map<Api, std::string>, std::less<>>;
+
+enum class JobStatus { queued, in_progress, completed, failed, cancelled };
 std::string_view to_string(JobStatus s);
+inline bool is_terminal(JobStatus s) {
+  return s != JobStatus::queued && s != JobStatus::in_progress;
+}
+
+/** The polled representations of a job (mock_server/README.md, "Shapes"). */
+enum class Shape { openai, snapshot, delta, events };
+std::string_view to_string(Shape s);
+std::optional<Shape> parse_shape(std::string_view name);
+/** delta and events carry a cursor, so they take starting_after and long polls. */
+inline bool has_cursor(Shape s) {
+  return s == Shape::delta || s == Shape::events;
+}
 
 /** A background job: a replay clock started at `start`. */
 struct Job {
-  std::uint64_t id = 0;
-  const Replay* replay = nullptr;
-  Clock::time_point start;
-  double speed = 1;
+  Job(std::uint64_t id_, const Replay* replay_, Clock::time_point start_, double speed_)
+      : id(id_), replay(replay_), start(start_), speed(speed_) {}
 
-  std::string name() const { return "resp_bg_" + std::to_string(id); }
-  /** When job event `seq` (1..E) is due. */
+  const std::uint64_t id;
+  const Replay* const replay;
+  const Clock::time_point start;
+  const double speed;
+
+  /** "resp_bg_N" (Responses) or "chatcmpl_bg_N" (chat). */
+  std::string name() const;
+  Api api() const { return replay->recording->api; }
+
+  /** Stops the job's clock at `now`; false when it had ended (or was cancelled) before. */
+  bool cancel(Clock::time_point now) const;
+  /** When it was cancelled, if it was. */
+  std::optional<Clock::time_point> cancelled_at() const;
+  /** `now`, or the cancel time when that came first: the job's clock stands still from then. */
+  Clock::time_point cut(Clock::time_point now) const;
+
+  /** When job event `seq` (0..E-1) is due. */
   Clock::time_point event_time(std::uint64_t seq) const;
-  /** When the recording's last event (any kind) is due: the job is finished from then on. */
+  /** When the job ends: its last event's time, or its cancel time. */
   Clock::time_point end_time() const;
-  /** How many job events are due at `now` (the cursor of a full poll). */
+  /** How many job events are due at `now`: events 0..due-1. */
   std::uint64_t due(Clock::time_point now) const;
   JobStatus status(Clock::time_point now) const;
   /**
-   * When the answer to "anything after `after`?" can change next: the time of event after+1, or
-   * the end time when no more events will come.
+   * When the answer to "anything after `after`?" can change next: the time of the next event,
+   * or the end time when no more events will come.
    */
-  Clock::time_point next_change(std::uint64_t after) const;
+  Clock::time_point next_change(std::optional<std::uint64_t> after) const;
+
+ private:
+  static constexpr Clock::rep not_cancelled = Clock::rep{-1};
+  mutable std::atomic<Clock::rep> cancelled_{not_cancelled};  // since the clock's epoch
 };
 
 /**
- * A job's JSON object at `now`. `after` empty: poll-full (every due event); else poll (events
- * with sequence number > *after). Payloads are inserted verbatim, never re-serialized.
+ * A job's answer at `now` in `shape`. `after` (delta, events): only events numbered above it.
+ * Built from the precomputed representation: payloads and tails are inserted verbatim.
  */
-std::string job_json(const Job& job, Clock::time_point now, std::optional<std::uint64_t> after);
+std::string job_body(const Job& job, Shape shape, Clock::time_point now,
+                     std::optional<std::uint64_t> after);
 
-/** The answer to the POST that creates the job. */
-std::string job_created_json(const Job& job, Clock::time_point now);
+/** DELETE's answer. */
+std::string job_deleted_json(const Job& job);
 
 /** GET /v1/models/{id}: one recording as an OpenAI model object. */
 std::string model_json(const Replay& replay);
 
-/** GET /v1/models: every recording, OpenAI's list shape. */
-std::string models_json(const ReplayMap& replays);
+/** GET /v1/models: every recording, then every alias (a real model name), OpenAI's list shape. */
+std::string models_json(const ReplayMap& replays, const AliasMap& aliases);
 
 /** OpenAI's error object: {"error":{"message","type","param","code"}}; empty param/code = null. */
 std::string error_json(std::string_view message, std::string_view type, std::string_view param = {},
                        std::string_view code = {});
+
+/** A string as a JSON string literal. */
+std::string json_string(std::string_view s);
 
 }  // namespace ssebench::server

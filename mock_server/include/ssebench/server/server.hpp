@@ -32,6 +32,8 @@ class Server {
   /** Stops accepting and ends every connection; run() returns. Thread-safe. */
   void stop();
   const Stats& stats() const;
+  /** Recordings that loaded but are not served (their polled answers exceed the budget). */
+  const std::vector<std::string>& load_errors() const;
 
  private:
   struct Impl;

@@ -48,14 +48,15 @@ class Histogram {
 
 /** Where a request went, for per-endpoint counters. */
 enum class Endpoint : std::size_t {
-  chat_completions,  // POST /v1/chat/completions
-  responses,         // POST /v1/responses
-  responses_get,     // GET /v1/responses/{id}
-  models,            // GET /v1/models
-  mock,              // /mock/...
-  other,             // everything else, and requests that failed to parse
+  chat_completions,      // POST /v1/chat/completions
+  chat_completions_get,  // /v1/chat/completions/{id}...: a chat job's polls, resumes, delete
+  responses,             // POST /v1/responses
+  responses_get,         // /v1/responses/{id}...: a job's polls, resumes, cancel, delete, items
+  models,                // GET /v1/models
+  mock,                  // /mock/...
+  other,                 // everything else, and requests that failed to parse
 };
-inline constexpr std::size_t endpoint_count = 6;
+inline constexpr std::size_t endpoint_count = 7;
 std::string_view to_string(Endpoint e);
 
 struct EndpointCounters {

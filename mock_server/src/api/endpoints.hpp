@@ -1,0 +1,71 @@
+#pragma once
+// What every endpoint file of the application layer shares: the route table's entry, the call a
+// handler gets, and the answer builders. Each file (create.cpp, jobs.cpp, models.cpp, mock.cpp)
+// lists its own routes; router.cpp joins the lists and dispatches.
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "ssebench/server/api.hpp"
+
+namespace ssebench::server::api {
+
+/** The query parameters of a request, in order; values are not percent-decoded. */
+class Query {
+ public:
+  explicit Query(std::string_view query);
+  std::optional<std::string_view> get(std::string_view key) const;
+
+ private:
+  std::vector<std::pair<std::string_view, std::string_view>> pairs_;
+};
+
+/** What a handler is given. */
+struct Call {
+  const Request& req;
+  State& state;
+  Clock::time_point now;
+  std::string_view id;  // the path's {id} segment, if its pattern has one
+  const Query& query;
+  Endpoint endpoint;
+};
+
+using Handler = Outcome (*)(const Call&);
+
+/** One endpoint: a method and a path pattern whose `{id}` matches one non-empty segment. */
+struct Route {
+  http::verb method;
+  std::string_view pattern;
+  Endpoint endpoint;
+  Handler handler;
+};
+
+std::span<const Route> create_routes();  // create.cpp
+std::span<const Route> job_routes();     // jobs.cpp
+std::span<const Route> model_routes();   // models.cpp
+std::span<const Route> mock_routes();    // mock.cpp
+
+// ---- answers ----
+Outcome json_answer(const Call& call, http::status status, std::string body);
+Outcome error_answer(const Call& call, http::status status, std::string_view message,
+                     std::string_view type, std::string_view param = {},
+                     std::string_view code = {});
+/** 404 model_not_found, saying where models come from. */
+Outcome model_not_found(const Call& call, std::string_view model);
+/** 400 invalid_value for a query parameter. */
+Outcome bad_query(const Call& call, std::string_view param, std::string_view value,
+                  std::string_view expected);
+
+/** Parses a non-negative decimal integer (the whole string). */
+std::optional<std::uint64_t> parse_u64(std::string_view s);
+
+/** The recorded status and headers, less those the server owns. */
+http::response<http::empty_body> recorded_head(const Call& call, int status,
+                                               const std::vector<Header>& headers,
+                                               std::string_view default_type);
+
+/** The speed of this request: x-ssebench-speed, else the server's. */
+std::optional<double> request_speed(const Call& call);
+
+}  // namespace ssebench::server::api
