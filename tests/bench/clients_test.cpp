@@ -194,19 +194,30 @@ TEST(Clients, PollDeltaBatchesTheEventsOfAnInterval) {
 }
 
 TEST(Clients, PollSnapshotTakesTheNewTextAsWhatExtendsTheOld) {
-  // 177 content events over 1.4 s at speed 2, polled every 50 ms: the text grows answer by
+  // 177 content events over 0.7 s at speed 4, polled every 25 ms: the text grows answer by
   // answer, and every answer resends all of it, so it costs more bytes than the delta shape.
   const Expectation x = expect_of("chat-gpt-4o-json");
-  const Measured snapshot = measure(x, Transport::poll, config(2.0, 50, PollShape::snapshot), 1);
-  const Measured delta = measure(x, Transport::poll, config(2.0, 50, PollShape::delta), 1);
+  const Measured snapshot = measure(x, Transport::poll, config(4.0, 25, PollShape::snapshot), 1);
+  const Measured delta = measure(x, Transport::poll, config(4.0, 25, PollShape::delta), 1);
   const StreamRecord& s = snapshot.round.streams.at(0);
   EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
   EXPECT_GE(content_answers(s), 5u);
-  const Summary lag = summarize(lags(snapshot, x, 2.0));
-  EXPECT_LT(lag.p50, 50.0);  // within an interval, not at the end of the job
+  const Summary lag = summarize(lags(snapshot, x, 4.0));
+  EXPECT_LT(lag.p50, 25.0);  // within an interval, not at the end of the job
   EXPECT_GT(snapshot.http_in, delta.http_in);
   expect_bytes_agree(snapshot);
   expect_bytes_agree(delta);
+}
+
+TEST(Clients, PollSnapshotOfAResponseGrowsAcrossItsOutputItems) {
+  // A reasoning summary, then a function call's arguments: 45 content events in the last 0.29 s
+  // of 9.4 s; at speed 4, polled every 10 ms, several answers carry a longer output.
+  const Expectation x = expect_of("responses-gpt-5.1-codex-max-1");
+  const Measured m = measure(x, Transport::poll, config(4.0, 10, PollShape::snapshot), 1);
+  const StreamRecord& s = m.round.streams.at(0);
+  EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
+  EXPECT_GE(content_answers(s), 3u);
+  expect_bytes_agree(m);
 }
 
 TEST(Clients, PollOpenaiReadsTheTextOnlyFromTheFinalObject) {
