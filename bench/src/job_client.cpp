@@ -168,11 +168,18 @@ class JobStream final : public Stream {
     const json::array& list = events->as_array();
     std::int64_t first = 0;
     if (std::string e = take_cursor(o, list.size(), first); !e.empty()) return e;
-    receive_events(first, list.size(), at);
     const Api api = expect().recording->api;
-    for (const json::value& payload : list)
-      if (const std::optional<DeltaText> d = delta_text_of(api, payload))
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      // A Responses payload numbers itself: it must be the job event the cursor says it is.
+      const json::object* p = list[i].if_object();
+      const json::value* n = p ? p->if_contains("sequence_number") : nullptr;
+      const std::int64_t seq = first + static_cast<std::int64_t>(i);
+      if (api == Api::responses && n && !(n->is_int64() && n->as_int64() == seq))
+        return fmt::format("job event {} carries sequence_number {}", seq, json::serialize(*n));
+      if (const std::optional<DeltaText> d = delta_text_of(api, list[i]))
         record_.transcript[d->choice] += d->text;
+    }
+    receive_events(first, list.size(), at);
     fresh = !list.empty();
     return {};
   }
