@@ -1,10 +1,14 @@
-// http_request_fuzzer: arbitrary bytes sent to the real server as one client's whole input.
-// The server runs in-process (started once, on its own thread, port 0, speed 0) with three small
-// recordings from recordings/ (a chat stream, a Responses stream, a stream:false body). For each
-// input: a fresh TCP connection, the bytes, a half-close, the answer read with a short deadline,
-// then a check that the server still answers GET /v1/models with 200 on a new connection.
+// http_request_fuzzer: arbitrary bytes as one client's whole input, twice over.
+// 1. In memory: the bytes are parsed as pipelined HTTP/1.1 requests (Beast's parser, the
+//    server's limits) and each is given to the application layer, handle(), with no socket; every
+//    answer must be well formed (a JSON body that parses, a hold whose answer can be built at
+//    once and later, a stream plan inside its recording).
+// 2. Over a socket: the real server runs in-process (started once, on its own thread, port 0,
+//    speed 0) with three small recordings from recordings/ (a chat stream, a Responses stream, a
+//    stream:false body). A fresh TCP connection, the bytes, a half-close, the answer read with a
+//    short deadline, then a check that the server still answers GET /v1/models with 200.
 // "resp_bg_X" in an input is replaced by the id of a job started just before (substitute_job_id).
-// Findings are crashes, sanitizer reports and a server that stops answering.
+// Findings are crashes, sanitizer reports, malformed answers and a server that stops answering.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -23,7 +27,12 @@
 #include <thread>
 #include <vector>
 
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
 #include "ssebench/recording.hpp"
+#include "ssebench/server/api.hpp"
 #include "ssebench/server/config.hpp"
 #include "ssebench/server/server.hpp"
 
@@ -50,8 +59,10 @@ constexpr const char* recordings[] = {"chat-gpt-4o-tool-call.jsonl",
  * still inside run() while the static is destroyed was a use-after-destroy of this harness).
  */
 struct Fixture {
+  ssebench::server::Config config;
   std::unique_ptr<ssebench::server::Server> server;
   std::thread thread;
+  std::unique_ptr<ssebench::server::State> state;  // the in-memory application layer's
 
   Fixture() {
     std::vector<std::shared_ptr<const ssebench::Recording>> recs;
@@ -60,7 +71,6 @@ struct Fixture {
       if (!r) die("cannot load a recording", r.error);
       recs.push_back(r.recording);
     }
-    ssebench::server::Config config;
     config.speed = 0;
     // Short limits so that no input holds the server (or this loop) for long.
     config.idle_timeout_ms = 1'000;
@@ -74,6 +84,7 @@ struct Fixture {
     config.body_limit_bytes = 2'048;
     server = std::make_unique<ssebench::server::Server>(config, recs);
     thread = std::thread([this] { server->run(); });
+    state = std::make_unique<ssebench::server::State>(config, recs);
   }
   ~Fixture() {
     server->stop();
@@ -158,6 +169,71 @@ void substitute_job_id(std::uint16_t port, std::string& input) {
   }
 }
 
+namespace srv = ssebench::server;
+namespace http = boost::beast::http;
+
+/** A JSON answer must parse; an SSE or empty one is left alone. */
+void check_answer(const srv::Response& res, std::string_view what) {
+  if (res.result_int() < 100 || res.result_int() > 599) die("bad status", what);
+  if (res[http::field::content_type] != "application/json") return;
+  boost::json::error_code ec;
+  (void)boost::json::parse(res.body(), ec);
+  if (ec) die("a JSON answer that does not parse", res.body());
+}
+
+/**
+ * Part 1: every complete request in `input`, in order, through handle() at a fixed instant and
+ * with the job placeholder bound to a job of the in-memory state.
+ */
+void fuzz_in_memory(Fixture& f, std::string input) {
+  if (input.find(job_placeholder) != std::string::npos) {
+    const auto& replay = f.state->replays.at("responses-gpt-4o-mini-ok");
+    const auto job = f.state->jobs.create(replay, Clock::now(), input.size() % 2 ? 0.1 : 0);
+    if (job) {
+      const std::string id = job->name();
+      for (auto pos = input.find(job_placeholder); pos != std::string::npos;
+           pos = input.find(job_placeholder, pos + id.size()))
+        input.replace(pos, job_placeholder.size(), id);
+    }
+  }
+  boost::beast::flat_buffer buffer;
+  buffer.commit(boost::asio::buffer_copy(buffer.prepare(input.size()), boost::asio::buffer(input)));
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(f.config.header_limit_bytes));
+    parser.body_limit(f.config.body_limit_bytes);
+    parser.eager(true);
+    boost::beast::error_code ec;
+    while (!parser.is_done()) {
+      const std::size_t used = parser.put(buffer.data(), ec);
+      buffer.consume(used);
+      if (ec == http::error::need_more && used > 0) continue;
+      if (ec != http::error::need_more) {
+        if (ec || used == 0) return;  // errors: the session answers these itself (400, 413, 431)
+        continue;
+      }
+      // All of the input is in: what is left is a message that ends at EOF, or a fragment.
+      if (!parser.got_some()) return;
+      ec = {};
+      parser.put_eof(ec);
+      if (ec || !parser.is_done()) return;
+    }
+    const srv::Request& req = parser.get();
+    const auto now = Clock::now();
+    srv::Outcome out = srv::handle(req, *f.state, now);
+    if (const auto* res = std::get_if<srv::Response>(&out.plan)) check_answer(*res, "answer");
+    if (auto* hold = std::get_if<srv::HoldPlan>(&out.plan)) {
+      check_answer(hold->answer(now), "held answer, at once");
+      check_answer(hold->answer(hold->until), "held answer, when due");
+    }
+    if (const auto* plan = std::get_if<srv::StreamPlan>(&out.plan)) {
+      if (!plan->replay || plan->first > plan->replay->recording->events.size())
+        die("a stream plan outside its recording", req.target());
+    }
+    if (!req.keep_alive()) return;
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -166,6 +242,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   bool eof = false;
   std::string input(reinterpret_cast<const char*>(data), size);
+  fuzz_in_memory(fixture, input);
   substitute_job_id(port, input);
   (void)exchange(port, input, answer_deadline, &eof);
   if (!eof) {

@@ -7,8 +7,47 @@
 
 namespace ssebench::server {
 
+namespace {
+
+/** Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one. */
+std::size_t utf8_sequence(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  std::size_t n = 0;
+  unsigned lo = 0x80, hi = 0xBF;  // the second byte's range (RFC 3629 table)
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF)
+    n = 2;
+  else if (c >= 0xE0 && c <= 0xEF)
+    n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
+  else if (c >= 0xF0 && c <= 0xF4)
+    n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
+  else
+    return 0;
+  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
+  for (std::size_t i = 2; i < n; ++i)
+    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
+  return n;
+}
+
+}  // namespace
+
 std::string json_string(std::string_view s) {
-  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
+  // A client's bytes echoed in a message may be invalid UTF-8, which would make the JSON invalid
+  // (Boost.JSON writes strings as given): each invalid byte becomes U+FFFD.
+  std::string valid;
+  valid.reserve(s.size());
+  while (!s.empty()) {
+    const std::size_t n = utf8_sequence(s);
+    if (n == 0) {
+      valid += "\xEF\xBF\xBD";
+      s.remove_prefix(1);
+    } else {
+      valid.append(s.substr(0, n));
+      s.remove_prefix(n);
+    }
+  }
+  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
 }
 
 namespace {

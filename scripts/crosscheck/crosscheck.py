@@ -484,8 +484,8 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
     bench_json = os.path.join(outdir, f"{tag}.bench.json")
     cmd = [bench, f"--server={server.url}", f"--cases={transport}", f"--models={model}",
            f"--concurrency={args.concurrency}", f"--intervals={args.interval_ms}",
-           f"--recordings={recordings}", f"--benchmark_out={bench_json}",
-           "--benchmark_out_format=json"]
+           f"--recordings={recordings}", f"--poll-shapes={args.poll_shape}",
+           f"--benchmark_out={bench_json}", "--benchmark_out_format=json"]
     for flag, value in (("--no-warmup", ""), ("--rounds", "=1"), ("--speed", f"={args.speed}")):
         if flag in flags:
             cmd.append(flag + value)
@@ -735,15 +735,18 @@ def wire_timing(transport, header, events, data, speed):
         except ValueError:
             continue
         jid = obj.get("id")
-        if method == "POST" and obj.get("background"):
-            jobs[jid] = {"created": req_done, "t0": stream_start(conn, req), "seen": 0}
+        # A job's id: resp_bg_N or chatcmpl_bg_N (mock_server/README.md, "Jobs").
+        if method == "POST" and isinstance(jid, str) and "_bg_" in jid:
+            jobs[jid] = {"created": req_done, "t0": stream_start(conn, req), "seen": -1}
             out["setup_ms"].append((req_done - jobs[jid]["t0"]) * 1000)
         elif method == "GET" and jid in jobs:
             job = jobs[jid]
-            cursor = int(obj.get("cursor", 0))
-            first = cursor - len(obj.get("events") or []) + 1
-            for k in range(max(first, job["seen"] + 1), cursor + 1):
-                off, c = seq_events[k - 1]
+            # delta and events: the answer covers the job events after the last cursor up to its
+            # own (numbered from 0); null means none yet.
+            cursor = obj.get("cursor")
+            cursor = job["seen"] if cursor is None else int(cursor)
+            for k in range(job["seen"] + 1, cursor + 1):
+                off, c = seq_events[k]
                 late = (resp_done - job["created"]) * 1000 - off
                 out["lateness_ms"].append(late)
                 if c:
@@ -838,6 +841,8 @@ def main():
                    help="recording ids (default chat-gpt-4o-mini-text,chat-gpt-4o-json)")
     p.add_argument("--concurrency", type=int, default=4, help="streams at once (default 4)")
     p.add_argument("--interval-ms", type=int, default=250, help="poll interval (default 250)")
+    p.add_argument("--poll-shape", default="events", choices=("events", "delta"),
+                   help="shape of the poll answers, one with a cursor (default events)")
     p.add_argument("--speed", default="1", help="replay speed (default 1)")
     p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ (default: "
                    "build/release, else the newest build/*/ that has both)")

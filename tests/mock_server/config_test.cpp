@@ -118,3 +118,34 @@ TEST(Config, HelpPrintsEveryDefault) {
 
 }  // namespace
 }  // namespace ssebench::server
+
+namespace ssebench::server {
+namespace {
+
+TEST(Config, CorsAliasAndSnapshotOptions) {
+  const ParsedArgs p = parse({"--cors-origins", "https://a.example, https://b.example",
+                              "--no-model-aliases", "--snapshot-limit-bytes", "1000"});
+  ASSERT_TRUE(p.config) << p.message;
+  EXPECT_FALSE(p.config->model_aliases);
+  EXPECT_EQ(p.config->snapshot_limit_bytes, 1000u);
+  EXPECT_EQ(allowed_origins(*p.config),
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_FALSE(parse({"--snapshot-limit-bytes", "0"}).config);
+  EXPECT_FALSE(parse({"--cors-origins", ""}).config);
+}
+
+TEST(Config, CorsDefaultIsAnyOriginOnLoopbackOnly) {
+  Config c;
+  EXPECT_EQ(allowed_origins(c), std::vector<std::string>{"*"});
+  c.bind_address = "::1";
+  EXPECT_EQ(allowed_origins(c), std::vector<std::string>{"*"});
+  c.bind_address = "10.1.2.3";
+  EXPECT_TRUE(allowed_origins(c).empty());
+  c.cors_origins = "*";
+  EXPECT_EQ(allowed_origins(c), std::vector<std::string>{"*"});
+  c.cors_origins = "none";
+  EXPECT_TRUE(allowed_origins(c).empty());
+}
+
+}  // namespace
+}  // namespace ssebench::server

@@ -38,9 +38,7 @@ class ReplayClock {
   std::uint64_t job_events() const { return job_events_.size(); }
   /** Index into recording().events of job event `seq` (0..E-1). */
   std::size_t event_index(std::uint64_t seq) const { return job_events_[seq]; }
-  const Event& job_event(std::uint64_t seq) const {
-    return recording_->events[job_events_[seq]];
-  }
+  const Event& job_event(std::uint64_t seq) const { return recording_->events[job_events_[seq]]; }
   /** The content ordinal (0..C-1) of job event `seq`, or -1 when it carries no content. */
   long content_ordinal(std::uint64_t seq) const { return content_ordinal_[seq]; }
   /** The first recording event a job stream resumed after `seq` sends (events.size(): none). */
@@ -48,9 +46,7 @@ class ReplayClock {
 
   // ---- content ----
   /** Recorded offset of every content event, by content ordinal. */
-  const std::vector<std::chrono::microseconds>& content_offsets() const {
-    return content_offsets_;
-  }
+  const std::vector<std::chrono::microseconds>& content_offsets() const { return content_offsets_; }
 
   // ---- time, relative to the replay's start ----
   /** When job event `seq` is due at `speed`. */
