@@ -8,18 +8,24 @@ import re
 _SUFFIX = re.compile(r"(/iterations:\d+|/manual_time|/real_time|/repeats:\d+)+$")
 
 
+# The poll shapes in the harness's default order; a case of sse or rest has none ("").
+SHAPES = ["openai", "snapshot", "delta", "events"]
+
+
 def parse_name(name):
-    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/iterations:1/manual_time' -> parts."""
+    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/iterations:1/manual_time' -> parts."""
     base = _SUFFIX.sub("", name)
     parts = base.split("/")
     case = {"name": base, "transport": parts[0], "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0}
+            "concurrency": 0, "interval_ms": 0, "shape": ""}
     for p in parts[2:]:
         key, _, value = p.partition(":")
         if key == "c":
             case["concurrency"] = int(value)
         elif key == "interval_ms":
             case["interval_ms"] = int(value)
+        elif key == "shape":
+            case["shape"] = value
     return case
 
 
@@ -38,7 +44,13 @@ def load(path):
     return data.get("context", {}), cases
 
 
-def variant(case):
-    """The transport with its interval: 'poll/250', 'sse'."""
+def setting(case):
+    """The transport with its interval, without the shape: 'poll/250', 'long-poll', 'sse'."""
     t = case["transport"]
     return f"{t}/{case['interval_ms']}" if case["interval_ms"] else t
+
+
+def variant(case):
+    """The transport with its interval and shape: 'poll/250/delta', 'long-poll/events', 'sse'."""
+    s = setting(case)
+    return f"{s}/{case['shape']}" if case["shape"] else s

@@ -1,9 +1,14 @@
 #!/usr/bin/python3
-"""Prints the short console table of an ssebench-bench JSON result.
+"""Prints the short console tables of an ssebench-bench JSON result.
 
 Per case: TTFT p50, delivery lag p50/p99, requests per stream, client and server CPU per token,
 wire bytes per token in and out, the wire bytes and CPU (client + server) per token relative to
-the sse case of the same recording and concurrency (the reference), and failed streams.
+the sse case of the same recording and concurrency (the reference), and failed streams. The poll
+shape is the last part of a poll or long-poll case's name.
+
+Then, when the run has poll shapes, one row per recording, concurrency and polling setting
+(poll at each interval, long-poll) with the wire bytes per token (in + out) of SSE and of each
+shape side by side, each shape's ×sse beside it.
 
 Usage: scripts/bench_table.py results/<run>/benchmark.json [--markdown]
 """
@@ -43,9 +48,14 @@ def ratio(case, reference, keys):
     return f"{num / den:.2f}" if den > 0 else "-"
 
 
+def sse_references(cases):
+    """The reference of every case: the sse case of the same recording and concurrency."""
+    return {(c["recording"], c["concurrency"]): c for c in cases
+            if c["transport"] == "sse" and not c["error"]}
+
+
 def rows(cases):
-    sse = {(c["recording"], c["concurrency"]): c for c in cases
-           if c["transport"] == "sse" and not c["error"]}
+    sse = sse_references(cases)
     for c in cases:
         cells = [c["name"]]
         for _, key, fmt in COLUMNS:
@@ -59,6 +69,81 @@ def rows(cases):
         yield cells
 
 
+WIRE = ("wire_bytes_in_per_token", "wire_bytes_out_per_token")
+
+
+def wire_per_token(case):
+    try:
+        return sum(case["counters"][k] for k in WIRE)
+    except KeyError:
+        return None
+
+
+def shape_rows(cases):
+    """(header, rows): wire B/token (in + out) of sse and of each poll shape, side by side."""
+    shapes = [s for s in bench_results.SHAPES if any(c["shape"] == s for c in cases)]
+    shapes += sorted({c["shape"] for c in cases if c["shape"]} - set(shapes))  # unknown, last
+    if not shapes:
+        return None, []
+    sse = sse_references(cases)
+    groups = {}  # (recording, concurrency, setting) -> {shape: case}, in run order
+    for c in cases:
+        if c["shape"]:
+            key = (c["recording"], c["concurrency"], bench_results.setting(c))
+            groups.setdefault(key, {})[c["shape"]] = c
+    header = ["recording", "c", "polling", "sse"] + shapes
+    table = []
+    order = {}  # recordings in run order; then concurrency; poll by interval, long-poll last
+    for c in cases:
+        order.setdefault(c["recording"], len(order))
+    transports = {"poll": 0, "long-poll": 1}
+
+    def sort_key(item):
+        (recording, concurrency, _), by_shape = item
+        case = next(iter(by_shape.values()))
+        return (order[recording], concurrency, transports.get(case["transport"], 2),
+                case["interval_ms"])
+
+    for (recording, concurrency, setting), by_shape in sorted(groups.items(), key=sort_key):
+        reference = sse.get((recording, concurrency))
+        ref = wire_per_token(reference) if reference else None
+        polling = setting.replace("/", " ") + (" ms" if "/" in setting else "")
+        cells = [recording, str(concurrency), polling, f"{ref:.0f}" if ref is not None else "-"]
+        for shape in shapes:
+            c = by_shape.get(shape)
+            if c is None and setting == "long-poll" and shape not in ("delta", "events"):
+                cells.append("n/a")  # long-poll runs only the cursor shapes
+                continue
+            v = wire_per_token(c) if c else None
+            if v is None:
+                cells.append("-")
+                continue
+            cell = f"{v:.0f}"
+            if ref:
+                cell += f" ({v / ref:.1f}×)"
+            if c["error"]:
+                cell += " FAILED"
+            cells.append(cell)
+        table.append(cells)
+    return header, table
+
+
+def print_table(header, table, markdown, left=1):
+    """`left`: how many leading columns are text (left-aligned)."""
+    if markdown:
+        print("| " + " | ".join(header) + " |")
+        print("|" + "|".join(["---"] * left + ["---:"] * (len(header) - left)) + "|")
+        for r in table:
+            print("| " + " | ".join(r) + " |")
+        return
+    widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
+    line = lambda r: "  ".join(  # noqa: E731
+        r[i].ljust(widths[i]) if i < left else r[i].rjust(widths[i]) for i in range(len(r)))
+    print(line(header))
+    for r in table:
+        print(line(r))
+
+
 def main():
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     markdown = "--markdown" in sys.argv
@@ -67,19 +152,13 @@ def main():
         return 2
     _, cases = bench_results.load(args[0])
     header = ["case"] + [h for h, _, _ in COLUMNS[:-1]] + [h for h, _ in RATIOS] + [COLUMNS[-1][0]]
-    table = list(rows(cases))
-    if markdown:
-        print("| " + " | ".join(header) + " |")
-        print("|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|")
-        for r in table:
-            print("| " + " | ".join(r) + " |")
-    else:
-        widths = [max(len(r[i]) for r in table + [header]) for i in range(len(header))]
-        line = lambda r: "  ".join(  # noqa: E731
-            r[i].ljust(widths[i]) if i == 0 else r[i].rjust(widths[i]) for i in range(len(r)))
-        print(line(header))
-        for r in table:
-            print(line(r))
+    print_table(header, list(rows(cases)), markdown)
+    shape_header, shape_table = shape_rows(cases)
+    if shape_table:
+        print()
+        print("wire bytes per token (in + out) by poll shape, beside sse's; (N×) = relative to sse")
+        print()
+        print_table(shape_header, shape_table, markdown, left=3)
     failed = [c for c in cases if c["error"]]
     for c in failed:
         print(f"FAILED {c['name']}: {c['error']}")

@@ -4,7 +4,9 @@
 Usage: scripts/charts.py results/<run>/benchmark.json [OUT_DIR]
 Writes lag.png (delivery lag p50 bars, p99 marks), bytes_per_token.png (wire bytes per token,
 in and out) and cpu_per_token.png (client and server CPU per token): one panel per concurrency,
-one group per transport (poll intervals apart), one bar per recording.
+one group per transport (poll intervals and poll shapes apart: 'poll 250 ms / delta'), one bar
+per recording. In the bytes and CPU charts a dotted line per recording marks its sse case, the
+reference every other bar is read against (×sse).
 """
 import os
 import sys
@@ -17,24 +19,40 @@ import matplotlib.pyplot as plt  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_results  # noqa: E402
 
-TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll", "poll-full"]
+TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll"]
 
 
-def variant_key(v):
-    t, _, interval = v.partition("/")
-    return (TRANSPORT_ORDER.index(t) if t in TRANSPORT_ORDER else 99, int(interval or 0))
+def rank(order, value):
+    return order.index(value) if value in order else len(order)
+
+
+def variant_key(case):
+    """sse, rest, long-poll, then poll by interval; the shapes of one setting together."""
+    return (rank(TRANSPORT_ORDER, case["transport"]), case["interval_ms"],
+            rank(bench_results.SHAPES, case["shape"]), case["shape"])
+
+
+def tick_label(case):
+    """'poll 250 ms\ndelta', 'long-poll\nevents', 'sse'."""
+    label = case["transport"] + (f" {case['interval_ms']} ms" if case["interval_ms"] else "")
+    return label + (f"\n{case['shape']}" if case["shape"] else "")
 
 
 def layout(cases):
     levels = sorted({c["concurrency"] for c in cases})
-    variants = sorted({bench_results.variant(c) for c in cases}, key=variant_key)
+    first = {}  # one case per variant, for its sort key and label
+    for c in cases:
+        first.setdefault(bench_results.variant(c), c)
+    variants = sorted(first, key=lambda v: variant_key(first[v]))
+    labels = [tick_label(first[v]) for v in variants]
     recordings = sorted({c["recording"] for c in cases})
-    return levels, variants, recordings
+    return levels, variants, labels, recordings
 
 
-def grouped(cases, out, title, ylabel, series, log=False, marks=None):
-    """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick."""
-    levels, variants, recordings = layout(cases)
+def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=False):
+    """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick;
+    baseline: a dotted line per recording at its sse case's stacked total (the ×sse reference)."""
+    levels, variants, labels, recordings = layout(cases)
     fig_width = min(16, max(8, 0.55 * len(variants) * max(1, len(recordings)) + 3))
     fig, axes = plt.subplots(len(levels), 1, figsize=(fig_width, 3.6 * len(levels)), squeeze=False)
     width = 0.8 / max(1, len(recordings))
@@ -58,16 +76,22 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None):
                 if marks and marks in c["counters"]:
                     ax.plot([x - width / 2, x + width / 2], [c["counters"][marks]] * 2, color="black", lw=1.5)
                 xs.append(x)
+            reference = by.get((level, "sse", rec))
+            if baseline and reference and not reference["error"]:
+                total = sum(reference["counters"].get(key, 0.0) for key, _, _ in series)
+                if total > 0:
+                    ax.axhline(total, color=colors[ri % len(colors)], ls=":", lw=1,
+                               label=f"{rec} (sse)")
         ax.set_xticks(range(len(variants)))
-        ax.set_xticklabels(variants)
+        ax.set_xticklabels(labels, fontsize=7 if len(variants) > 8 else 10)
         ax.set_title(f"{title} — {level} concurrent stream{'s' if level != 1 else ''}")
         ax.set_ylabel(ylabel)
         if log:
             ax.set_yscale("log")
         ax.grid(axis="y", alpha=0.3)
-        handles, labels = ax.get_legend_handles_labels()
+        handles, names = ax.get_legend_handles_labels()
         seen = {}
-        for h, l in zip(handles, labels):
+        for h, l in zip(handles, names):
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
     fig.tight_layout()
@@ -91,13 +115,15 @@ def main():
     grouped(cases, os.path.join(out_dir, "lag.png"), "Delivery lag per token (bar p50, tick p99)",
             "lag ms (log)", [("lag_ms_p50", "p50", 0.9)], log=True, marks="lag_ms_p99")
     grouped(cases, os.path.join(out_dir, "bytes_per_token.png"),
-            "Wire bytes per token (stacked: solid in, light out; TCP payload + 52 B/segment)",
-            "bytes per token (log)",
-            [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)], log=True)
+            "Wire bytes per token (stacked: solid in, light out; TCP payload + 52 B/segment; "
+            "dotted: sse)", "bytes per token (log)",
+            [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)], log=True,
+            baseline=True)
     grouped(cases, os.path.join(out_dir, "cpu_per_token.png"),
-            f"CPU per token (stacked: solid client, light server)\n{note}", "µs per token (log)",
+            f"CPU per token (stacked: solid client, light server; dotted: sse)\n{note}",
+            "µs per token (log)",
             [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)],
-            log=True)
+            log=True, baseline=True)
     print(f"charts: {out_dir}/lag.png, bytes_per_token.png, cpu_per_token.png")
     return 0
 

@@ -1,6 +1,7 @@
 #include "ssebench/bench/engine.hpp"
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 #include <time.h>
 
 #include <algorithm>
@@ -55,6 +56,9 @@ std::size_t Engine::open_sockets() const {
 
 RoundResult Engine::run_round(const Expectation& expect, Transport transport,
                               const ClientConfig& config, std::size_t concurrency) {
+  if (transport == Transport::long_poll && !has_cursor(config.shape))
+    throw std::invalid_argument(fmt::format(
+        "long-poll takes a cursor shape (delta, events), not {}", to_string(config.shape)));
   Impl& m = *impl_;
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
                     static_cast<long>(concurrency) + spare_connections);

@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -42,14 +43,18 @@ struct HarnessConfig {
   std::string recordings = SSEBENCH_RECORDINGS_DIR;   // folder of *.jsonl
   std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
   // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
-  // output text (METRICS.md's content event) and at 6.4 s it keeps the default suite in 5 min.
+  // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
+  // replay in 13 s; the default suite runs 32 settings of them (4 poll shapes × 3 intervals × 2
+  // concurrency levels make 24 of them), about 7 min.
   std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
                                   "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-4"};
   std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
-  std::vector<long> intervals_ms{50, 250, 1000};  // poll and poll-full periods
-  double speed = 1.0;                             // replay speed of measured rounds
-  int rounds = 1;                                 // measured rounds (iterations) per case
-  bool warmup = true;                             // one uncounted round at speed 0 first
+  std::vector<long> intervals_ms{50, 250, 1000};  // poll periods
+  /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
+  std::vector<PollShape> poll_shapes{std::begin(all_poll_shapes), std::end(all_poll_shapes)};
+  double speed = 1.0;  // replay speed of measured rounds
+  int rounds = 1;      // measured rounds (iterations) per case
+  bool warmup = true;  // one uncounted round at speed 0 first
   PollSchedule schedule = PollSchedule::fixed_rate;
   bool keep_alive = true;
   /**
@@ -62,7 +67,10 @@ struct HarnessConfig {
   bool quick = false;               // CI's reduced set
 };
 
-/** --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win). */
+/**
+ * --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win);
+ * every poll shape stays, so the quick suite still compares them all.
+ */
 void apply_quick(HarnessConfig& c, const std::set<std::string>& given) {
   if (!given.contains("models")) c.models = {"chat-gpt-4o-mini-text"};
   if (!given.contains("concurrency")) c.concurrency = {1, 10};
@@ -80,6 +88,8 @@ void print_help(const HarnessConfig& d) {
   };
   std::vector<std::string> ts;
   for (Transport t : d.transports) ts.emplace_back(to_string(t));
+  std::vector<std::string> shapes;
+  for (PollShape s : d.poll_shapes) shapes.emplace_back(to_string(s));
   fmt::print(
       "ssebench-bench [Google Benchmark flags] [flags]\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
@@ -88,7 +98,9 @@ void print_help(const HarnessConfig& d) {
       "  --cases=LIST             transports (default {})\n"
       "  --models=LIST            recording ids (default {})\n"
       "  --concurrency=LIST       streams per round (default {})\n"
-      "  --intervals=LIST         poll intervals in ms for poll and poll-full (default {})\n"
+      "  --intervals=LIST         poll intervals in ms, for poll (default {})\n"
+      "  --poll-shapes=LIST       what poll answers carry: poll runs each, long-poll the cursor\n"
+      "                           shapes delta and events (default {})\n"
       "  --speed=S                replay speed of measured rounds (default {})\n"
       "  --rounds=N               measured rounds per case (default {})\n"
       "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
@@ -97,10 +109,11 @@ void print_help(const HarnessConfig& d) {
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
-      "50,250\n",
+      "50,250\n"
+      "                           (every poll shape stays)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
-      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), d.speed, d.rounds,
-      d.stagger_ms, d.long_poll_wait_ms);
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(shapes), d.speed,
+      d.rounds, d.stagger_ms, d.long_poll_wait_ms);
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -174,6 +187,19 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
     } else if (name == "intervals") {
       c.intervals_ms.clear();
       for (const std::string& v : split(value)) c.intervals_ms.push_back(to_ms(name, v));
+    } else if (name == "poll-shapes") {
+      c.poll_shapes.clear();
+      for (const std::string& v : split(value)) {
+        const auto s = parse_poll_shape(v);
+        if (!s)
+          throw std::invalid_argument(fmt::format(
+              "unknown poll shape '{}' in --poll-shapes (openai, snapshot, delta, events)", v));
+        // A shape listed twice would register its cases twice.
+        if (std::find(c.poll_shapes.begin(), c.poll_shapes.end(), *s) == c.poll_shapes.end())
+          c.poll_shapes.push_back(*s);
+      }
+      if (c.poll_shapes.empty())
+        throw std::invalid_argument("--poll-shapes needs at least one shape");
     } else if (name == "speed") {
       c.speed = to_number<double>(name, value);
     } else if (name == "rounds") {
@@ -338,6 +364,7 @@ struct CaseSpec {
   Transport transport = Transport::sse;
   std::size_t concurrency = 1;
   long interval_ms = 0;
+  std::optional<PollShape> shape;  // poll and long-poll only
 };
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
@@ -377,6 +404,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.base_url = run.url;
   cfg.speed = hc.speed;
   if (spec.interval_ms > 0) cfg.interval = std::chrono::milliseconds(spec.interval_ms);
+  if (spec.shape) cfg.shape = *spec.shape;
   cfg.schedule = hc.schedule;
   cfg.keep_alive = hc.keep_alive;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
@@ -391,12 +419,12 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     ClientConfig warm = cfg;
     warm.speed = 0;
     warm.interval = std::min(cfg.interval, warmup_interval);  // the job is complete at once
-    CaseAggregate w(spec.expect->content_offsets, rec.completion_tokens, 0);
+    CaseAggregate w(spec.expect->clock.content_offsets(), rec.completion_tokens, 0);
     w.add(engine.run_round(*spec.expect, spec.transport, warm, spec.concurrency));
     if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
   }
 
-  CaseAggregate agg(spec.expect->content_offsets, rec.completion_tokens, cfg.speed);
+  CaseAggregate agg(spec.expect->clock.content_offsets(), rec.completion_tokens, cfg.speed);
   for (auto _ : state) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
@@ -490,8 +518,10 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext(
       "timing_note",
       "steady_clock; t0 just before a stream's first request; an event is received when the read "
-      "that completes it returns (polls: when the answer carrying it has been read); lag = receive "
-      "- (t0 + recorded offset / speed); percentiles exact (linear between order statistics)");
+      "that completes it returns (polls: when the answer carrying it has been read; shapes "
+      "without event numbers, snapshot and openai, tell a content event by the text length it "
+      "reaches); lag = receive - (t0 + recorded offset / speed); percentiles exact (linear "
+      "between order statistics)");
   const HarnessConfig& c = run.config;
   benchmark::AddCustomContext("speed", fmt::format("{}", c.speed));
   benchmark::AddCustomContext("warmup",
@@ -502,6 +532,16 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
   benchmark::AddCustomContext("stagger_ms", std::to_string(c.stagger_ms));
   benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
+  std::string shapes;
+  for (PollShape s : c.poll_shapes)
+    shapes += fmt::format("{}{}", shapes.empty() ? "" : ",", to_string(s));
+  benchmark::AddCustomContext("poll_shapes", shapes);
+  benchmark::AddCustomContext(
+      "poll_shapes_note",
+      "the last part of a poll or long-poll case name: openai = status only until the job ends, "
+      "then the whole object; snapshot = the object with all output so far; delta = the text new "
+      "since the cursor; events = the job-event payloads since the cursor; long-poll runs the "
+      "cursor shapes (delta, events) only");
   benchmark::AddCustomContext("recordings", c.recordings);
 }
 
@@ -587,6 +627,17 @@ int harness_main(int argc, char** argv) {
 
   std::vector<std::unique_ptr<CaseSpec>> specs;
   for (Transport t : config.transports) {
+    // sse and rest have no shape: one pass with none.
+    std::vector<std::optional<PollShape>> shapes;
+    for (PollShape s : shapes_for(t, config.poll_shapes)) shapes.emplace_back(s);
+    if (!is_polled(t)) shapes.emplace_back(std::nullopt);
+    if (shapes.empty()) {
+      fmt::print(stderr,
+                 "ssebench-bench: {}: no cursor shape (delta, events) in --poll-shapes, "
+                 "skipped\n",
+                 to_string(t));
+      continue;
+    }
     for (const auto& x : expectations) {
       const auto& nonstream = x->recording->nonstream;
       if (t == Transport::rest &&
@@ -606,21 +657,26 @@ int harness_main(int argc, char** argv) {
         const std::vector<long> intervals =
             has_interval(t) ? config.intervals_ms : std::vector<long>{0};
         for (long interval : intervals) {
-          auto spec = std::make_unique<CaseSpec>();
-          spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
-          if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
-          spec->expect = x.get();
-          spec->transport = t;
-          spec->concurrency = c;
-          spec->interval_ms = interval;
-          const CaseSpec* s = spec.get();
-          Run* r = run.get();
-          benchmark::RegisterBenchmark(spec->name.c_str(),
-                                       [r, s](benchmark::State& st) { run_case(st, *r, *s); })
-              ->UseManualTime()
-              ->Iterations(config.rounds)
-              ->Unit(benchmark::kMillisecond);
-          specs.push_back(std::move(spec));
+          // The shape innermost and last in the name: a table lists one setting's shapes together.
+          for (const std::optional<PollShape>& shape : shapes) {
+            auto spec = std::make_unique<CaseSpec>();
+            spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
+            if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
+            if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
+            spec->expect = x.get();
+            spec->transport = t;
+            spec->concurrency = c;
+            spec->interval_ms = interval;
+            spec->shape = shape;
+            const CaseSpec* s = spec.get();
+            Run* r = run.get();
+            benchmark::RegisterBenchmark(spec->name.c_str(),
+                                         [r, s](benchmark::State& st) { run_case(st, *r, *s); })
+                ->UseManualTime()
+                ->Iterations(config.rounds)
+                ->Unit(benchmark::kMillisecond);
+            specs.push_back(std::move(spec));
+          }
         }
       }
     }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "ssebench/replay_clock.hpp"
+
 namespace ssebench::bench {
 
 namespace {
@@ -48,23 +50,15 @@ StreamFigures stream_figures(const StreamRecord& record,
   for (std::size_t i = 0; i < record.content.size(); ++i) {
     const ContentReceipt& c = record.content[i];
     if (c.ordinal < content_offsets.size()) {
+      // The same scaling the server paces by, so a lag never mixes two rounding rules.
       const double offset_ms =
-          speed > 0
-              ? std::chrono::duration<double, std::milli>(content_offsets[c.ordinal]).count() /
-                    speed
-              : 0.0;
+          std::chrono::duration<double, std::milli>(scaled(content_offsets[c.ordinal], speed))
+              .count();
       f.lag_ms.push_back(ms_between(record.t0, c.recv) - offset_ms);
     }
     if (i > 0) f.itl_ms.push_back(ms_between(record.content[i - 1].recv, c.recv));
   }
   return f;
-}
-
-std::vector<std::chrono::microseconds> content_offsets(const Recording& recording) {
-  std::vector<std::chrono::microseconds> out;
-  for (const Event& e : recording.events)
-    if (e.content) out.push_back(e.offset);
-  return out;
 }
 
 double percentile(std::span<const double> sorted, double q) {

@@ -23,7 +23,7 @@ class RestStream final : public Stream {
     // Every token arrives with the one body: each content event is received when it is read.
     record_.events = 1;
     record_.transcript = std::move(*text);
-    for (std::size_t k = 0; k < expect().content_offsets.size(); ++k)
+    for (std::size_t k = 0; k < expect().clock.content_offsets().size(); ++k)
       record_.content.push_back({last_read, k});
     check_transcript(expect().rest_transcript);
     finish();

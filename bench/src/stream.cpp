@@ -23,13 +23,6 @@ bool iequals_prefix(std::string_view line, std::string_view prefix) {
 
 /** Longest recording duration / speed a deadline counts: a tiny --speed must not overflow it. */
 constexpr std::chrono::hours max_scaled_duration{24 * 365};
-
-std::chrono::microseconds scaled(std::chrono::microseconds d, double speed) {
-  if (speed <= 0) return std::chrono::microseconds{0};
-  constexpr double max_us = std::chrono::microseconds(max_scaled_duration).count();
-  const double us = std::min(static_cast<double>(d.count()) / speed, max_us);
-  return std::chrono::microseconds{static_cast<long long>(us)};
-}
 }  // namespace
 
 Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
@@ -66,10 +59,14 @@ Stream::~Stream() {
 void Stream::start() {
   started_ = true;
   const ClientConfig& c = config();
-  record_.content.reserve(expect().content_offsets.size());  // no growth on the per-event path
+  const ReplayClock& clock = expect().clock;
+  record_.content.reserve(clock.content_offsets().size());  // no growth on the per-event path
   record_.t0 = now();
-  auto budget = std::chrono::duration_cast<std::chrono::microseconds>(
-      scaled(expect().duration, c.speed) * c.deadline_factor);
+  // The replay's end as the server paces it (core's scaling), capped so a tiny --speed or a
+  // large factor cannot overflow the time point.
+  const auto end = std::min<std::chrono::nanoseconds>(clock.end(c.speed), max_scaled_duration);
+  const auto budget = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::duration<double, std::nano>(end) * c.deadline_factor);
   deadline_ = record_.t0 + budget + c.deadline_slack + c.interval;
   first_request();
 }
@@ -208,10 +205,10 @@ void Stream::check_transcript(const Transcript& want) {
       break;
     }
     record_.fail(ErrorKind::text_mismatch, detail);
-  } else if (record_.content.size() != expect().content_offsets.size()) {
-    record_.fail(ErrorKind::missing_events,
-                 fmt::format("{} content events, the recording has {}", record_.content.size(),
-                             expect().content_offsets.size()));
+  } else if (const std::size_t want = expect().clock.content_offsets().size();
+             record_.content.size() != want) {
+    record_.fail(ErrorKind::missing_events, fmt::format("{} content events, the recording has {}",
+                                                        record_.content.size(), want));
   }
 }
 

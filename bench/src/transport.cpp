@@ -1,9 +1,8 @@
 #include "ssebench/bench/transport.hpp"
 
 #include <boost/json.hpp>
+#include <map>
 #include <stdexcept>
-
-#include "ssebench/bench/metrics.hpp"
 
 namespace ssebench::bench {
 
@@ -17,8 +16,6 @@ std::string_view to_string(Transport t) {
       return "rest";
     case Transport::poll:
       return "poll";
-    case Transport::poll_full:
-      return "poll-full";
     case Transport::long_poll:
       return "long-poll";
   }
@@ -32,23 +29,57 @@ std::optional<Transport> parse_transport(std::string_view name) {
 }
 
 bool has_interval(Transport t) {
-  return t == Transport::poll || t == Transport::poll_full;
+  return t == Transport::poll;
+}
+
+bool is_polled(Transport t) {
+  return t == Transport::poll || t == Transport::long_poll;
+}
+
+std::string_view to_string(PollShape s) {
+  switch (s) {
+    case PollShape::openai:
+      return "openai";
+    case PollShape::snapshot:
+      return "snapshot";
+    case PollShape::delta:
+      return "delta";
+    case PollShape::events:
+      return "events";
+  }
+  return "unknown";
+}
+
+std::optional<PollShape> parse_poll_shape(std::string_view name) {
+  for (PollShape s : all_poll_shapes)
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+bool has_cursor(PollShape s) {
+  return s == PollShape::delta || s == PollShape::events;
+}
+
+std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed) {
+  std::vector<PollShape> out;
+  if (!is_polled(t)) return out;
+  for (PollShape s : listed)
+    if (t == Transport::poll || has_cursor(s)) out.push_back(s);
+  return out;
 }
 
 Expectation make_expectation(std::shared_ptr<const Recording> recording) {
-  Expectation x;
-  const Recording& r = *recording;
+  if (!recording) throw std::invalid_argument("make_expectation: no recording");
+  // The clock refers into the recording, which the shared_ptr keeps where it is.
+  Expectation x(std::move(recording));
+  const Recording& r = *x.recording;
   x.transcript = r.transcript();
   x.rest_transcript = x.transcript;
   if (r.events.empty() && r.nonstream)
     x.rest_transcript = nonstream_transcript(r.api, r.nonstream->body).value_or(Transcript{});
-  x.content_offsets = content_offsets(r);
-  x.duration = r.last_offset();
-  long ordinal = 0;
-  for (const Event& e : r.events) {
-    if (e.is_done()) continue;
-    x.seq_content_ordinal.push_back(e.content ? ordinal++ : -1);
-  }
+  std::map<int, std::size_t> text_length;  // by choice, as the content events add up
+  for (const Event& e : r.events)
+    if (e.content) x.content_text_end.push_back(text_length[e.choice] += e.text.size());
   json::error_code ec;
   json::value body = json::parse(r.request.body, ec);
   if (ec || !body.is_object())
@@ -60,7 +91,8 @@ Expectation make_expectation(std::shared_ptr<const Recording> recording) {
   body.as_object().erase("stream_options");  // only valid with stream: true
   x.rest_body = json::serialize(body);
   x.job_body = json::serialize(json::object{{"model", r.id}, {"background", true}});
-  x.recording = std::move(recording);
+  // A recording's api decides its endpoint; the other one answers 400 (wrong_api).
+  x.job_path = r.api == Api::responses ? "/v1/responses" : "/v1/chat/completions";
   return x;
 }
 

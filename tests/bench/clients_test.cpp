@@ -3,8 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <memory>
 #include <numeric>
+#include <utility>
 
 #include "ssebench/bench/server.hpp"
 
@@ -31,13 +33,34 @@ Expectation expect_of(const std::string& id) {
   throw std::runtime_error("no recording " + id);
 }
 
-ClientConfig config(double speed, long interval_ms = 250) {
+ClientConfig config(double speed, long interval_ms = 250, PollShape shape = PollShape::events) {
   ClientConfig c;
   c.base_url = ServerEnv::server->url();
   c.speed = speed;
   c.interval = std::chrono::milliseconds(interval_ms);
+  c.shape = shape;
   c.deadline_slack = std::chrono::seconds(10);
   return c;
+}
+
+/** The polled (transport, shape) pairs the harness runs by default. */
+std::vector<std::pair<Transport, PollShape>> polled_cases() {
+  std::vector<std::pair<Transport, PollShape>> out;
+  for (Transport t : {Transport::poll, Transport::long_poll})
+    for (PollShape s : shapes_for(t, all_poll_shapes)) out.emplace_back(t, s);
+  return out;
+}
+
+/** Distinct receive times of a stream's content events: how many answers carried content. */
+std::size_t content_answers(const StreamRecord& s) {
+  std::vector<TimePoint> times;
+  for (const ContentReceipt& c : s.content) times.push_back(c.recv);
+  std::sort(times.begin(), times.end());
+  return static_cast<std::size_t>(std::unique(times.begin(), times.end()) - times.begin());
+}
+
+std::string what_failed(const StreamRecord& s) {
+  return s.error ? std::string(to_string(*s.error)) + ": " + s.error_detail : "";
 }
 
 struct Measured {
@@ -87,7 +110,7 @@ double mean(const std::vector<double>& v) {
 std::vector<double> lags(const Measured& m, const Expectation& x, double speed) {
   std::vector<double> out;
   for (const StreamRecord& s : m.round.streams) {
-    const StreamFigures f = stream_figures(s, x.content_offsets, speed);
+    const StreamFigures f = stream_figures(s, x.clock.content_offsets(), speed);
     out.insert(out.end(), f.lag_ms.begin(), f.lag_ms.end());
   }
   return out;
@@ -99,11 +122,11 @@ TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
   ASSERT_EQ(m.round.streams.size(), 4u);
   for (const StreamRecord& s : m.round.streams) {
     EXPECT_EQ(s.events, x.recording->events.size());
-    EXPECT_EQ(s.content.size(), x.content_offsets.size());
+    EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
     EXPECT_EQ(s.requests, 1u);
   }
   const Summary lag = summarize(lags(m, x, 1.0));
-  EXPECT_EQ(lag.count, 4 * x.content_offsets.size());
+  EXPECT_EQ(lag.count, 4 * x.clock.content_offsets().size());
   EXPECT_LT(lag.p50, 5.0);
   EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
   expect_bytes_agree(m);
@@ -119,7 +142,7 @@ TEST(Clients, RestRebuildsTheTextFromOneBody) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   const Measured m = measure(x, Transport::rest, config(2.0), 3);
   for (const StreamRecord& s : m.round.streams) {
-    ASSERT_EQ(s.content.size(), x.content_offsets.size());
+    ASSERT_EQ(s.content.size(), x.clock.content_offsets().size());
     // Every token arrives with the body, after the recorded end.
     EXPECT_EQ(s.content.front().recv, s.content.back().recv);
   }
@@ -132,7 +155,7 @@ TEST(Clients, PollMeanLagIsHalfTheInterval) {
   const long interval_ms = 40;
   const Measured m = measure(x, Transport::poll, config(1.0, interval_ms), 2);
   const std::vector<double> l = lags(m, x, 1.0);
-  ASSERT_EQ(l.size(), 2 * x.content_offsets.size());
+  ASSERT_EQ(l.size(), 2 * x.clock.content_offsets().size());
   EXPECT_NEAR(mean(l), interval_ms / 2.0, 0.25 * interval_ms / 2.0);
   for (const StreamRecord& s : m.round.streams) {
     const double expected_polls = 3.4e3 / interval_ms;
@@ -156,18 +179,66 @@ TEST(Clients, PollAfterResponseWaitsOneIntervalAfterEachAnswer) {
   expect_bytes_agree(m);
 }
 
-TEST(Clients, PollFullDeduplicatesTheWholeState) {
+TEST(Clients, PollDeltaBatchesTheEventsOfAnInterval) {
+  // 11 job events over 0.43–0.57 s; polls at 250, 500 and 750 ms: two answers carry them all.
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
-  const Measured m = measure(x, Transport::poll_full, config(1.0, 50), 2);
-  for (const StreamRecord& s : m.round.streams) EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+  const Measured m = measure(x, Transport::poll, config(1.0, 250, PollShape::delta), 2);
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_EQ(s.events, x.clock.job_events());
+    EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
+    EXPECT_LT(s.requests, x.clock.job_events());  // fewer answers than events
+    EXPECT_LT(content_answers(s), s.content.size());
+    EXPECT_GE(s.empty_polls, 1u);  // the one at 250 ms, before the first event
+  }
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, PollSnapshotTakesTheNewTextAsWhatExtendsTheOld) {
+  // 177 content events over 0.7 s at speed 4, polled every 25 ms: the text grows answer by
+  // answer, and every answer resends all of it, so it costs more bytes than the delta shape.
+  const Expectation x = expect_of("chat-gpt-4o-json");
+  const Measured snapshot = measure(x, Transport::poll, config(4.0, 25, PollShape::snapshot), 1);
+  const Measured delta = measure(x, Transport::poll, config(4.0, 25, PollShape::delta), 1);
+  const StreamRecord& s = snapshot.round.streams.at(0);
+  EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
+  EXPECT_GE(content_answers(s), 5u);
+  const Summary lag = summarize(lags(snapshot, x, 4.0));
+  EXPECT_LT(lag.p50, 25.0);  // within an interval, not at the end of the job
+  EXPECT_GT(snapshot.http_in, delta.http_in);
+  expect_bytes_agree(snapshot);
+  expect_bytes_agree(delta);
+}
+
+TEST(Clients, PollSnapshotOfAResponseGrowsAcrossItsOutputItems) {
+  // A reasoning summary, then a function call's arguments: 45 content events in the last 0.29 s
+  // of 9.4 s; at speed 4, polled every 10 ms, several answers carry a longer output.
+  const Expectation x = expect_of("responses-gpt-5.1-codex-max-1");
+  const Measured m = measure(x, Transport::poll, config(4.0, 10, PollShape::snapshot), 1);
+  const StreamRecord& s = m.round.streams.at(0);
+  EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
+  EXPECT_GE(content_answers(s), 3u);
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, PollOpenaiReadsTheTextOnlyFromTheFinalObject) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const Measured m = measure(x, Transport::poll, config(1.0, 50, PollShape::openai), 2);
+  for (const StreamRecord& s : m.round.streams) {
+    ASSERT_EQ(s.content.size(), x.clock.content_offsets().size());
+    EXPECT_EQ(content_answers(s), 1u);  // every token with the final object
+    EXPECT_GE(s.requests, 5u);          // the POST, polls while in progress, the final one
+    EXPECT_EQ(s.empty_polls, s.requests - 2);
+  }
+  const Summary lag = summarize(lags(m, x, 1.0));
+  EXPECT_GT(lag.max, 100.0);  // the first token waited for the last one (0.45 → 0.57 s)
   expect_bytes_agree(m);
 }
 
 TEST(Clients, LongPollBatchesAndRebuildsTheText) {
   const Expectation x = expect_of("chat-gpt-4o-json");
-  const Measured m = measure(x, Transport::long_poll, config(2.0), 2);
+  const Measured m = measure(x, Transport::long_poll, config(2.0, 250, PollShape::delta), 2);
   for (const StreamRecord& s : m.round.streams) {
-    EXPECT_EQ(s.events, x.seq_content_ordinal.size());
+    EXPECT_EQ(s.events, x.clock.job_events());
     EXPECT_GE(s.requests, 2u);
   }
   const Summary lag = summarize(lags(m, x, 2.0));
@@ -196,6 +267,7 @@ TEST(Clients, StaggeredStartsSpreadT0OverTheWindow) {
 }
 
 TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
+  // At speed 0 every job is complete when created: one answer holds all of it.
   ASSERT_GE(ServerEnv::recordings.recordings.size(), 10u);
   for (const auto& r : ServerEnv::recordings.recordings) {
     const Expectation x = make_expectation(r);
@@ -203,11 +275,42 @@ TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
       const bool rest_ok =
           r->nonstream && r->nonstream->status >= 200 && r->nonstream->status < 300;
       if (t == Transport::rest ? !rest_ok : r->events.empty()) continue;  // as the harness does
+      std::vector<PollShape> shapes = shapes_for(t, all_poll_shapes);
+      if (!is_polled(t)) shapes = {PollShape::events};  // not read by sse and rest
+      for (PollShape shape : shapes) {
+        Engine engine;
+        const RoundResult round = engine.run_round(x, t, config(0.0, 5, shape), 1);
+        const StreamRecord& s = round.streams.at(0);
+        EXPECT_TRUE(s.ok()) << r->id << " over " << to_string(t)
+                            << (is_polled(t) ? "/shape:" + std::string(to_string(shape)) : "")
+                            << ": " << what_failed(s);
+      }
+    }
+  }
+}
+
+TEST(Clients, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
+  // Each recording replayed in about 40 ms and polled every 4 ms: the text comes in pieces, so
+  // cursors advance, snapshots grow and deltas add up. Only the outcome is checked (the text and
+  // every content event), never how the pieces fell, so a slow machine passes as well.
+  constexpr double replay_ms = 40;
+  for (const auto& r : ServerEnv::recordings.recordings) {
+    if (r->events.empty()) continue;
+    const Expectation x = make_expectation(r);
+    const double recorded_ms = std::chrono::duration<double, std::milli>(r->last_offset()).count();
+    const double speed = std::max(1.0, recorded_ms / replay_ms);
+    for (const auto& [t, shape] : polled_cases()) {
       Engine engine;
-      const RoundResult round = engine.run_round(x, t, config(0.0, 5), 1);
+      const RoundResult round = engine.run_round(x, t, config(speed, 4, shape), 1);
       const StreamRecord& s = round.streams.at(0);
-      EXPECT_TRUE(s.ok()) << r->id << " over " << to_string(t) << ": "
-                          << (s.error ? to_string(*s.error) : "") << " " << s.error_detail;
+      const std::string name =
+          r->id + " over " + std::string(to_string(t)) + "/shape:" + std::string(to_string(shape));
+      EXPECT_TRUE(s.ok()) << name << ": " << what_failed(s);
+      EXPECT_EQ(s.transcript, x.transcript) << name;
+      EXPECT_EQ(s.content.size(), x.clock.content_offsets().size()) << name;
+      if (has_cursor(shape)) {
+        EXPECT_EQ(s.events, x.clock.job_events()) << name;
+      }
     }
   }
 }

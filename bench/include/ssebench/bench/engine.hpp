@@ -24,7 +24,8 @@ class Engine {
 
   /**
    * Runs `concurrency` streams of `transport` over the recording at once and returns when every
-   * one has finished, failed or passed its deadline.
+   * one has finished, failed or passed its deadline. Throws std::invalid_argument for long-poll
+   * with a shape that has no cursor (openai, snapshot: there is nothing to wait after).
    */
   RoundResult run_round(const Expectation& expect, Transport transport, const ClientConfig& config,
                         std::size_t concurrency);

@@ -70,14 +70,12 @@ struct StreamFigures {
 
 /**
  * Computes a stream's figures. `content_offsets` are the recording's content-event offsets in
- * order; `speed` is the replay speed (offsets are divided by it; 0 makes them all 0).
+ * order (ReplayClock::content_offsets()); `speed` is the replay speed (offsets scale as the
+ * server paces them, ssebench::scaled(); 0 makes them all 0).
  */
 StreamFigures stream_figures(const StreamRecord& record,
                              std::span<const std::chrono::microseconds> content_offsets,
                              double speed);
-
-/** The offsets of a recording's content events, in order. */
-std::vector<std::chrono::microseconds> content_offsets(const Recording& recording);
 
 /** Exact order statistics of a sample set. */
 struct Summary {

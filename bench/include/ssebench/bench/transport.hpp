@@ -4,23 +4,50 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "ssebench/recording.hpp"
+#include "ssebench/replay_clock.hpp"
 
 namespace ssebench::bench {
 
-enum class Transport { sse, rest, poll, poll_full, long_poll };
+enum class Transport { sse, rest, poll, long_poll };
 inline constexpr Transport all_transports[] = {Transport::sse, Transport::rest, Transport::poll,
-                                               Transport::poll_full, Transport::long_poll};
+                                               Transport::long_poll};
 
-/** "sse", "rest", "poll", "poll-full", "long-poll". */
+/** "sse", "rest", "poll", "long-poll". */
 std::string_view to_string(Transport t);
 std::optional<Transport> parse_transport(std::string_view name);
-/** poll and poll-full run at a poll interval; the others have none. */
+/** poll runs at a poll interval; the others have none. */
 bool has_interval(Transport t);
+/** poll and long-poll read a background job, in one of the poll shapes. */
+bool is_polled(Transport t);
+
+/**
+ * What a poll answer carries (mock_server/README.md, "Shapes"):
+ * openai   — status only until the job ends, then the whole object (OpenAI background mode);
+ * snapshot — the object with all output so far (the realistic full-state design);
+ * delta    — the text new since `starting_after`, and the cursor;
+ * events   — the raw job-event payloads since `starting_after`, and the cursor.
+ */
+enum class PollShape { openai, snapshot, delta, events };
+inline constexpr PollShape all_poll_shapes[] = {PollShape::openai, PollShape::snapshot,
+                                                PollShape::delta, PollShape::events};
+
+/** "openai", "snapshot", "delta", "events": the server's `shape=` values. */
+std::string_view to_string(PollShape s);
+std::optional<PollShape> parse_poll_shape(std::string_view name);
+/** delta and events carry a cursor: only they can be resumed, and so long-polled. */
+bool has_cursor(PollShape s);
+/**
+ * The shapes a transport runs out of `listed`, in the listed order: poll every one, long-poll
+ * the cursor shapes, sse and rest none.
+ */
+std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed);
 
 /** When the next poll goes out. */
 enum class PollSchedule {
@@ -33,8 +60,10 @@ struct ClientConfig {
   std::string base_url;  // "http://127.0.0.1:PORT", no trailing slash
   /** Replay speed, sent as x-ssebench-speed on every request; 0 = as fast as possible. */
   double speed = 1.0;
-  std::chrono::milliseconds interval{250};  // poll and poll-full period
+  std::chrono::milliseconds interval{250};  // poll period
   PollSchedule schedule = PollSchedule::fixed_rate;
+  /** What poll and long-poll answers carry; long-poll needs a cursor shape (delta, events). */
+  PollShape shape = PollShape::events;
   std::chrono::milliseconds long_poll_wait{10'000};  // wait_ms of long-poll requests
   bool keep_alive = true;                            // false: a fresh connection for every request
   /**
@@ -47,20 +76,32 @@ struct ClientConfig {
   std::chrono::milliseconds deadline_slack{10'000};
 };
 
-/** What a recording makes every stream of a case expect; computed once per case. */
+/**
+ * What a recording makes every stream of a case expect; computed once per case. Copies share
+ * the recording, which `clock` refers into: replace `recording` only together with `clock`.
+ */
 struct Expectation {
+  /** Only the recording and its clock; make_expectation() fills in the rest. */
+  explicit Expectation(std::shared_ptr<const Recording> r)
+      : recording(std::move(r)), clock(*recording) {}
+
   std::shared_ptr<const Recording> recording;
+  /** Core's one rule for job numbering (0…E−1), content ordinals and offsets. */
+  ReplayClock clock;
   Transcript transcript;  // recording->transcript()
   /** What a stream:false body must carry: the streamed text, or for a recording without events
    *  the text of its recorded stream:false body. */
   Transcript rest_transcript;
-  std::vector<std::chrono::microseconds> content_offsets;
-  /** Job events are numbered 1…E ([DONE] excluded): seq − 1 → content ordinal, or −1. */
-  std::vector<long> seq_content_ordinal;
+  /**
+   * By content ordinal: the length of its choice's text once that event is added. A shape
+   * without numbering (snapshot, openai) tells which content events it has from the text length.
+   */
+  std::vector<std::size_t> content_text_end;
   std::string sse_body;   // the recorded request body, "model" = recording id, "stream": true
   std::string rest_body;  // the same with "stream": false
   std::string job_body;   // {"model":ID,"background":true}
-  std::chrono::microseconds duration{0};  // offset of the last event
+  /** Where its background job lives: /v1/chat/completions or /v1/responses, by the api. */
+  std::string job_path;
 };
 
 /** Builds the expectation; throws std::runtime_error if the request body is not a JSON object. */
