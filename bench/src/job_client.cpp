@@ -93,10 +93,10 @@ class JobStream final : public Stream {
         error = on_delta(o, last_read, fresh);
         break;
       case PollShape::snapshot:
-        error = on_snapshot(body, last_read, fresh);
+        error = on_snapshot(v, last_read, fresh);
         break;
       case PollShape::openai:
-        error = on_openai(o, body, *status, last_read, fresh);
+        error = on_openai(v, *status, last_read, fresh);
         break;
     }
     if (!error.empty()) return fail(ErrorKind::bad_response, std::move(error));
@@ -227,8 +227,8 @@ class JobStream final : public Stream {
     return {};
   }
 
-  std::string on_snapshot(std::string_view body, TimePoint at, bool& fresh) {
-    std::optional<Transcript> text = nonstream_transcript(expect().recording->api, body);
+  std::string on_snapshot(const json::value& body, TimePoint at, bool& fresh) {
+    std::optional<Transcript> text = nonstream_transcript_of(expect().recording->api, body);
     if (!text) return "the snapshot is not a completion object";
     for (const auto& [choice, held] : record_.transcript) {
       const auto it = text->find(choice);
@@ -242,8 +242,8 @@ class JobStream final : public Stream {
     return {};
   }
 
-  std::string on_openai(const json::object& o, std::string_view body, JobStatus status,
-                        TimePoint at, bool& fresh) {
+  std::string on_openai(const json::value& body, JobStatus status, TimePoint at, bool& fresh) {
+    const json::object& o = body.as_object();
     if (!ended(status)) {
       // Until the job ends the object carries no output: choices: [] (chat), output: [].
       const char* field = expect().recording->api == Api::responses ? "output" : "choices";
@@ -253,7 +253,7 @@ class JobStream final : public Stream {
                            status == JobStatus::queued ? "queued" : "in_progress", field);
       return {};
     }
-    std::optional<Transcript> text = nonstream_transcript(expect().recording->api, body);
+    std::optional<Transcript> text = nonstream_transcript_of(expect().recording->api, body);
     if (!text) return "the final answer is not a completion object";
     record_.transcript = std::move(*text);
     fresh = true;

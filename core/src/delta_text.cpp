@@ -128,9 +128,14 @@ std::optional<DeltaText> delta_text_of(Api api, const json::value& payload) {
 
 std::optional<Transcript> nonstream_transcript(Api api, std::string_view body_json) {
   const auto body = parse_json(body_json);
-  if (!body || !body->is_object()) return std::nullopt;
+  if (!body) return std::nullopt;
+  return nonstream_transcript_of(api, *body);
+}
+
+std::optional<Transcript> nonstream_transcript_of(Api api, const json::value& body) {
+  if (!body.is_object()) return std::nullopt;
   Transcript out;
-  const json::object* obj = &body->get_object();
+  const json::object* obj = &body.get_object();
   if (api == Api::chat_completions) {
     const auto* choices = array_at(*obj, "choices");
     if (choices == nullptr) return std::nullopt;

@@ -127,7 +127,10 @@ TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
   }
   const Summary lag = summarize(lags(m, x, 1.0));
   EXPECT_EQ(lag.count, 4 * x.clock.content_offsets().size());
-  EXPECT_LT(lag.p50, 5.0);
+  // A generous bound (a loaded debug build on 2 cores missed 5 ms): about three of this
+  // recording's token gaps, so a stream that batches or holds events back still fails. The
+  // figure itself is a benchmark's (sse lag p50 ≈ 0.3 ms), not a test's.
+  EXPECT_LT(lag.p50, 50.0);
   EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
   expect_bytes_agree(m);
 }

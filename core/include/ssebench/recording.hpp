@@ -173,5 +173,7 @@ std::optional<DeltaText> delta_text_of(Api api, const boost::json::value& payloa
  * (an error body).
  */
 std::optional<Transcript> nonstream_transcript(Api api, std::string_view body_json);
+/** The same for a body already parsed (a polled snapshot): no second parse. */
+std::optional<Transcript> nonstream_transcript_of(Api api, const boost::json::value& body);
 
 }  // namespace ssebench
