@@ -587,6 +587,13 @@ std::string with_job_id(const Representation& r, const Recording& rec, std::size
     from = p + old_len;
   }
   out.append(bytes, from);
+  // The events that name the response carry the response object: a job's says it runs in the
+  // background, as its polls do.
+  constexpr std::string_view foreground = R"("background":false)";
+  if (rec.api == Api::responses) {
+    if (const auto at = out.find(foreground); at != std::string::npos)
+      out.replace(at, foreground.size(), R"("background":true)");
+  }
   return out;
 }
 

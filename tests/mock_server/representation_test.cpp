@@ -236,10 +236,16 @@ TEST(Representation, WithJobIdReplacesTheRecordedIdOnly) {
       const Event& e = rec->events[i];
       const std::string out = with_job_id(r, *rec, i, job);
       EXPECT_EQ(out.find(r.recorded_id), std::string::npos);
-      // Swapping the id back gives the recorded bytes: nothing else was touched.
+      // Swapping the id (and a Responses object's background flag) back gives the recorded
+      // bytes: nothing else was touched.
       std::string back = out;
       for (auto p = back.find(job); p != std::string::npos; p = back.find(job, p))
         back.replace(p, job.size(), r.recorded_id);
+      if (rec->api == Api::responses && !r.id_positions[i].empty()) {
+        const auto p = back.find(R"("background":true)");
+        if (p != std::string::npos && e.bytes.find(R"("background":false)") != std::string::npos)
+          back.replace(p, std::string_view(R"("background":true)").size(), R"("background":false)");
+      }
       EXPECT_EQ(back, e.bytes);
       if (e.is_done()) continue;
       const auto payload = payload_of(out).as_object();
@@ -249,6 +255,9 @@ TEST(Representation, WithJobIdReplacesTheRecordedIdOnly) {
       }
       if (payload.contains("response")) {
         EXPECT_EQ(payload.at("response").at("id"), json::value(job));
+        if (payload.at("response").as_object().contains("background")) {
+          EXPECT_EQ(payload.at("response").at("background"), true);  // as the job's polls say
+        }
         ++replaced;
       }
     }
