@@ -222,6 +222,21 @@ TEST(Record, AStreamFalseAnswerWithItsOffset) {
   EXPECT_LE(got->nonstream->offset, scheduled + late_tolerance);
 }
 
+TEST(Record, AResponsesStreamFalseAnswer) {
+  TempDir dir;
+  const auto want = original("responses-gpt-4o-mini-ok");
+  const auto out = dir.path() / "ns.jsonl";
+  const ToolRun r = record_with(base_args(body_file(dir, *want, false), "responses", out));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto got = load_ok(out);
+  ASSERT_TRUE(got);
+  EXPECT_TRUE(got->events.empty());
+  ASSERT_TRUE(got->nonstream);
+  EXPECT_EQ(got->nonstream->body, want->nonstream->body);
+  EXPECT_EQ(got->api, Api::responses);
+  EXPECT_EQ(got->completion_tokens, want->completion_tokens);  // the body's output_tokens
+}
+
 TEST(Record, RepeatWritesASetThatTheServerCyclesThrough) {
   TempDir dir;
   const auto want = original("chat-gpt-4o-mini-text");
