@@ -29,6 +29,7 @@ int main(int argc, char** argv) {
   try {
     srv::Server server(config, folder.recordings);
     for (const std::string& error : server.load_errors()) std::cerr << error << '\n';
+    for (const std::string& error : server.set_errors()) std::cerr << error << '\n';
     server.handle_signals();
     std::cout << "listening on " << server.url() << std::endl;  // the first line, flushed
     std::cerr << "serving " << folder.recordings.size() - server.load_errors().size()

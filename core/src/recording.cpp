@@ -266,6 +266,22 @@ std::size_t read_header(const json::value& value, Recording& rec, const Recordin
     body.body = ns.json_text("body");
     rec.nonstream = std::move(body);
   }
+  if (f.has("set")) {
+    const auto set = f.object("set");
+    RecordingSet member;
+    member.id = set.string("id");
+    if (member.id.empty()) fail(1, "field \"set.id\" must not be empty");
+    member.of = static_cast<std::uint64_t>(set.non_negative("of"));
+    if (member.of < 1 || member.of > limits.max_set_size) {
+      fail(1, fmt::format("field \"set.of\" is {}, not 1 to {}", member.of, limits.max_set_size));
+    }
+    member.index = static_cast<std::uint64_t>(set.non_negative("index"));
+    if (member.index < 1 || member.index > member.of) {
+      fail(1,
+           fmt::format("field \"set.index\" is {}, not 1 to set.of ({})", member.index, member.of));
+    }
+    rec.set = std::move(member);
+  }
   if (f.has("usage")) {
     rec.completion_tokens =
         static_cast<std::uint64_t>(f.object("usage").non_negative("completion_tokens"));
@@ -369,6 +385,24 @@ void read_payload(Event& e, Api api, const std::string& model, std::string_view 
   }
 }
 
+// The optional `read` index: every event has one or none does, and it never decreases.
+std::optional<std::uint64_t> read_index(const Fields& f, const Recording& rec, std::size_t line) {
+  const bool first = rec.events.empty();
+  const bool had = !first && rec.events.back().read.has_value();
+  if (!f.has("read")) {
+    if (had) fail(line, "missing field \"read\" (the events before have one: every event or none)");
+    return std::nullopt;
+  }
+  if (!first && !had) {
+    fail(line, "field \"read\" here but not on the events before (every event or none)");
+  }
+  const auto read = static_cast<std::uint64_t>(f.non_negative("read"));
+  if (had && read < *rec.events.back().read) {
+    fail(line, fmt::format("read goes backwards ({} after {})", read, *rec.events.back().read));
+  }
+  return read;
+}
+
 Event read_event(const json::value& value, const Recording& rec, std::int64_t previous_t_us,
                  const RecordingLimits& limits, std::size_t line) {
   if (!value.is_object()) fail(line, "event must be a JSON object");
@@ -387,6 +421,7 @@ Event read_event(const json::value& value, const Recording& rec, std::int64_t pr
                            rec.response.headers_offset.count()));
   }
   e.offset = std::chrono::microseconds(t_us);
+  e.read = read_index(f, rec, line);
   e.kind = f.string("kind");
   if (!is_known_kind(rec.api, e.kind)) {
     fail(line, rec.api == Api::responses

@@ -277,13 +277,28 @@ std::string model_json(const Replay& replay) {
   return R"({"id":)" + replay.id_json + R"(,"object":"model","created":0,"owned_by":"ssebench"})";
 }
 
-std::string models_json(const ReplayMap& replays, const AliasMap& aliases) {
+std::string set_model_json(std::string_view id, const ReplaySet& set) {
+  std::string out = R"({"id":)" + json_string(id) +
+                    R"(,"object":"model","created":0,"owned_by":"ssebench","set":[)";
+  for (std::size_t i = 0; i < set.members.size(); ++i) {
+    if (i) out += ',';
+    out += set.members[i]->id_json;
+  }
+  return out + "]}";
+}
+
+std::string models_json(const ReplayMap& replays, const SetMap& sets, const AliasMap& aliases) {
   std::string out = R"({"object":"list","data":[)";
   bool first = true;
   for (const auto& [id, replay] : replays) {
     if (!first) out += ',';
     first = false;
     out += model_json(replay);
+  }
+  for (const auto& [id, set] : sets) {
+    if (!first) out += ',';
+    first = false;
+    out += set_model_json(id, set);
   }
   // A real model name answers with a default recording of that model, per API.
   for (const auto& [name, by_api] : aliases) {

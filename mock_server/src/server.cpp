@@ -578,6 +578,10 @@ const std::vector<std::string>& Server::load_errors() const {
   return impl_->state->load_errors;
 }
 
+const std::vector<std::string>& Server::set_errors() const {
+  return impl_->state->set_errors;
+}
+
 std::uint64_t raise_fd_limit() {
   rlimit lim{};
   if (getrlimit(RLIMIT_NOFILE, &lim) != 0) return 0;

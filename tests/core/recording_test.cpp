@@ -275,6 +275,42 @@ TEST(ParseRecording, ResponsesStream) {
   EXPECT_TRUE(rec.ends_in_error);
 }
 
+// The chat events with a `read` index each (what ssebench-record writes).
+std::vector<std::string> chat_events_with_reads(std::vector<std::int64_t> reads) {
+  auto events = chat_events();
+  for (std::size_t i = 0; i < events.size() && i < reads.size(); ++i) {
+    auto line = json::parse(events[i]).as_object();
+    if (reads[i] >= 0) line["read"] = reads[i];
+    events[i] = json::serialize(line);
+  }
+  return events;
+}
+
+TEST(ParseRecording, KeepsTheReadIndexOfEveryEvent) {
+  const auto r =
+      parse_recording(file_text(chat_header(), chat_events_with_reads({0, 1, 1, 2, 2})), "x.jsonl");
+  ASSERT_TRUE(r) << r.error;
+  std::vector<std::uint64_t> reads;
+  for (const auto& e : r.recording->events) reads.push_back(e.read.value_or(99));
+  EXPECT_EQ(reads, (std::vector<std::uint64_t>{0, 1, 1, 2, 2}));
+  // Without the field (every converted recording), no event has one.
+  const auto plain = parse_recording(file_text(chat_header(), chat_events()), "x.jsonl");
+  ASSERT_TRUE(plain) << plain.error;
+  for (const auto& e : plain.recording->events) EXPECT_FALSE(e.read);
+}
+
+TEST(ParseRecording, KeepsTheSetMembership) {
+  auto header = chat_header();
+  header["set"] = json::object{{"id", "chat-x"}, {"index", 2}, {"of", 3}};
+  const auto r = parse_recording(file_text(header, chat_events()), "x.jsonl");
+  ASSERT_TRUE(r) << r.error;
+  ASSERT_TRUE(r.recording->set);
+  EXPECT_EQ(r.recording->set->id, "chat-x");
+  EXPECT_EQ(r.recording->set->index, 2u);
+  EXPECT_EQ(r.recording->set->of, 3u);
+  EXPECT_FALSE(parse_recording(file_text(chat_header(), chat_events()), "x.jsonl").recording->set);
+}
+
 TEST(ToString, NamesTheApis) {
   EXPECT_EQ(to_string(Api::chat_completions), "chat.completions");
   EXPECT_EQ(to_string(Api::responses), "responses");
@@ -456,6 +492,51 @@ TEST(Reject, TimeGoingBackwards) {
   events[2] = event(41200, "content", chunk(R"({"content":"lo"})"));
   EXPECT_EQ(error_of(file_text(chat_header(), events)),
             "recordings/x.jsonl:4: t_us goes backwards (41200 after 57000)");
+}
+
+TEST(Reject, ReadIndexGoingBackwards) {
+  EXPECT_EQ(error_of(file_text(chat_header(), chat_events_with_reads({0, 2, 1, 3, 3}))),
+            "recordings/x.jsonl:4: read goes backwards (1 after 2)");
+}
+
+TEST(Reject, ReadIndexOnSomeEventsOnly) {
+  EXPECT_EQ(error_of(file_text(chat_header(), chat_events_with_reads({0, 1, -1, 2, 2}))),
+            "recordings/x.jsonl:4: missing field \"read\" (the events before have one: every "
+            "event or none)");
+  EXPECT_EQ(error_of(file_text(chat_header(), chat_events_with_reads({-1, 1, 1, 2, 2}))),
+            "recordings/x.jsonl:3: field \"read\" here but not on the events before (every event "
+            "or none)");
+}
+
+TEST(Reject, ReadIndexNotANonNegativeInteger) {
+  auto events = chat_events_with_reads({0, 1, 2, 3, 4});
+  auto line = json::parse(events[1]).as_object();
+  line["read"] = "1";
+  events[1] = json::serialize(line);
+  EXPECT_EQ(error_of(file_text(chat_header(), events)),
+            "recordings/x.jsonl:3: field \"read\" must be an integer");
+  line["read"] = -1;
+  events[1] = json::serialize(line);
+  EXPECT_EQ(error_of(file_text(chat_header(), events)),
+            "recordings/x.jsonl:3: field \"read\" must not be negative (-1)");
+}
+
+TEST(Reject, BadSetMembership) {
+  auto with_set = [](json::object set) {
+    auto header = chat_header();
+    header["set"] = std::move(set);
+    return error_with_header(header);
+  };
+  EXPECT_EQ(with_set({{"id", ""}, {"index", 1}, {"of", 2}}),
+            "recordings/x.jsonl:1: field \"set.id\" must not be empty");
+  EXPECT_EQ(with_set({{"id", "s"}, {"index", 3}, {"of", 2}}),
+            "recordings/x.jsonl:1: field \"set.index\" is 3, not 1 to set.of (2)");
+  EXPECT_EQ(with_set({{"id", "s"}, {"index", 0}, {"of", 2}}),
+            "recordings/x.jsonl:1: field \"set.index\" is 0, not 1 to set.of (2)");
+  EXPECT_EQ(with_set({{"id", "s"}, {"index", 1}, {"of", 0}}),
+            "recordings/x.jsonl:1: field \"set.of\" is 0, not 1 to 10000");
+  EXPECT_EQ(with_set({{"id", "s"}, {"of", 2}}),
+            "recordings/x.jsonl:1: missing field \"set.index\"");
 }
 
 TEST(Reject, EventBeforeTheResponseHeaders) {

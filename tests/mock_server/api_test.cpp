@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 #include <boost/json.hpp>
+#include <map>
+#include <thread>
 
 #include "support.hpp"
 
@@ -94,6 +96,125 @@ TEST_F(Api, UnknownPathsWrongMethodsAndPreflights) {
   EXPECT_EQ(pre.result_int(), 204);
   EXPECT_EQ(pre[http::field::access_control_allow_origin], "*");
   EXPECT_EQ(pre[http::field::access_control_allow_methods], "GET, OPTIONS");
+}
+
+// ---- recorded sets --------------------------------------------------------------------------
+
+/** Member `index` of `of` of set `set_id`, as ssebench-record writes it: `SET.K.jsonl`. */
+std::shared_ptr<const Recording> member(std::string_view set_id, int index, int of,
+                                        std::string api = "chat.completions") {
+  test::TestRecording r;
+  r.api = api;
+  r.events = {{1'000 * index, "content", test::chat_chunk("Hi")}, {5'000, "done", "[DONE]"}};
+  if (api == "responses")
+    r.events = {{1'000 * index, "response.completed",
+                 R"({"type":"response.completed","response":{"output":[]}})",
+                 "response.completed"}};
+  std::string text = test::recording_text(r);
+  const auto eol = text.find('\n');
+  auto header = json::parse(text.substr(0, eol)).as_object();
+  header["set"] = {{"id", set_id}, {"index", index}, {"of", of}};
+  text = json::serialize(header) + text.substr(eol);
+  const auto loaded = parse_recording(
+      text, std::string(set_id) + "." + std::to_string(index) + ".jsonl");  // id: SET.K
+  EXPECT_TRUE(loaded) << loaded.error;
+  return loaded.recording;
+}
+
+std::string replayed_id(const Outcome& o) {
+  return std::get<StreamPlan>(o.plan).replay->recording->id;
+}
+
+class Sets : public ::testing::Test {
+ protected:
+  void make(std::vector<std::shared_ptr<const Recording>> recordings) {
+    state_ = std::make_unique<State>(Config{}, recordings);
+  }
+  Outcome stream(std::string_view model, std::string_view path = "/v1/chat/completions") {
+    Request req{http::verb::post, path, 11};
+    req.body() = R"({"model":")" + std::string(model) + R"(","stream":true})";
+    req.prepare_payload();
+    return handle(req, *state_, Clock::now());
+  }
+  std::unique_ptr<State> state_;
+};
+
+TEST_F(Sets, TheSetsIdReplaysItsMembersInTurn) {
+  make({member("s", 1, 3), member("s", 2, 3), member("s", 3, 3)});
+  EXPECT_TRUE(state_->set_errors.empty());
+  std::vector<std::string> got;
+  for (int i = 0; i < 7; ++i) got.push_back(replayed_id(stream("s")));
+  EXPECT_EQ(got, (std::vector<std::string>{"s.1", "s.2", "s.3", "s.1", "s.2", "s.3", "s.1"}));
+}
+
+TEST_F(Sets, AMembersIdReplaysThatMemberOnly) {
+  make({member("s", 1, 2), member("s", 2, 2)});
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(replayed_id(stream("s.2")), "s.2");
+  EXPECT_EQ(replayed_id(stream("s")), "s.1");  // the set's turn is its own
+}
+
+TEST_F(Sets, EveryMemberTakesItsShareUnderConcurrentRequests) {
+  make({member("s", 1, 3), member("s", 2, 3), member("s", 3, 3)});
+  constexpr int threads = 4;
+  constexpr int per_thread = 300;
+  std::vector<std::map<std::string, int>> counts(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t)
+    pool.emplace_back([&, t] {
+      for (int i = 0; i < per_thread; ++i) ++counts[t][replayed_id(stream("s"))];
+    });
+  for (auto& th : pool) th.join();
+  std::map<std::string, int> total;
+  for (const auto& c : counts)
+    for (const auto& [id, n] : c) total[id] += n;
+  EXPECT_EQ(total, (std::map<std::string, int>{{"s.1", 400}, {"s.2", 400}, {"s.3", 400}}));
+}
+
+TEST_F(Sets, AResponsesSetOnItsEndpoint) {
+  make({member("r", 1, 2, "responses"), member("r", 2, 2, "responses")});
+  EXPECT_EQ(replayed_id(stream("r", "/v1/responses")), "r.1");
+  EXPECT_EQ(replayed_id(stream("r", "/v1/responses")), "r.2");
+}
+
+TEST_F(Sets, ListedAndRetrievedAsModels) {
+  make({member("s", 1, 2), member("s", 2, 2)});
+  const auto list = json::parse(state_->models_body).at("data").as_array();
+  bool listed = false;
+  for (const auto& m : list)
+    if (m.at("id") == "s") {
+      listed = true;
+      EXPECT_EQ(m.at("set"), json::value(json::array{"s.1", "s.2"}));
+    }
+  EXPECT_TRUE(listed);
+  Request req{http::verb::get, "/v1/models/s", 11};
+  const Response res = std::get<Response>(handle(req, *state_, Clock::now()).plan);
+  EXPECT_EQ(res.result_int(), 200);
+  EXPECT_EQ(res.body(),
+            R"({"id":"s","object":"model","created":0,"owned_by":"ssebench","set":["s.1","s.2"]})");
+}
+
+TEST_F(Sets, AnIncompleteOrInconsistentSetIsReportedAndItsMembersStillServed) {
+  make({member("gap", 1, 3), member("gap", 3, 3), member("size", 1, 2), member("size", 2, 3),
+        member("mixed", 1, 2), member("mixed", 2, 2, "responses")});
+  EXPECT_EQ(state_->set_errors,
+            (std::vector<std::string>{
+                "set gap: not served: member 2 of 3 is missing",
+                "set mixed: not served: mixed.1 and mixed.2 are of different APIs",
+                "set size: not served: size.1 says 2 members, size.2 says 3",
+            }));
+  EXPECT_EQ(std::get<Response>(stream("gap").plan).result_int(), 404);
+  EXPECT_EQ(replayed_id(stream("gap.3")), "gap.3");
+}
+
+TEST_F(Sets, ARecordingWithTheSetsIdWins) {
+  test::TestRecording r;
+  r.events = {{1'000, "done", "[DONE]"}};
+  const auto plain = parse_recording(test::recording_text(r), "s.jsonl");
+  ASSERT_TRUE(plain) << plain.error;
+  make({plain.recording, member("s", 1, 1)});
+  EXPECT_EQ(state_->set_errors,
+            (std::vector<std::string>{"set s: not served: a recording has that id"}));
+  EXPECT_EQ(replayed_id(stream("s")), "s");
 }
 
 }  // namespace

@@ -158,7 +158,7 @@ TEST(Replay, ModelsJsonListsEveryRecording) {
   auto rec = three_events();
   map.emplace(rec->id, replay_of(rec));
   EXPECT_EQ(
-      models_json(map, {}),
+      models_json(map, {}, {}),
       R"({"object":"list","data":[{"id":"three","object":"model","created":0,"owned_by":"ssebench"}]})");
 }
 

@@ -75,6 +75,9 @@ struct Event {
   bool content = false;                 // carries output the user sees (METRICS.md)
   int choice = 0;                       // chat choice index (n>1); 0 for the Responses API
   std::string text;                     // the user-visible delta text of a content event
+  /** Recorded only (ssebench-record): the client read, from 0, that brought the event's last
+   *  byte; events of one read share it. Every event of a recording has it, or none. */
+  std::optional<std::uint64_t> read;
 
   /** The data payload: "[DONE]" or one JSON value. */
   std::string_view data() const { return std::string_view(bytes).substr(data_pos, data_len); }
@@ -90,6 +93,16 @@ struct Provenance {
   std::string json;        // the whole provenance object, compact JSON
 };
 
+/**
+ * Membership of a set of recordings of one request (ssebench-record --repeat N): member `index`
+ * of `of` (1-based). The server answers the set's id with its members in turn.
+ */
+struct RecordingSet {
+  std::string id;
+  std::uint64_t index = 1;
+  std::uint64_t of = 1;
+};
+
 /** The text a client must reconstruct, by choice index. */
 using Transcript = std::map<int, std::string>;
 
@@ -102,6 +115,7 @@ struct Recording {
   RecordedRequest request;
   RecordedResponse response;
   std::optional<NonStreamBody> nonstream;
+  std::optional<RecordingSet> set;  // when it is one run of a set
   std::vector<Event> events;
 
   std::uint64_t completion_tokens = 0;  // from the recorded usage, else the content-event count
@@ -122,6 +136,7 @@ struct RecordingLimits {
   std::size_t max_events = 100'000;                      // events per recording
   std::size_t max_event_bytes = 1024 * 1024;             // bytes of one SSE event
   std::int64_t max_offset_us = 24LL * 3600 * 1'000'000;  // an offset (t_us, …) beyond a day
+  std::uint64_t max_set_size = 10'000;                   // members of a set (set.of)
 };
 
 /** Either a recording or one line that says where and what is wrong. */

@@ -37,11 +37,14 @@ Check read_bool(const Call& call, const json::object& body, std::string_view key
 }
 
 /**
- * The recording a request's model names: a recording id, else a real model name's first
- * recording for this API that can serve the request (events to stream, or a stream:false body).
+ * The recording a request's model names: a recording id; else a set's id, whose next member it
+ * takes (each request the next, round-robin across all connections); else a real model name's
+ * first recording for this API that can serve the request (events to stream, or a stream:false
+ * body).
  */
 const Replay* resolve(const State& state, std::string_view model, Api api, bool streamed) {
   if (const auto it = state.replays.find(model); it != state.replays.end()) return &it->second;
+  if (const auto set = state.sets.find(model); set != state.sets.end()) return &set->second.take();
   const auto alias = state.aliases.find(model);
   if (alias == state.aliases.end()) return nullptr;
   const auto by_api = alias->second.find(api);

@@ -1,5 +1,5 @@
-// GET /v1/models and GET /v1/models/{id}: the recordings, and the real model names that alias
-// them.
+// GET /v1/models and GET /v1/models/{id}: the recordings, the recorded sets, and the real model
+// names that alias them.
 #include <fmt/format.h>
 
 #include "endpoints.hpp"
@@ -15,6 +15,8 @@ Outcome retrieve(const Call& call) {
   const auto it = call.state.replays.find(call.id);
   if (it != call.state.replays.end())
     return json_answer(call, http::status::ok, model_json(it->second));
+  if (const auto set = call.state.sets.find(call.id); set != call.state.sets.end())
+    return json_answer(call, http::status::ok, set_model_json(set->first, set->second));
   if (call.state.aliases.contains(call.id))
     return json_answer(call, http::status::ok,
                        R"({"id":)" + json_string(call.id) +

@@ -33,12 +33,14 @@ using Response = http::response<http::string_body>;
 struct State {
   Config config;
   ReplayMap replays;
+  SetMap sets;  // recorded sets: their id answers with each member in turn
   AliasMap aliases;
   std::vector<std::string> origins;  // allowed CORS origins; {"*"} = any
   Stats stats;
   JobStore jobs;
   std::string models_body;
   std::vector<std::string> load_errors;  // recordings not served, one line each
+  std::vector<std::string> set_errors;   // sets not served (their members are), one line each
 
   /** A recording whose representations exceed the budget is left out, with a line in errors. */
   State(const Config& c, const std::vector<std::shared_ptr<const Recording>>& recordings);

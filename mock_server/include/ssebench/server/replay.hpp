@@ -40,6 +40,26 @@ struct Replay {
 /** Recordings by id; std::less<> allows lookup by string_view. */
 using ReplayMap = std::map<std::string, Replay, std::less<>>;
 
+/**
+ * A set of recorded runs of one request (recordings/README.md, "Sets of runs"): a request for
+ * the set's id replays its members in turn. Only the counter changes after start-up; take() is
+ * safe from every thread.
+ */
+struct ReplaySet {
+  std::vector<const Replay*> members;  // member k at members[k - 1]; they live in the ReplayMap
+
+  /** The member the next request replays: 1, 2, …, N, 1, … */
+  const Replay& take() const {
+    return *members[next_.fetch_add(1, std::memory_order_relaxed) % members.size()];
+  }
+
+ private:
+  mutable std::atomic<std::uint64_t> next_{0};
+};
+
+/** Sets by id. */
+using SetMap = std::map<std::string, ReplaySet, std::less<>>;
+
 /** Real model names ("gpt-4o-mini", "gpt-4o-mini-2024-07-18") → the recordings of that model,
  *  per API, by id: the first is the default, a later one serves what the first cannot. */
 using AliasMap = std::map<std::string, std::map<Api, std::vector<std::string>>, std::less<>>;
@@ -111,8 +131,12 @@ std::string job_deleted_json(const Job& job);
 /** GET /v1/models/{id}: one recording as an OpenAI model object. */
 std::string model_json(const Replay& replay);
 
-/** GET /v1/models: every recording, then every alias (a real model name), OpenAI's list shape. */
-std::string models_json(const ReplayMap& replays, const AliasMap& aliases);
+/** GET /v1/models/{id} for a set: the model object with its members' ids in "set". */
+std::string set_model_json(std::string_view id, const ReplaySet& set);
+
+/** GET /v1/models: every recording, every set, then every alias (a real model name), OpenAI's
+ *  list shape. */
+std::string models_json(const ReplayMap& replays, const SetMap& sets, const AliasMap& aliases);
 
 /** OpenAI's error object: {"error":{"message","type","param","code"}}; empty param/code = null. */
 std::string error_json(std::string_view message, std::string_view type, std::string_view param = {},

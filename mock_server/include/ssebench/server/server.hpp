@@ -34,6 +34,8 @@ class Server {
   const Stats& stats() const;
   /** Recordings that loaded but are not served (their polled answers exceed the budget). */
   const std::vector<std::string>& load_errors() const;
+  /** Recorded sets not served (a member missing, members that disagree); their members are. */
+  const std::vector<std::string>& set_errors() const;
 
  private:
   struct Impl;
