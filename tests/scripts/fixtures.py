@@ -1,0 +1,57 @@
+"""Synthetic Google Benchmark JSON in ssebench-bench's shape, for the script tests: no benchmark
+runs in a test. A run is a list of cases, each with N repetitions whose counters vary by a
+small, seeded noise around the given values."""
+import json
+import os
+import random
+
+CONTEXT = {"host_name": "ci-runner", "cpu_model": "Test CPU", "num_cpus": 2,
+           "recordings": "", "ssebench_commit": "0000000"}
+
+# Counters of a plausible case (chat-gpt-4o-json-like figures).
+BASE_COUNTERS = {
+    "ttft_ms_p50": 570.0, "ttft_ms_p99": 580.0, "lag_ms_mean": 0.3, "lag_ms_p50": 0.28,
+    "lag_ms_p99": 0.5, "requests_per_stream": 1.0, "wire_bytes_in_per_token": 329.0,
+    "wire_bytes_out_per_token": 40.0, "http_bytes_in_per_token": 275.0,
+    "segments_in_per_token": 1.04, "client_cpu_us_per_token": 30.0,
+    "server_cpu_us_per_token": 17.0, "errors": 0.0, "streams": 10.0, "concurrency": 10.0,
+}
+
+CASES = ["sse/chat-gpt-4o-json/c:10", "poll/chat-gpt-4o-json/c:10/interval_ms:250/shape:delta",
+         "long-poll/chat-gpt-4o-json/c:10/shape:events"]
+
+
+def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None, failed=()):
+    """A benchmark.json dict. scale: {(case, counter): factor} plants a change."""
+    rng = random.Random(seed)
+    scale = scale or {}
+    benchmarks = []
+    for name in cases or CASES:
+        for rep in range(repetitions):
+            entry = {"name": name + "/iterations:1/manual_time",
+                     "run_name": name + "/iterations:1/manual_time", "run_type": "iteration",
+                     "repetitions": repetitions, "repetition_index": rep, "threads": 1,
+                     "iterations": 1, "real_time": 3000.0, "cpu_time": 10.0, "time_unit": "ms"}
+            for k, v in BASE_COUNTERS.items():
+                jitter = 1 + rng.uniform(-noise, noise) if k not in ("errors", "streams",
+                                                                     "concurrency") else 1
+                entry[k] = v * jitter * scale.get((name, k), 1.0)
+            if name in failed:
+                entry["error_occurred"] = True
+                entry["error_message"] = "1/10 streams failed (timeout 1); first: timeout"
+            benchmarks.append(entry)
+        if repetitions > 1:  # Google Benchmark's aggregates, which readers must skip
+            benchmarks.append({"name": name + "/iterations:1/manual_time_mean",
+                               "run_name": name + "/iterations:1/manual_time",
+                               "run_type": "aggregate", "aggregate_name": "mean",
+                               "lag_ms_p99": 999.0})
+    return {"context": dict(context or CONTEXT), "benchmarks": benchmarks}
+
+
+def write(folder, name, data):
+    """Writes data as FOLDER/NAME/benchmark.json and returns the run folder."""
+    d = os.path.join(folder, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "benchmark.json"), "w", encoding="utf-8") as f:
+        json.dump(data, f)
+    return d
