@@ -15,14 +15,20 @@ BASE_COUNTERS = {
     "wire_bytes_out_per_token": 40.0, "http_bytes_in_per_token": 275.0,
     "segments_in_per_token": 1.04, "client_cpu_us_per_token": 30.0,
     "server_cpu_us_per_token": 17.0, "errors": 0.0, "streams": 10.0, "concurrency": 10.0,
+    "lag_ms_min": 0.1, "lag_ms_p10": 0.15, "lag_ms_p25": 0.2, "lag_ms_p75": 0.35,
+    "lag_ms_p90": 0.4, "lag_ms_p95": 0.45, "lag_ms_max": 0.9, "tcp_payload_bytes_in_per_token": 275.0,
+    "http_header_bytes_in_per_token": 1.0, "tokens_per_stream": 177.0, "ttlt_ms_p50": 2750.0,
+    "speed": 1.0,
 }
 
 CASES = ["sse/chat-gpt-4o-json/c:10", "poll/chat-gpt-4o-json/c:10/interval_ms:250/shape:delta",
          "long-poll/chat-gpt-4o-json/c:10/shape:events"]
 
 
-def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None, failed=()):
-    """A benchmark.json dict. scale: {(case, counter): factor} plants a change."""
+def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None, failed=(),
+        counters=None):
+    """A benchmark.json dict. scale: {(case, counter): factor} plants a change; counters:
+    {case: {counter: value}} sets a case's own values (before the noise)."""
     rng = random.Random(seed)
     scale = scale or {}
     benchmarks = []
@@ -32,9 +38,9 @@ def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None,
                      "run_name": name + "/iterations:1/manual_time", "run_type": "iteration",
                      "repetitions": repetitions, "repetition_index": rep, "threads": 1,
                      "iterations": 1, "real_time": 3000.0, "cpu_time": 10.0, "time_unit": "ms"}
-            for k, v in BASE_COUNTERS.items():
-                jitter = 1 + rng.uniform(-noise, noise) if k not in ("errors", "streams",
-                                                                     "concurrency") else 1
+            for k, v in dict(BASE_COUNTERS, **(counters or {}).get(name, {})).items():
+                fixed = ("errors", "streams", "concurrency", "tokens_per_stream", "speed")
+                jitter = 1 + rng.uniform(-noise, noise) if k not in fixed else 1
                 entry[k] = v * jitter * scale.get((name, k), 1.0)
             if name in failed:
                 entry["error_occurred"] = True
