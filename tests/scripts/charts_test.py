@@ -15,38 +15,14 @@ sys.path.insert(0, SCRIPTS)
 import crossover  # noqa: E402
 import fixtures  # noqa: E402
 
-REC = "chat-gpt-4o-json"  # a committed recording: the charts read its first-token time
-INTERVALS = [50, 100, 250, 1000]
 CHARTS = ["lag", "bytes_per_token", "cpu_per_token", "ttft", "lag_cdf", "frontier",
           "bytes_split", "scaling", "model"]
-
-
-def sweep():
-    """sse, rest, long-poll and poll delta at four intervals, at c:1 and c:10. Poll's wire bytes
-    fall as 400 × (100 / P)^0.2 and its server CPU as 17 × (40 / P): they cross SSE's 369 B and
-    17 µs at P = 100 × (400/369)^5 ≈ 150 ms and P = 40 ms (cheaper at every interval)."""
-    cases, counters = [], {}
-    for c in (1, 10):
-        for name in (f"sse/{REC}/c:{c}", f"rest/{REC}/c:{c}", f"long-poll/{REC}/c:{c}/shape:delta"):
-            cases.append(name)
-            counters[name] = {"concurrency": c}
-        for p in INTERVALS:
-            name = f"poll/{REC}/c:{c}/interval_ms:{p}/shape:delta"
-            cases.append(name)
-            wire = 400 * (100 / p) ** 0.2
-            counters[name] = {"concurrency": c, "interval_ms": p, "lag_ms_mean": p / 2,
-                              "lag_ms_p99": 0.99 * p, "wire_bytes_in_per_token": wire,
-                              "wire_bytes_out_per_token": 0.0,
-                              "server_cpu_us_per_token": 17 * 40 / p}
-    counters.update({n: dict(counters[n], wire_bytes_out_per_token=40.0) for n in cases
-                     if n.startswith("sse/")})
-    return fixtures.run(cases=cases, repetitions=1, noise=0, counters=counters)
 
 
 class Charts(unittest.TestCase):
     def test_every_chart_as_png_and_svg(self):
         with tempfile.TemporaryDirectory() as tmp:
-            run = fixtures.write(tmp, "sweep", sweep())
+            run = fixtures.write(tmp, "sweep", fixtures.sweep())
             for cmd in (["model.py", run, "--write"], ["charts.py", os.path.join(run, "benchmark.json")],
                         ["crossover.py", run]):
                 p = subprocess.run([sys.executable, os.path.join(SCRIPTS, cmd[0]), *cmd[1:]],
@@ -60,7 +36,7 @@ class Charts(unittest.TestCase):
 
     def test_the_crossover_is_where_the_costs_cross(self):
         with tempfile.TemporaryDirectory() as tmp:
-            run = fixtures.write(tmp, "sweep", sweep())
+            run = fixtures.write(tmp, "sweep", fixtures.sweep())
             _, cases = crossover.bench_results.load(run)
         rows = {(r["concurrency"], r["cost"]): r for r in crossover.find(cases)}
         bytes_row = rows[(10, "bytes")]

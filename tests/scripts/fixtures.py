@@ -61,3 +61,29 @@ def write(folder, name, data):
     with open(os.path.join(d, "benchmark.json"), "w", encoding="utf-8") as f:
         json.dump(data, f)
     return d
+
+
+REC = "chat-gpt-4o-json"  # a committed recording: charts and the model read it
+INTERVALS = [50, 100, 250, 1000]
+
+
+def sweep():
+    """sse, rest, long-poll and poll delta at four intervals, at c:1 and c:10. Poll's wire bytes
+    fall as 400 × (100 / P)^0.2 and its server CPU as 17 × (40 / P): they cross SSE's 369 B and
+    17 µs at P = 100 × (400/369)^5 ≈ 150 ms and P = 40 ms (cheaper at every interval)."""
+    cases, counters = [], {}
+    for c in (1, 10):
+        for name in (f"sse/{REC}/c:{c}", f"rest/{REC}/c:{c}", f"long-poll/{REC}/c:{c}/shape:delta"):
+            cases.append(name)
+            counters[name] = {"concurrency": c}
+        for p in INTERVALS:
+            name = f"poll/{REC}/c:{c}/interval_ms:{p}/shape:delta"
+            cases.append(name)
+            wire = 400 * (100 / p) ** 0.2
+            counters[name] = {"concurrency": c, "interval_ms": p, "lag_ms_mean": p / 2,
+                              "lag_ms_p99": 0.99 * p, "wire_bytes_in_per_token": wire,
+                              "wire_bytes_out_per_token": 0.0,
+                              "server_cpu_us_per_token": 17 * 40 / p}
+    counters.update({n: dict(counters[n], wire_bytes_out_per_token=40.0) for n in cases
+                     if n.startswith("sse/")})
+    return run(cases=cases, repetitions=1, noise=0, counters=counters)
