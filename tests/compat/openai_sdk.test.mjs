@@ -4,34 +4,11 @@
 // of the C++ loader.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import OpenAI from 'openai';
 
-const serverBin = process.env.SSEBENCH_MOCK_SERVER;
-const recordingsDir = process.env.SSEBENCH_RECORDINGS;
-assert.ok(serverBin && recordingsDir, 'set SSEBENCH_MOCK_SERVER and SSEBENCH_RECORDINGS (ctest does)');
+import { payload, recordings, startServer } from './support.mjs';
 
-function loadRecording(file) {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0);
-  const header = JSON.parse(lines[0]);
-  const events = lines.slice(1).map((l) => JSON.parse(l));
-  return { id: file.split('/').pop().replace(/\.jsonl$/, ''), header, events };
-}
-
-const recordings = readdirSync(recordingsDir)
-  .filter((f) => f.endsWith('.jsonl'))
-  .sort()
-  .map((f) => loadRecording(join(recordingsDir, f)));
 const chatStreams = recordings.filter((r) => r.header.api === 'chat.completions' && r.events.length > 0);
-
-// The SSE payload of one recorded event: its single `data: ` line.
-function payload(bytes) {
-  const line = bytes.split('\n').find((l) => l.startsWith('data: '));
-  return line.slice('data: '.length);
-}
 
 // Per choice: content + refusal + tool-call arguments, in arrival order.
 function addDelta(texts, choice) {
@@ -59,17 +36,7 @@ let baseURL;
 let client;
 
 before(async () => {
-  server = spawn(serverBin, ['--recordings', recordingsDir, '--port', '0'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const firstLine = await new Promise((resolve, reject) => {
-    const rl = createInterface({ input: server.stdout });
-    rl.once('line', resolve);
-    server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(firstLine);
-  assert.ok(m, `unexpected first line: ${firstLine}`);
-  baseURL = `${m[1]}/v1`;
+  ({ server, baseURL } = await startServer());
   // Replay as fast as possible: these tests check bytes and text, not pace.
   client = new OpenAI({ baseURL, apiKey: 'sk-test', maxRetries: 0, defaultHeaders: { 'x-ssebench-speed': '0' } });
 });
