@@ -22,13 +22,16 @@ events, the last job event at D; every time scaled by 1/S as the server paces):
 - bytes in per token: every answer's status line and headers (the recording's own headers for
   sse and rest, the server's `Content-Type` and `Content-Length` for a job's answers) + bodies
   (sse: each event's bytes in its chunk, hex length + CRLF + CRLF; the shapes' bodies built as
-  mock_server/README.md defines them: delta and events exactly up to the job id's digits,
-  snapshot and openai from the recording's stream:false body as the final object), + 52 bytes of
-  TCP/IP headers per segment (one per answer, one per SSE event, on loopback).
+  mock_server/README.md defines them: delta and events from the events' payloads, snapshot and
+  openai by accumulating the object as representation.cpp does — exact up to the job id's
+  digits), + 52 bytes of TCP/IP headers per segment (one per answer, one per SSE event, on
+  loopback).
 The bands are the model's own error, not the noise: a handful of ms for the harness's one
-thread at 100 streams, a few % of P for when a poll's answer returns, and wider bytes bands for
-the two shapes whose objects are estimated (snapshot, openai).
+thread at 100 streams, a few % of P for when a poll's answer returns, 5 % for bytes (the job
+id's digits, ACK segments), 25 % for long-poll's bytes (which events a round trip batches is
+estimated from the schedule, BURST_US).
 """
+import copy
 import json
 import math
 import os
@@ -75,11 +78,11 @@ class Recording:
 
     @staticmethod
     def data(event):
-        """The event's payload: its bytes without `data: ` and the blank line."""
-        b = event["bytes"]
-        if b.startswith("data: "):
-            b = b[6:]
-        return b.rstrip("\n")
+        """The event's payload: its `data:` lines' text (an `event:` line and the blank line
+        left out), as the server's job events carry it."""
+        lines = [line[5:].lstrip(" ") if line.startswith("data:") else None
+                 for line in event["bytes"].split("\n")]
+        return "\n".join(x for x in lines if x is not None)
 
     def _escaped_delta(self, event):
         """The user-visible text an event adds, JSON-escaped as a delta answer carries it."""
@@ -144,30 +147,249 @@ def open_object(status):
     return len('{"id":"' + job_id + '","status":"' + status[0] + '",')
 
 
+_DECODER = json.JSONDecoder()
+
+
+def dumps(value):
+    """Compact JSON with UTF-8 kept, as Boost.JSON serializes (its byte count)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def nbytes(text):
+    return len(text.encode("utf-8"))
+
+
+def raw_members(text):
+    """[(raw key, raw value)] of a JSON object's text, each as written (numbers keep their form)."""
+    out = []
+    text = text.strip()
+    if not text.startswith("{"):
+        return out
+    i = 1
+    ws = " \t\r\n"
+    while i < len(text):
+        while i < len(text) and text[i] in ws + ",":
+            i += 1
+        if i >= len(text) or text[i] == "}":
+            break
+        _, end = _DECODER.raw_decode(text, i)
+        key = text[i:end]
+        i = end
+        while text[i] in ws + ":":
+            i += 1
+        _, end = _DECODER.raw_decode(text, i)
+        out.append((key, text[i:end]))
+        i = end
+    return out
+
+
+def raw_member(text, key):
+    for k, v in raw_members(text):
+        if k == json.dumps(key):
+            return v
+    return ""
+
+
+class ChatSnapshot:
+    """The chat.completion object the SDK accumulates from chunks (representation.cpp)."""
+
+    def __init__(self, first):
+        self.created = first.get("created", 0)
+        self.model = first.get("model", "")
+        self.fingerprint = self.tier = self.usage = self.error = None
+        self.choices = {}
+
+    def apply(self, chunk, _text=None):
+        if chunk.get("error") is not None:
+            self.error = chunk["error"]
+        if chunk.get("system_fingerprint") is not None:
+            self.fingerprint = chunk["system_fingerprint"]
+        if chunk.get("service_tier") is not None:
+            self.tier = chunk["service_tier"]
+        if isinstance(chunk.get("usage"), dict):
+            self.usage = chunk["usage"]
+        for i, c in enumerate(chunk.get("choices") or []):
+            if not isinstance(c, dict):
+                continue
+            ch = self.choices.setdefault(c.get("index", i), {
+                "role": "assistant", "content": None, "refusal": None, "tool_calls": {},
+                "finish_reason": None})
+            if c.get("finish_reason") is not None:
+                ch["finish_reason"] = c["finish_reason"]
+            d = c.get("delta")
+            if not isinstance(d, dict):
+                continue
+            if isinstance(d.get("role"), str):
+                ch["role"] = d["role"]
+            for k in ("content", "refusal"):
+                if isinstance(d.get(k), str):
+                    ch[k] = (ch[k] or "") + d[k]
+            for j, tc in enumerate(d.get("tool_calls") or []):
+                call = ch["tool_calls"].setdefault(tc.get("index", j), {
+                    "id": "", "type": "function", "name": "", "arguments": ""})
+                for k in ("id", "type"):
+                    if isinstance(tc.get(k), str):
+                        call[k] = tc[k]
+                fn = tc.get("function") or {}
+                if isinstance(fn.get("name"), str):
+                    call["name"] = fn["name"]
+                if isinstance(fn.get("arguments"), str):
+                    call["arguments"] += fn["arguments"]
+
+    def tail(self):
+        obj = {"object": "chat.completion", "created": self.created, "model": self.model}
+        if self.fingerprint is not None:
+            obj["system_fingerprint"] = self.fingerprint
+        if self.tier is not None:
+            obj["service_tier"] = self.tier
+        choices = []
+        for index in sorted(self.choices):
+            c = self.choices[index]
+            message = {"role": c["role"], "content": c["content"], "refusal": c["refusal"]}
+            if c["tool_calls"]:
+                message["tool_calls"] = [
+                    {"id": t["id"], "type": t["type"],
+                     "function": {"name": t["name"], "arguments": t["arguments"]}}
+                    for _, t in sorted(c["tool_calls"].items())]
+            choices.append({"index": index, "message": message, "logprobs": None,
+                            "finish_reason": c["finish_reason"]})
+        obj["choices"] = choices
+        if self.usage is not None:
+            obj["usage"] = self.usage
+        if self.error is not None:
+            obj["error"] = self.error
+        return nbytes(dumps(obj)) - 2  # the members, without the braces
+
+
+class ResponsesSnapshot:
+    """The Response object with its output so far (representation.cpp's ResponsesSnapshot)."""
+
+    def __init__(self, created_text, model):
+        self.base = raw_members(created_text) or [('"object"', '"response"'),
+                                                  ('"created_at"', "0"),
+                                                  ('"model"', json.dumps(model))]
+        self.output = []
+
+    def apply(self, ev, text):
+        t = ev.get("type", "")
+        if t in ("response.created", "response.in_progress", "response.completed",
+                 "response.failed", "response.incomplete"):
+            if not isinstance(ev.get("response"), dict):
+                return
+            self.base = raw_members(raw_member(text, "response"))
+            out = ev["response"].get("output")
+            interim = t in ("response.created", "response.in_progress")
+            if interim and not out:
+                return
+            self.output = list(out) if isinstance(out, list) else []
+            return
+        oi, ci, si = ev.get("output_index"), ev.get("content_index"), ev.get("summary_index")
+        item = self.output[oi] if isinstance(oi, int) and oi < len(self.output) else None
+
+        def element(key, idx):
+            if not isinstance(item, dict) or not isinstance(idx, int):
+                return None
+            arr = item.get(key)
+            return arr[idx] if isinstance(arr, list) and idx < len(arr) else None
+
+        def put(key, idx, value):
+            if not isinstance(item, dict) or value is None:
+                return
+            arr = item.setdefault(key, [])
+            if idx < len(arr):
+                arr[idx] = value
+            else:
+                arr.append(value)
+
+        delta = ev.get("delta") if isinstance(ev.get("delta"), str) else None
+        if t in ("response.output_item.added", "response.output_item.done"):
+            if isinstance(oi, int) and isinstance(ev.get("item"), dict):
+                if oi < len(self.output):
+                    self.output[oi] = ev["item"]
+                else:
+                    self.output.append(ev["item"])
+        elif t in ("response.content_part.added", "response.content_part.done"):
+            if isinstance(ci, int):
+                put("content", ci, ev.get("part"))
+        elif t in ("response.output_text.delta", "response.refusal.delta",
+                   "response.reasoning_summary_text.delta"):
+            el = element("summary" if "summary" in t else "content",
+                         si if "summary" in t else ci)
+            key = "refusal" if "refusal" in t else "text"
+            if isinstance(el, dict) and delta is not None:
+                el[key] = el.get(key, "") + delta
+        elif t in ("response.output_text.done", "response.refusal.done",
+                   "response.reasoning_summary_text.done"):
+            el = element("summary" if "summary" in t else "content",
+                         si if "summary" in t else ci)
+            key = "refusal" if "refusal" in t else "text"
+            if isinstance(el, dict) and isinstance(ev.get(key), str):
+                el[key] = ev[key]
+        elif t == "response.function_call_arguments.delta":
+            if isinstance(item, dict) and delta is not None:
+                item["arguments"] = item.get("arguments", "") + delta
+        elif t == "response.function_call_arguments.done":
+            if isinstance(item, dict) and isinstance(ev.get("arguments"), str):
+                item["arguments"] = ev["arguments"]
+        elif t in ("response.reasoning_summary_part.added",
+                   "response.reasoning_summary_part.done"):
+            if isinstance(si, int):
+                put("summary", si, ev.get("part"))
+
+    def tail(self):
+        keys = {k for k, _ in self.base}
+        parts = []
+        if '"object"' not in keys:
+            parts.append('"object":"response"')
+        output = dumps(self.output)
+        for k, v in self.base:
+            if k in ('"id"', '"status"'):
+                continue
+            if k == '"output"':
+                v = output
+            elif k == '"background"':
+                v = "true"
+            parts.append(f"{k}:{v}")
+        if '"output"' not in keys:
+            parts.append('"output":' + output)
+        if '"background"' not in keys:
+            parts.append('"background":true')
+        return nbytes(",".join(parts))
+
+
+def snapshot_tails(rec):
+    """[tail bytes after k job events] for k = 0…N: what snapshot and openai answers carry."""
+    payloads = []
+    for e in rec.job_events:
+        text = Recording.data(e)
+        try:
+            payloads.append((json.loads(text), text))
+        except ValueError:
+            payloads.append(({}, text))
+    if rec.api == "responses":
+        created = next((raw_member(t, "response") for p, t in payloads
+                        if p.get("type") == "response.created"), "")
+        snap = ResponsesSnapshot(created, rec.model)
+    else:
+        snap = ChatSnapshot(next((p for p, _ in payloads if "choices" in p), {}))
+    tails = [snap.tail()]
+    for p, t in payloads:
+        snap.apply(copy.deepcopy(p), t)  # the snapshot edits the items it holds
+        tails.append(snap.tail())
+    return tails
+
+
 class Bodies:
     """The four shapes' body sizes for a recording (mock_server/README.md), by events due."""
 
     def __init__(self, rec):
         self.rec = rec
         self.responses = rec.api == "responses"
-        final = rec.nonstream["body"] if rec.nonstream else ""
-        escaped_all = sum(len(t) for t in rec.text_escaped)
-        # The snapshot's object without its text; the final object is the stream:false body's
-        # size (its id and status replaced by the job's: close enough for the band).
-        self.snapshot_frame = max(len(final) - escaped_all, 0)
-        self.pending = self._pending_length()
+        self.tails = snapshot_tails(rec)  # the object's members after k events
 
-    def _pending_length(self):
-        if self.responses:
-            for e in self.rec.events:
-                if e.get("kind") == "response.created":
-                    try:
-                        obj = json.loads(Recording.data(e)).get("response", {})
-                    except ValueError:
-                        break
-                    return len(json.dumps(obj, separators=(",", ":"))) + 20
-        return len('{"id":"chatcmpl_bg_999","status":"queued","object":"chat.completion",'
-                   '"created":1700000000,"model":"' + self.rec.model + '","choices":[]}')
+    def whole(self, due):
+        """{"id":…,"status":…, + the object after `due` events + }."""
+        return open_object(self.status(due)) + self.tails[due] + 1
 
     def status(self, due):
         ended = due >= len(self.rec.job_events)
@@ -194,10 +416,18 @@ class Bodies:
         return n
 
     def snapshot(self, due):
-        return self.snapshot_frame + sum(len(t) for t in self.rec.text_escaped[:due])
+        return self.whole(due)
 
     def openai(self, due):
-        return self.snapshot(due) if due >= len(self.rec.job_events) else self.pending
+        # status only (the object before any event) until the job ends, then the whole object
+        if due >= len(self.rec.job_events):
+            return self.whole(due)
+        return open_object(self.status(due)) + self.tails[0] + 1
+
+    @property
+    def pending(self):
+        """The creation's answer: the queued object."""
+        return open_object(("queued", self.responses)) + self.tails[0] + 1
 
 
 def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
@@ -261,7 +491,8 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
             lags = [polls * p - o for o in offsets_ms]
         else:
             lags = [max(math.ceil(o / p - 1e-9), 1) * p - o for o in offsets_ms]
-        lag_band = (0.03 * p + busy_ms, 0.03 * p + 3 * busy_ms)
+        # When in its slot a poll's answer returns, and the harness's thread: a few % of P
+        lag_band = (0.05 * p + busy_ms + 1, 0.05 * p + 3 * busy_ms + 3)
     elif transport == "long-poll":
         # One answer per burst of events closer than a round trip, then the ended job's.
         edges = [0]
@@ -295,8 +526,8 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
                                   max(1.0, 0.05 * requests) if transport == "poll" else
                                   0.35 * requests)
     http = headers + bodies
-    approx = transport == "long-poll" or shape in ("snapshot", "openai")
-    bytes_band = 0.25 if approx else 0.06
+    # long-poll's answers depend on which events a round trip batches: estimated, not built
+    bytes_band = 0.25 if transport == "long-poll" else 0.05
     out["http_bytes_in_per_token"] = (http / tokens, bytes_band * http / tokens)
     out["http_header_bytes_in_per_token"] = (headers / tokens, bytes_band * headers / tokens)
     wire = http + SEGMENT_HEADER_BYTES * segments
