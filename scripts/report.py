@@ -84,6 +84,25 @@ def lag(c, key="lag_ms_mean"):
     return c["counters"].get(key) if c else None
 
 
+def envelope_bytes(run):
+    """(least, most) over the run's recordings of the mean bytes an SSE content event carries
+    beyond its text (SSE framing and the JSON around the token), from the recordings."""
+    import model
+    means = []
+    for r in run.recordings:
+        try:
+            rec = model.load_recording(r, run.context.get("recordings"))
+        except (OSError, ValueError):
+            continue
+        texts = [t for e, t in zip(rec.job_events, rec.text_escaped)
+                 if e.get("kind") in model.CONTENT_KINDS]
+        events = [e for e in rec.job_events if e.get("kind") in model.CONTENT_KINDS]
+        if events:
+            means.append(sum(len(e["bytes"].encode()) - len(t.encode())
+                             for e, t in zip(events, texts)) / len(events))
+    return (min(means), max(means)) if means else (0, 0)
+
+
 def section(run_path, sweep_path=None):
     run = Run(run_path)
     level = max(run.levels)
@@ -133,8 +152,8 @@ def section(run_path, sweep_path=None):
         if means and sse_means:
             lines.append(f"Polling every {p} ms adds {fmt(min(means))}–{fmt(max(means))} ms "
                          f"(p99 {fmt(min(p99s))}–{fmt(max(p99s))} ms; METRICS.md's P/2 = "
-                         f"{p / 2:g} and 0.99·P = {0.99 * p:g}), "
-                         f"{fmt(min(means) / max(sse_means), 0)}× SSE's at the least.")
+                         f"{p / 2:g} and 0.99·P = {0.99 * p:g}), at least "
+                         f"{fmt(min(means) / max(sse_means), 0)}× SSE's.")
     openai = [(r, lag(run.get("poll", r, level, run.intervals[0], "openai")))
               for r in run.recordings] if run.intervals else []
     openai = [(r, v) for r, v in openai if v is not None]
@@ -148,7 +167,14 @@ def section(run_path, sweep_path=None):
     if lp and sse_means:
         word = "as low as" if max(lp) <= 2 * max(sse_means) else "above"
         lines.append(f"Long polling's lag is {word} SSE's: {fmt(min(lp))}–{fmt(max(lp))} ms.")
-    say("Yes. " + " ".join(lines) if sse_means else "No SSE case in this run.")
+    fastest = [lag(run.get("poll", r, level, run.intervals[0], "delta")) for r in run.recordings]
+    fastest = [v for v in fastest if v is not None] if run.intervals else []
+    if not sse_means:
+        say("No SSE case in this run.")
+    else:
+        verdict = ("Yes." if fastest and max(sse_means) < min(fastest) else
+                   "Not at every setting of this run.")
+        say(verdict + " " + " ".join(lines))
     say("")
     header = ["recording", "sse", "long-poll delta"] + [f"poll {p} ms delta" for p in
                                                         run.intervals] + [
@@ -189,9 +215,23 @@ def section(run_path, sweep_path=None):
             f"bytes and {fmt(c_slow)}× the CPU, at {run.intervals[0]} ms {fmt(b_fast)}× and "
             f"{fmt(c_fast)}×.")
     if lines:
-        say("It depends on the interval, and SSE is not the cheapest: OpenAI's chunk envelope "
-            "(~250 bytes around a token of a few) and one write per token cost more than a slow "
-            "poll's batched answer. " + " ".join(lines))
+        cheaper = [c for c in run.cases if c["transport"] == "poll" and c["concurrency"] == level
+                   and run.get("sse", c["recording"], level)
+                   and (ratio(wire(c), wire(run.get("sse", c["recording"], level))) or 9) < 1
+                   and (ratio(cpu(c), cpu(run.get("sse", c["recording"], level))) or 9) < 1]
+        envelope = envelope_bytes(run)
+        if cheaper:
+            settings = [c for c in run.cases if c["transport"] == "poll"
+                        and c["concurrency"] == level]
+            say(f"SSE gives less load than polling only at short poll intervals: {len(cheaper)} of "
+                f"the run's {len(settings)} poll settings at this concurrency cost fewer bytes "
+                "*and* less server CPU per token than SSE. SSE sends every token in its own write, chunk and segment, inside "
+                f"OpenAI's chunk envelope ({fmt(envelope[0], 0)}–{fmt(envelope[1], 0)} bytes of "
+                "JSON and SSE framing per content event around the token's text, from the "
+                "recordings); a poll's answer batches the tokens since the last one. "
+                + " ".join(lines))
+        else:
+            say("SSE costs less than every poll setting of this run. " + " ".join(lines))
     say("")
     say("Wire bytes (in + out) and server CPU per token relative to SSE's (bytes× / CPU×; below 1 "
         "= cheaper than SSE):")
@@ -244,15 +284,25 @@ def section(run_path, sweep_path=None):
         if at:
             by_b = [x for x in at if x["cost"] == "bytes"]
             by_c = [x for x in at if x["cost"] == "cpu"]
+            def span(xs, what):
+                lo = min(x["interval_ms"] for x in xs)
+                hi = max(x["interval_ms"] for x in xs)
+                names = ", ".join(f"`{x['recording']}`" for x in xs)
+                where = (f"{fmt(lo, 0)} ms" if round(lo) == round(hi) else
+                         f"{fmt(lo, 0)}–{fmt(hi, 0)} ms")
+                return f"in {what} below {where} ({names})"
             parts = []
             if by_b:
-                parts.append(f"in bytes between {fmt(min(x['interval_ms'] for x in by_b), 0)} and "
-                             f"{fmt(max(x['interval_ms'] for x in by_b), 0)} ms")
+                parts.append(span(by_b, "bytes"))
             if by_c:
-                parts.append(f"in server CPU between {fmt(min(x['interval_ms'] for x in by_c), 0)}"
-                             f" and {fmt(max(x['interval_ms'] for x in by_c), 0)} ms")
+                parts.append(span(by_c, "server CPU"))
+            rest_note = (" the other recordings' `delta` polls stay cheaper down to the shortest "
+                         "interval measured" if len({x["recording"] for x in at}) <
+                         len(run.recordings) else "")
             say(f"For `delta`, the compact shape, polling becomes dearer than SSE "
-                f"{' and '.join(parts)}, depending on the recording's token rate.")
+                f"{' and '.join(parts)};{rest_note or ' every recording crosses'} — the fewer "
+                "tokens per second a recording has, the longer the interval at which a poll "
+                "starts costing more than the tokens it brings.")
             say("")
 
     # 4. Good enough.
@@ -294,7 +344,8 @@ def section(run_path, sweep_path=None):
             text += "."
         say(text)
     say("")
-    say("Measured on loopback with one server thread and one harness thread on the same 2 cores: "
+    say("Measured on loopback with one server thread and one harness thread on the same "
+        f"{ctx.get('cores') or ctx.get('num_cpus')} cores: "
         "the CPU figures include kernel TCP work of both sides (`cpu_note` in the context); "
         "ratios between transports of one run are the robust reading, absolute µs are this "
         "machine's.")
