@@ -76,10 +76,24 @@ class Compare(unittest.TestCase):
 
     def test_without_repetitions_the_change_alone_decides(self):
         self.base = fixtures.write(self.tmp.name, "base1", fixtures.run(repetitions=1))
-        rc, out = self.compare(fixtures.run(repetitions=1, scale={(SSE, "lag_ms_p50"): 1.3}),
+        rc, out = self.compare(fixtures.run(repetitions=1, scale={(SSE, "ttft_ms_p50"): 1.3}),
                                "--fail-on-regression=10")
         self.assertEqual(rc, 1, out)
         self.assertIn("fewer than 4 repetitions", out)
+
+    def test_a_change_under_its_floor_is_no_regression(self):
+        # SSE's lag 0.3 ms -> 0.6 ms: +100 %, significant, and under the 1 ms that counts
+        rc, out = self.compare(fixtures.run(seed=2, scale={(SSE, "lag_ms_mean"): 2.0}),
+                               "--fail-on-regression=10")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("worse", out)
+
+    def test_cpu_has_its_own_threshold(self):
+        new = fixtures.run(seed=2, scale={(SSE, "server_cpu_us_per_token"): 1.3})
+        rc, out = self.compare(new, "--fail-on-regression=10", "--cpu-regression=50")
+        self.assertEqual(rc, 0, out)
+        rc, out = self.compare(new, "--fail-on-regression=10", "--cpu-regression=20")
+        self.assertEqual(rc, 1, out)
 
     def test_machine_bound_figures_are_not_gated_across_machines(self):
         other = dict(fixtures.CONTEXT, host_name="another-machine")

@@ -23,6 +23,12 @@ BASE_COUNTERS = {
 
 CASES = ["sse/chat-gpt-4o-json/c:10", "poll/chat-gpt-4o-json/c:10/interval_ms:250/shape:delta",
          "long-poll/chat-gpt-4o-json/c:10/shape:events"]
+# The poll case's own figures (P/2, P, 13 requests), unless a run gives others.
+POLL_COUNTERS = {"lag_ms_mean": 125.0, "lag_ms_p50": 124.0, "lag_ms_p99": 248.0,
+                 "ttft_ms_p50": 750.0, "ttft_ms_p99": 752.0, "requests_per_stream": 13.0,
+                 "wire_bytes_in_per_token": 30.0, "http_bytes_in_per_token": 25.0,
+                 "client_cpu_us_per_token": 4.0, "server_cpu_us_per_token": 3.0,
+                 "interval_ms": 250.0}
 
 
 def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None, failed=(),
@@ -38,7 +44,8 @@ def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None,
                      "run_name": name + "/iterations:1/manual_time", "run_type": "iteration",
                      "repetitions": repetitions, "repetition_index": rep, "threads": 1,
                      "iterations": 1, "real_time": 3000.0, "cpu_time": 10.0, "time_unit": "ms"}
-            for k, v in dict(BASE_COUNTERS, **(counters or {}).get(name, {})).items():
+            own = (counters or {}).get(name, POLL_COUNTERS if name == CASES[1] else {})
+            for k, v in dict(BASE_COUNTERS, **own).items():
                 fixed = ("errors", "streams", "concurrency", "tokens_per_stream", "speed")
                 jitter = 1 + rng.uniform(-noise, noise) if k not in fixed else 1
                 entry[k] = v * jitter * scale.get((name, k), 1.0)
