@@ -98,7 +98,7 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
-    fig.savefig(os.path.splitext(out)[0] + ".svg")
+    fig.savefig(os.path.splitext(out)[0] + ".svg", metadata=tradeoff_charts.SVG_METADATA)
     plt.close(fig)
 
 

@@ -58,6 +58,12 @@ def label(case):
     return text + (f" {case['shape']}" if case["shape"] else "")
 
 
+def tick(case):
+    """'poll', '50 ms', its shape: short lines under a bar."""
+    text = case["transport"] + (f"\n{case['interval_ms']} ms" if case["interval_ms"] else "")
+    return text + (f"\n{case['shape']}" if case["shape"] else "")
+
+
 def setting_color(case, intervals):
     """One color per transport; the poll intervals on a blue-to-red ramp."""
     fixed = {"sse": "black", "rest": "0.55", "long-poll": "tab:purple"}
@@ -75,11 +81,17 @@ def recordings_of(cases):
     return sorted(order, key=order.get)
 
 
+# Deterministic SVGs (no date, fixed element ids): drawing a run again changes no byte.
+plt.rcParams["svg.hashsalt"] = "ssebench"
+SVG_METADATA = {"Date": None}
+
+
 def save(fig, out_dir, name):
     paths = []
     for ext in ("png", "svg"):
         path = os.path.join(out_dir, f"{name}.{ext}")
-        fig.savefig(path, dpi=110 if ext == "png" else None)
+        fig.savefig(path, dpi=110 if ext == "png" else None,
+                    metadata=SVG_METADATA if ext == "svg" else None)
         paths.append(path)
     plt.close(fig)
     return paths
@@ -137,8 +149,7 @@ def ttft(context, cases, recs, out_dir):
             if first:
                 ax.axhline(first, color="tab:green", ls="--", lw=1)
             ax.set_xticks(range(len(variants)))
-            ax.set_xticklabels([label(v).replace(" ", "\n", 1) for v in variants], fontsize=6,
-                               rotation=90)
+            ax.set_xticklabels([tick(v) for v in variants], fontsize=6, rotation=90)
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
             ax.set_ylabel("TTFT p50, ms")
             ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
@@ -249,7 +260,7 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
     handles.append(plt.Line2D([], [], color="0.3", marker="o", mfc="none", ls="none",
                               label="hollow: the model's (lag, bytes); sse, long-poll: ≈ 0"))
     fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=min(6, len(handles)),
-               bbox_to_anchor=(0.5, 1 - 0.55 / fig.get_figheight()))
+               bbox_to_anchor=(0.5, 1 - 0.68 / fig.get_figheight()))
     fig.suptitle(f"Trade-off frontier: lag against network and server load, {level} streams "
                  f"(lower left is better)\n{machine(context)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 1.2 / fig.get_figheight()))
@@ -320,7 +331,7 @@ def bytes_split(context, cases, recs, out_dir):
                         label="model: wire bytes in" if vi == min(splits) else None)
         ax.set_ylim(0, clip * 1.15)
         ax.set_xticks(range(len(variants)))
-        ax.set_xticklabels([label(v).replace(" ", "\n", 1) for v in variants], fontsize=7)
+        ax.set_xticklabels([tick(v) for v in variants], fontsize=7)
         ax.set_ylabel("bytes per token")
         ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
@@ -334,7 +345,7 @@ def bytes_split(context, cases, recs, out_dir):
            "byte counter)")
     fig.suptitle(f"Bytes per token by layer (stacked; number: the total; ↑: cut at 2.5× sse)\n{how}"
                  f"\n{machine(context)}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 1.25 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 1.05 / fig.get_figheight()))
     return save(fig, out_dir, "bytes_split")
 
 
