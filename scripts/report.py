@@ -128,10 +128,11 @@ def section(run_path, sweep_path=None):
         f"The figures below are at {level} concurrent streams, per token, from that run's "
         "`benchmark.json`.")
     say("")
-    say("| recording | tokens | SSE stream (ttlt p50) |")
-    say("|---|---:|---:|")
+    rate = {r: tokens[r] / (duration[r] / 1000) if duration[r] else None for r in run.recordings}
+    say("| recording | tokens | SSE stream (ttlt p50) | tokens per second |")
+    say("|---|---:|---:|---:|")
     for r in run.recordings:
-        say(f"| `{r}` | {fmt(tokens[r], 0)} | {fmt(duration[r], 0)} ms |")
+        say(f"| `{r}` | {fmt(tokens[r], 0)} | {fmt(duration[r], 0)} ms | {fmt(rate[r], 0)} |")
     say("")
 
     # 1. Latency.
@@ -260,9 +261,9 @@ def section(run_path, sweep_path=None):
                       if x["concurrency"] == max(sweep.levels)]
     use = sweep_rows or rows
     if use:
-        src = (f"the sweep [{rel(sweep_path)}/]({os.path.basename(os.path.abspath(sweep_path))}/)"
-               f" (intervals {', '.join(map(str, sorted({c['interval_ms'] for c in sweep.cases if c['interval_ms']})))} ms, "
-               f"{max(sweep.levels)} streams; `crossover.txt`, `crossover.png` there)"
+        src = (f"the sweep [{rel(sweep_path)}/]({os.path.basename(os.path.abspath(sweep_path))}/):"
+               f" intervals {', '.join(map(str, sorted({c['interval_ms'] for c in sweep.cases if c['interval_ms']})))} ms, "
+               f"{max(sweep.levels)} streams, `crossover.txt` and `crossover.png` there"
                if sweep_rows else f"this run's {len(run.intervals)} intervals")
         say(f"Below these intervals a poll costs more than SSE per token (from {src}; "
             "interpolated between the measured intervals, `<` = cheaper at every measured "
@@ -299,10 +300,19 @@ def section(run_path, sweep_path=None):
             rest_note = (" the other recordings' `delta` polls stay cheaper down to the shortest "
                          "interval measured" if len({x["recording"] for x in at}) <
                          len(run.recordings) else "")
+            # Said only when the run shows it: the crossing interval (a recording cheaper at
+            # every interval counts as crossing below the shortest) falls as tokens/s rise.
+            ordered = True
+            for kind in ("bytes", "cpu"):
+                pts = sorted((rate.get(x["recording"]) or 0,
+                              x["interval_ms"] if x["how"] == "at" else
+                              (0 if x["how"] == "below" else 1e9))
+                             for x in use if x["shape"] == "delta" and x["cost"] == kind)
+                ordered &= all(a[1] >= b[1] for a, b in zip(pts, pts[1:]))
+            why = (" — the fewer tokens per second a recording has, the longer the interval at "
+                   "which a poll starts costing more than the tokens it brings" if ordered else "")
             say(f"For `delta`, the compact shape, polling becomes dearer than SSE "
-                f"{' and '.join(parts)};{rest_note or ' every recording crosses'} — the fewer "
-                "tokens per second a recording has, the longer the interval at which a poll "
-                "starts costing more than the tokens it brings.")
+                f"{' and '.join(parts)};{rest_note or ' every recording crosses'}{why}.")
             say("")
 
     # 4. Good enough.
