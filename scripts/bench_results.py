@@ -1,12 +1,18 @@
 """Reads a Google Benchmark JSON written by ssebench-bench into one dict per case.
 
-Shared by bench_table.py and charts.py. Reads the fields it needs and ignores the rest.
+Shared by bench_table.py, charts.py, compare, model.py, crossover.py and report.py. Reads the fields it needs and ignores the rest.
 """
 import json
+import os
 import re
+import statistics
 
 _SUFFIX = re.compile(r"(/iterations:\d+|/manual_time|/real_time|/repeats:\d+)+$")
 
+
+# Per-entry fields of Google Benchmark's that are bookkeeping, not figures of the case.
+_NOT_FIGURES = {"family_index", "per_family_instance_index", "repetitions", "repetition_index",
+                "threads"}
 
 # The poll shapes in the harness's default order; a case of sse or rest has none ("").
 SHAPES = ["openai", "snapshot", "delta", "events"]
@@ -30,18 +36,34 @@ def parse_name(name):
 
 
 def load(path):
-    """(context, cases): cases in run order, each with its counters and error state."""
+    """(context, cases): cases in run order, each with its counters and error state.
+
+    `path` is a benchmark.json or the run folder holding one. With --benchmark_repetitions=N a
+    case has N iteration entries (and aggregate ones, skipped): its counters are then the mean
+    of the repetitions' and `repetitions` holds each repetition's counters in order (one entry
+    without repetitions), for scripts/compare's significance test. A case failed when any
+    repetition did.
+    """
+    if os.path.isdir(path):
+        path = os.path.join(path, "benchmark.json")
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    cases = []
+    cases = {}  # name -> case, in run order
     for b in data.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration":
-            continue  # aggregates of --benchmark_repetitions
-        case = parse_name(b.get("run_name") or b["name"])
-        case["error"] = b.get("error_message", "") if b.get("error_occurred") else ""
-        case["counters"] = {k: v for k, v in b.items() if isinstance(v, (int, float))}
-        cases.append(case)
-    return data.get("context", {}), cases
+            continue  # aggregates of --benchmark_repetitions (mean, median, stddev, cv)
+        parsed = parse_name(b.get("run_name") or b["name"])
+        case = cases.setdefault(parsed["name"], dict(parsed, error="", repetitions=[]))
+        if b.get("error_occurred") and not case["error"]:
+            case["error"] = b.get("error_message", "") or "failed"
+        case["repetitions"].append(
+            {k: v for k, v in b.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+             and k not in _NOT_FIGURES})
+    for case in cases.values():
+        reps = case["repetitions"]
+        keys = dict.fromkeys(k for r in reps for k in r)  # first seen order
+        case["counters"] = {k: statistics.fmean(r[k] for r in reps if k in r) for k in keys}
+    return data.get("context", {}), list(cases.values())
 
 
 def setting(case):

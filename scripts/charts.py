@@ -1,8 +1,9 @@
 #!/usr/bin/python3
-"""Charts of an ssebench-bench JSON result, as PNGs next to it (matplotlib, Agg backend).
+"""Charts of an ssebench-bench JSON result, as PNG and SVG next to it (matplotlib, Agg backend).
 
 Usage: scripts/charts.py results/<run>/benchmark.json [OUT_DIR]
-Writes lag.png (delivery lag p50 bars, p99 marks), bytes_per_token.png (wire bytes per token,
+Writes the trade-off charts of tradeoff_charts.py (ttft, lag_cdf, frontier, bytes_split,
+scaling, model; see there) and three bar charts: lag.png (delivery lag p50 bars, p99 marks), bytes_per_token.png (wire bytes per token,
 in and out) and cpu_per_token.png (client and server CPU per token): one panel per concurrency,
 one group per transport (poll intervals and poll shapes apart: 'poll 250 ms / delta'), one bar
 per recording. In the bytes and CPU charts a dotted line per recording marks its sse case, the
@@ -18,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_results  # noqa: E402
+import tradeoff_charts  # noqa: E402
 
 TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll"]
 
@@ -96,6 +98,7 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
+    fig.savefig(os.path.splitext(out)[0] + ".svg", metadata=tradeoff_charts.SVG_METADATA)
     plt.close(fig)
 
 
@@ -105,7 +108,7 @@ def main():
         return 2
     path = sys.argv[1]
     out_dir = sys.argv[2] if len(sys.argv) == 3 else os.path.dirname(os.path.abspath(path))
-    _, cases = bench_results.load(path)
+    context, cases = bench_results.load(path)
     os.makedirs(out_dir, exist_ok=True)
     cases = [c for c in cases if c["counters"].get("streams", 0) > 0]
     if not cases:
@@ -124,7 +127,10 @@ def main():
             "µs per token (log)",
             [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)],
             log=True, baseline=True)
-    print(f"charts: {out_dir}/lag.png, bytes_per_token.png, cpu_per_token.png")
+    drawn = tradeoff_charts.draw_all(context, cases, out_dir)
+    names = sorted({os.path.splitext(os.path.basename(p))[0] for p in drawn})
+    print(f"charts: {out_dir}/ lag, bytes_per_token, cpu_per_token, {', '.join(names)} "
+          "(.png, .svg)")
     return 0
 
 

@@ -13,6 +13,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -548,11 +549,17 @@ void add_context(const Run& run, const std::string& server_desc) {
 }  // namespace
 
 int harness_main(int argc, char** argv) {
-  // The filter, to count the cases that will run in the progress lines (Initialize removes it).
+  // The filter and the repetitions, to count the cases that will run in the progress lines
+  // (Initialize removes both): each repetition of a case runs it again, warm-up included.
   std::string filter;
-  for (int i = 1; i < argc; ++i)
-    if (std::string_view a = argv[i]; a.starts_with("--benchmark_filter="))
+  int repetitions = 1;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a.starts_with("--benchmark_filter="))
       filter = a.substr(std::string_view("--benchmark_filter=").size());
+    else if (constexpr std::string_view flag = "--benchmark_repetitions="; a.starts_with(flag))
+      repetitions = std::max(1, std::atoi(argv[i] + flag.size()));
+  }
   bool help = false;
   for (int i = 1; i < argc; ++i)
     if (std::string_view(argv[i]) == "--help") help = true;
@@ -682,7 +689,7 @@ int harness_main(int argc, char** argv) {
     }
   }
   run->cases_total = 0;
-  for (const auto& spec : specs) run->cases_total += selected(filter, spec->name) ? 1 : 0;
+  for (const auto& spec : specs) run->cases_total += selected(filter, spec->name) ? repetitions : 0;
   add_context(*run, server_desc);
   fmt::print(stderr, "ssebench-bench: {} cases against {}\n", specs.size(), run->url);
 

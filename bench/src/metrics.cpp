@@ -75,7 +75,11 @@ Summary summarize(std::vector<double> samples) {
   if (samples.empty()) return s;
   std::sort(samples.begin(), samples.end());
   s.min = samples.front();
+  s.p10 = percentile(samples, 0.10);
+  s.p25 = percentile(samples, 0.25);
   s.p50 = percentile(samples, 0.50);
+  s.p75 = percentile(samples, 0.75);
+  s.p95 = percentile(samples, 0.95);
   s.p90 = percentile(samples, 0.90);
   s.p99 = percentile(samples, 0.99);
   s.max = samples.back();
@@ -123,6 +127,7 @@ void CaseAggregate::add(const RoundResult& round) {
     empty_polls_ += s.empty_polls;
     http_out_ += s.http_bytes_out;
     http_in_ += s.http_bytes_in;
+    http_header_in_ += s.http_header_bytes_in;
     StreamFigures f = stream_figures(s, offsets_, speed_);
     if (f.ttfb_ms) ttfb_.push_back(*f.ttfb_ms);
     if (f.ttft_ms) ttft_.push_back(*f.ttft_ms);
@@ -166,8 +171,14 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   stats("ttfb_ms", ttfb_, false);
   stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
-  if (const auto lag = stats("lag_ms", lag_, true))
+  if (const auto lag = stats("lag_ms", lag_, true)) {
     put("lag_ms_min", lag->min);  // below half a loopback round trip: a clock bug
+    // With min, p50, p90, p99 and max: the lag's CDF, for charts without per-sample data.
+    put("lag_ms_p10", lag->p10);
+    put("lag_ms_p25", lag->p25);
+    put("lag_ms_p75", lag->p75);
+    put("lag_ms_p95", lag->p95);
+  }
   stats("itl_ms", itl_, false);
 
   put("requests_per_stream", static_cast<double>(requests_) / n);
@@ -184,6 +195,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
 
   per("http_bytes_out", static_cast<double>(http_out_));
   per("http_bytes_in", static_cast<double>(http_in_));
+  // Status lines and headers of every answer: the rest of http_bytes_in is bodies and framing.
+  per("http_header_bytes_in", static_cast<double>(http_header_in_));
   per("tcp_payload_bytes_out", static_cast<double>(tcp_.bytes_out));
   per("tcp_payload_bytes_in", static_cast<double>(tcp_.bytes_in));
   per("segments_out", static_cast<double>(tcp_.segs_out));

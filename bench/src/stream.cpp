@@ -105,6 +105,7 @@ std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void*
   const std::size_t bytes = size * n;
   if (!s->record_.first_byte) s->record_.first_byte = s->now();
   s->record_.http_bytes_in += bytes;
+  s->record_.http_header_bytes_in += bytes;
   const std::string_view line(data, bytes);
   if (line.starts_with("HTTP/")) {
     const auto sp = line.find(' ');

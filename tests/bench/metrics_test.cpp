@@ -103,6 +103,10 @@ TEST(Summary, ExactOverUnsortedSamples) {
   EXPECT_DOUBLE_EQ(s.p50, 50.5);
   EXPECT_DOUBLE_EQ(s.p90, 90.1);
   EXPECT_DOUBLE_EQ(s.p99, 99.01);
+  EXPECT_DOUBLE_EQ(s.p10, 10.9);
+  EXPECT_DOUBLE_EQ(s.p25, 25.75);
+  EXPECT_DOUBLE_EQ(s.p75, 75.25);
+  EXPECT_DOUBLE_EQ(s.p95, 95.05);
   EXPECT_DOUBLE_EQ(s.max, 100);
   EXPECT_DOUBLE_EQ(s.min, 1);
   EXPECT_DOUBLE_EQ(s.mean, 50.5);
@@ -121,6 +125,7 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
     r.empty_polls = 1;
     r.http_bytes_out = 100;
     r.http_bytes_in = 1000;
+    r.http_header_bytes_in = 150;
     r.events = 2;
     return r;
   };
@@ -150,6 +155,11 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_max"), 6);
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_mean"), 3.5);
   EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_min"), 1);
+  // The CDF's points, linear between order statistics of 1..6.
+  EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_p10"), 1.5);
+  EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_p25"), 2.25);
+  EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_p75"), 4.75);
+  EXPECT_DOUBLE_EQ(counter(agg, "lag_ms_p95"), 5.75);
   EXPECT_DOUBLE_EQ(counter(agg, "ttft_ms_p50"), 3);
   EXPECT_DOUBLE_EQ(counter(agg, "ttfb_ms_p50"), 1);
   EXPECT_DOUBLE_EQ(counter(agg, "requests_per_stream"), 3);
@@ -159,6 +169,7 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   EXPECT_DOUBLE_EQ(counter(agg, "server_cpu_us_per_token"), 50);
   EXPECT_DOUBLE_EQ(counter(agg, "http_bytes_in_per_stream"), 1000);
   EXPECT_DOUBLE_EQ(counter(agg, "http_bytes_out_per_token"), 25);
+  EXPECT_DOUBLE_EQ(counter(agg, "http_header_bytes_in_per_stream"), 150);
   EXPECT_DOUBLE_EQ(counter(agg, "tcp_payload_bytes_in_per_stream"), 1000);
   EXPECT_DOUBLE_EQ(counter(agg, "segments_out_per_stream"), 5);
   EXPECT_DOUBLE_EQ(counter(agg, "wire_bytes_out_per_stream"), (300 + 52 * 15) / 3.0);

@@ -46,10 +46,11 @@ struct StreamRecord {
   std::vector<ContentReceipt> content;
   std::size_t events = 0;  // events received (SSE events, or job events)
   std::size_t requests = 0;
-  std::size_t connections = 0;       // new connections opened (CURLINFO_NUM_CONNECTS)
-  std::size_t empty_polls = 0;       // poll answers with no new event
-  std::uint64_t http_bytes_out = 0;  // request line, headers, body
-  std::uint64_t http_bytes_in = 0;   // status line, headers, raw (chunked) body
+  std::size_t connections = 0;             // new connections opened (CURLINFO_NUM_CONNECTS)
+  std::size_t empty_polls = 0;             // poll answers with no new event
+  std::uint64_t http_bytes_out = 0;        // request line, headers, body
+  std::uint64_t http_bytes_in = 0;         // status line, headers, raw (chunked) body
+  std::uint64_t http_header_bytes_in = 0;  // of those, status lines and headers
   std::optional<ErrorKind> error;
   std::string error_detail;
   Transcript transcript;  // the text the client rebuilt, by choice
@@ -81,6 +82,7 @@ StreamFigures stream_figures(const StreamRecord& record,
 struct Summary {
   std::size_t count = 0;
   double min = 0, p50 = 0, p90 = 0, p99 = 0, max = 0, mean = 0;
+  double p10 = 0, p25 = 0, p75 = 0, p95 = 0;  // with the others, points of the CDF
 };
 /** Percentile `q` in [0,1] of sorted samples, linear between order statistics (numpy's default). */
 double percentile(std::span<const double> sorted, double q);
@@ -143,7 +145,7 @@ class CaseAggregate {
   std::array<std::size_t, error_kind_count> errors_{};
   std::string first_error_;
   std::size_t events_ = 0, content_events_ = 0, requests_ = 0, connections_ = 0, empty_polls_ = 0;
-  std::uint64_t http_out_ = 0, http_in_ = 0;
+  std::uint64_t http_out_ = 0, http_in_ = 0, http_header_in_ = 0;
   TcpCounters tcp_;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
   double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;

@@ -1,0 +1,441 @@
+"""The trade-off charts of a run (issue 10), drawn by charts.py beside its bar charts.
+
+Each chart is one figure with a panel per recording (rows) and, where it says so, per
+concurrency (columns); the figure's title names the machine and the commit from the run's
+context, each panel its recording and concurrency. Every chart is written as PNG and SVG.
+- ttft: TTFT p50 by transport (bar; tick p99; hollow diamond: the model's prediction), the
+  recording's own first-token time as a dashed line.
+- lag_cdf: the delivery lag's CDF per transport, from the percentiles the JSON carries (min,
+  p10, p25, p50, p75, p90, p95, p99, max; older runs have fewer).
+- frontier: mean lag against wire bytes per token (in + out) and against server CPU per token,
+  one point per transport × poll interval × shape at the run's highest concurrency; poll points
+  of one shape joined across intervals; hollow markers: the model's (lag, bytes).
+- bytes_split: bytes in per token split into payload (bodies without chunk framing), HTTP
+  headers and framing, TCP/IP headers (52 B a segment); bytes out stacked light; x: the model.
+- scaling: server CPU per token and p99 lag against concurrency (runs with several levels).
+- model: measured against predicted (lag mean, bytes in per token), the bands as error bars.
+"""
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+import bench_results  # noqa: E402
+import model  # noqa: E402
+
+TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll"]
+SHAPE_MARKERS = {"": "o", "openai": "X", "snapshot": "s", "delta": "^", "events": "D"}
+SHAPE_LINES = {"": "-", "openai": ":", "snapshot": "--", "delta": "-", "events": "-."}
+MIN_DRAWN_LAG_MS = 0.05  # the model's lag for sse and long-poll is ≈ 0: not drawn on a log axis
+CDF_POINTS = [("lag_ms_min", 0.0), ("lag_ms_p10", 0.10), ("lag_ms_p25", 0.25),
+              ("lag_ms_p50", 0.50), ("lag_ms_p75", 0.75), ("lag_ms_p90", 0.90),
+              ("lag_ms_p95", 0.95), ("lag_ms_p99", 0.99), ("lag_ms_max", 1.0)]
+
+
+def machine(context):
+    """'vm: AMD EPYC, 2 cores, lo (MTU 65536), commit 21caaef914a6'."""
+    cores = context.get("cores") or context.get("num_cpus") or "?"
+    iface = str(context.get("interface", "?")).split(" ")[0]
+    return (f"{context.get('host_name', '?')}: {context.get('cpu_model', '?')}, {cores} cores, "
+            f"{iface} (MTU {context.get('interface_mtu_bytes', '?')}), "
+            f"commit {context.get('ssebench_commit', '?')}")
+
+
+def rank(order, value):
+    return order.index(value) if value in order else len(order)
+
+
+def variant_key(case):
+    return (rank(TRANSPORT_ORDER, case["transport"]), case["interval_ms"],
+            rank(bench_results.SHAPES, case["shape"]), case["shape"])
+
+
+def label(case):
+    text = case["transport"] + (f" {case['interval_ms']} ms" if case["interval_ms"] else "")
+    return text + (f" {case['shape']}" if case["shape"] else "")
+
+
+def tick(case):
+    """'poll', '50 ms', its shape: short lines under a bar."""
+    text = case["transport"] + (f"\n{case['interval_ms']} ms" if case["interval_ms"] else "")
+    return text + (f"\n{case['shape']}" if case["shape"] else "")
+
+
+def setting_color(case, intervals):
+    """One color per transport; the poll intervals on a blue-to-red ramp."""
+    fixed = {"sse": "black", "rest": "0.55", "long-poll": "tab:purple"}
+    if case["transport"] in fixed:
+        return fixed[case["transport"]]
+    cmap = plt.get_cmap("plasma")
+    i = intervals.index(case["interval_ms"]) if case["interval_ms"] in intervals else 0
+    return cmap(0.1 + 0.75 * i / max(1, len(intervals) - 1))
+
+
+def recordings_of(cases):
+    order = {}
+    for c in cases:
+        order.setdefault(c["recording"], len(order))
+    return sorted(order, key=order.get)
+
+
+# Deterministic SVGs (no date, fixed element ids): drawing a run again changes no byte.
+plt.rcParams["svg.hashsalt"] = "ssebench"
+SVG_METADATA = {"Date": None}
+
+
+def save(fig, out_dir, name):
+    paths = []
+    for ext in ("png", "svg"):
+        path = os.path.join(out_dir, f"{name}.{ext}")
+        fig.savefig(path, dpi=110 if ext == "png" else None,
+                    metadata=SVG_METADATA if ext == "svg" else None)
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def grid(rows, cols, width_per_col, height_per_row):
+    fig, axes = plt.subplots(rows, cols, figsize=(max(7, width_per_col * cols),
+                                                  height_per_row * rows + 0.8), squeeze=False)
+    return fig, axes
+
+
+def recorded_first_token_ms(case, recs):
+    rec = recs.get(case["recording"])
+    if rec is None or not rec.content:
+        return None
+    speed = case["counters"].get("speed", 1.0) or 1.0
+    return rec.content[0]["t_us"] / 1000 / speed
+
+
+def load_recordings(context, cases):
+    recs = {}
+    for rid in recordings_of(cases):
+        try:
+            recs[rid] = model.load_recording(rid, context.get("recordings"))
+        except (OSError, ValueError):
+            recs[rid] = None
+    return recs
+
+
+def ttft(context, cases, recs, out_dir):
+    recordings = recordings_of(cases)
+    levels = sorted({c["concurrency"] for c in cases})
+    variants = sorted({bench_results.variant(c): c for c in cases}.values(), key=variant_key)
+    fig, axes = grid(len(recordings), len(levels), 0.45 * len(variants) + 2, 3.4)
+    by = {(c["recording"], c["concurrency"], bench_results.variant(c)): c for c in cases}
+    for ri, rec in enumerate(recordings):
+        for li, level in enumerate(levels):
+            ax = axes[ri][li]
+            first = None
+            for vi, v in enumerate(variants):
+                c = by.get((rec, level, bench_results.variant(v)))
+                if not c or "ttft_ms_p50" not in c["counters"]:
+                    continue
+                k = c["counters"]
+                ax.bar(vi, k["ttft_ms_p50"], 0.7, color=setting_color(c, intervals_of(cases)),
+                       alpha=0.85, hatch="//" if c["error"] else None)
+                ax.text(vi, k["ttft_ms_p50"], f"{k['ttft_ms_p50']:.0f}", ha="center",
+                        va="bottom", fontsize=5, rotation=90)
+                if "ttft_ms_p99" in k:
+                    ax.plot([vi - 0.35, vi + 0.35], [k["ttft_ms_p99"]] * 2, color="black", lw=1.2)
+                if "predicted_ttft_ms_p50" in k:
+                    ax.plot(vi, k["predicted_ttft_ms_p50"], marker="D", mfc="none", mec="red",
+                            ms=6, ls="none")
+                first = first or recorded_first_token_ms(c, recs)
+            if first:
+                ax.axhline(first, color="tab:green", ls="--", lw=1)
+            ax.set_xticks(range(len(variants)))
+            ax.set_xticklabels([tick(v) for v in variants], fontsize=6, rotation=90)
+            ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
+            ax.set_ylabel("TTFT p50, ms")
+            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.grid(axis="y", alpha=0.3)
+    handles = [plt.Line2D([], [], color="tab:green", ls="--", label="recorded first-token time"),
+               plt.Line2D([], [], color="black", lw=1.2, label="p99 (tick); bar: p50"),
+               plt.Line2D([], [], marker="D", mfc="none", mec="red", ls="none",
+                          label="model's prediction")]
+    fig.legend(handles=handles, loc="upper right", fontsize=8)
+    fig.suptitle(f"Time to first token by transport (ms)\n{machine(context)}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    return save(fig, out_dir, "ttft")
+
+
+def intervals_of(cases):
+    return sorted({c["interval_ms"] for c in cases if c["interval_ms"]})
+
+
+def lag_cdf(context, cases, out_dir):
+    recordings = recordings_of(cases)
+    levels = sorted({c["concurrency"] for c in cases})
+    intervals = intervals_of(cases)
+    fig, axes = grid(len(recordings), len(levels), 6.5, 3.6)
+    for ri, rec in enumerate(recordings):
+        for li, level in enumerate(levels):
+            ax = axes[ri][li]
+            for c in sorted((c for c in cases if c["recording"] == rec
+                             and c["concurrency"] == level), key=variant_key):
+                pts = [(c["counters"][k], q) for k, q in CDF_POINTS if k in c["counters"]]
+                pts = [(max(x, 1e-3), q) for x, q in pts]
+                if len(pts) < 2:
+                    continue
+                xs, qs = zip(*pts)
+                ax.plot(xs, qs, color=setting_color(c, intervals), ls=SHAPE_LINES.get(c["shape"]),
+                        marker=".", ms=3, lw=1.2, label=label(c))
+            ax.set_xscale("log")
+            ax.set_xlabel("delivery lag per token, ms (log)")
+            ax.set_ylabel("fraction of tokens")
+            ax.set_ylim(0, 1.02)
+            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.grid(alpha=0.3)
+            if ri == 0 and li == len(levels) - 1:
+                ax.legend(fontsize=6, ncol=2, loc="lower right")
+    present = [k.replace("lag_ms_", "") for k, _ in CDF_POINTS
+               if any(k in c["counters"] for c in cases)]
+    fig.suptitle(f"Delivery lag CDF per transport (points: the run's {', '.join(present)})\n"
+                 f"{machine(context)}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    return save(fig, out_dir, "lag_cdf")
+
+
+def wire_total(k, prefix=""):
+    try:
+        return k[prefix + "wire_bytes_in_per_token"] + k.get(prefix + "wire_bytes_out_per_token",
+                                                            k.get("wire_bytes_out_per_token", 0))
+    except KeyError:
+        return None
+
+
+def frontier(context, cases, out_dir, level=None, name="frontier"):
+    recordings = recordings_of(cases)
+    level = level or max(c["concurrency"] for c in cases)
+    intervals = intervals_of(cases)
+    fig, axes = grid(len(recordings), 2, 6.5, 4.0)
+    for ri, rec in enumerate(recordings):
+        mine = sorted((c for c in cases if c["recording"] == rec and c["concurrency"] == level
+                       and "lag_ms_mean" in c["counters"] and not c["error"]), key=variant_key)
+        for col, (xkey, xlabel) in enumerate([
+                ("wire", "wire bytes per token, in + out (log)"),
+                ("server_cpu_us_per_token", "server CPU µs per token (log)")]):
+            ax = axes[ri][col]
+            lines = {}
+            for c in mine:
+                k = c["counters"]
+                x = wire_total(k) if xkey == "wire" else k.get(xkey)
+                if x is None:
+                    continue
+                color = setting_color(c, intervals)
+                ax.plot(x, max(k["lag_ms_mean"], 1e-3), marker=SHAPE_MARKERS.get(c["shape"], "o"),
+                        color=color, ls="none", ms=6)
+                if c["transport"] == "poll":
+                    lines.setdefault(c["shape"], []).append((x, max(k["lag_ms_mean"], 1e-3)))
+                if xkey == "wire" and k.get("predicted_lag_ms_mean", 0) >= MIN_DRAWN_LAG_MS and \
+                        "predicted_wire_bytes_in_per_token" in k:
+                    px = k["predicted_wire_bytes_in_per_token"] + k.get("wire_bytes_out_per_token",
+                                                                        0)
+                    ax.plot(px, max(k["predicted_lag_ms_mean"], 1e-3),
+                            marker=SHAPE_MARKERS.get(c["shape"], "o"), mfc="none", mec=color,
+                            ls="none", ms=9, alpha=0.6)
+                if c["transport"] != "poll" or c["interval_ms"] == max(intervals or [0]):
+                    ax.annotate(label(c) if c["transport"] != "poll" else f"poll {c['shape']}",
+                                (x, max(k["lag_ms_mean"], 1e-3)), fontsize=6,
+                                xytext=(4, 2), textcoords="offset points")
+            for shape, pts in lines.items():
+                pts.sort(key=lambda p: p[1])
+                ax.plot(*zip(*pts), color="0.6", lw=0.8, ls=SHAPE_LINES.get(shape, "-"), zorder=0)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel(xlabel)
+            ax.set_ylabel("mean delivery lag, ms (log)")
+            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+    handles = [plt.Line2D([], [], color=setting_color({"transport": t, "interval_ms": 0}, []),
+                          marker="o", ls="none", label=t) for t in ("sse", "rest", "long-poll")]
+    handles += [plt.Line2D([], [], color=setting_color({"transport": "poll", "interval_ms": i},
+                                                       intervals), marker="o", ls="none",
+                           label=f"poll {i} ms") for i in intervals]
+    handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", label=f"shape {s}")
+                for s, m in SHAPE_MARKERS.items() if s and any(c["shape"] == s for c in cases)]
+    handles.append(plt.Line2D([], [], color="0.3", marker="o", mfc="none", ls="none",
+                              label="hollow: the model's (lag, bytes); sse, long-poll: ≈ 0"))
+    fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=min(6, len(handles)),
+               bbox_to_anchor=(0.5, 1 - 0.68 / fig.get_figheight()))
+    fig.suptitle(f"Trade-off frontier: lag against network and server load, {level} streams "
+                 f"(lower left is better)\n{machine(context)}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 1.2 / fig.get_figheight()))
+    return save(fig, out_dir, name)
+
+
+def split(case, recs):
+    """(payload, http headers + framing, tcp/ip headers, out) bytes per token, or None."""
+    k = case["counters"]
+    try:
+        http_in = k["http_bytes_in_per_token"]
+        wire_in = k["wire_bytes_in_per_token"]
+        tcp_in = k["tcp_payload_bytes_in_per_token"]
+    except KeyError:
+        return None
+    tcpip = wire_in - tcp_in
+    rec = recs.get(case["recording"])
+    framing = 0.0
+    if case["transport"] == "sse" and rec is not None:
+        framing = (sum(len(f"{len(e['bytes'].encode()):x}") + 4 for e in rec.events) + 5) / \
+            max(rec.tokens, 1)
+    if "http_header_bytes_in_per_token" in k:
+        payload = http_in - k["http_header_bytes_in_per_token"] - framing
+    elif "predicted_payload_bytes_in_per_token" in k:
+        payload = min(k["predicted_payload_bytes_in_per_token"], http_in)  # older runs: the model's
+    else:
+        return None
+    # TCP payload beyond the HTTP bytes (a retransmission) counts with the TCP/IP overhead.
+    return (max(payload, 0.0), max(http_in - payload, 0.0), tcpip + max(tcp_in - http_in, 0.0),
+            k.get("wire_bytes_out_per_token", 0.0))
+
+
+def bytes_split(context, cases, recs, out_dir):
+    recordings = recordings_of(cases)
+    level = max(c["concurrency"] for c in cases)
+    variants = sorted({bench_results.variant(c): c for c in cases}.values(), key=variant_key)
+    fig, axes = grid(len(recordings), 1, 0.55 * len(variants) + 3, 3.4)
+    by = {(c["recording"], c["concurrency"], bench_results.variant(c)): c for c in cases}
+    parts = [("payload (bodies, no chunk framing)", "tab:blue"),
+             ("HTTP status, headers, chunk framing", "tab:orange"),
+             ("TCP/IP headers (52 B per segment)", "tab:gray"),
+             ("bytes out (requests, ACKs), all layers", "tab:olive")]
+    measured_header = any("http_header_bytes_in_per_token" in c["counters"] for c in cases)
+    for ri, rec in enumerate(recordings):
+        ax = axes[ri][0]
+        splits = {}
+        for vi, v in enumerate(variants):
+            c = by.get((rec, level, bench_results.variant(v)))
+            s = split(c, recs) if c else None
+            if s is not None:
+                splits[vi] = (c, s)
+        sse = [sum(s) for c, s in splits.values() if c["transport"] == "sse"]
+        top = max([sum(s) for _, s in splits.values()] or [1])
+        clip = min(top, 2.5 * sse[0]) if sse else top  # the few far taller bars are cut
+        for vi, (c, s) in splits.items():
+            bottom = 0.0
+            for (name, color), value in zip(parts, s):
+                ax.bar(vi, value, 0.7, bottom=bottom, color=color,
+                       alpha=0.45 if name.startswith("bytes out") else 0.9,
+                       label=name if vi == min(splits) else None)
+                bottom += value
+            total = sum(s)
+            ax.text(vi, min(total, clip * 1.02), f"{total:.0f}" + (" ↑" if total > clip else ""),
+                    ha="center", va="bottom", fontsize=6)
+            if "predicted_wire_bytes_in_per_token" in c["counters"]:
+                ax.plot(vi, min(c["counters"]["predicted_wire_bytes_in_per_token"], clip),
+                        marker="x", color="red", ms=7, ls="none",
+                        label="model: wire bytes in" if vi == min(splits) else None)
+        ax.set_ylim(0, clip * 1.15)
+        ax.set_xticks(range(len(variants)))
+        ax.set_xticklabels([tick(v) for v in variants], fontsize=7)
+        ax.set_ylabel("bytes per token")
+        ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+        ax.grid(axis="y", alpha=0.3)
+        if ri == 0:
+            handles, names = ax.get_legend_handles_labels()
+            seen = dict(zip(names, handles))
+            fig.legend(seen.values(), seen.keys(), fontsize=7, ncol=3, loc="upper center",
+                       bbox_to_anchor=(0.5, 1 - 0.75 / fig.get_figheight()))
+    how = ("payload = HTTP bytes − status lines and headers (measured) − SSE chunk framing"
+           if measured_header else "payload = the model's body bytes (this run has no header "
+           "byte counter)")
+    fig.suptitle(f"Bytes per token by layer (stacked; number: the total; ↑: cut at 2.5× sse)\n{how}"
+                 f"\n{machine(context)}", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 1.05 / fig.get_figheight()))
+    return save(fig, out_dir, "bytes_split")
+
+
+def scaling(context, cases, out_dir):
+    levels = sorted({c["concurrency"] for c in cases})
+    if len(levels) < 2:
+        return []
+    recordings = recordings_of(cases)
+    intervals = intervals_of(cases)
+    fig, axes = grid(len(recordings), 2, 6.0, 3.4)
+    for ri, rec in enumerate(recordings):
+        groups = {}
+        for c in cases:
+            if c["recording"] == rec and not c["error"]:
+                groups.setdefault(bench_results.variant(c), []).append(c)
+        for col, (key, ylabel) in enumerate([("server_cpu_us_per_token",
+                                              "server CPU µs per token (log)"),
+                                             ("lag_ms_p99", "p99 delivery lag, ms (log)")]):
+            ax = axes[ri][col]
+            for v, cs in sorted(groups.items(), key=lambda item: variant_key(item[1][0])):
+                pts = sorted((c["concurrency"], c["counters"][key]) for c in cs
+                             if key in c["counters"])
+                if len(pts) < 1:
+                    continue
+                c0 = cs[0]
+                ax.plot(*zip(*pts), color=setting_color(c0, intervals),
+                        ls=SHAPE_LINES.get(c0["shape"], "-"),
+                        marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0))
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlabel("concurrent streams (log)")
+            ax.set_ylabel(ylabel)
+            ax.set_title(f"{rec} · {', '.join(map(str, levels))} streams", fontsize=9)
+            ax.grid(alpha=0.3, which="both")
+            if ri == 0 and col == 1:
+                ax.legend(fontsize=6, ncol=2)
+    fig.suptitle(f"Scaling: server CPU per token and p99 lag against concurrency\n"
+                 f"{machine(context)}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    return save(fig, out_dir, "scaling")
+
+
+def model_fit(context, cases, out_dir):
+    figures = [("lag_ms_mean", "mean delivery lag, ms (polling, rest)"),
+               ("wire_bytes_in_per_token", "wire bytes in per token"),
+               ("requests_per_stream", "requests per stream")]
+    intervals = intervals_of(cases)
+    fig, axes = grid(1, len(figures), 5.0, 4.6)
+    any_point = False
+    for ax, (key, name) in zip(axes[0], figures):
+        lo, hi = math.inf, 0
+        for c in cases:
+            k = c["counters"]
+            if c["error"] or key not in k or "predicted_" + key not in k:
+                continue
+            p, band, m = k["predicted_" + key], k["predicted_" + key + "_band"], k[key]
+            if key == "lag_ms_mean" and p < MIN_DRAWN_LAG_MS:
+                continue  # sse, long-poll: predicted ≈ 0 ms, band a few ms
+            floor = 1e-2
+            ax.errorbar(max(p, floor), max(m, floor), xerr=[[min(band, max(p, floor) - floor / 2)],
+                                                            [band]],
+                        marker=SHAPE_MARKERS.get(c["shape"], "o"), color=setting_color(c, intervals),
+                        ms=4, lw=0.6, ls="none", alpha=0.8)
+            lo, hi = min(lo, max(p, floor), max(m, floor)), max(hi, p + band, m)
+            any_point = True
+        if hi > 0:
+            ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"predicted {name} (log; bar: the band)")
+        ax.set_ylabel(f"measured {name} (log)")
+        ax.grid(alpha=0.3, which="both")
+    if not any_point:
+        plt.close(fig)
+        return []
+    fig.suptitle(f"The model against the measurement (dashed: measured = predicted; colors and "
+                 f"markers as in frontier)\n{machine(context)}", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    return save(fig, out_dir, "model")
+
+
+def draw_all(context, cases, out_dir):
+    recs = load_recordings(context, cases)
+    paths = []
+    paths += ttft(context, cases, recs, out_dir)
+    paths += lag_cdf(context, cases, out_dir)
+    paths += frontier(context, cases, out_dir)
+    paths += bytes_split(context, cases, recs, out_dir)
+    paths += scaling(context, cases, out_dir)
+    paths += model_fit(context, cases, out_dir)
+    return paths
