@@ -50,6 +50,15 @@ class Compare(unittest.TestCase):
         self.assertTrue(flagged[0].startswith(POLL) and "lag_ms_p99" in flagged[0], out)
         self.assertIn("1 regressions past 10 %", out)
 
+    def test_protocol_figures_gate_bytes_but_not_latency(self):
+        lag = fixtures.run(seed=2, scale={(POLL, "lag_ms_p99"): 1.3})
+        rc, out = self.compare(lag, "--fail-on-regression=10", "--protocol-figures")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("only bytes, requests and segments are gated", out)
+        wire = fixtures.run(seed=2, scale={(POLL, "wire_bytes_in_per_token"): 1.3})
+        rc, out = self.compare(wire, "--fail-on-regression=10", "--protocol-figures")
+        self.assertEqual(rc, 1, out)
+
     def test_without_the_flag_a_regression_is_reported_not_failed(self):
         rc, out = self.compare(fixtures.run(seed=2, scale={(POLL, "lag_ms_p99"): 1.3}))
         self.assertEqual(rc, 0, out)
