@@ -74,6 +74,11 @@ struct Stats {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
   std::atomic<std::uint64_t> events_written{0};
+  /** Connections closed by a limit (Config): which one tells what the client did wrong. */
+  std::atomic<std::uint64_t> timeouts_idle{0};      // idle_timeout_ms: no request came
+  std::atomic<std::uint64_t> timeouts_request{0};   // request_timeout_ms: a request trickled in
+  std::atomic<std::uint64_t> timeouts_write{0};     // write_timeout_ms: the client stopped reading
+  std::atomic<std::uint64_t> timeouts_lifetime{0};  // stream_lifetime_limit_ms
   std::array<EndpointCounters, endpoint_count> endpoints{};
   Histogram lateness;  // per event: write start - scheduled time, ns
 
