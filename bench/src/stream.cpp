@@ -138,6 +138,7 @@ std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* 
   }
   if (s->status_ >= 200 && s->status_ < 300) {
     if (!s->finished_) s->on_body(body, now);
+    if (s->record_.error) return 0;  // the body is bad (an event that is not JSON): abort
   } else if (s->error_body_.size() < error_body_limit) {
     s->error_body_.append(body.substr(0, error_body_limit - s->error_body_.size()));
   }
@@ -155,11 +156,16 @@ void Stream::on_done(CURLcode result) {
   ++record_.requests;
   if (finished_) return;
   if (record_.error) return finish();  // failed inside a callback
-  if (result != CURLE_OK) return fail(ErrorKind::curl, curl_easy_strerror(result));
+  // An answer that had begun and was cut (the server died, a chunk was cut short) is truncated;
+  // no answer at all is curl's error.
+  if (result != CURLE_OK)
+    return fail(status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
+                fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "",
+                            curl_easy_strerror(result)));
   if (status_ < 200 || status_ >= 300)
     return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
   if (chunked_ && !decoder_.done())
-    return fail(ErrorKind::bad_response, "the chunked body ended before its last chunk");
+    return fail(ErrorKind::truncated, "the chunked body ended before its last chunk");
   on_response(last_read_.value_or(now()));
 }
 
