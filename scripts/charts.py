@@ -95,8 +95,12 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
+    # A temporary name, then a rename: a chart is never seen half-written.
+    root, ext = os.path.splitext(out)
+    tmp = f"{root}.tmp-{os.getpid()}{ext}"
+    fig.savefig(tmp, dpi=110)
     plt.close(fig)
+    os.replace(tmp, out)
 
 
 def main():

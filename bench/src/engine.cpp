@@ -93,6 +93,11 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
 
   std::size_t open = concurrency;
   while (open > 0) {
+    if (config.stop && config.stop->load(std::memory_order_relaxed)) {
+      for (auto& s : streams)
+        if (!s->finished()) s->on_interrupt();
+      break;
+    }
     int running = 0;
     curl_multi_perform(m.multi, &running);
     int queued = 0;

@@ -87,6 +87,9 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
+    // Its own process group: a Ctrl-C at the terminal reaches the harness only, which stops the
+    // run cleanly (its results written) and then this server.
+    setpgid(0, 0);
     if (getppid() != parent) _exit(127);
     dup2(fds[1], STDOUT_FILENO);
     execv(argv[0], argv.data());

@@ -186,6 +186,16 @@ void Stream::on_deadline() {
        fmt::format("no end after {} requests, {} events", record_.requests, record_.events));
 }
 
+void Stream::on_interrupt() {
+  if (!started_) record_.t0 = now();  // a staggered start that never came
+  if (in_flight_) {
+    curl_multi_remove_handle(ctx_.multi, easy_);
+    in_flight_ = false;
+  }
+  fail(ErrorKind::interrupted,
+       fmt::format("interrupted after {} requests, {} events", record_.requests, record_.events));
+}
+
 void Stream::finish() {
   if (finished_) return;
   finished_ = true;

@@ -42,6 +42,8 @@ class Stream {
   void on_timer();
   /** The deadline passed: abandon the transfer in flight, count a timeout. */
   void on_deadline();
+  /** The run is being interrupted: abandon the transfer in flight, count an interruption. */
+  void on_interrupt();
 
   bool finished() const { return finished_; }
   TimePoint deadline() const { return deadline_; }

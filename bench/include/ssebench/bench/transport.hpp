@@ -1,5 +1,6 @@
 #pragma once
 /** The transports of METRICS.md, the clients' settings, and what a recording makes them expect. */
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -74,6 +75,8 @@ struct ClientConfig {
   /** A stream's deadline: recording duration / speed × factor + slack (+ one interval). */
   double deadline_factor = 1.5;
   std::chrono::milliseconds deadline_slack{10'000};
+  /** Once set (a signal handler may set it), every stream still running ends as interrupted. */
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /**
