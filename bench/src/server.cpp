@@ -159,7 +159,18 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
     s.lateness_us_p50 = number(l->as_object(), "p50");
     s.lateness_us_p99 = number(l->as_object(), "p99");
     s.lateness_us_max = number(l->as_object(), "max");
+    s.lateness_count = static_cast<std::uint64_t>(number(l->as_object(), "count"));
   }
+  s.rss_bytes = static_cast<std::int64_t>(number(o, "rss_bytes"));
+  s.fds_open = static_cast<std::int64_t>(number(o, "fds_open"));
+  s.connections_open = static_cast<std::int64_t>(number(o, "connections_open"));
+  s.streams_active = static_cast<std::int64_t>(number(o, "streams_active"));
+  s.requests_held = static_cast<std::int64_t>(number(o, "requests_held"));
+  s.jobs_active = static_cast<std::int64_t>(number(o, "jobs_active"));
+  s.jobs_held = static_cast<std::int64_t>(number(o, "jobs_held"));
+  if (const json::value* t = o.if_contains("timeouts"); t && t->is_object())
+    for (const auto& [name, value] : t->as_object())
+      s.timeouts[std::string(name)] = value.is_number() ? value.to_number<std::uint64_t>() : 0;
   if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
     for (const auto& [name, value] : e->as_object()) {
       if (!value.is_object()) continue;
