@@ -10,7 +10,9 @@
 #include <cmath>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
+#include <thread>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -34,12 +36,12 @@ struct SoakConfig {
   std::string server_binary = default_server_binary;
   std::string recordings = SSEBENCH_RECORDINGS_DIR;
   std::string model = "chat-gpt-4o-mini-text";  // 12 events over 0.57 s
-  double speed = 0.05;              // 11.4 s a stream, ≈ 1.05 events/s each
+  double speed = 0.025;             // 22.8 s a stream, ≈ 0.53 events/s each
   std::size_t sse = 10'000;         // looping SSE streams
   std::size_t poll = 500;           // looping poll clients (shape delta)
   std::size_t long_poll = 200;      // looping long-poll clients (shape delta)
   long poll_interval_ms = 1'000;
-  long ramp_s = 10;      // stream starts spread over this; not measured
+  long ramp_s = 30;      // stream starts spread over this (≈ 360 connections/s); not measured
   long duration_s = 60;  // the measured window, after the ramp
   long window_s = 10;    // the first and last this many seconds are compared
   std::string out;       // JSON file; empty: none
@@ -206,40 +208,75 @@ int soak_main(int argc, char** argv) {
   base.stop = &stop;
   base.interval = std::chrono::milliseconds(c.poll_interval_ms);
   base.shape = PollShape::delta;
+  // Each transport's streams in groups of at most 200, each group under a host name of its own
+  // resolved to the server (ClientConfig::resolve): libcurl walks its list of a host's
+  // connections for every new request, which at 10,700 connections to one name would cost the
+  // client more than the streams do.
+  constexpr std::size_t streams_per_name = 200;
+  const auto colon = url.rfind(':');
+  const std::string port = url.substr(colon + 1);
+  const std::string address = url.substr(url.find("://") + 3, colon - url.find("://") - 3);
   std::vector<SoakGroup> groups;
   const auto group = [&](Transport t, std::size_t n) {
-    if (n > 0) groups.push_back({&expect, t, base, n});
+    for (std::size_t from = 0; from < n; from += streams_per_name) {
+      SoakGroup g{&expect, t, base, std::min(streams_per_name, n - from)};
+      const std::string host = fmt::format("soak{}.invalid", groups.size());
+      g.config.base_url = fmt::format("http://{}:{}", host, port);
+      g.config.resolve = {fmt::format("{}:{}:{}", host, port, address)};
+      groups.push_back(std::move(g));
+    }
   };
   group(Transport::sse, c.sse);
   group(Transport::poll, c.poll);
   group(Transport::long_poll, c.long_poll);
 
   const auto ramp = std::chrono::seconds(c.ramp_s);
-  std::vector<Sample> samples;
-  bool measuring = false;
-  long printed = -1;  // the last ten seconds a progress line was printed for
   fmt::print(stderr,
              "ssebench-soak: {} SSE + {} poll + {} long-poll streams of {} at speed {}, looping; "
              "{} s ramp, then {} s measured, against {}\n",
              c.sse, c.poll, c.long_poll, c.model, c.speed, c.ramp_s, c.duration_s, url);
+  // The server is sampled once a second from a thread of its own, so that the engine's loop
+  // never waits on it. Its descriptors are counted from /proc/PID/fd here when this process
+  // started it: listing 10,000 of them takes ~50 ms, which on the server's loop would show in its
+  // lateness; a --server=URL is asked for fds_open (on its own loop) instead.
+  const std::string fd_dir = server ? fmt::format("/proc/{}/fd", server->pid()) : "";
+  const auto count_fds = [&]() -> std::int64_t {
+    std::error_code ec;
+    std::int64_t n = 0;
+    for (std::filesystem::directory_iterator it(fd_dir, ec), end; !ec && it != end;
+         it.increment(ec))
+      ++n;
+    return ec ? -1 : n;
+  };
+  std::vector<Sample> samples;
+  std::atomic<bool> done{false};
+  const auto t_begin = Clock::now();
+  std::thread sampler([&] {
+    const auto measured = t_begin + ramp;
+    std::this_thread::sleep_until(measured);
+    if (!done) reset_stats(url);  // lateness from here on
+    long printed = -1;            // the last ten seconds a progress line was printed for
+    for (auto next = measured; !done; next += std::chrono::seconds(1)) {
+      std::this_thread::sleep_until(next);
+      if (done) break;
+      const double t = std::chrono::duration<double>(Clock::now() - measured).count();
+      std::optional<ServerStats> s = fetch_stats(url, nullptr, fd_dir.empty());
+      if (!s) continue;
+      if (!fd_dir.empty()) s->fds_open = count_fds();
+      samples.push_back({t, *s});
+      if (static_cast<long>(t) / 10 == printed) continue;
+      printed = static_cast<long>(t) / 10;
+      fmt::print(stderr, "  {:5.1f} s: {} connections, {} streams, {} fds, RSS {:.1f} MiB\n", t,
+                 s->connections_open, s->streams_active, s->fds_open,
+                 static_cast<double>(s->rss_bytes) / 1048576);
+    }
+  });
   Engine engine;
-  const SoakResult result = engine.run_soak(
-      groups, ramp, std::chrono::seconds(c.duration_s), std::chrono::seconds(1),
-      [&](Clock::duration elapsed) {
-        const double t = std::chrono::duration<double>(elapsed - ramp).count();
-        if (!measuring && t >= 0) {
-          measuring = true;
-          reset_stats(url);  // lateness from here on
-        }
-        if (!measuring) return;
-        if (auto s = fetch_stats(url)) samples.push_back({t, *s});
-        if (samples.empty() || static_cast<long>(t) / 10 == printed) return;
-        printed = static_cast<long>(t) / 10;
-        fmt::print(stderr, "  {:5.1f} s: {} connections, {} streams, {} fds, RSS {:.1f} MiB\n",
-                     t, samples.back().s.connections_open, samples.back().s.streams_active,
-                     samples.back().s.fds_open,
-                     static_cast<double>(samples.back().s.rss_bytes) / 1048576);
-      });
+  const SoakResult result =
+      engine.run_soak(groups, ramp, std::chrono::seconds(c.duration_s), std::chrono::hours(1),
+                      [](Clock::duration) {});
+  done = true;
+  sampler.join();
   const std::optional<ServerStats> last = fetch_stats(url);
 
   const double d = static_cast<double>(c.duration_s), w = static_cast<double>(c.window_s);
@@ -252,6 +289,26 @@ int soak_main(int argc, char** argv) {
                                                   0.02 * fds_first.mean;
   const bool rss_flat = rss_first.mean > 0 && rss_last.mean <= 1.05 * rss_first.mean;
 
+  // The groups of one transport, summed.
+  std::vector<std::pair<Transport, std::size_t>> kinds;  // transport, streams
+  std::vector<SoakGroupResult> by_kind;
+  for (std::size_t i = 0; i < groups.size(); ++i) {
+    if (kinds.empty() || kinds.back().first != groups[i].transport) {
+      kinds.emplace_back(groups[i].transport, 0);
+      by_kind.emplace_back();
+    }
+    kinds.back().second += groups[i].count;
+    SoakGroupResult& to = by_kind.back();
+    const SoakGroupResult& from = result.groups[i];
+    to.streams_ok += from.streams_ok;
+    to.streams_failed += from.streams_failed;
+    to.streams_cut += from.streams_cut;
+    for (std::size_t k = 0; k < error_kind_count; ++k) to.errors[k] += from.errors[k];
+    if (to.first_error.empty()) to.first_error = from.first_error;
+    to.lag_ms.insert(to.lag_ms.end(), from.lag_ms.begin(), from.lag_ms.end());
+    to.events += from.events;
+    to.requests += from.requests;
+  }
   std::size_t errors = 0;
   std::string out = "{\n  \"context\": {\n";
   out += fmt::format(
@@ -262,12 +319,12 @@ int soak_main(int argc, char** argv) {
       server_desc, c.model, c.speed, c.sse, c.poll, c.long_poll, c.poll_interval_ms, c.ramp_s,
       c.duration_s, c.window_s, stop.load() ? "true" : "false", sysconf(_SC_NPROCESSORS_ONLN));
   out += "  \"groups\": [\n";
-  for (std::size_t i = 0; i < groups.size(); ++i) {
-    const SoakGroupResult& g = result.groups[i];
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    const SoakGroupResult& g = by_kind[i];
     errors += g.streams_failed;
-    std::string kinds;
+    std::string kind_counts;
     for (std::size_t k = 0; k < error_kind_count; ++k)
-      kinds += fmt::format("{}\"{}\": {}", k ? ", " : "", to_string(static_cast<ErrorKind>(k)),
+      kind_counts += fmt::format("{}\"{}\": {}", k ? ", " : "", to_string(static_cast<ErrorKind>(k)),
                            g.errors[k]);
     std::string first;
     for (char ch : g.first_error)
@@ -277,13 +334,13 @@ int soak_main(int argc, char** argv) {
         "\"streams_cut_at_end\": {}, \"errors\": {{{}}}, \"first_error\": \"{}\", "
         "\"events\": {}, \"requests\": {}, \"lag_ms_p50\": {:.3f}, \"lag_ms_p99\": {:.3f}, "
         "\"lag_ms_max\": {:.3f}}}{}\n",
-        to_string(groups[i].transport), groups[i].count, g.streams_ok, g.streams_failed,
-        g.streams_cut, kinds, first, g.events, g.requests, pct(g.lag_ms, 0.5),
-        pct(g.lag_ms, 0.99), pct(g.lag_ms, 1.0), i + 1 < groups.size() ? "," : "");
+        to_string(kinds[i].first), kinds[i].second, g.streams_ok, g.streams_failed,
+        g.streams_cut, kind_counts, first, g.events, g.requests, pct(g.lag_ms, 0.5),
+        pct(g.lag_ms, 0.99), pct(g.lag_ms, 1.0), i + 1 < kinds.size() ? "," : "");
     fmt::print(stderr,
                "{:>9}: {} streams ended well, {} failed, {} cut at the end; {} events, {} "
                "requests; client lag p50 {:.2f} ms, p99 {:.2f} ms{}\n",
-               to_string(groups[i].transport), g.streams_ok, g.streams_failed, g.streams_cut,
+               to_string(kinds[i].first), g.streams_ok, g.streams_failed, g.streams_cut,
                g.events, g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
                g.first_error.empty() ? "" : "; first error: " + g.first_error);
   }

@@ -246,7 +246,9 @@ SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration r
     contexts.push_back({m.multi, &m.sockets, m.clock, g.expect, &g.config});
     total += g.count;
   }
-  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, static_cast<long>(total) + spare_connections);
+  // Room for every stream's connection twice over: past MAXCONNECTS libcurl prunes its cache
+  // (a walk of every connection) each time a transfer ends.
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, 2 * static_cast<long>(total) + spare_connections);
   SoakResult result;
   result.groups.resize(groups.size());
 

@@ -46,6 +46,8 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
       curl_slist_append(headers_, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  for (const std::string& r : config().resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
+  if (resolve_) curl_easy_setopt(easy_, CURLOPT_RESOLVE, resolve_);
   ctx_.sockets->attach(easy_);
 }
 
@@ -54,6 +56,7 @@ Stream::~Stream() {
   curl_easy_cleanup(easy_);
   curl_slist_free_all(headers_);
   curl_slist_free_all(post_headers_);
+  curl_slist_free_all(resolve_);
 }
 
 void Stream::start() {

@@ -84,6 +84,7 @@ class Stream {
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;       // GET requests
   curl_slist* post_headers_ = nullptr;  // POST requests
+  curl_slist* resolve_ = nullptr;       // ClientConfig::resolve
   bool in_flight_ = false;
   bool started_ = false;
   bool finished_ = false;

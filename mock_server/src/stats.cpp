@@ -140,20 +140,21 @@ std::uint64_t to_us(const timeval& tv) {
 
 }  // namespace
 
-std::string stats_json(const Stats& s, const JobFigures& jobs) {
+std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   auto ns_to_us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::string out = fmt::format(
-      R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},"fds_open":{},)"
+      R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},{})"
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
       R"("timeouts":{{"idle":{},"request":{},"write":{},"lifetime":{}}},)"
       R"("lateness_us":{{"count":{},"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},"max":{:.1f}}},)"
       R"("endpoints":{{)",
-      uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(), fds_open(),
+      uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(),
+      count_fds ? fmt::format(R"("fds_open":{},)", fds_open()) : std::string(),
       s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
       s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
       s.events_written.load(), s.timeouts_idle.load(), s.timeouts_request.load(),

@@ -129,7 +129,7 @@ class ServerChild {
 
   json::object stats() const {
     Client c(port_);
-    return c.roundtrip("GET", "/mock/stats").json().as_object();
+    return c.roundtrip("GET", "/mock/stats?fds=true").json().as_object();
   }
 
  private:

@@ -64,8 +64,10 @@ struct ServerStats {
   double cpu_us() const { return cpu_user_us + cpu_sys_us; }
 };
 
-/** GET base_url/mock/stats; nullopt with `error` set on failure. */
-std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error = nullptr);
+/** GET base_url/mock/stats (with `count_fds`, ?fds=true: fds_open, a costly listing on the
+ *  server's loop); nullopt with `error` set on failure. */
+std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error = nullptr,
+                                       bool count_fds = false);
 /** POST base_url/mock/stats/reset; false on failure. */
 bool reset_stats(const std::string& base_url);
 
