@@ -12,10 +12,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
-#include <thread>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "ssebench/bench/engine.hpp"
@@ -36,10 +36,10 @@ struct SoakConfig {
   std::string server_binary = default_server_binary;
   std::string recordings = SSEBENCH_RECORDINGS_DIR;
   std::string model = "chat-gpt-4o-mini-text";  // 12 events over 0.57 s
-  double speed = 0.025;             // 22.8 s a stream, ≈ 0.53 events/s each
-  std::size_t sse = 10'000;         // looping SSE streams
-  std::size_t poll = 500;           // looping poll clients (shape delta)
-  std::size_t long_poll = 200;      // looping long-poll clients (shape delta)
+  double speed = 0.025;                         // 22.8 s a stream, ≈ 0.53 events/s each
+  std::size_t sse = 10'000;                     // looping SSE streams
+  std::size_t poll = 500;                       // looping poll clients (shape delta)
+  std::size_t long_poll = 200;                  // looping long-poll clients (shape delta)
   long poll_interval_ms = 1'000;
   long ramp_s = 30;      // stream starts spread over this (≈ 360 connections/s); not measured
   long duration_s = 60;  // the measured window, after the ramp
@@ -85,21 +85,36 @@ SoakConfig parse(int argc, char** argv, bool& help) {
     const auto eq = a.find('=');
     const std::string name(a.substr(0, eq));
     const std::string value = eq == std::string_view::npos ? "" : std::string(a.substr(eq + 1));
-    if (name == "help") help = true;
-    else if (name == "server") c.server = value;
-    else if (name == "server-binary") c.server_binary = value;
-    else if (name == "recordings") c.recordings = value;
-    else if (name == "model") c.model = value;
-    else if (name == "speed") c.speed = number_flag<double>(name, value);
-    else if (name == "sse") c.sse = number_flag<std::size_t>(name, value);
-    else if (name == "poll") c.poll = number_flag<std::size_t>(name, value);
-    else if (name == "long-poll") c.long_poll = number_flag<std::size_t>(name, value);
-    else if (name == "poll-interval-ms") c.poll_interval_ms = number_flag<long>(name, value);
-    else if (name == "ramp-s") c.ramp_s = number_flag<long>(name, value);
-    else if (name == "duration-s") c.duration_s = number_flag<long>(name, value);
-    else if (name == "window-s") c.window_s = number_flag<long>(name, value);
-    else if (name == "out") c.out = value;
-    else throw std::invalid_argument(fmt::format("unknown flag --{} (see --help)", name));
+    if (name == "help")
+      help = true;
+    else if (name == "server")
+      c.server = value;
+    else if (name == "server-binary")
+      c.server_binary = value;
+    else if (name == "recordings")
+      c.recordings = value;
+    else if (name == "model")
+      c.model = value;
+    else if (name == "speed")
+      c.speed = number_flag<double>(name, value);
+    else if (name == "sse")
+      c.sse = number_flag<std::size_t>(name, value);
+    else if (name == "poll")
+      c.poll = number_flag<std::size_t>(name, value);
+    else if (name == "long-poll")
+      c.long_poll = number_flag<std::size_t>(name, value);
+    else if (name == "poll-interval-ms")
+      c.poll_interval_ms = number_flag<long>(name, value);
+    else if (name == "ramp-s")
+      c.ramp_s = number_flag<long>(name, value);
+    else if (name == "duration-s")
+      c.duration_s = number_flag<long>(name, value);
+    else if (name == "window-s")
+      c.window_s = number_flag<long>(name, value);
+    else if (name == "out")
+      c.out = value;
+    else
+      throw std::invalid_argument(fmt::format("unknown flag --{} (see --help)", name));
   }
   if (c.speed <= 0) throw std::invalid_argument("--speed must be above 0 (streams must pace)");
   if (c.poll_interval_ms <= 0) throw std::invalid_argument("--poll-interval-ms must be above 0");
@@ -272,9 +287,8 @@ int soak_main(int argc, char** argv) {
     }
   });
   Engine engine;
-  const SoakResult result =
-      engine.run_soak(groups, ramp, std::chrono::seconds(c.duration_s), std::chrono::hours(1),
-                      [](Clock::duration) {});
+  const SoakResult result = engine.run_soak(groups, ramp, std::chrono::seconds(c.duration_s),
+                                            std::chrono::hours(1), [](Clock::duration) {});
   done = true;
   sampler.join();
   const std::optional<ServerStats> last = fetch_stats(url);
@@ -282,11 +296,13 @@ int soak_main(int argc, char** argv) {
   const double d = static_cast<double>(c.duration_s), w = static_cast<double>(c.window_s);
   const auto fds = [](const ServerStats& s) { return static_cast<double>(s.fds_open); };
   const auto rss = [](const ServerStats& s) { return static_cast<double>(s.rss_bytes) / 1048576; };
-  const Window fds_first = window_of(samples, 0, w, fds), fds_last = window_of(samples, d - w, d, fds);
-  const Window rss_first = window_of(samples, 0, w, rss), rss_last = window_of(samples, d - w, d, rss);
+  const Window fds_first = window_of(samples, 0, w, fds),
+               fds_last = window_of(samples, d - w, d, fds);
+  const Window rss_first = window_of(samples, 0, w, rss),
+               rss_last = window_of(samples, d - w, d, rss);
   // Flat: the last window's mean within 2% (fds) and 5% (RSS) of the first's.
-  const bool fds_flat = fds_first.mean > 0 && std::abs(fds_last.mean - fds_first.mean) <=
-                                                  0.02 * fds_first.mean;
+  const bool fds_flat =
+      fds_first.mean > 0 && std::abs(fds_last.mean - fds_first.mean) <= 0.02 * fds_first.mean;
   const bool rss_flat = rss_first.mean > 0 && rss_last.mean <= 1.05 * rss_first.mean;
 
   // The groups of one transport, summed.
@@ -324,8 +340,8 @@ int soak_main(int argc, char** argv) {
     errors += g.streams_failed;
     std::string kind_counts;
     for (std::size_t k = 0; k < error_kind_count; ++k)
-      kind_counts += fmt::format("{}\"{}\": {}", k ? ", " : "", to_string(static_cast<ErrorKind>(k)),
-                           g.errors[k]);
+      kind_counts += fmt::format("{}\"{}\": {}", k ? ", " : "",
+                                 to_string(static_cast<ErrorKind>(k)), g.errors[k]);
     std::string first;
     for (char ch : g.first_error)
       if (ch != '"' && ch != '\\' && static_cast<unsigned char>(ch) >= 0x20) first += ch;
@@ -334,18 +350,19 @@ int soak_main(int argc, char** argv) {
         "\"streams_cut_at_end\": {}, \"errors\": {{{}}}, \"first_error\": \"{}\", "
         "\"events\": {}, \"requests\": {}, \"lag_ms_p50\": {:.3f}, \"lag_ms_p99\": {:.3f}, "
         "\"lag_ms_max\": {:.3f}}}{}\n",
-        to_string(kinds[i].first), kinds[i].second, g.streams_ok, g.streams_failed,
-        g.streams_cut, kind_counts, first, g.events, g.requests, pct(g.lag_ms, 0.5),
-        pct(g.lag_ms, 0.99), pct(g.lag_ms, 1.0), i + 1 < kinds.size() ? "," : "");
+        to_string(kinds[i].first), kinds[i].second, g.streams_ok, g.streams_failed, g.streams_cut,
+        kind_counts, first, g.events, g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
+        pct(g.lag_ms, 1.0), i + 1 < kinds.size() ? "," : "");
     fmt::print(stderr,
                "{:>9}: {} streams ended well, {} failed, {} cut at the end; {} events, {} "
                "requests; client lag p50 {:.2f} ms, p99 {:.2f} ms{}\n",
-               to_string(kinds[i].first), g.streams_ok, g.streams_failed, g.streams_cut,
-               g.events, g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
+               to_string(kinds[i].first), g.streams_ok, g.streams_failed, g.streams_cut, g.events,
+               g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
                g.first_error.empty() ? "" : "; first error: " + g.first_error);
   }
   out += "  ],\n";
-  const double lat_p50 = last ? last->lateness_us_p50 : 0, lat_p99 = last ? last->lateness_us_p99 : 0,
+  const double lat_p50 = last ? last->lateness_us_p50 : 0,
+               lat_p99 = last ? last->lateness_us_p99 : 0,
                lat_max = last ? last->lateness_us_max : 0;
   const double events_per_s =
       last ? static_cast<double>(last->lateness_count) / std::max(1.0, d) : 0;
@@ -368,8 +385,8 @@ int soak_main(int argc, char** argv) {
         "{}\n    {{\"t_s\": {:.1f}, \"rss_bytes\": {}, \"fds_open\": {}, \"connections_open\": {}, "
         "\"streams_active\": {}, \"requests_held\": {}, \"jobs_active\": {}, \"jobs_held\": {}, "
         "\"cpu_us\": {:.0f}}}",
-        i ? "," : "", samples[i].t_s, s.rss_bytes, s.fds_open, s.connections_open,
-        s.streams_active, s.requests_held, s.jobs_active, s.jobs_held, s.cpu_us());
+        i ? "," : "", samples[i].t_s, s.rss_bytes, s.fds_open, s.connections_open, s.streams_active,
+        s.requests_held, s.jobs_active, s.jobs_held, s.cpu_us());
   }
   out += "\n  ]\n}\n";
   fmt::print(stderr,
@@ -381,8 +398,8 @@ int soak_main(int argc, char** argv) {
              events_per_s, lat_p50, lat_p99, lat_max / 1000, c.window_s, fds_first.min,
              fds_first.max, fds_first.mean, c.window_s, fds_last.min, fds_last.max, fds_last.mean,
              fds_flat ? "flat" : "NOT FLAT", c.window_s, rss_first.min, rss_first.max, c.window_s,
-             rss_last.min, rss_last.max, rss_flat ? "flat" : "NOT FLAT",
-             result.client_cpu_us / 1e6, c.ramp_s + c.duration_s);
+             rss_last.min, rss_last.max, rss_flat ? "flat" : "NOT FLAT", result.client_cpu_us / 1e6,
+             c.ramp_s + c.duration_s);
   if (!c.out.empty()) {
     std::string werr;
     if (!write_file_atomically(c.out, out, werr)) {

@@ -194,7 +194,8 @@ class SocketLoop {
       int mask = 0;
       if (events[static_cast<std::size_t>(i)].events & EPOLLIN) mask |= CURL_CSELECT_IN;
       if (events[static_cast<std::size_t>(i)].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
-      if (events[static_cast<std::size_t>(i)].events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+      if (events[static_cast<std::size_t>(i)].events & (EPOLLERR | EPOLLHUP))
+        mask |= CURL_CSELECT_ERR;
       curl_multi_socket_action(multi_, events[static_cast<std::size_t>(i)].data.fd, mask, &running);
     }
     if (curl_timeout_ && *curl_timeout_ <= clock()) {
@@ -248,7 +249,8 @@ SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration r
   }
   // Room for every stream's connection twice over: past MAXCONNECTS libcurl prunes its cache
   // (a walk of every connection) each time a transfer ends.
-  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, 2 * static_cast<long>(total) + spare_connections);
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
+                    2 * static_cast<long>(total) + spare_connections);
   SoakResult result;
   result.groups.resize(groups.size());
 

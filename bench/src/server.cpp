@@ -142,8 +142,8 @@ ServerProcess::~ServerProcess() {
 
 std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error,
                                        bool count_fds) {
-  const std::optional<std::string> body = simple_request(
-      base_url + (count_fds ? "/mock/stats?fds=true" : "/mock/stats"), false, error);
+  const std::optional<std::string> body =
+      simple_request(base_url + (count_fds ? "/mock/stats?fds=true" : "/mock/stats"), false, error);
   if (!body) return std::nullopt;
   json::error_code ec;
   const json::value v = json::parse(*body, ec);

@@ -162,9 +162,9 @@ void Stream::on_done(CURLcode result) {
   // An answer that had begun and was cut (the server died, a chunk was cut short) is truncated;
   // no answer at all is curl's error.
   if (result != CURLE_OK)
-    return fail(status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
-                fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "",
-                            curl_easy_strerror(result)));
+    return fail(
+        status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
+        fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "", curl_easy_strerror(result)));
   if (status_ < 200 || status_ >= 300)
     return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
   if (chunked_ && !decoder_.done())

@@ -124,9 +124,9 @@ std::string usage(const char* program) {
       "  --help                         this text\n",
       program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
       d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.request_timeout_ms,
-      d.write_timeout_ms, d.stream_lifetime_limit_ms,
-      d.close_linger_ms, d.max_connections, d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms,
-      d.cors_origins, d.snapshot_limit_bytes);
+      d.write_timeout_ms, d.stream_lifetime_limit_ms, d.close_linger_ms, d.max_connections,
+      d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms, d.cors_origins,
+      d.snapshot_limit_bytes);
 }
 
 ParsedArgs parse_args(int argc, char** argv) {

@@ -100,8 +100,9 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_out_early_ = 0;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
-    stream_.async_read_some(buffer_.prepare(first_read_bytes),
-                            beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+    stream_.async_read_some(
+        buffer_.prepare(first_read_bytes),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
   }
 
   void on_first_bytes(beast::error_code ec, std::size_t bytes) {
@@ -225,8 +226,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write_response(beast::error_code ec, std::size_t bytes) {
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-    if (ec == beast::error::timeout)
-      stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
+    if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     if (ec) return fail(ec, "write");
     if (!keep_alive_) return do_close();
     do_read();

@@ -79,7 +79,8 @@ class GarbageServer {
     const auto until = std::chrono::steady_clock::now() + 1s;
     std::size_t need = std::string::npos;
     while (std::chrono::steady_clock::now() < until) {
-      if (const auto end = got.find("\r\n\r\n"); need == std::string::npos && end != std::string::npos) {
+      if (const auto end = got.find("\r\n\r\n");
+          need == std::string::npos && end != std::string::npos) {
         std::size_t length = 0;
         if (const auto cl = got.find("Content-Length: "); cl != std::string::npos && cl < end)
           length = std::stoul(got.substr(cl + 16));
@@ -194,8 +195,9 @@ TEST(GarbageServer, AnEmptyAnswerIsAConnectionError) {
 }
 
 TEST(GarbageServer, AnErrorStatusIsCountedAsSuch) {
-  expect_all(run_against("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", false),
-             ErrorKind::http_status, "HTTP 503: busy");
+  expect_all(
+      run_against("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", false),
+      ErrorKind::http_status, "HTTP 503: busy");
 }
 
 TEST(GarbageServer, APollAnswerThatIsNotJsonIsABadResponse) {
@@ -205,8 +207,8 @@ TEST(GarbageServer, APollAnswerThatIsNotJsonIsABadResponse) {
 }
 
 TEST(GarbageServer, AStalledPollTimesOutAtItsDeadline) {
-  const Outcome o = run_against("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", true,
-                                Transport::poll);
+  const Outcome o =
+      run_against("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", true, Transport::poll);
   expect_all(o, ErrorKind::timeout, "no end after");
 }
 

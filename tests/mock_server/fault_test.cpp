@@ -87,8 +87,8 @@ std::string sse_text(const test::TestRecording& r) {
 class ServerChild {
  public:
   ServerChild(const test::TempDir& dir, std::vector<std::string> args) {
-    args.insert(args.begin(), {SSEBENCH_MOCK_SERVER_BIN, "--recordings", dir.path().string(),
-                               "--port", "0"});
+    args.insert(args.begin(),
+                {SSEBENCH_MOCK_SERVER_BIN, "--recordings", dir.path().string(), "--port", "0"});
     int out[2];
     if (::pipe(out) != 0) throw std::runtime_error("pipe");
     pid_ = ::fork();
@@ -156,8 +156,8 @@ bool eventually(Pred pred, std::chrono::milliseconds limit) {
 
 std::string post_text(std::string_view model, std::string_view extra, double speed) {
   return Client::request_text(
-      "POST", "/v1/chat/completions", R"({"model":")" + std::string(model) + "\"" +
-                                          std::string(extra) + "}",
+      "POST", "/v1/chat/completions",
+      R"({"model":")" + std::string(model) + "\"" + std::string(extra) + "}",
       {{"x-ssebench-speed", std::to_string(speed)}});
 }
 
@@ -270,8 +270,8 @@ std::size_t run_leavers(std::vector<Leaver>& leavers, std::uint16_t port) {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       Leaver& l = *owners[i];
       if (fds[i].revents & POLLOUT) {
-        const ssize_t n = ::send(l.fd, l.request.data() + l.sent, l.request.size() - l.sent,
-                                 MSG_NOSIGNAL);
+        const ssize_t n =
+            ::send(l.fd, l.request.data() + l.sent, l.request.size() - l.sent, MSG_NOSIGNAL);
         if (n > 0) l.sent += static_cast<std::size_t>(n);
       }
       if (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -292,9 +292,8 @@ std::vector<std::string> create_jobs(std::uint16_t port, std::string_view model,
   std::vector<std::string> ids;
   Client c(port);
   for (int i = 0; i < n; ++i) {
-    const auto r =
-        c.roundtrip("POST", "/v1/chat/completions",
-                    R"({"model":")" + std::string(model) + R"(","background":true})");
+    const auto r = c.roundtrip("POST", "/v1/chat/completions",
+                               R"({"model":")" + std::string(model) + R"(","background":true})");
     ids.emplace_back(r.json().at("id").as_string());
   }
   return ids;
@@ -319,15 +318,16 @@ std::size_t storm(std::uint16_t port, std::mt19937& rng) {
     if (i < 400) {
       l.request = post_text("long", R"(,"stream":true)", 2);
     } else if (i < 700) {
-      l.request = Client::request_text("GET", "/v1/chat/completions/" + stream_jobs[i - 400] +
-                                                  "?stream=true&starting_after=" +
-                                                  std::to_string(i % 150));
+      l.request =
+          Client::request_text("GET", "/v1/chat/completions/" + stream_jobs[i - 400] +
+                                          "?stream=true&starting_after=" + std::to_string(i % 150));
     } else if (i < 900) {
       l.request = Client::request_text("GET", "/v1/chat/completions/" + held_jobs[i - 700] +
                                                   "?shape=delta&starting_after=0&wait_ms=5000");
     } else {
       const std::string full = post_text("long", R"(,"stream":true)", 2);
-      l.request = full.substr(0, std::uniform_int_distribution<std::size_t>(1, full.size() - 1)(rng));
+      l.request =
+          full.substr(0, std::uniform_int_distribution<std::size_t>(1, full.size() - 1)(rng));
     }
     l.connect_at = start + std::chrono::milliseconds(arrive_ms(rng));
     l.leave_at = l.connect_at + std::chrono::milliseconds(leave_ms(rng));

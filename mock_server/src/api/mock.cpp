@@ -7,9 +7,9 @@ namespace {
 // ?fds=true adds fds_open, which costs a listing of /proc/self/fd (see stats_json).
 Outcome stats(const Call& call) {
   const auto fds = call.query.get("fds");
-  return json_answer(call, http::status::ok,
-                     stats_json(call.state.stats, call.state.jobs.figures(call.now),
-                                fds && *fds == "true"));
+  return json_answer(
+      call, http::status::ok,
+      stats_json(call.state.stats, call.state.jobs.figures(call.now), fds && *fds == "true"));
 }
 
 Outcome reset(const Call& call) {
