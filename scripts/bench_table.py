@@ -10,6 +10,8 @@ Then, when the run has poll shapes, one row per recording, concurrency and polli
 (poll at each interval, long-poll) with the wire bytes per token (in + out) of SSE and of each
 shape side by side, each shape's ×sse beside it.
 
+An interrupted run (its context has "interrupted") is said so first, and exits 1 as a failed one.
+
 Usage: scripts/bench_table.py results/<run>/benchmark.json [--markdown]
 """
 import os
@@ -150,7 +152,10 @@ def main():
     if len(args) != 1:
         print(__doc__.strip(), file=sys.stderr)
         return 2
-    _, cases = bench_results.load(args[0])
+    context, cases = bench_results.load(args[0])
+    if context.get("interrupted"):
+        print(f"INTERRUPTED: {context['interrupted']}")
+        print()
     header = ["case"] + [h for h, _, _ in COLUMNS[:-1]] + [h for h, _ in RATIOS] + [COLUMNS[-1][0]]
     print_table(header, list(rows(cases)), markdown)
     shape_header, shape_table = shape_rows(cases)
@@ -162,7 +167,7 @@ def main():
     failed = [c for c in cases if c["error"]]
     for c in failed:
         print(f"FAILED {c['name']}: {c['error']}")
-    return 1 if failed else 0
+    return 1 if failed or context.get("interrupted") else 0
 
 
 if __name__ == "__main__":

@@ -97,9 +97,15 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    fig.savefig(os.path.splitext(out)[0] + ".svg", metadata=tradeoff_charts.SVG_METADATA)
+    # Temporary names, then renames: a chart is never seen half-written.
+    root, ext = os.path.splitext(out)
+    tmp = f"{root}.tmp-{os.getpid()}{ext}"
+    tmp_svg = f"{root}.tmp-{os.getpid()}.svg"
+    fig.savefig(tmp, dpi=110)
+    fig.savefig(tmp_svg, metadata=tradeoff_charts.SVG_METADATA)
+    os.replace(tmp_svg, root + ".svg")
     plt.close(fig)
+    os.replace(tmp, out)
 
 
 def main():

@@ -2,10 +2,15 @@
 
 #include <curl/curl.h>
 #include <fmt/format.h>
+#include <sys/epoll.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
+#include <optional>
 #include <stdexcept>
+#include <unordered_map>
 #include <vector>
 
 #include "socket_tracker.hpp"
@@ -47,6 +52,19 @@ struct Engine::Impl {
   CURLM* multi = nullptr;
 };
 
+namespace {
+std::unique_ptr<Stream> make_stream(const StreamContext& ctx, Transport transport) {
+  switch (transport) {
+    case Transport::sse:
+      return make_sse_stream(ctx);
+    case Transport::rest:
+      return make_rest_stream(ctx);
+    default:
+      return make_job_stream(ctx, transport);
+  }
+}
+}  // namespace
+
 Engine::Engine(ClockFn clock) : impl_(std::make_unique<Impl>(clock)) {}
 Engine::~Engine() = default;
 
@@ -65,19 +83,7 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config};
   std::vector<std::unique_ptr<Stream>> streams;
   streams.reserve(concurrency);
-  for (std::size_t i = 0; i < concurrency; ++i) {
-    switch (transport) {
-      case Transport::sse:
-        streams.push_back(make_sse_stream(ctx));
-        break;
-      case Transport::rest:
-        streams.push_back(make_rest_stream(ctx));
-        break;
-      default:
-        streams.push_back(make_job_stream(ctx, transport));
-        break;
-    }
-  }
+  for (std::size_t i = 0; i < concurrency; ++i) streams.push_back(make_stream(ctx, transport));
 
   m.sockets.take_round();  // counters of earlier rounds stay there
   const double cpu0 = thread_cpu_us();
@@ -93,6 +99,11 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
 
   std::size_t open = concurrency;
   while (open > 0) {
+    if (config.stop && config.stop->load(std::memory_order_relaxed)) {
+      for (auto& s : streams)
+        if (!s->finished()) s->on_interrupt();
+      break;
+    }
     int running = 0;
     curl_multi_perform(m.multi, &running);
     int queued = 0;
@@ -143,6 +154,207 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   }
   if (!streams.empty()) round.wall_s = std::chrono::duration<double>(last - first).count();
   return round;
+}
+
+namespace {
+/**
+ * Drives a multi handle through curl_multi_socket_action: libcurl names the sockets it wants
+ * watched (CURLMOPT_SOCKETFUNCTION) and when it wants a timeout (CURLMOPT_TIMERFUNCTION); epoll
+ * waits for both. Installed for the soak only, removed at its end.
+ */
+class SocketLoop {
+ public:
+  explicit SocketLoop(CURLM* multi) : multi_(multi), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+    if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &SocketLoop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &SocketLoop::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    int running = 0;
+    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);  // handles added before
+  }
+  ~SocketLoop() {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, nullptr);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, nullptr);
+    ::close(epoll_);
+  }
+  SocketLoop(const SocketLoop&) = delete;
+  SocketLoop& operator=(const SocketLoop&) = delete;
+
+  /** Waits for socket activity, libcurl's timeout or `until`, and lets libcurl act on it. */
+  void wait(TimePoint until, ClockFn clock) {
+    TimePoint limit = until;
+    if (curl_timeout_) limit = std::min(limit, *curl_timeout_);
+    const auto ms = std::chrono::ceil<std::chrono::milliseconds>(limit - clock()).count();
+    std::array<epoll_event, 256> events;
+    const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
+                             static_cast<int>(std::clamp<long long>(ms, 0, max_poll_wait_ms)));
+    int running = 0;
+    for (int i = 0; i < n; ++i) {
+      int mask = 0;
+      if (events[static_cast<std::size_t>(i)].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[static_cast<std::size_t>(i)].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[static_cast<std::size_t>(i)].events & (EPOLLERR | EPOLLHUP))
+        mask |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi_, events[static_cast<std::size_t>(i)].data.fd, mask, &running);
+    }
+    if (curl_timeout_ && *curl_timeout_ <= clock()) {
+      curl_timeout_.reset();
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+  }
+
+ private:
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    auto* loop = static_cast<SocketLoop*>(self);
+    epoll_event ev{};
+    ev.data.fd = fd;
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(loop->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(loop->epoll_, EPOLL_CTL_MOD, fd, &ev) != 0)
+      epoll_ctl(loop->epoll_, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self) {
+    auto* loop = static_cast<SocketLoop*>(self);
+    if (timeout_ms < 0)
+      loop->curl_timeout_.reset();
+    else
+      loop->curl_timeout_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  }
+
+  CURLM* multi_;
+  int epoll_;
+  std::optional<TimePoint> curl_timeout_;
+};
+}  // namespace
+
+SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration ramp,
+                            Clock::duration duration, Clock::duration tick_every,
+                            const std::function<void(Clock::duration)>& tick) {
+  constexpr auto scan_every = std::chrono::milliseconds(10);
+  Impl& m = *impl_;
+  std::vector<StreamContext> contexts;
+  std::size_t total = 0;
+  for (const SoakGroup& g : groups) {
+    if (g.transport == Transport::long_poll && !has_cursor(g.config.shape))
+      throw std::invalid_argument("long-poll takes a cursor shape (delta, events)");
+    contexts.push_back({m.multi, &m.sockets, m.clock, g.expect, &g.config});
+    total += g.count;
+  }
+  // Room for every stream's connection twice over: past MAXCONNECTS libcurl prunes its cache
+  // (a walk of every connection) each time a transfer ends.
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
+                    2 * static_cast<long>(total) + spare_connections);
+  SoakResult result;
+  result.groups.resize(groups.size());
+
+  struct Slot {
+    std::size_t group = 0;
+    std::unique_ptr<Stream> stream;
+  };
+  // Groups interleaved, so that the ramp mixes them.
+  std::vector<Slot> slots;
+  slots.reserve(total);
+  for (std::size_t k = 0; slots.size() < total; ++k)
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      if (k < groups[g].count) slots.push_back({g, make_stream(contexts[g], groups[g].transport)});
+
+  const auto account = [&](const Slot& slot) {
+    const StreamRecord& r = slot.stream->record();
+    SoakGroupResult& out = result.groups[slot.group];
+    out.events += r.events;
+    out.requests += r.requests;
+    if (r.error) {
+      ++out.streams_failed;
+      ++out.errors[static_cast<std::size_t>(*r.error)];
+      if (out.first_error.empty())
+        out.first_error = std::string(to_string(*r.error)) + ": " + r.error_detail;
+      return;
+    }
+    ++out.streams_ok;
+    const SoakGroup& g = groups[slot.group];
+    const StreamFigures f = stream_figures(r, g.expect->clock.content_offsets(), g.config.speed);
+    out.lag_ms.insert(out.lag_ms.end(), f.lag_ms.begin(), f.lag_ms.end());
+  };
+  const auto replace = [&](Slot& slot) {
+    account(slot);
+    slot.stream = make_stream(contexts[slot.group], groups[slot.group].transport);
+    slot.stream->start();
+  };
+  const auto stopped = [&] {
+    for (const SoakGroup& g : groups)
+      if (g.config.stop && g.config.stop->load(std::memory_order_relaxed)) return true;
+    return false;
+  };
+
+  m.sockets.take_round();
+  const double cpu0 = thread_cpu_us();
+  const TimePoint begin = m.clock();
+  for (std::size_t i = 0; i < slots.size(); ++i)
+    slots[i].stream->start_at(begin + ramp * static_cast<long>(i) / static_cast<long>(total));
+  const TimePoint end = begin + ramp + duration;
+  TimePoint next_tick = begin + tick_every;
+  TimePoint next_scan = begin;
+  std::unordered_map<Stream*, std::size_t> slot_of;
+  for (std::size_t i = 0; i < slots.size(); ++i) slot_of[slots[i].stream.get()] = i;
+
+  // libcurl's socket interface, not curl_multi_perform: perform visits every transfer (and
+  // polls its socket) on every call, which at 10,000 streams costs more than the streams do;
+  // socket_action touches only the sockets epoll reports.
+  SocketLoop loop(m.multi);
+  for (;;) {
+    loop.wait(std::min({next_scan, next_tick, end}), m.clock);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(m.multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Stream* s = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
+      const CURLcode code = msg->data.result;
+      curl_multi_remove_handle(m.multi, msg->easy_handle);
+      s->on_done(code);  // may add the handle again
+      if (s->finished()) {
+        const auto it = slot_of.find(s);
+        Slot& slot = slots[it->second];
+        slot_of.erase(it);
+        replace(slot);
+        slot_of[slot.stream.get()] = static_cast<std::size_t>(&slot - slots.data());
+      }
+    }
+    TimePoint now = m.clock();
+    if (now >= end || stopped()) break;
+    if (now >= next_tick) {
+      tick(now - begin);
+      next_tick += tick_every;
+      now = m.clock();
+    }
+    if (now >= next_scan) {
+      next_scan = now + scan_every;
+      for (Slot& slot : slots) {
+        Stream* s = slot.stream.get();
+        if (now >= s->deadline())
+          s->on_deadline();
+        else if (s->wake_at() && *s->wake_at() <= now)
+          s->on_timer();
+        if (s->finished()) {
+          slot_of.erase(s);
+          replace(slot);
+          slot_of[slot.stream.get()] = static_cast<std::size_t>(&slot - slots.data());
+        }
+      }
+    }
+  }
+  for (const Slot& slot : slots)
+    if (!slot.stream->finished()) ++result.groups[slot.group].streams_cut;
+  result.client_cpu_us = thread_cpu_us() - cpu0;
+  slots.clear();  // removes the transfers still in flight
+  m.sockets.take_round();
+  return result;
 }
 
 }  // namespace ssebench::bench

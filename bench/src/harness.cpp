@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -24,6 +26,7 @@
 #include <thread>
 
 #include "ssebench/bench/engine.hpp"
+#include "ssebench/bench/result_file.hpp"
 #include "ssebench/bench/server.hpp"
 
 namespace ssebench::bench {
@@ -350,6 +353,116 @@ bool selected(const std::string& filter, const std::string& name) {
   }
 }
 
+// ---- interruption: SIGINT or SIGTERM ends the run, keeping what finished -------------------
+
+std::atomic<bool> stop_requested{false};
+volatile std::sig_atomic_t stop_signal = 0;
+static_assert(std::atomic<bool>::is_always_lock_free, "set from a signal handler");
+
+extern "C" void on_stop_signal(int sig) {
+  stop_signal = sig;
+  stop_requested.store(true, std::memory_order_relaxed);
+}
+
+/** The first SIGINT or SIGTERM stops the run cleanly; a second one kills (SA_RESETHAND). */
+void install_stop_handlers() {
+  struct sigaction sa {};
+  sa.sa_handler = &on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND;  // no SA_RESTART: a wait in curl_multi_poll returns early
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+
+const char* stop_signal_name() {
+  return stop_signal == SIGTERM ? "SIGTERM" : "SIGINT";
+}
+
+/** The error message of a case not run because the run was interrupted: left out of the JSON. */
+constexpr std::string_view not_run_marker = "ssebench: not run (interrupted)";
+
+/**
+ * The display reporter, which also keeps the JSON result (--benchmark_out, taken from Google
+ * Benchmark, whose own writer opens the file at the start and completes it only at the end):
+ * after the context and after every case, the JSON of what has finished so far is written to
+ * a temporary name and renamed over the file, so that it is always complete and valid — after
+ * an interrupt, a crash or a kill. An interrupted run's context says so ("interrupted").
+ */
+class ResultsReporter : public benchmark::BenchmarkReporter {
+ public:
+  /** `display` prints to the console; `json_path` empty: no JSON file. */
+  ResultsReporter(std::unique_ptr<benchmark::BenchmarkReporter> display, std::string json_path)
+      : display_(std::move(display)), path_(std::move(json_path)) {
+    if (!path_.empty()) {
+      json_.SetOutputStream(&json_text_);
+      json_.SetErrorStream(&std::cerr);
+    }
+  }
+
+  bool ReportContext(const Context& context) override {
+    const bool ok = display_->ReportContext(context);
+    if (!path_.empty()) {
+      json_.ReportContext(context);
+      commit();
+    }
+    return ok;
+  }
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    std::vector<Run> kept;
+    for (const Run& r : runs)
+      if (!(r.error_occurred && r.error_message == not_run_marker)) kept.push_back(r);
+    if (kept.empty()) return;
+    display_->ReportRuns(kept);
+    if (!path_.empty()) {
+      json_.ReportRuns(kept);
+      commit();
+    }
+  }
+
+  void Finalize() override {
+    display_->Finalize();
+    if (!path_.empty()) {
+      json_.Finalize();
+      finalized_ = true;
+      commit();
+    }
+  }
+
+  /** From now on the JSON's context carries "interrupted": note. */
+  void mark_interrupted(std::string note) { interrupted_ = std::move(note); }
+  const std::string& path() const { return path_; }
+  bool write_failed() const { return write_failed_; }
+
+ private:
+  void commit() {
+    std::string text = json_text_.str();
+    if (!finalized_) text += "\n  ]\n}\n";  // what JSONReporter::Finalize writes
+    if (!interrupted_.empty()) {
+      constexpr std::string_view context_open = "\"context\": {\n";
+      if (const auto at = text.find(context_open); at != std::string::npos) {
+        std::string note;
+        for (char c : interrupted_)
+          if (c != '"' && c != '\\') note += c;
+        text.insert(at + context_open.size(), fmt::format("    \"interrupted\": \"{}\",\n", note));
+      }
+    }
+    std::string error;
+    if (!write_file_atomically(path_, text, error) && !write_failed_) {
+      write_failed_ = true;
+      fmt::print(stderr, "ssebench-bench: cannot write the results: {}\n", error);
+    }
+  }
+
+  std::unique_ptr<benchmark::BenchmarkReporter> display_;
+  std::string path_;
+  benchmark::JSONReporter json_;
+  std::ostringstream json_text_;
+  bool finalized_ = false;
+  bool write_failed_ = false;
+  std::string interrupted_;
+};
+
 /** Everything the cases share. */
 struct Run {
   HarnessConfig config;
@@ -357,6 +470,8 @@ struct Run {
   int cases_total = 0;
   int cases_done = 0;
   int cases_failed = 0;
+  ResultsReporter* results = nullptr;
+  bool interrupted = false;  // a case was cut by the interrupt
 };
 
 struct CaseSpec {
@@ -410,6 +525,11 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.keep_alive = hc.keep_alive;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
+  cfg.stop = &stop_requested;
+  if (stop_requested.load()) {
+    state.SkipWithError(std::string(not_run_marker).c_str());
+    return;
+  }
   const Recording& rec = *spec.expect->recording;
   const auto started = Clock::now();
   Engine engine;
@@ -445,6 +565,16 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     agg.add(round);
   }
   if (failure.empty() && agg.failed() > 0) failure = summarize_errors(agg, "");
+  if (stop_requested.load()) {
+    // Whatever its streams saw, the case did not run to its end.
+    failure = fmt::format("interrupted ({}) during this case{}", stop_signal_name(),
+                          agg.failed() > 0 ? ": " + summarize_errors(agg, "") : "");
+    run.interrupted = true;
+    run.results->mark_interrupted(
+        fmt::format("{} during case {} of {} ({}): the cases before it finished; it is marked "
+                    "failed; the rest did not run",
+                    stop_signal_name(), run.cases_done + 1, run.cases_total, spec.name));
+  }
 
   const auto counters = agg.counters();
   for (const auto& [name, value] : counters) state.counters[name] = value;
@@ -568,6 +698,33 @@ int harness_main(int argc, char** argv) {
     fmt::print("\nGoogle Benchmark flags:\n");
     std::fflush(stdout);
   }
+  // The JSON result is written here, atomically after every case (ResultsReporter), rather than
+  // by Google Benchmark; other formats stay Google Benchmark's.
+  std::string json_path;
+  {
+    std::string out, format = "json";
+    for (int i = 1; i < argc; ++i) {
+      const std::string_view a = argv[i];
+      if (a.starts_with("--benchmark_out=")) out = a.substr(16);
+      if (a.starts_with("--benchmark_out_format=")) format = a.substr(23);
+    }
+    if (!out.empty() && format == "json") {
+      json_path = out;
+      int kept = 1;
+      for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (!a.starts_with("--benchmark_out=") && !a.starts_with("--benchmark_out_format="))
+          argv[kept++] = argv[i];
+      }
+      argc = kept;
+      argv[argc] = nullptr;
+    }
+  }
+  // Read before Initialize takes it out: the console format of the display reporter.
+  std::string display_format = "console";
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view a = argv[i]; a.starts_with("--benchmark_format="))
+      display_format = a.substr(19);
   benchmark::Initialize(&argc, argv);
   HarnessConfig config;
   try {
@@ -581,6 +738,7 @@ int harness_main(int argc, char** argv) {
     return 0;
   }
   raise_nofile_limit();
+  install_stop_handlers();
 
   auto run = std::make_unique<Run>();
   run->config = config;
@@ -693,8 +851,24 @@ int harness_main(int argc, char** argv) {
   add_context(*run, server_desc);
   fmt::print(stderr, "ssebench-bench: {} cases against {}\n", specs.size(), run->url);
 
-  benchmark::RunSpecifiedBenchmarks();
+  std::unique_ptr<benchmark::BenchmarkReporter> display;
+  if (display_format == "json")  // csv (deprecated by Google Benchmark) shows as the console
+    display = std::make_unique<benchmark::JSONReporter>();
+  else
+    display = std::make_unique<benchmark::ConsoleReporter>(
+        isatty(STDOUT_FILENO) ? benchmark::ConsoleReporter::OO_ColorTabular
+                              : benchmark::ConsoleReporter::OO_Tabular);
+  ResultsReporter results(std::move(display), json_path);
+  run->results = &results;
+  benchmark::RunSpecifiedBenchmarks(&results);
   benchmark::Shutdown();
+  if (stop_requested.load()) {
+    fmt::print(stderr, "ssebench-bench: interrupted ({}) after {} finished cases of {}{}\n",
+               stop_signal_name(), run->cases_done - (run->interrupted ? 1 : 0), run->cases_total,
+               json_path.empty() ? "" : fmt::format("; {} holds them", json_path));
+    return 128 + (stop_signal == SIGTERM ? SIGTERM : SIGINT);
+  }
+  if (results.write_failed()) return 1;
   if (run->cases_failed > 0) {
     fmt::print(stderr, "ssebench-bench: {} of {} cases failed\n", run->cases_failed,
                run->cases_done);

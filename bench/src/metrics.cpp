@@ -28,6 +28,10 @@ std::string_view to_string(ErrorKind kind) {
       return "missing_events";
     case ErrorKind::bad_response:
       return "bad_response";
+    case ErrorKind::truncated:
+      return "truncated";
+    case ErrorKind::interrupted:
+      return "interrupted";
   }
   return "unknown";
 }

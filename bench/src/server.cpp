@@ -87,6 +87,9 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     prctl(PR_SET_PDEATHSIG, SIGTERM);  // never outlive the harness
+    // Its own process group: a Ctrl-C at the terminal reaches the harness only, which stops the
+    // run cleanly (its results written) and then this server.
+    setpgid(0, 0);
     if (getppid() != parent) _exit(127);
     dup2(fds[1], STDOUT_FILENO);
     execv(argv[0], argv.data());
@@ -137,8 +140,10 @@ ServerProcess::~ServerProcess() {
   }
 }
 
-std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error) {
-  const std::optional<std::string> body = simple_request(base_url + "/mock/stats", false, error);
+std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error,
+                                       bool count_fds) {
+  const std::optional<std::string> body =
+      simple_request(base_url + (count_fds ? "/mock/stats?fds=true" : "/mock/stats"), false, error);
   if (!body) return std::nullopt;
   json::error_code ec;
   const json::value v = json::parse(*body, ec);
@@ -156,7 +161,18 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
     s.lateness_us_p50 = number(l->as_object(), "p50");
     s.lateness_us_p99 = number(l->as_object(), "p99");
     s.lateness_us_max = number(l->as_object(), "max");
+    s.lateness_count = static_cast<std::uint64_t>(number(l->as_object(), "count"));
   }
+  s.rss_bytes = static_cast<std::int64_t>(number(o, "rss_bytes"));
+  s.fds_open = static_cast<std::int64_t>(number(o, "fds_open"));
+  s.connections_open = static_cast<std::int64_t>(number(o, "connections_open"));
+  s.streams_active = static_cast<std::int64_t>(number(o, "streams_active"));
+  s.requests_held = static_cast<std::int64_t>(number(o, "requests_held"));
+  s.jobs_active = static_cast<std::int64_t>(number(o, "jobs_active"));
+  s.jobs_held = static_cast<std::int64_t>(number(o, "jobs_held"));
+  if (const json::value* t = o.if_contains("timeouts"); t && t->is_object())
+    for (const auto& [name, value] : t->as_object())
+      s.timeouts[std::string(name)] = value.is_number() ? value.to_number<std::uint64_t>() : 0;
   if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
     for (const auto& [name, value] : e->as_object()) {
       if (!value.is_object()) continue;

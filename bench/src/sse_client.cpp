@@ -24,7 +24,13 @@ class SseStream final : public Stream {
   void on_event(const SseEvent& e) {
     ++record_.events;
     if (e.data == "[DONE]") return;
-    const std::optional<DeltaText> d = delta_text(expect().recording->api, e.data);
+    bool not_json = false;
+    const std::optional<DeltaText> d = delta_text(expect().recording->api, e.data, not_json);
+    if (not_json) {
+      record_.fail(ErrorKind::bad_response,
+                   fmt::format("event {} is not a JSON object: {:.60}", record_.events, e.data));
+      return;
+    }
     if (!d || d->text.empty()) return;
     record_.content.push_back({now_, ordinal_++});
     record_.transcript[d->choice] += d->text;

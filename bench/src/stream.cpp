@@ -46,6 +46,8 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
       curl_slist_append(headers_, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+  for (const std::string& r : config().resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
+  if (resolve_) curl_easy_setopt(easy_, CURLOPT_RESOLVE, resolve_);
   ctx_.sockets->attach(easy_);
 }
 
@@ -54,6 +56,7 @@ Stream::~Stream() {
   curl_easy_cleanup(easy_);
   curl_slist_free_all(headers_);
   curl_slist_free_all(post_headers_);
+  curl_slist_free_all(resolve_);
 }
 
 void Stream::start() {
@@ -139,6 +142,7 @@ std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* 
   }
   if (s->status_ >= 200 && s->status_ < 300) {
     if (!s->finished_) s->on_body(body, now);
+    if (s->record_.error) return 0;  // the body is bad (an event that is not JSON): abort
   } else if (s->error_body_.size() < error_body_limit) {
     s->error_body_.append(body.substr(0, error_body_limit - s->error_body_.size()));
   }
@@ -156,11 +160,16 @@ void Stream::on_done(CURLcode result) {
   ++record_.requests;
   if (finished_) return;
   if (record_.error) return finish();  // failed inside a callback
-  if (result != CURLE_OK) return fail(ErrorKind::curl, curl_easy_strerror(result));
+  // An answer that had begun and was cut (the server died, a chunk was cut short) is truncated;
+  // no answer at all is curl's error.
+  if (result != CURLE_OK)
+    return fail(
+        status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
+        fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "", curl_easy_strerror(result)));
   if (status_ < 200 || status_ >= 300)
     return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
   if (chunked_ && !decoder_.done())
-    return fail(ErrorKind::bad_response, "the chunked body ended before its last chunk");
+    return fail(ErrorKind::truncated, "the chunked body ended before its last chunk");
   on_response(last_read_.value_or(now()));
 }
 
@@ -179,6 +188,16 @@ void Stream::on_deadline() {
   }
   fail(ErrorKind::timeout,
        fmt::format("no end after {} requests, {} events", record_.requests, record_.events));
+}
+
+void Stream::on_interrupt() {
+  if (!started_) record_.t0 = now();  // a staggered start that never came
+  if (in_flight_) {
+    curl_multi_remove_handle(ctx_.multi, easy_);
+    in_flight_ = false;
+  }
+  fail(ErrorKind::interrupted,
+       fmt::format("interrupted after {} requests, {} events", record_.requests, record_.events));
 }
 
 void Stream::finish() {

@@ -42,6 +42,8 @@ class Stream {
   void on_timer();
   /** The deadline passed: abandon the transfer in flight, count a timeout. */
   void on_deadline();
+  /** The run is being interrupted: abandon the transfer in flight, count an interruption. */
+  void on_interrupt();
 
   bool finished() const { return finished_; }
   TimePoint deadline() const { return deadline_; }
@@ -82,6 +84,7 @@ class Stream {
   CURL* easy_ = nullptr;
   curl_slist* headers_ = nullptr;       // GET requests
   curl_slist* post_headers_ = nullptr;  // POST requests
+  curl_slist* resolve_ = nullptr;       // ClientConfig::resolve
   bool in_flight_ = false;
   bool started_ = false;
   bool finished_ = false;

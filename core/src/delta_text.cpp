@@ -110,13 +110,19 @@ bool is_content_kind(std::string_view kind) {
 }
 
 std::optional<DeltaText> delta_text(Api api, std::string_view payload_json) {
+  bool not_json = false;
+  return delta_text(api, payload_json, not_json);
+}
+
+std::optional<DeltaText> delta_text(Api api, std::string_view payload_json, bool& not_json) {
   // A client calls this per event: the payload's JSON tree goes into a stack buffer (the heap
   // only past it), so parsing allocates nothing for a typical chunk.
   std::array<unsigned char, payload_buffer_bytes> buffer;
   json::monotonic_resource resource(buffer.data(), buffer.size());
   boost::system::error_code ec;
   const json::value payload = json::parse(payload_json, ec, &resource);
-  if (ec) return std::nullopt;
+  not_json = ec || !payload.is_object();
+  if (not_json) return std::nullopt;
   return delta_text_of(api, payload);
 }
 

@@ -22,6 +22,8 @@ enum Opt : int {
   opt_header_limit,
   opt_body_limit,
   opt_idle_timeout,
+  opt_request_timeout,
+  opt_write_timeout,
   opt_stream_lifetime,
   opt_close_linger,
   opt_max_connections,
@@ -43,6 +45,8 @@ const option long_options[] = {
     {"header-limit-bytes", required_argument, nullptr, opt_header_limit},
     {"body-limit-bytes", required_argument, nullptr, opt_body_limit},
     {"idle-timeout-ms", required_argument, nullptr, opt_idle_timeout},
+    {"request-timeout-ms", required_argument, nullptr, opt_request_timeout},
+    {"write-timeout-ms", required_argument, nullptr, opt_write_timeout},
     {"stream-lifetime-limit-ms", required_argument, nullptr, opt_stream_lifetime},
     {"close-linger-ms", required_argument, nullptr, opt_close_linger},
     {"max-connections", required_argument, nullptr, opt_max_connections},
@@ -102,6 +106,10 @@ std::string usage(const char* program) {
       "  --header-limit-bytes N         request line + headers limit, else 431 (default {})\n"
       "  --body-limit-bytes N           request body limit, else 413 (default {})\n"
       "  --idle-timeout-ms N            idle keep-alive connection timeout (default {})\n"
+      "  --request-timeout-ms N         a request's line, headers and body must arrive within\n"
+      "                                 this from its first byte, else close (default {})\n"
+      "  --write-timeout-ms N           a write the client does not take within this (it stopped\n"
+      "                                 reading): close (default {})\n"
       "  --stream-lifetime-limit-ms N   longest stream or held request (default {})\n"
       "  --close-linger-ms N            drain time before closing after an error (default {})\n"
       "  --max-connections N            open connections; more are closed (default {})\n"
@@ -115,9 +123,10 @@ std::string usage(const char* program) {
       "  --snapshot-limit-bytes N       memory for one recording's polled answers (default {})\n"
       "  --help                         this text\n",
       program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
-      d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.stream_lifetime_limit_ms,
-      d.close_linger_ms, d.max_connections, d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms,
-      d.cors_origins, d.snapshot_limit_bytes);
+      d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.request_timeout_ms,
+      d.write_timeout_ms, d.stream_lifetime_limit_ms, d.close_linger_ms, d.max_connections,
+      d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms, d.cors_origins,
+      d.snapshot_limit_bytes);
 }
 
 ParsedArgs parse_args(int argc, char** argv) {
@@ -172,6 +181,12 @@ ParsedArgs parse_args(int argc, char** argv) {
         break;
       case opt_idle_timeout:
         ok = parse_uint<std::uint64_t>(arg, config.idle_timeout_ms, 1, max_duration_ms);
+        break;
+      case opt_request_timeout:
+        ok = parse_uint<std::uint64_t>(arg, config.request_timeout_ms, 1, max_duration_ms);
+        break;
+      case opt_write_timeout:
+        ok = parse_uint<std::uint64_t>(arg, config.write_timeout_ms, 1, max_duration_ms);
         break;
       case opt_stream_lifetime:
         ok = parse_uint<std::uint64_t>(arg, config.stream_lifetime_limit_ms, 1, max_duration_ms);

@@ -47,10 +47,17 @@ void fail(beast::error_code ec, const char* what) {
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+/** Bytes asked of the socket while waiting for a request's first byte. */
+constexpr std::size_t first_read_bytes = 4096;
+
 /**
  * One connection. Requests are served one at a time (keep-alive, no pipelining in parallel).
  * An SSE stream or a held answer is "busy": meanwhile the socket is watched for the client's
  * EOF so that a client that leaves frees its stream at once, not at the next write.
+ *
+ * Every wait is bounded by a Config limit: no request (idle_timeout_ms), a request trickling in
+ * (request_timeout_ms from its first byte), a client that stops reading (write_timeout_ms per
+ * write), a stream or held answer (stream_lifetime_limit_ms).
  */
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -58,7 +65,8 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(socket)),
         state_(std::move(state)),
         timer_(stream_.get_executor()),
-        deadline_(stream_.get_executor()) {
+        deadline_(stream_.get_executor()),
+        watchdog_(stream_.get_executor()) {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -78,16 +86,38 @@ class Session : public std::enable_shared_from_this<Session> {
   const Config& config() const { return state_->config; }
   Stats& stats() { return state_->stats; }
   Clock::duration lifetime() const { return milliseconds(config().stream_lifetime_limit_ms); }
+  Clock::duration write_timeout() const { return milliseconds(config().write_timeout_ms); }
 
   // ---- reading a request -------------------------------------------------------------------
 
+  // Waiting for a request is bounded by the idle timeout; its first byte starts the request
+  // timeout, which bounds the rest (line, headers, body) however slowly it trickles in.
   void do_read() {
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(config().header_limit_bytes));
     parser_->body_limit(config().body_limit_bytes);
     bytes_in_ = 0;
     bytes_out_early_ = 0;
+    if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
+    stream_.async_read_some(
+        buffer_.prepare(first_read_bytes),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    if (ec == beast::error::timeout) {
+      stats().timeouts_idle.fetch_add(1, std::memory_order_relaxed);
+      return;  // the stream has closed the socket
+    }
+    if (ec == net::error::eof) return do_shutdown();
+    if (ec) return fail(ec, "read");
+    buffer_.commit(bytes);
+    do_read_request();
+  }
+
+  void do_read_request() {
+    stream_.expires_after(milliseconds(config().request_timeout_ms));
     http::async_read_header(
         stream_, buffer_, *parser_,
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
@@ -145,6 +175,10 @@ class Session : public std::enable_shared_from_this<Session> {
       return send_error(http::status::bad_request,
                         fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_request");
     }
+    if (ec == beast::error::timeout) {
+      stats().timeouts_request.fetch_add(1, std::memory_order_relaxed);
+      return;  // the stream has closed the socket
+    }
     if (ec) return fail(ec, "read");
     stream_.expires_never();
     start_ = Clock::now();
@@ -185,13 +219,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_response() {
-    stream_.expires_after(milliseconds(config().idle_timeout_ms));
+    stream_.expires_after(write_timeout());
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&Session::on_write_response, shared_from_this()));
   }
 
   void on_write_response(beast::error_code ec, std::size_t bytes) {
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     if (ec) return fail(ec, "write");
     if (!keep_alive_) return do_close();
     do_read();
@@ -237,12 +272,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_header() {
+    begin_write(Clock::now());
     http::async_write_header(
         stream_, *sse_sr_,
         beast::bind_front_handler(&Session::on_write_header, shared_from_this()));
   }
 
   void on_write_header(beast::error_code ec, std::size_t bytes) {
+    writing_ = false;
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
     do_next_event();
@@ -300,11 +337,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::array<net::const_buffer, 3> buffers{
         net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
         net::buffer(*bytes), net::buffer(crlf.data(), crlf.size())};
+    begin_write(now);
     net::async_write(stream_.socket(), buffers,
                      beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
   }
 
   void on_write_event(beast::error_code ec, std::size_t bytes) {
+    writing_ = false;
     if (ec) return fail(ec, "write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
@@ -314,11 +353,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_last_chunk() {
+    begin_write(Clock::now());
     net::async_write(stream_.socket(), net::buffer(last_chunk.data(), last_chunk.size()),
                      beast::bind_front_handler(&Session::on_write_last_chunk, shared_from_this()));
   }
 
   void on_write_last_chunk(beast::error_code ec, std::size_t bytes) {
+    writing_ = false;
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write last chunk");
     set_busy(Busy::none);
@@ -352,6 +393,35 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_deadline(std::uint64_t generation, beast::error_code ec) {
     if (ec || generation != busy_generation_ || busy_ == Busy::none) return;
+    stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
+    abort();
+  }
+
+  // ---- a stream's writes: the client must keep taking them ---------------------------------
+
+  // A stream's writes go to the socket itself (no per-write timer on the hot path): one watchdog
+  // timer, armed at most once per write_timeout, checks that the write in flight started less
+  // than write_timeout ago. It holds the session weakly, so it never keeps a closed one alive.
+  void begin_write(Clock::time_point now) {
+    write_started_ = now;
+    writing_ = true;
+    if (!watchdog_armed_) arm_watchdog(now + write_timeout());
+  }
+
+  void arm_watchdog(Clock::time_point at) {
+    watchdog_armed_ = true;
+    watchdog_.expires_at(at);
+    watchdog_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (auto self = weak.lock()) self->on_watchdog(ec);
+    });
+  }
+
+  void on_watchdog(beast::error_code ec) {
+    watchdog_armed_ = false;
+    if (ec || !writing_) return;  // the next write arms it again
+    if (Clock::now() - write_started_ < write_timeout())
+      return arm_watchdog(write_started_ + write_timeout());
+    stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     abort();
   }
 
@@ -382,6 +452,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ignored);
     timer_.cancel();
     deadline_.cancel();
+    watchdog_.cancel();
   }
 
   // ---- closing -----------------------------------------------------------------------------
@@ -415,6 +486,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<State> state_;
   net::steady_timer timer_;     // pacing: event times, held answers
   net::steady_timer deadline_;  // stream_lifetime_limit_ms
+  net::steady_timer watchdog_;  // write_timeout_ms of a stream's writes
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
@@ -427,6 +499,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Busy busy_ = Busy::none;
   std::uint64_t busy_generation_ = 0;
   bool watch_pending_ = false;
+  bool writing_ = false;  // a stream's write is in flight, since write_started_
+  bool watchdog_armed_ = false;
+  Clock::time_point write_started_;
 
   HoldPlan hold_;  // the held answer
 

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
@@ -101,6 +102,10 @@ void Stats::reset() {
   connections_accepted.store(0, std::memory_order_relaxed);
   connections_refused.store(0, std::memory_order_relaxed);
   events_written.store(0, std::memory_order_relaxed);
+  timeouts_idle.store(0, std::memory_order_relaxed);
+  timeouts_request.store(0, std::memory_order_relaxed);
+  timeouts_write.store(0, std::memory_order_relaxed);
+  timeouts_lifetime.store(0, std::memory_order_relaxed);
   for (auto& e : endpoints) {
     e.requests.store(0, std::memory_order_relaxed);
     e.bytes_in.store(0, std::memory_order_relaxed);
@@ -119,27 +124,41 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
 }
 
+/** Open descriptors: the entries of /proc/self/fd, less the one listing them. */
+std::int64_t fds_open() {
+  std::error_code ec;
+  std::int64_t n = 0;
+  for (std::filesystem::directory_iterator it("/proc/self/fd", ec), end; !ec && it != end;
+       it.increment(ec))
+    ++n;
+  return ec ? -1 : n - 1;
+}
+
 std::uint64_t to_us(const timeval& tv) {
   return static_cast<std::uint64_t>(tv.tv_sec) * 1'000'000 + static_cast<std::uint64_t>(tv.tv_usec);
 }
 
 }  // namespace
 
-std::string stats_json(const Stats& s, const JobFigures& jobs) {
+std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
   const double uptime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   auto ns_to_us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::string out = fmt::format(
-      R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},)"
+      R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},{})"
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
+      R"("timeouts":{{"idle":{},"request":{},"write":{},"lifetime":{}}},)"
       R"("lateness_us":{{"count":{},"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},"max":{:.1f}}},)"
       R"("endpoints":{{)",
-      uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(), s.connections_open.load(),
-      s.connections_accepted.load(), s.connections_refused.load(), s.streams_active.load(),
-      s.requests_held.load(), jobs.active, jobs.held, s.events_written.load(), s.lateness.count(),
+      uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(),
+      count_fds ? fmt::format(R"("fds_open":{},)", fds_open()) : std::string(),
+      s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
+      s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
+      s.events_written.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
+      s.timeouts_write.load(), s.timeouts_lifetime.load(), s.lateness.count(),
       ns_to_us(s.lateness.quantile(0.5)), ns_to_us(s.lateness.quantile(0.9)),
       ns_to_us(s.lateness.quantile(0.99)), ns_to_us(s.lateness.max()));
   for (std::size_t i = 0; i < endpoint_count; ++i) {

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 namespace ssebench::bench {
 namespace {
@@ -194,6 +195,14 @@ TEST(CaseAggregate, NoSamplesNoFigure) {
 TEST(ErrorKind, Names) {
   EXPECT_EQ(to_string(ErrorKind::text_mismatch), "text_mismatch");
   EXPECT_EQ(to_string(ErrorKind::missing_events), "missing_events");
+  EXPECT_EQ(to_string(ErrorKind::truncated), "truncated");
+  EXPECT_EQ(to_string(ErrorKind::interrupted), "interrupted");
+  // Every kind has its own name (the counters are errors_<name>).
+  std::set<std::string_view> names;
+  for (std::size_t k = 0; k < error_kind_count; ++k)
+    names.insert(to_string(static_cast<ErrorKind>(k)));
+  EXPECT_EQ(names.size(), error_kind_count);
+  EXPECT_EQ(names.count("unknown"), 0u);
 }
 
 }  // namespace

@@ -149,3 +149,26 @@ TEST(Config, CorsDefaultIsAnyOriginOnLoopbackOnly) {
 
 }  // namespace
 }  // namespace ssebench::server
+
+namespace ssebench::server {
+namespace {
+
+TEST(Config, RequestAndWriteTimeouts) {
+  const ParsedArgs p = parse({"--request-timeout-ms", "14", "--write-timeout-ms", "15"});
+  ASSERT_TRUE(p.config) << p.message;
+  EXPECT_EQ(p.config->request_timeout_ms, 14u);
+  EXPECT_EQ(p.config->write_timeout_ms, 15u);
+  EXPECT_FALSE(parse({"--request-timeout-ms", "0"}).config);
+  EXPECT_FALSE(parse({"--write-timeout-ms", "0"}).config);
+  EXPECT_FALSE(parse({"--write-timeout-ms", "31536000001"}).config);
+  const Config d;
+  const std::string help = usage("ssebench-mock-server");
+  for (const std::string& needle :
+       {std::string("--request-timeout-ms N"), std::string("--write-timeout-ms N"),
+        "(default " + std::to_string(d.request_timeout_ms) + ")",
+        "(default " + std::to_string(d.write_timeout_ms) + ")"})
+    EXPECT_NE(help.find(needle), std::string::npos) << needle;
+}
+
+}  // namespace
+}  // namespace ssebench::server

@@ -90,6 +90,15 @@ TEST(Stats, JsonHasEveryFieldAndResetZeroesCounters) {
   EXPECT_EQ(o.at("jobs_held").to_number<int>(), 3);
   EXPECT_EQ(o.at("jobs_active").to_number<int>(), 2);
   EXPECT_EQ(o.at("events_written").to_number<int>(), 5);
+  s.timeouts_write = 4;
+  const auto& timeouts = o.at("timeouts").as_object();
+  for (const char* name : {"idle", "request", "write", "lifetime"})
+    EXPECT_TRUE(timeouts.contains(name)) << name;
+  // fds_open only when asked for: listing /proc/self/fd is not free.
+  EXPECT_FALSE(o.contains("fds_open"));
+  const auto with_fds = boost::json::parse(stats_json(s, {3, 2}, true)).as_object();
+  EXPECT_GE(with_fds.at("fds_open").to_number<int>(), 3);  // stdin, stdout, stderr at least
+  EXPECT_EQ(with_fds.at("timeouts").at("write").to_number<int>(), 4);
   const auto& late = o.at("lateness_us").as_object();
   EXPECT_EQ(late.at("count").to_number<int>(), 1);
   EXPECT_NEAR(late.at("p50").to_number<double>(), 12.0, 0.2);

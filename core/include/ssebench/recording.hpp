@@ -176,6 +176,8 @@ struct DeltaText {
   std::string text;
 };
 std::optional<DeltaText> delta_text(Api api, std::string_view payload_json);
+/** The same, telling apart a payload that is not a JSON object at all (`not_json` set). */
+std::optional<DeltaText> delta_text(Api api, std::string_view payload_json, bool& not_json);
 /** The same for a payload already parsed (a job event inside a poll answer): no second parse. */
 std::optional<DeltaText> delta_text_of(Api api, const boost::json::value& payload);
 

@@ -4,9 +4,12 @@
 namespace ssebench::server::api {
 namespace {
 
+// ?fds=true adds fds_open, which costs a listing of /proc/self/fd (see stats_json).
 Outcome stats(const Call& call) {
-  return json_answer(call, http::status::ok,
-                     stats_json(call.state.stats, call.state.jobs.figures(call.now)));
+  const auto fds = call.query.get("fds");
+  return json_answer(
+      call, http::status::ok,
+      stats_json(call.state.stats, call.state.jobs.figures(call.now), fds && *fds == "true"));
 }
 
 Outcome reset(const Call& call) {

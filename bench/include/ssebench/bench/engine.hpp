@@ -7,13 +7,41 @@
  * for a whole case. Every socket libcurl opens is tracked so that TCP_INFO can be read before
  * it closes and, for sockets still open, at the end of each round.
  */
+#include <array>
 #include <cstddef>
+#include <functional>
 #include <memory>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "ssebench/bench/metrics.hpp"
 #include "ssebench/bench/transport.hpp"
 
 namespace ssebench::bench {
+
+/** One kind of stream in a soak: `count` of them kept running, each replaced when it ends. */
+struct SoakGroup {
+  const Expectation* expect = nullptr;
+  Transport transport = Transport::sse;
+  ClientConfig config;
+  std::size_t count = 0;
+};
+
+/** What one group's streams did in a soak. Streams still running at its end are cut, not
+ *  counted as failed. */
+struct SoakGroupResult {
+  std::size_t streams_ok = 0, streams_failed = 0, streams_cut = 0;
+  std::array<std::size_t, error_kind_count> errors{};
+  std::string first_error;
+  std::vector<double> lag_ms;  // every content event of the streams that ended well
+  std::uint64_t events = 0, requests = 0;
+};
+
+struct SoakResult {
+  std::vector<SoakGroupResult> groups;  // in the order given
+  double client_cpu_us = 0;             // the calling thread's, over the whole soak
+};
 
 class Engine {
  public:
@@ -29,6 +57,18 @@ class Engine {
    */
   RoundResult run_round(const Expectation& expect, Transport transport, const ClientConfig& config,
                         std::size_t concurrency);
+
+  /**
+   * A soak: every group's streams, their starts spread evenly over `ramp`, each replaced by a
+   * new one (a fresh t0 and request; connections are reused) as soon as it ends, until
+   * `ramp + duration` has passed or a group's config.stop is set. `tick(elapsed)` is called from
+   * this thread about every `tick_every` (to sample the server). Timers (staggered starts, poll
+   * schedules, deadlines) are checked every 10 ms: a soak keeps thousands of streams, and a scan
+   * of every one per wake-up would cost more than they do.
+   */
+  SoakResult run_soak(std::span<const SoakGroup> groups, Clock::duration ramp,
+                      Clock::duration duration, Clock::duration tick_every,
+                      const std::function<void(Clock::duration)>& tick);
 
   /** Sockets libcurl holds open right now (cached keep-alive connections). */
   std::size_t open_sockets() const;

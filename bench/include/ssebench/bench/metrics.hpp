@@ -27,9 +27,29 @@ using TimePoint = Clock::time_point;
 /** The clock the clients read; tests inject a fake one. */
 using ClockFn = TimePoint (*)();
 
-/** Why a stream failed; a stream counts once, under its first error. */
-enum class ErrorKind { http_status, curl, text_mismatch, timeout, missing_events, bad_response };
-inline constexpr std::size_t error_kind_count = 6;
+/**
+ * Why a stream failed; a stream counts once, under its first error.
+ * http_status    — a non-2xx answer
+ * curl           — no answer: connection refused or reset before the status line, DNS, …
+ * text_mismatch  — the rebuilt text differs from the recording
+ * timeout        — the stream's deadline passed (a stalled stream, a server that stopped)
+ * missing_events — the text is right but events are missing or extra
+ * bad_response   — an answer that is not what the protocol says: bad chunk framing, an SSE
+ *                  event or poll answer that is not the JSON it should be
+ * truncated      — the answer began (status line read) and the connection ended before its end
+ * interrupted    — the run was interrupted (SIGINT, SIGTERM) while the stream was running
+ */
+enum class ErrorKind {
+  http_status,
+  curl,
+  text_mismatch,
+  timeout,
+  missing_events,
+  bad_response,
+  truncated,
+  interrupted
+};
+inline constexpr std::size_t error_kind_count = 8;
 std::string_view to_string(ErrorKind kind);
 
 /** A content event as received: when, and which recorded content event it is (0-based). */

@@ -54,13 +54,20 @@ struct ServerStats {
   double cpu_user_us = 0;
   double cpu_sys_us = 0;
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
+  std::uint64_t lateness_count = 0;
   std::map<std::string, EndpointStats> endpoints;  // "chat_completions", "responses", …
+  // Gauges: what the server holds now.
+  std::int64_t rss_bytes = 0, fds_open = 0, connections_open = 0, streams_active = 0;
+  std::int64_t requests_held = 0, jobs_active = 0, jobs_held = 0;
+  std::map<std::string, std::uint64_t> timeouts;  // connections closed per limit: "idle", …
 
   double cpu_us() const { return cpu_user_us + cpu_sys_us; }
 };
 
-/** GET base_url/mock/stats; nullopt with `error` set on failure. */
-std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error = nullptr);
+/** GET base_url/mock/stats (with `count_fds`, ?fds=true: fds_open, a costly listing on the
+ *  server's loop); nullopt with `error` set on failure. */
+std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string* error = nullptr,
+                                       bool count_fds = false);
 /** POST base_url/mock/stats/reset; false on failure. */
 bool reset_stats(const std::string& base_url);
 

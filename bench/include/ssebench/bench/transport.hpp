@@ -1,5 +1,6 @@
 #pragma once
 /** The transports of METRICS.md, the clients' settings, and what a recording makes them expect. */
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -74,6 +75,14 @@ struct ClientConfig {
   /** A stream's deadline: recording duration / speed × factor + slack (+ one interval). */
   double deadline_factor = 1.5;
   std::chrono::milliseconds deadline_slack{10'000};
+  /**
+   * Names resolved without DNS ("HOST:PORT:ADDRESS", CURLOPT_RESOLVE). libcurl keeps one list of
+   * connections per host name and walks it for every new request: the soak spreads 10,000
+   * connections over many names of the one server so that the walk stays short.
+   */
+  std::vector<std::string> resolve;
+  /** Once set (a signal handler may set it), every stream still running ends as interrupted. */
+  const std::atomic<bool>* stop = nullptr;
 };
 
 /**

@@ -24,6 +24,13 @@ struct Config {
   std::size_t header_limit_bytes = 8 * 1024;   // request line + headers; over it: 431, then close
   std::size_t body_limit_bytes = 1024 * 1024;  // request body; over it: 413, then close
   std::uint64_t idle_timeout_ms = 60'000;      // keep-alive connection with no request: closed
+  /** From a request's first byte, its line, headers and body must all arrive within this, else
+   *  the connection is closed: a client trickling its headers cannot hold a session forever. */
+  std::uint64_t request_timeout_ms = 10'000;
+  /** A write (an event, a stream's headers, an answer) not completed after this long means the
+   *  client stopped reading: the connection is closed. Unsent bytes per connection are one event
+   *  or one answer in the process plus what the kernel's send buffer holds. */
+  std::uint64_t write_timeout_ms = 30'000;
   std::uint64_t stream_lifetime_limit_ms = 600'000;  // a stream or held request longer: closed
   std::uint64_t close_linger_ms = 1'000;  // after an error that closes: drain the client this long
   std::size_t max_connections = 10'000;   // accepted connections beyond this are closed at once

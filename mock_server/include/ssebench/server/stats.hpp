@@ -74,6 +74,11 @@ struct Stats {
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
   std::atomic<std::uint64_t> events_written{0};
+  /** Connections closed by a limit (Config): which one tells what the client did wrong. */
+  std::atomic<std::uint64_t> timeouts_idle{0};      // idle_timeout_ms: no request came
+  std::atomic<std::uint64_t> timeouts_request{0};   // request_timeout_ms: a request trickled in
+  std::atomic<std::uint64_t> timeouts_write{0};     // write_timeout_ms: the client stopped reading
+  std::atomic<std::uint64_t> timeouts_lifetime{0};  // stream_lifetime_limit_ms
   std::array<EndpointCounters, endpoint_count> endpoints{};
   Histogram lateness;  // per event: write start - scheduled time, ns
 
@@ -87,7 +92,11 @@ struct JobFigures {
   std::size_t active = 0;  // not finished yet
 };
 
-/** The /mock/stats JSON (shape in mock_server/README.md). */
-std::string stats_json(const Stats& stats, const JobFigures& jobs);
+/**
+ * The /mock/stats JSON (shape in mock_server/README.md). `count_fds` adds fds_open, a listing of
+ * /proc/self/fd: about 5 µs per descriptor here (50 ms at 10,000), on the event loop's thread,
+ * so it is asked for (`?fds=true`), not given by default.
+ */
+std::string stats_json(const Stats& stats, const JobFigures& jobs, bool count_fds = false);
 
 }  // namespace ssebench::server
