@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "ssebench/parse.hpp"
+
 namespace ssebench::server {
 namespace {
 
@@ -58,16 +60,6 @@ const option long_options[] = {
     {"snapshot-limit-bytes", required_argument, nullptr, opt_snapshot_limit},
     {nullptr, 0, nullptr, 0},
 };
-
-template <class T>
-bool parse_uint(std::string_view s, T& out, T min = 0, T max = std::numeric_limits<T>::max()) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || s.empty() || v < min || v > max)
-    return false;
-  out = static_cast<T>(v);
-  return true;
-}
 
 }  // namespace
 

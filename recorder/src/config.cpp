@@ -9,6 +9,8 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "ssebench/parse.hpp"
+
 namespace ssebench::recorder {
 namespace {
 
@@ -61,16 +63,6 @@ const option long_options[] = {
     {"max-body-bytes", required_argument, nullptr, opt_max_body},
     {nullptr, 0, nullptr, 0},
 };
-
-template <class T>
-bool parse_uint(std::string_view s, T& out, T min = 0, T max = std::numeric_limits<T>::max()) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || p != s.data() + s.size() || s.empty() || v < min || v > max)
-    return false;
-  out = static_cast<T>(v);
-  return true;
-}
 
 /** "Name: value" with a token name (no CR/LF anywhere). */
 bool is_header_line(std::string_view s) {

@@ -170,7 +170,7 @@ namespace {
 
 TEST(Replay, JsonStringsStayValidUtf8WhateverTheClientSent) {
   EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
-  EXPECT_EQ(json_string("\xa0-1"), "\"\xef\xbf\xbd-1\"");          // a lone continuation byte
+  EXPECT_EQ(json_string("\xa0-1"), "\"\xef\xbf\xbd-1\"");              // a lone continuation byte
   EXPECT_EQ(json_string("\xe2\x82"), "\"\xef\xbf\xbd\xef\xbf\xbd\"");  // a cut sequence
   EXPECT_EQ(json_string("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // surrogate
   boost::json::error_code ec;

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "ssebench/parse.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server::api {
@@ -57,8 +58,7 @@ Outcome model_not_found(const Call& call, std::string_view model);
 Outcome bad_query(const Call& call, std::string_view param, std::string_view value,
                   std::string_view expected);
 
-/** Parses a non-negative decimal integer (the whole string). */
-std::optional<std::uint64_t> parse_u64(std::string_view s);
+using ssebench::parse_u64;  // a non-negative decimal integer, the whole string
 
 /** The recorded status and headers, less those the server owns. */
 http::response<http::empty_body> recorded_head(const Call& call, int status,

@@ -106,13 +106,6 @@ std::optional<std::string_view> Query::get(std::string_view key) const {
   return std::nullopt;
 }
 
-std::optional<std::uint64_t> parse_u64(std::string_view s) {
-  std::uint64_t v = 0;
-  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (s.empty() || ec != std::errc{} || p != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
 Outcome json_answer(const Call& call, http::status status, std::string body) {
   Response res{status, call.req.version()};
   res.set(http::field::content_type, "application/json");
