@@ -19,7 +19,7 @@ mkdir "$tmp/rec"
 cp "$recordings/chat-gpt-4o-mini-tool.jsonl" "$tmp/rec/chat-gpt-4o-mini-text.jsonl"
 "$server" --recordings "$recordings" --port 0 >"$tmp/server.out" 2>"$tmp/server.err" &
 pid=$!
-for _ in $(seq 200); do [ -s "$tmp/server.out" ] && break; sleep 0.05; done
+for _ in $(seq 600); do [ -s "$tmp/server.out" ] && break; sleep 0.05; done
 url=$(head -n 1 "$tmp/server.out" | sed -n 's/^listening on //p')
 [ -n "$url" ] || fail "the server printed no 'listening on' line"
 

@@ -56,23 +56,24 @@ class Child {
     ::close(err_);
   }
 
-  /** The first line on stdout (without newline), waiting at most `limit`. */
+  /** The first line on stdout (without newline), waiting at most `limit` (a slow start on a
+   *  busy machine is waited for; only the child closing stdout ends the wait early). */
   std::string first_line(std::chrono::milliseconds limit = 10s) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (out_text_.find('\n') == std::string::npos && std::chrono::steady_clock::now() < until) {
-      if (!read_some(out_, out_text_, 50)) break;
+      if (read_some(out_, out_text_, 50) == Read::closed) break;
     }
     return out_text_.substr(0, out_text_.find('\n'));
   }
 
   /** Everything on stderr until the child closes it (call after it exits). */
   std::string all_stderr() {
-    while (read_some(err_, err_text_, 5000)) {
+    while (read_some(err_, err_text_, 5000) == Read::some) {
     }
     return err_text_;
   }
   std::string all_stdout() {
-    while (read_some(out_, out_text_, 5000)) {
+    while (read_some(out_, out_text_, 5000) == Read::some) {
     }
     return out_text_;
   }
@@ -105,14 +106,15 @@ class Child {
   }
 
  private:
-  static bool read_some(int fd, std::string& into, int timeout_ms) {
+  enum class Read { some, nothing_yet, closed };
+  static Read read_some(int fd, std::string& into, int timeout_ms) {
     pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    if (::poll(&p, 1, timeout_ms) <= 0) return Read::nothing_yet;
     char buf[4096];
     const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n <= 0) return false;
+    if (n <= 0) return Read::closed;
     into.append(buf, static_cast<std::size_t>(n));
-    return true;
+    return Read::some;
   }
 
   pid_t pid_ = -1;
