@@ -4,7 +4,9 @@
 # Quiet when everything is present.
 
 ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml)
+  libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev python3 python3-yaml)
+# The tests draw the charts too (tests/scripts/charts_test.py): matplotlib is a test need as well.
+ssebench_test_packages=(python3-matplotlib)
 ssebench_bench_packages=(python3-matplotlib iproute2)
 
 # ssebench_require PACKAGE...: make sure every named package is installed.
