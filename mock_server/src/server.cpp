@@ -19,6 +19,7 @@
 #include <boost/beast/http.hpp>
 
 #include "ssebench/server/api.hpp"
+#include "ssebench/server/stream_cursor.hpp"
 
 namespace ssebench::server {
 namespace {
@@ -254,7 +255,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void start_stream(StreamPlan&& plan) {
     plan_ = std::move(plan);
-    next_ = plan_.first;
+    cursor_ = StreamCursor(plan_);
     plan_.head.keep_alive(keep_alive_);
     plan_.head.chunked(true);
     sse_sr_.emplace(plan_.head);
@@ -286,57 +287,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_next_event() {
-    const auto& events = plan_.replay->recording->events;
-    while (next_ < events.size() &&
-           (events[next_].bytes.empty() || (plan_.skip_usage && events[next_].kind == "usage")))
-      ++next_;
-    if (next_ == events.size()) return do_write_last_chunk();
-    event_at_ = plan_.start + scaled(events[next_].offset, plan_.speed);
-    // A cancelled job's stream ends where its clock stopped.
-    if (plan_.job) {
-      if (const auto cut = plan_.job->cancelled_at(); cut && event_at_ > *cut)
-        return do_write_last_chunk();
-    }
+    if (!cursor_.advance()) return do_write_last_chunk();
     const Clock::time_point now = Clock::now();
-    if (event_at_ <= now) return do_write_event(now);
-    timer_.expires_at(event_at_);
+    if (cursor_.due() <= now) return do_write_event(now);
+    timer_.expires_at(cursor_.due());
     timer_.async_wait(beast::bind_front_handler(&Session::on_event_timer, shared_from_this()));
   }
 
   void on_event_timer(beast::error_code ec) {
     if (ec) return fail(ec, "timer");
-    if (plan_.job) {
-      if (const auto cut = plan_.job->cancelled_at(); cut && event_at_ > *cut)
-        return do_write_last_chunk();
-    }
+    if (cursor_.cut_before_due()) return do_write_last_chunk();  // the job was cancelled
     do_write_event(Clock::now());
   }
 
   // One event = one HTTP chunk, framed here rather than with http::make_chunk, whose chunk-size
-  // header is a heap-allocated shared_ptr: the hot path allocates and copies nothing. A job's
-  // stream carries the job's id instead of the recorded one: those few events are rewritten.
+  // header is a heap-allocated shared_ptr: the hot path allocates and copies nothing. Lateness
+  // is recorded once the write succeeds, so that its count equals events_written.
   void do_write_event(Clock::time_point now) {
-    const std::string* bytes = &plan_.replay->recording->events[next_].bytes;
-    const Representation& repr = plan_.replay->representation;
-    if (plan_.job && !repr.id_positions[next_].empty()) {
-      rewritten_ = with_job_id(repr, *plan_.replay->recording, next_, plan_.job->name());
-      bytes = &rewritten_;
-    }
-    // Not recorded: at speed 0 there is no schedule, only a backlog; and the events a resumed
-    // stream owes from before its request are a backlog too. Recorded once the write succeeds,
-    // so that the count equals events_written.
-    late_ns_ = -1;
-    if (plan_.speed != 0 && event_at_ >= start_) {
-      const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - event_at_);
-      late_ns_ = std::max<std::int64_t>(0, late.count());
-    }
+    const std::string_view bytes = cursor_.bytes();
+    late_ns_ = cursor_.lateness_ns(now, start_);
     auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
-                                   bytes->size(), 16);
+                                   bytes.size(), 16);
     end[0] = '\r';
     end[1] = '\n';
     const std::array<net::const_buffer, 3> buffers{
         net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
-        net::buffer(*bytes), net::buffer(crlf.data(), crlf.size())};
+        net::buffer(bytes.data(), bytes.size()), net::buffer(crlf.data(), crlf.size())};
     begin_write(now);
     net::async_write(stream_.socket(), buffers,
                      beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
@@ -348,7 +324,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     stats().events_written.fetch_add(1, std::memory_order_relaxed);
-    ++next_;
+    cursor_.sent();
     do_next_event();
   }
 
@@ -508,10 +484,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // the SSE stream
   StreamPlan plan_;
   std::optional<http::response_serializer<http::empty_body>> sse_sr_;
-  std::size_t next_ = 0;
-  std::string rewritten_;       // an event carrying the job's id
-  Clock::time_point event_at_;  // when the event being written was due
-  std::int64_t late_ns_ = -1;   // its lateness, -1 when not recorded
+  StreamCursor cursor_;        // which event, when, with which id
+  std::int64_t late_ns_ = -1;  // the event being written: its lateness, -1 when not recorded
   std::array<char, 2 * sizeof(std::size_t) + 2> chunk_head_{};  // hex size + CRLF
 };
 

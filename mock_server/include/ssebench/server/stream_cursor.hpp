@@ -1,0 +1,93 @@
+#pragma once
+/**
+ * Walks a StreamPlan's events in the order and at the times they go out, whatever carries them
+ * (an HTTP/1.1 chunk, an HTTP/2 DATA frame, a WebSocket text frame): the events a plan skips
+ * (empty, or the usage chunk nobody asked for), the due time of each, where a cancelled job's
+ * stream ends, the job's id in place of the recorded one, and the lateness that counts.
+ * One copy of those rules for every session.
+ */
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "ssebench/server/api.hpp"
+#include "ssebench/server/representation.hpp"
+
+namespace ssebench::server {
+
+class StreamCursor {
+ public:
+  StreamCursor() = default;
+  /** The plan must outlive the cursor. */
+  explicit StreamCursor(const StreamPlan& plan) : plan_(&plan), next_(plan.first) {}
+
+  /**
+   * Moves to the next event to send (skipping those the plan does not send) and returns true,
+   * or returns false when the stream is over: every event sent, or its job cancelled before
+   * that event was due.
+   */
+  bool advance() {
+    const auto& events = plan_->replay->recording->events;
+    while (next_ < events.size() &&
+           (events[next_].bytes.empty() || (plan_->skip_usage && events[next_].kind == "usage")))
+      ++next_;
+    if (next_ == events.size()) return false;
+    due_ = plan_->start + scaled(events[next_].offset, plan_->speed);
+    return !cut_before_due();
+  }
+
+  /** After a wait for due(): true if the job was cancelled meanwhile (the stream ends). */
+  bool cut_before_due() const {
+    if (!plan_->job) return false;
+    const auto cut = plan_->job->cancelled_at();
+    return cut && due_ > *cut;
+  }
+
+  Clock::time_point due() const { return due_; }
+  std::size_t index() const { return next_; }
+  const Event& event() const { return plan_->replay->recording->events[next_]; }
+
+  /** The event's SSE bytes as sent: a job's stream carries the job's id. The view lasts until
+   *  the next call. */
+  std::string_view bytes() {
+    const Event& e = event();
+    const Representation& repr = plan_->replay->representation;
+    if (plan_->job && !repr.id_positions[next_].empty()) {
+      rewritten_ = with_job_id(repr, *plan_->replay->recording, next_, plan_->job->name());
+      return rewritten_;
+    }
+    return e.bytes;
+  }
+
+  /** The event's data payload as sent (the JSON after `data: `; "[DONE]"), id rewritten too. */
+  std::string_view data() {
+    const Event& e = event();
+    const std::string_view sent = bytes();  // the id sits inside the payload only
+    return sent.substr(e.data_pos, e.data_len + sent.size() - e.bytes.size());
+  }
+
+  /**
+   * How late the event goes out if written at `now`, in ns; -1 when it does not count: at speed
+   * 0 there is no schedule, only a backlog, and the events a resumed stream owes from before its
+   * request are a backlog too.
+   */
+  std::int64_t lateness_ns(Clock::time_point now, Clock::time_point request_start) const {
+    if (plan_->speed == 0 || due_ < request_start) return -1;
+    const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - due_);
+    return std::max<std::int64_t>(0, late.count());
+  }
+
+  /** The current event went out. */
+  void sent() { ++next_; }
+
+ private:
+  const StreamPlan* plan_ = nullptr;
+  std::size_t next_ = 0;
+  Clock::time_point due_{};
+  std::string rewritten_;
+};
+
+}  // namespace ssebench::server
