@@ -19,11 +19,19 @@ SHAPES = ["openai", "snapshot", "delta", "events"]
 
 
 def parse_name(name):
-    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/iterations:1/manual_time' -> parts."""
+    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/iterations:1/manual_time' -> parts.
+
+    Any other 'key:value' part says how the transport runs ('http:2', 'host_conns:6',
+    'turns:4'): those are kept in `via` ('http:2 host_conns:6') and folded into `transport`
+    ('sse http:2'), so that every script tells the variants apart and the plain transports
+    ('sse', 'poll') stay the references they were; `base` is the harness's transport alone.
+    """
     base = _SUFFIX.sub("", name)
     parts = base.split("/")
-    case = {"name": base, "transport": parts[0], "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0, "shape": ""}
+    case = {"name": base, "transport": parts[0], "base": parts[0],
+            "recording": parts[1] if len(parts) > 1 else "",
+            "concurrency": 0, "interval_ms": 0, "shape": "", "via": ""}
+    via = []
     for p in parts[2:]:
         key, _, value = p.partition(":")
         if key == "c":
@@ -32,6 +40,11 @@ def parse_name(name):
             case["interval_ms"] = int(value)
         elif key == "shape":
             case["shape"] = value
+        elif value:
+            via.append(p)
+    if via:
+        case["via"] = " ".join(via)
+        case["transport"] = f"{parts[0]} {case['via']}"
     return case
 
 

@@ -556,12 +556,18 @@ def lags_first(lags, offsets_ms, transport, p, shape, end_ms, rec):
     return 0.0
 
 
+# The transports predict() models (over HTTP/1.1, no connection cap).
+MODELLED = ("sse", "rest", "poll", "long-poll")
+
+
 def predictions_for(context, cases):
     """{case name: {figure: (value, band)}} for every case whose recording can be found."""
     folder = context.get("recordings")
     cache = {}
     out = {}
     for c in cases:
+        if c.get("via") or c["transport"] not in MODELLED:
+            continue  # HTTP/2, a connection cap, WebSocket: no model of their own yet
         rid = c["recording"]
         if rid not in cache:
             try:

@@ -80,6 +80,8 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   Impl& m = *impl_;
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
                     static_cast<long>(concurrency) + spare_connections);
+  curl_multi_setopt(m.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                    static_cast<long>(config.max_host_connections));
   const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config};
   std::vector<std::unique_ptr<Stream>> streams;
   streams.reserve(concurrency);

@@ -68,7 +68,13 @@ struct HarnessConfig {
    */
   long stagger_ms = 20;
   long long_poll_wait_ms = 10'000;  // wait_ms of long-poll requests
-  bool quick = false;               // CI's reduced set
+  /**
+   * Connection caps per round (ClientConfig::max_host_connections), 0 = none. A cap N adds the
+   * cases "/host_conns:N" beside the uncapped ones, for concurrency levels above N only (at or
+   * below it the cap changes nothing). 6 = the browser profile: HTTP/1.1's per-origin limit.
+   */
+  std::vector<std::size_t> host_connections{0};
+  bool quick = false;  // CI's reduced set
 };
 
 /**
@@ -112,6 +118,8 @@ void print_help(const HarnessConfig& d) {
       "  --no-keep-alive          a new connection for every request\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
+      "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"
+      "                           HTTP/1.1 (cases /host_conns:N, for concurrency > N; default 0)\n"
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
       "50,250\n"
       "                           (every poll shape stays)\n",
@@ -221,6 +229,12 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
       c.stagger_ms = to_ms(name, value);
     } else if (name == "no-keep-alive") {
       c.keep_alive = false;
+    } else if (name == "host-connections") {
+      c.host_connections.clear();
+      for (const std::string& v : split(value))
+        c.host_connections.push_back(to_number<std::size_t>(name, v));
+      if (c.host_connections.empty())
+        throw std::invalid_argument("--host-connections needs at least one value");
     } else if (name == "long-poll-wait-ms") {
       c.long_poll_wait_ms = to_ms(name, value);
     } else if (name == "quick") {
@@ -481,6 +495,7 @@ struct CaseSpec {
   std::size_t concurrency = 1;
   long interval_ms = 0;
   std::optional<PollShape> shape;  // poll and long-poll only
+  std::size_t host_connections = 0;
 };
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
@@ -525,6 +540,14 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.keep_alive = hc.keep_alive;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
+  cfg.max_host_connections = spec.host_connections;
+  if (spec.host_connections > 0) {
+    // Streams wait their turn for a connection: the last of C over N connections starts after
+    // about ceil(C / N) - 1 whole streams; its deadline allows for that.
+    const std::size_t waves =
+        (spec.concurrency + spec.host_connections - 1) / spec.host_connections;
+    cfg.deadline_factor *= static_cast<double>(waves);
+  }
   cfg.stop = &stop_requested;
   if (stop_requested.load()) {
     state.SkipWithError(std::string(not_run_marker).c_str());
@@ -663,6 +686,9 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
   benchmark::AddCustomContext("stagger_ms", std::to_string(c.stagger_ms));
   benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
+  std::string caps;
+  for (std::size_t n : c.host_connections) caps += (caps.empty() ? "" : ",") + std::to_string(n);
+  benchmark::AddCustomContext("host_connections", caps);
   std::string shapes;
   for (PollShape s : c.poll_shapes)
     shapes += fmt::format("{}{}", shapes.empty() ? "" : ",", to_string(s));
@@ -824,23 +850,28 @@ int harness_main(int argc, char** argv) {
         for (long interval : intervals) {
           // The shape innermost and last in the name: a table lists one setting's shapes together.
           for (const std::optional<PollShape>& shape : shapes) {
-            auto spec = std::make_unique<CaseSpec>();
-            spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
-            if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
-            if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
-            spec->expect = x.get();
-            spec->transport = t;
-            spec->concurrency = c;
-            spec->interval_ms = interval;
-            spec->shape = shape;
-            const CaseSpec* s = spec.get();
-            Run* r = run.get();
-            benchmark::RegisterBenchmark(spec->name.c_str(),
-                                         [r, s](benchmark::State& st) { run_case(st, *r, *s); })
-                ->UseManualTime()
-                ->Iterations(config.rounds)
-                ->Unit(benchmark::kMillisecond);
-            specs.push_back(std::move(spec));
+            for (std::size_t cap : config.host_connections) {
+              if (cap > 0 && c <= cap) continue;  // the cap would change nothing
+              auto spec = std::make_unique<CaseSpec>();
+              spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
+              if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
+              if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
+              if (cap > 0) spec->name += fmt::format("/host_conns:{}", cap);
+              spec->expect = x.get();
+              spec->transport = t;
+              spec->concurrency = c;
+              spec->interval_ms = interval;
+              spec->shape = shape;
+              spec->host_connections = cap;
+              const CaseSpec* s = spec.get();
+              Run* r = run.get();
+              benchmark::RegisterBenchmark(spec->name.c_str(),
+                                           [r, s](benchmark::State& st) { run_case(st, *r, *s); })
+                  ->UseManualTime()
+                  ->Iterations(config.rounds)
+                  ->Unit(benchmark::kMillisecond);
+              specs.push_back(std::move(spec));
+            }
           }
         }
       }

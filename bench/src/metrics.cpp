@@ -47,6 +47,7 @@ StreamFigures stream_figures(const StreamRecord& record,
                              double speed) {
   StreamFigures f;
   if (record.first_byte) f.ttfb_ms = ms_between(record.t0, *record.first_byte);
+  if (record.dispatched) f.queue_ms = ms_between(record.t0, *record.dispatched);
   if (record.content.empty()) return f;
   f.ttft_ms = ms_between(record.t0, record.content.front().recv);
   f.ttlt_ms = ms_between(record.t0, record.content.back().recv);
@@ -134,6 +135,7 @@ void CaseAggregate::add(const RoundResult& round) {
     http_header_in_ += s.http_header_bytes_in;
     StreamFigures f = stream_figures(s, offsets_, speed_);
     if (f.ttfb_ms) ttfb_.push_back(*f.ttfb_ms);
+    if (f.queue_ms) queue_.push_back(*f.queue_ms);
     if (f.ttft_ms) ttft_.push_back(*f.ttft_ms);
     if (f.ttlt_ms) ttlt_.push_back(*f.ttlt_ms);
     lag_.insert(lag_.end(), f.lag_ms.begin(), f.lag_ms.end());
@@ -173,6 +175,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   put("content_events_per_stream", static_cast<double>(content_events_) / n);
 
   stats("ttfb_ms", ttfb_, false);
+  // Waiting for a connection (the browser profile's queue) and connecting, before the request.
+  stats("queue_ms", queue_, true);
   stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
   if (const auto lag = stats("lag_ms", lag_, true)) {

@@ -38,6 +38,8 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Stream::write_cb);
   curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+  curl_easy_setopt(easy_, CURLOPT_PREREQFUNCTION, &Stream::prereq_cb);
+  curl_easy_setopt(easy_, CURLOPT_PREREQDATA, this);
   if (!config().keep_alive) {
     curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
     curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
@@ -122,6 +124,12 @@ std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void*
     if (value.find("chunked") != std::string::npos) s->chunked_ = true;
   }
   return bytes;
+}
+
+int Stream::prereq_cb(void* self, char*, char*, int, int) {
+  auto* s = static_cast<Stream*>(self);
+  if (!s->record_.dispatched) s->record_.dispatched = s->now();
+  return CURL_PREREQFUNC_OK;
 }
 
 std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* self) {

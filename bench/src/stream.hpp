@@ -79,6 +79,8 @@ class Stream {
  private:
   static std::size_t header_cb(char* data, std::size_t size, std::size_t n, void* self);
   static std::size_t write_cb(char* data, std::size_t size, std::size_t n, void* self);
+  static int prereq_cb(void* self, char* conn_primary_ip, char* conn_local_ip,
+                       int conn_primary_port, int conn_local_port);
 
   StreamContext ctx_;
   CURL* easy_ = nullptr;

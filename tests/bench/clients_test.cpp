@@ -258,6 +258,38 @@ TEST(Clients, NoKeepAliveOpensAConnectionPerRequest) {
   EXPECT_EQ(s.connections, s.requests);
 }
 
+TEST(Clients, AConnectionCapQueuesTheStreamsBeyondIt) {
+  // The browser profile: 6 streams on 2 connections. The streams beyond the cap go out only once
+  // an earlier stream has ended and freed its connection: causality, not timing.
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(20.0);
+  c.max_host_connections = 2;
+  const Measured m = measure(x, Transport::sse, c, 6);
+  ASSERT_EQ(m.round.streams.size(), 6u);
+  std::size_t connections = 0;
+  TimePoint first_end = TimePoint::max();
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_TRUE(s.ok()) << what_failed(s);
+    ASSERT_TRUE(s.dispatched && s.end);
+    EXPECT_GE(*s.dispatched, s.t0);
+    connections += s.connections;
+    first_end = std::min(first_end, *s.end);
+  }
+  EXPECT_EQ(connections, 2u);
+  const auto before_any_end =
+      std::count_if(m.round.streams.begin(), m.round.streams.end(),
+                    [&](const StreamRecord& s) { return *s.dispatched < first_end; });
+  EXPECT_EQ(before_any_end, 2);
+  // The queue shows in the case's figures.
+  CaseAggregate agg(x.clock.content_offsets(), 1, 20.0);
+  agg.add(m.round);
+  const auto counters = agg.counters();
+  const auto max = std::find_if(counters.begin(), counters.end(),
+                                [](const auto& kv) { return kv.first == "queue_ms_max"; });
+  ASSERT_NE(max, counters.end());
+  EXPECT_GT(max->second, 0.0);
+}
+
 TEST(Clients, StaggeredStartsSpreadT0OverTheWindow) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   ClientConfig c = config(0.0);

@@ -49,5 +49,20 @@ class Repetitions(unittest.TestCase):
                              1, p.stdout)
 
 
+class Names(unittest.TestCase):
+    def test_plain_names_keep_their_transport(self):
+        c = bench_results.parse_name("poll/r/c:10/interval_ms:250/shape:delta/iterations:1/manual_time")
+        self.assertEqual((c["transport"], c["base"], c["via"], c["concurrency"], c["interval_ms"],
+                          c["shape"]), ("poll", "poll", "", 10, 250, "delta"))
+
+    def test_variants_are_folded_into_the_transport(self):
+        c = bench_results.parse_name("sse/r/c:100/host_conns:6/iterations:1/manual_time")
+        self.assertEqual((c["transport"], c["base"], c["via"]), ("sse host_conns:6", "sse",
+                                                                  "host_conns:6"))
+        c = bench_results.parse_name("poll/r/c:1/interval_ms:50/shape:events/http:2")
+        self.assertEqual((c["transport"], c["shape"], c["interval_ms"]), ("poll http:2", "events", 50))
+        self.assertEqual(bench_results.variant(c), "poll http:2/50/events")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -62,7 +62,10 @@ struct ContentReceipt {
 struct StreamRecord {
   TimePoint t0{};                       // just before the first request was added
   std::optional<TimePoint> first_byte;  // first response byte of the first request
-  std::optional<TimePoint> end;         // when the stream's last response had been read
+  /** The first request left the client's queue and went out on a connection
+   *  (CURLOPT_PREREQFUNCTION): t0 to here is queueing behind the connection limit + connecting. */
+  std::optional<TimePoint> dispatched;
+  std::optional<TimePoint> end;  // when the stream's last response had been read
   std::vector<ContentReceipt> content;
   std::size_t events = 0;  // events received (SSE events, or job events)
   std::size_t requests = 0;
@@ -83,6 +86,7 @@ struct StreamRecord {
 /** The figures of one stream, in milliseconds. */
 struct StreamFigures {
   std::optional<double> ttfb_ms;
+  std::optional<double> queue_ms;  // t0 to the first request's dispatch
   std::optional<double> ttft_ms;
   std::optional<double> ttlt_ms;
   std::vector<double> lag_ms;  // one per content event received
@@ -160,7 +164,7 @@ class CaseAggregate {
   std::vector<std::chrono::microseconds> offsets_;
   std::uint64_t tokens_;
   double speed_;
-  std::vector<double> ttfb_, ttft_, ttlt_, lag_, itl_;
+  std::vector<double> ttfb_, queue_, ttft_, ttlt_, lag_, itl_;
   std::size_t streams_ = 0, failed_ = 0, rounds_ = 0, server_rounds_ = 0;
   std::array<std::size_t, error_kind_count> errors_{};
   std::string first_error_;

@@ -68,6 +68,12 @@ struct ClientConfig {
   std::chrono::milliseconds long_poll_wait{10'000};  // wait_ms of long-poll requests
   bool keep_alive = true;                            // false: a fresh connection for every request
   /**
+   * At most this many connections to the server at once (CURLMOPT_MAX_HOST_CONNECTIONS), 0 = no
+   * limit. 6 is what browsers allow per origin over HTTP/1.1 (the browser profile): the streams
+   * beyond it wait in libcurl's queue until a connection is free, as a tab's EventSources do.
+   */
+  std::size_t max_host_connections = 0;
+  /**
    * Stream starts spread evenly over this window (0: all at once). With identical recordings,
    * streams started together send their events in lockstep bursts.
    */
