@@ -23,7 +23,7 @@ def parse_name(name):
     base = _SUFFIX.sub("", name)
     parts = base.split("/")
     case = {"name": base, "transport": parts[0], "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0, "shape": ""}
+            "concurrency": 0, "interval_ms": 0, "shape": "", "turns": 1}
     for p in parts[2:]:
         key, _, value = p.partition(":")
         if key == "c":
@@ -32,6 +32,8 @@ def parse_name(name):
             case["interval_ms"] = int(value)
         elif key == "shape":
             case["shape"] = value
+        elif key == "turns":  # ws: sequential turns per connection
+            case["turns"] = int(value)
     return case
 
 
@@ -67,8 +69,10 @@ def load(path):
 
 
 def setting(case):
-    """The transport with its interval, without the shape: 'poll/250', 'long-poll', 'sse'."""
+    """The transport with its interval (ws: its turns), without the shape: 'poll/250', 'sse'."""
     t = case["transport"]
+    if case.get("turns", 1) > 1:
+        return f"{t}/turns:{case['turns']}"
     return f"{t}/{case['interval_ms']}" if case["interval_ms"] else t
 
 
