@@ -199,7 +199,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle_request(std::size_t bytes_in) {
     // A WebSocket upgrade on a WebSocket path: the connection is the WebSocket session's now.
     if (is_ws_upgrade(parser_->get()))
-      return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in, state_);
+      return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in,
+                            beast::buffers_to_string(buffer_.data()), state_);
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     Outcome out = handle(req, *state_, start_);

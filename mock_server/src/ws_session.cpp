@@ -130,9 +130,9 @@ struct Message {
  */
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(net::ip::tcp::socket&& socket, Request&& upgrade, const WsApi& api,
-            std::shared_ptr<State> state)
-      : ws_(CountingSocket(std::move(socket))),
+  WsSession(net::ip::tcp::socket&& socket, std::string already_read, Request&& upgrade,
+            const WsApi& api, std::shared_ptr<State> state)
+      : ws_(CountingSocket(std::move(socket), std::move(already_read))),
         upgrade_(std::move(upgrade)),
         api_(api),
         state_(std::move(state)),
@@ -411,9 +411,10 @@ bool is_ws_upgrade(const Request& req) {
 }
 
 void run_ws_session(net::ip::tcp::socket&& socket, Request&& req, std::size_t upgrade_bytes,
-                    std::shared_ptr<State> state) {
+                    std::string already_read, std::shared_ptr<State> state) {
   const WsApi* api = ws_api_of(req);
-  std::make_shared<WsSession>(std::move(socket), std::move(req), *api, std::move(state))
+  std::make_shared<WsSession>(std::move(socket), std::move(already_read), std::move(req), *api,
+                              std::move(state))
       ->run(upgrade_bytes);
 }
 

@@ -33,11 +33,15 @@ namespace json = boost::json;
 /** A blocking WebSocket client; every read gives up after receive_timeout_s. */
 class WsClient {
  public:
-  WsClient(std::uint16_t port, const std::string& path) : ws_(ioc_) {
+  /** `speed`: the upgrade's x-ssebench-speed header, when given. */
+  WsClient(std::uint16_t port, const std::string& path, std::string speed = {}) : ws_(ioc_) {
     auto& s = ws_.next_layer();
     s.connect({net::ip::make_address("127.0.0.1"), port});
     timeval tv{test::Client::receive_timeout_s, 0};
     ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (!speed.empty())
+      ws_.set_option(websocket::stream_base::decorator(
+          [speed](websocket::request_type& req) { req.set("x-ssebench-speed", speed); }));
     ws_.handshake("127.0.0.1", path);
   }
 
@@ -185,6 +189,41 @@ TEST(WsSession, UpgradeOnlyOnTheTwoStreamingPaths) {
   EXPECT_EQ(http.read_response()->status, 404);
   WsClient ws(port(), "/v1/responses");  // the handshake checks the 101 and its accept key
   expect_turn_works_on_responses(ws);
+}
+
+TEST(WsSession, TheUpgradesSpeedHoldsForEveryTurn) {
+  // The small server replays at speed 1: codex-max-4 would take 6.4 s a turn.
+  const Recording& r = rec("responses-gpt-5.1-codex-max-4");
+  WsClient c(WsEnvironment::small_->port(), "/v1/responses", "0");
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int turn = 0; turn < 2; ++turn) {
+    c.send(R"({"type":"response.create","model":"responses-gpt-5.1-codex-max-4"})");
+    EXPECT_EQ(read_turn(c, payloads(r).size()), payloads(r));
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+}
+
+TEST(WsSession, AMessageSentWithTheUpgradeIsNotLost) {
+  // Against RFC 6455 (a client waits for the 101), but its bytes are on the socket already.
+  const std::string message =
+      R"({"type":"chat.completions.create","model":"chat-gpt-4o-mini-text"})";
+  std::string frame = {'\x81', static_cast<char>(0x80 | message.size()), 0, 0, 0, 0};
+  frame += message;  // masked with the key 0: the payload as it is
+  test::Client raw(port());
+  raw.send(test::Client::request_text("GET", "/v1/chat/completions", {},
+                                      {{"Connection", "Upgrade"},
+                                       {"Upgrade", "websocket"},
+                                       {"Sec-WebSocket-Version", "13"},
+                                       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}}) +
+           frame);
+  std::string got;
+  char buf[16384];
+  while (got.find("[DONE]") == std::string::npos) {
+    const ssize_t n = ::recv(raw.fd(), buf, sizeof buf, 0);
+    ASSERT_GT(n, 0) << "the turn did not come: " << got.size() << " bytes";
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  EXPECT_TRUE(got.starts_with("HTTP/1.1 101 Switching Protocols\r\n")) << got.substr(0, 40);
 }
 
 TEST(WsSession, EveryRecordingArrivesAsItsPayloadsOnePerFrameTurnAfterTurn) {

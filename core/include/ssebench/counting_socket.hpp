@@ -7,9 +7,12 @@
  */
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <utility>
 
+#include <boost/asio/buffer.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
 namespace ssebench {
@@ -20,7 +23,10 @@ class CountingSocket {
   using executor_type = socket_type::executor_type;
   using next_layer_type = socket_type;
 
-  explicit CountingSocket(socket_type&& s) : socket_(std::move(s)) {}
+  /** `already_read`: bytes read from the socket before it came here (the HTTP session's
+   *  buffer after the upgrade request), served first and counted as read. */
+  explicit CountingSocket(socket_type&& s, std::string already_read = {})
+      : socket_(std::move(s)), already_read_(std::move(already_read)) {}
   template <typename Executor>
   explicit CountingSocket(const Executor& ex) : socket_(ex) {}
 
@@ -33,6 +39,15 @@ class CountingSocket {
 
   template <typename Buffers, typename Handler>
   void async_read_some(const Buffers& buffers, Handler&& handler) {
+    if (!already_read_.empty()) {
+      const std::size_t n = boost::asio::buffer_copy(buffers, boost::asio::buffer(already_read_));
+      already_read_.erase(0, n);
+      bytes_in_ += n;
+      boost::asio::post(socket_.get_executor(), [n, h = std::forward<Handler>(handler)]() mutable {
+        std::move(h)(boost::system::error_code{}, n);
+      });
+      return;
+    }
     socket_.async_read_some(buffers, [this, h = std::forward<Handler>(handler)](
                                          boost::system::error_code ec, std::size_t n) mutable {
       bytes_in_ += n;
@@ -51,6 +66,7 @@ class CountingSocket {
 
  private:
   socket_type socket_;
+  std::string already_read_;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;
 };
