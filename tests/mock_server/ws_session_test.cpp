@@ -78,6 +78,7 @@ class WsEnvironment : public ::testing::Environment {
  public:
   static constexpr std::size_t small_body_limit = 1024;
   static constexpr std::uint64_t small_idle_ms = 300;
+  static constexpr std::uint64_t short_turn_ms = 300;
 
   void SetUp() override {
     folder_ = load_folder(SSEBENCH_RECORDINGS_DIR);
@@ -90,14 +91,18 @@ class WsEnvironment : public ::testing::Environment {
     small.idle_timeout_ms = small_idle_ms;
     small.speed = 1;
     small_ = std::make_unique<test::RunningServer>(small, folder_.recordings);
+    Config short_turns = small;
+    short_turns.stream_lifetime_limit_ms = short_turn_ms;
+    short_turns_ = std::make_unique<test::RunningServer>(short_turns, folder_.recordings);
   }
   void TearDown() override {
     server_.reset();
     small_.reset();
+    short_turns_.reset();
   }
 
   static inline FolderLoad folder_;
-  static inline std::unique_ptr<test::RunningServer> server_, small_;
+  static inline std::unique_ptr<test::RunningServer> server_, small_, short_turns_;
 };
 const auto* const env = ::testing::AddGlobalTestEnvironment(new WsEnvironment);
 
@@ -324,6 +329,17 @@ TEST(WsSession, NoMessageForTheIdleTimeoutClosesWith1001) {
   EXPECT_EQ(c.close_code(), 1001);
   EXPECT_GE(std::chrono::steady_clock::now() - t0,
             std::chrono::milliseconds(WsEnvironment::small_idle_ms));
+}
+
+TEST(WsSession, ATurnOverTheStreamLifetimeLimitClosesTheConnection) {
+  const Stats& s = WsEnvironment::short_turns_->server().stats();
+  WsClient c(WsEnvironment::short_turns_->port(), "/v1/responses");
+  c.send(R"({"type":"response.create","model":"responses-gpt-5.1-codex-max-4"})");  // 6.4 s
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(c.close_code(), 0);  // cut, as an HTTP stream is: no close frame
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  EXPECT_EQ(s.timeouts_lifetime.load(), 1u);
+  EXPECT_TRUE(eventually([&] { return s.streams_active.load() == 0; }));
 }
 
 TEST(WsSession, AClientThatLeavesMidTurnFreesItsTurnAtOnce) {
