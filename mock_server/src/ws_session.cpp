@@ -15,6 +15,7 @@
 
 #include "ssebench/counting_socket.hpp"
 #include "ssebench/server/stream_cursor.hpp"
+#include "write_watchdog.hpp"
 
 namespace ssebench::server {
 namespace {
@@ -139,7 +140,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         timer_(ws_.get_executor()),
         idle_(ws_.get_executor()),
         deadline_(ws_.get_executor()),
-        watchdog_(ws_.get_executor()) {
+        watchdog_(ws_.get_executor(), write_timeout()) {
     stats().connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -235,13 +236,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void write_error(const Response& res) {
     busy_ = true;
     frame_ = error_event(res);
-    begin_write(Clock::now());
+    watchdog_.begin(Clock::now(), shared_from_this());
     ws_.async_write(net::buffer(frame_),
                     beast::bind_front_handler(&WsSession::on_write_error, shared_from_this()));
   }
 
   void on_write_error(beast::error_code ec, std::size_t) {
-    writing_ = false;
+    watchdog_.end();
     count_bytes();
     if (ec) return fail(ec, "write error event");
     busy_ = false;
@@ -281,13 +282,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void do_write_event(Clock::time_point now) {
     const std::string_view data = cursor_.data();
     late_ns_ = cursor_.lateness_ns(now, turn_start_);
-    begin_write(now);
+    watchdog_.begin(now, shared_from_this());
     ws_.async_write(net::buffer(data.data(), data.size()),
                     beast::bind_front_handler(&WsSession::on_write_event, shared_from_this()));
   }
 
   void on_write_event(beast::error_code ec, std::size_t) {
-    writing_ = false;
+    watchdog_.end();
     count_bytes();
     if (ec) return fail(ec, "write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
@@ -324,27 +325,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     });
   }
 
-  // The write in flight must complete within write_timeout: one watchdog, armed at most once
-  // per write_timeout, holding the session weakly (the HTTP session's scheme).
-  void begin_write(Clock::time_point now) {
-    write_started_ = now;
-    writing_ = true;
-    if (!watchdog_armed_) arm_watchdog(now + write_timeout());
-  }
-
-  void arm_watchdog(Clock::time_point at) {
-    watchdog_armed_ = true;
-    watchdog_.expires_at(at);
-    watchdog_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-      auto self = weak.lock();
-      if (!self) return;
-      self->watchdog_armed_ = false;
-      if (ec || !self->writing_) return;
-      if (Clock::now() - self->write_started_ < self->write_timeout())
-        return self->arm_watchdog(self->write_started_ + self->write_timeout());
-      self->stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
-      self->abort();
-    });
+  // Every write must complete within write_timeout (the watchdog checks).
+  friend class ssebench::server::WriteWatchdog;
+  void on_write_timeout() {
+    stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
+    abort();
   }
 
   // ---- closing -----------------------------------------------------------------------------
@@ -382,7 +367,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   net::steady_timer timer_;     // pacing: event times
   net::steady_timer idle_;      // idle_timeout_ms between turns
   net::steady_timer deadline_;  // stream_lifetime_limit_ms of a turn
-  net::steady_timer watchdog_;  // write_timeout_ms of every write
+  WriteWatchdog watchdog_;      // write_timeout_ms of every write
   beast::flat_buffer buffer_;
   std::deque<Message> queue_;  // messages read, waiting for their turn
   std::uint64_t counted_in_ = 0, counted_out_ = 0;
@@ -391,9 +376,6 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool busy_ = false;     // a turn plays, an error event or the close is being written
   bool playing_ = false;  // a turn plays (counted in streams_active)
   bool closing_ = false;  // no more messages are read
-  bool writing_ = false;  // a write is in flight, since write_started_
-  bool watchdog_armed_ = false;
-  Clock::time_point write_started_;
 
   // the turn
   std::uint64_t turn_ = 0;  // generation: a deadline of an earlier turn does nothing

@@ -715,6 +715,24 @@ def stream_start(conn, req):
     return req[5]
 
 
+def add_delivered(out, sent, want, req_done, start, offsets_ms, content):
+    """A stream's events on the wire, [(bytes, time)] in order, against the recording's bytes
+    `want`: ttft from its first content event, and for each identical event its lateness (from
+    the request's last packet) and, if content, its lag (from the stream's start)."""
+    first_content = next((t for (_b, t), c in zip(sent, content) if c), None)
+    if first_content is not None:
+        out["ttft_ms"].append((first_content - start) * 1000)
+    for k, (got, t) in enumerate(sent[:len(want)]):
+        if got != want[k]:
+            continue  # counted by the caller; times of foreign bytes mean nothing
+        out["events_identical"] += 1
+        late = (t - req_done) * 1000 - offsets_ms[k]
+        out["lateness_ms"].append(late)
+        if content[k]:
+            out["content_lateness_ms"].append(late)
+            out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
+
+
 def wire_timing(transport, header, events, data, speed):
     """Per-event times from the capture.
 
@@ -741,18 +759,8 @@ def wire_timing(transport, header, events, data, speed):
                 out["events_expected"] += len(events)
                 start = stream_start(conn, req)
                 out["setup_ms"].append((req_done - start) * 1000)
-                first_content = next((t for (_c, t), e in zip(chunks, content) if e), None)
-                if first_content is not None:
-                    out["ttft_ms"].append((first_content - start) * 1000)
-                for k, (chunk, t) in enumerate(chunks[:len(events)]):
-                    if chunk != events[k]["bytes"].encode():
-                        continue  # counted below; times of foreign bytes mean nothing
-                    out["events_identical"] += 1
-                    late = (t - req_done) * 1000 - offsets_ms[k]
-                    out["lateness_ms"].append(late)
-                    if content[k]:
-                        out["content_lateness_ms"].append(late)
-                        out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
+                add_delivered(out, chunks, [e["bytes"].encode() for e in events], req_done, start,
+                              offsets_ms, content)
         return out
     if transport == "ws":
         # Turns in order on each connection: a client message, then the recording's frames. Turn
@@ -768,18 +776,8 @@ def wire_timing(transport, header, events, data, speed):
                 start = conn.syn_time if k == 0 and conn.syn_time is not None else req_start
                 out["events_expected"] += len(events)
                 out["setup_ms"].append((req_done - start) * 1000)
-                first_content = next((t for (_o, _p, t, _s), c in zip(turn, content) if c), None)
-                if first_content is not None:
-                    out["ttft_ms"].append((first_content - start) * 1000)
-                for j, (_op, payload, t, _s) in enumerate(turn):
-                    if payload != payloads[j]:
-                        continue
-                    out["events_identical"] += 1
-                    late = (t - req_done) * 1000 - offsets_ms[j]
-                    out["lateness_ms"].append(late)
-                    if content[j]:
-                        out["content_lateness_ms"].append(late)
-                        out["lag_ms"].append((t - start) * 1000 - offsets_ms[j])
+                add_delivered(out, [(p, t) for _o, p, t, _s in turn], payloads, req_done, start,
+                              offsets_ms, content)
         return out
     if transport == "rest":
         # One JSON body: every content event is delivered when the body's last byte is.
