@@ -30,7 +30,7 @@ def parse_name(name):
     parts = base.split("/")
     case = {"name": base, "transport": parts[0], "base": parts[0],
             "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0, "shape": "", "via": ""}
+            "concurrency": 0, "interval_ms": 0, "shape": "", "via": "", "turns": 1}
     via = []
     for p in parts[2:]:
         key, _, value = p.partition(":")
@@ -41,6 +41,8 @@ def parse_name(name):
         elif key == "shape":
             case["shape"] = value
         elif value:
+            if key == "turns":  # ws: sequential turns per connection
+                case["turns"] = int(value)
             via.append(p)
     if via:
         case["via"] = " ".join(via)
@@ -80,7 +82,8 @@ def load(path):
 
 
 def setting(case):
-    """The transport with its interval, without the shape: 'poll/250', 'long-poll', 'sse'."""
+    """The transport (with its variants: 'ws turns:4', 'sse http:2') and its interval, without
+    the shape: 'poll/250', 'sse'."""
     t = case["transport"]
     return f"{t}/{case['interval_ms']}" if case["interval_ms"] else t
 

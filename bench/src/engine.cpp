@@ -15,6 +15,7 @@
 
 #include "socket_tracker.hpp"
 #include "stream.hpp"
+#include "ws_client.hpp"
 
 namespace ssebench::bench {
 
@@ -78,6 +79,7 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
     throw std::invalid_argument(fmt::format(
         "long-poll takes a cursor shape (delta, events), not {}", to_string(config.shape)));
   Impl& m = *impl_;
+  if (transport == Transport::ws) return run_ws_round(expect, config, concurrency, m.clock);
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
                     static_cast<long>(concurrency) + spare_connections);
   curl_multi_setopt(m.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
@@ -246,6 +248,8 @@ SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration r
   for (const SoakGroup& g : groups) {
     if (g.transport == Transport::long_poll && !has_cursor(g.config.shape))
       throw std::invalid_argument("long-poll takes a cursor shape (delta, events)");
+    if (g.transport == Transport::ws)
+      throw std::invalid_argument("ws does not run in a soak: its streams are not libcurl's");
     contexts.push_back({m.multi, &m.sockets, m.clock, g.expect, &g.config});
     total += g.count;
   }

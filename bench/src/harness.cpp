@@ -45,7 +45,9 @@ struct HarnessConfig {
   std::string server_binary = default_server_binary;  // the server started on port 0
   unsigned server_threads = 1;                        // its --threads
   std::string recordings = SSEBENCH_RECORDINGS_DIR;   // folder of *.jsonl
-  std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
+  // ws runs when listed (--cases=...,ws): the default suite stays the one earlier results have.
+  std::vector<Transport> transports{Transport::sse, Transport::rest, Transport::poll,
+                                    Transport::long_poll};
   // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
   // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
   // replay in 13 s; the default suite runs 32 settings of them (4 poll shapes × 3 intervals × 2
@@ -54,6 +56,8 @@ struct HarnessConfig {
                                   "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-4"};
   std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
   std::vector<long> intervals_ms{50, 250, 1000};  // poll periods
+  /** ws: turns per connection, one case each; 1 names the case ws/ID/c:C, N ws/ID/c:C/turns:N. */
+  std::vector<std::size_t> ws_turns{1};
   /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
   std::vector<PollShape> poll_shapes{std::begin(all_poll_shapes), std::end(all_poll_shapes)};
   double speed = 1.0;  // replay speed of measured rounds
@@ -109,6 +113,7 @@ void print_help(const HarnessConfig& d) {
       "  --models=LIST            recording ids (default {})\n"
       "  --concurrency=LIST       streams per round (default {})\n"
       "  --intervals=LIST         poll intervals in ms, for poll (default {})\n"
+      "  --ws-turns=LIST          ws: sequential turns per connection, a case each (default {})\n"
       "  --poll-shapes=LIST       what poll answers carry: poll runs each, long-poll the cursor\n"
       "                           shapes delta and events (default {})\n"
       "  --speed=S                replay speed of measured rounds (default {})\n"
@@ -124,8 +129,8 @@ void print_help(const HarnessConfig& d) {
       "50,250\n"
       "                           (every poll shape stays)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
-      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(shapes), d.speed,
-      d.rounds, d.stagger_ms, d.long_poll_wait_ms);
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
+      join(shapes), d.speed, d.rounds, d.stagger_ms, d.long_poll_wait_ms);
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -199,6 +204,10 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
     } else if (name == "intervals") {
       c.intervals_ms.clear();
       for (const std::string& v : split(value)) c.intervals_ms.push_back(to_ms(name, v));
+    } else if (name == "ws-turns") {
+      c.ws_turns.clear();
+      for (const std::string& v : split(value))
+        c.ws_turns.push_back(to_number<std::size_t>(name, v));
     } else if (name == "poll-shapes") {
       c.poll_shapes.clear();
       for (const std::string& v : split(value)) {
@@ -249,6 +258,8 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
     if (n == 0) throw std::invalid_argument("--concurrency values must be at least 1");
   for (long n : c.intervals_ms)
     if (n <= 0) throw std::invalid_argument("--intervals values must be at least 1");
+  for (std::size_t n : c.ws_turns)
+    if (n == 0) throw std::invalid_argument("--ws-turns values must be at least 1");
   return c;
 }
 
@@ -488,6 +499,36 @@ struct Run {
   bool interrupted = false;  // a case was cut by the interrupt
 };
 
+/**
+ * How a case's transport runs beyond its interval and shape: each variant is a name part
+ * (`/host_conns:6`, `/turns:4`) after the shape; the plain variant has none, so plain cases keep
+ * the names they always had.
+ */
+struct Variant {
+  std::size_t host_connections = 0;  // connection cap, 0 = none (libcurl transports)
+  std::size_t ws_turns = 1;          // sequential turns per connection (ws)
+
+  std::string suffix() const {
+    std::string s;
+    if (ws_turns > 1) s += fmt::format("/turns:{}", ws_turns);
+    if (host_connections > 0) s += fmt::format("/host_conns:{}", host_connections);
+    return s;
+  }
+};
+
+/** The variants a transport runs at concurrency `c`: ws its turns; the libcurl transports the
+ *  connection caps above which `c` lies (at or below the cap it would change nothing). */
+std::vector<Variant> variants_for(Transport t, std::size_t c, const HarnessConfig& config) {
+  std::vector<Variant> out;
+  if (t == Transport::ws) {
+    for (std::size_t n : config.ws_turns) out.push_back(Variant{.ws_turns = n});
+    return out;
+  }
+  for (std::size_t cap : config.host_connections)
+    if (cap == 0 || c > cap) out.push_back(Variant{.host_connections = cap});
+  return out;
+}
+
 struct CaseSpec {
   std::string name;
   const Expectation* expect = nullptr;
@@ -495,7 +536,7 @@ struct CaseSpec {
   std::size_t concurrency = 1;
   long interval_ms = 0;
   std::optional<PollShape> shape;  // poll and long-poll only
-  std::size_t host_connections = 0;
+  Variant variant;
 };
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
@@ -540,12 +581,13 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.keep_alive = hc.keep_alive;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
-  cfg.max_host_connections = spec.host_connections;
-  if (spec.host_connections > 0) {
+  const Variant& v = spec.variant;
+  cfg.ws_turns = v.ws_turns;
+  cfg.max_host_connections = v.host_connections;
+  if (v.host_connections > 0) {
     // Streams wait their turn for a connection: the last of C over N connections starts after
     // about ceil(C / N) - 1 whole streams; its deadline allows for that.
-    const std::size_t waves =
-        (spec.concurrency + spec.host_connections - 1) / spec.host_connections;
+    const std::size_t waves = (spec.concurrency + v.host_connections - 1) / v.host_connections;
     cfg.deadline_factor *= static_cast<double>(waves);
   }
   cfg.stop = &stop_requested;
@@ -603,6 +645,10 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   for (const auto& [name, value] : counters) state.counters[name] = value;
   state.counters["concurrency"] = static_cast<double>(spec.concurrency);
   if (spec.interval_ms > 0) state.counters["interval_ms"] = static_cast<double>(spec.interval_ms);
+  if (spec.transport == Transport::ws)
+    state.counters["ws_turns"] = static_cast<double>(spec.variant.ws_turns);
+  if (spec.variant.host_connections > 0)
+    state.counters["host_connections"] = static_cast<double>(spec.variant.host_connections);
   state.counters["speed"] = hc.speed;
   state.SetLabel(rec.model);
 
@@ -848,21 +894,20 @@ int harness_main(int argc, char** argv) {
         const std::vector<long> intervals =
             has_interval(t) ? config.intervals_ms : std::vector<long>{0};
         for (long interval : intervals) {
-          // The shape innermost and last in the name: a table lists one setting's shapes together.
+          // The shape innermost but for the variants: a table lists one setting's shapes together.
           for (const std::optional<PollShape>& shape : shapes) {
-            for (std::size_t cap : config.host_connections) {
-              if (cap > 0 && c <= cap) continue;  // the cap would change nothing
+            for (const Variant& v : variants_for(t, c, config)) {
               auto spec = std::make_unique<CaseSpec>();
               spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
               if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
               if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
-              if (cap > 0) spec->name += fmt::format("/host_conns:{}", cap);
+              spec->name += v.suffix();
               spec->expect = x.get();
               spec->transport = t;
               spec->concurrency = c;
               spec->interval_ms = interval;
               spec->shape = shape;
-              spec->host_connections = cap;
+              spec->variant = v;
               const CaseSpec* s = spec.get();
               Run* r = run.get();
               benchmark::RegisterBenchmark(spec->name.c_str(),

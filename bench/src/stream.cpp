@@ -64,16 +64,21 @@ Stream::~Stream() {
 void Stream::start() {
   started_ = true;
   const ClientConfig& c = config();
-  const ReplayClock& clock = expect().clock;
-  record_.content.reserve(clock.content_offsets().size());  // no growth on the per-event path
+  record_.content.reserve(
+      expect().clock.content_offsets().size());  // no growth on the per-event path
   record_.t0 = now();
+  deadline_ = stream_deadline(record_.t0, expect(), c);
+  first_request();
+}
+
+TimePoint stream_deadline(TimePoint t0, const Expectation& expect, const ClientConfig& c) {
   // The replay's end as the server paces it (core's scaling), capped so a tiny --speed or a
   // large factor cannot overflow the time point.
-  const auto end = std::min<std::chrono::nanoseconds>(clock.end(c.speed), max_scaled_duration);
+  const auto end =
+      std::min<std::chrono::nanoseconds>(expect.clock.end(c.speed), max_scaled_duration);
   const auto budget = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::duration<double, std::nano>(end) * c.deadline_factor);
-  deadline_ = record_.t0 + budget + c.deadline_slack + c.interval;
-  first_request();
+  return t0 + budget + c.deadline_slack + c.interval;
 }
 
 void Stream::send(const std::string& path, const std::string* body) {
@@ -221,22 +226,25 @@ void Stream::fail(ErrorKind kind, std::string detail) {
 }
 
 void Stream::check_transcript(const Transcript& want) {
-  if (record_.transcript != want) {
+  bench::check_transcript(record_, want, expect().clock.content_offsets().size());
+}
+
+void check_transcript(StreamRecord& record, const Transcript& want, std::size_t content_events) {
+  if (record.transcript != want) {
     std::string detail = "the text differs from the recording";
     for (const auto& [choice, text] : want) {
-      const auto it = record_.transcript.find(choice);
-      const std::string got = it == record_.transcript.end() ? std::string{} : it->second;
+      const auto it = record.transcript.find(choice);
+      const std::string got = it == record.transcript.end() ? std::string{} : it->second;
       if (got == text) continue;
       const auto diff = std::mismatch(got.begin(), got.end(), text.begin(), text.end());
       detail = fmt::format("choice {}: text differs at byte {} (got {} bytes, want {})", choice,
                            diff.first - got.begin(), got.size(), text.size());
       break;
     }
-    record_.fail(ErrorKind::text_mismatch, detail);
-  } else if (const std::size_t want = expect().clock.content_offsets().size();
-             record_.content.size() != want) {
-    record_.fail(ErrorKind::missing_events, fmt::format("{} content events, the recording has {}",
-                                                        record_.content.size(), want));
+    record.fail(ErrorKind::text_mismatch, detail);
+  } else if (record.content.size() != content_events) {
+    record.fail(ErrorKind::missing_events, fmt::format("{} content events, the recording has {}",
+                                                       record.content.size(), content_events));
   }
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 // One stream of a round: the session interface the engine drives, and the three clients
-// (sse_client.cpp, rest_client.cpp, job_client.cpp). Private to the engine.
+// (sse_client.cpp, rest_client.cpp, job_client.cpp). Private to the engine. The ws transport
+// runs apart (ws_client.hpp): it is not a libcurl transfer.
 #include <curl/curl.h>
 
 #include <memory>
@@ -100,6 +101,13 @@ class Stream {
   std::string error_body_;  // start of a non-2xx body, for the error message
   std::optional<TimePoint> last_read_;
 };
+
+/** Compares a stream's rebuilt text with `want`, and its content events with the recording's
+ *  number; the first difference is the stream's failure. */
+void check_transcript(StreamRecord& record, const Transcript& want, std::size_t content_events);
+
+/** A stream's deadline from its t0: recording duration / speed × factor + slack + one interval. */
+TimePoint stream_deadline(TimePoint t0, const Expectation& expect, const ClientConfig& config);
 
 std::unique_ptr<Stream> make_sse_stream(const StreamContext& ctx);
 std::unique_ptr<Stream> make_rest_stream(const StreamContext& ctx);

@@ -18,6 +18,8 @@ std::string_view to_string(Transport t) {
       return "poll";
     case Transport::long_poll:
       return "long-poll";
+    case Transport::ws:
+      return "ws";
   }
   return "unknown";
 }
@@ -87,6 +89,10 @@ Expectation make_expectation(std::shared_ptr<const Recording> recording) {
   body.as_object()["model"] = r.id;  // the server picks the recording by this id
   body.as_object()["stream"] = true;
   x.sse_body = json::serialize(body);
+  json::object ws = body.as_object();
+  ws.erase("stream");  // implicit over a WebSocket
+  ws["type"] = r.api == Api::responses ? "response.create" : "chat.completions.create";
+  x.ws_message = json::serialize(ws);
   body.as_object()["stream"] = false;
   body.as_object().erase("stream_options");  // only valid with stream: true
   x.rest_body = json::serialize(body);

@@ -20,6 +20,8 @@
 
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/stream_cursor.hpp"
+#include "write_watchdog.hpp"
+#include "ws_session.hpp"
 
 namespace ssebench::server {
 namespace {
@@ -67,7 +69,7 @@ class Session : public std::enable_shared_from_this<Session> {
         state_(std::move(state)),
         timer_(stream_.get_executor()),
         deadline_(stream_.get_executor()),
-        watchdog_(stream_.get_executor()) {
+        watchdog_(stream_.get_executor(), milliseconds(state_->config.write_timeout_ms)) {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -196,6 +198,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- carrying out what the application layer answered -----------------------------------
 
   void handle_request(std::size_t bytes_in) {
+    // A WebSocket upgrade on a WebSocket path: the connection is the WebSocket session's now.
+    if (is_ws_upgrade(parser_->get()))
+      return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in,
+                            beast::buffers_to_string(buffer_.data()), state_);
     const auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
     Outcome out = handle(req, *state_, start_);
@@ -273,14 +279,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_header() {
-    begin_write(Clock::now());
+    watchdog_.begin(Clock::now(), shared_from_this());
     http::async_write_header(
         stream_, *sse_sr_,
         beast::bind_front_handler(&Session::on_write_header, shared_from_this()));
   }
 
   void on_write_header(beast::error_code ec, std::size_t bytes) {
-    writing_ = false;
+    watchdog_.end();
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
     do_next_event();
@@ -313,13 +319,13 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::array<net::const_buffer, 3> buffers{
         net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
         net::buffer(bytes.data(), bytes.size()), net::buffer(crlf.data(), crlf.size())};
-    begin_write(now);
+    watchdog_.begin(now, shared_from_this());
     net::async_write(stream_.socket(), buffers,
                      beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
   }
 
   void on_write_event(beast::error_code ec, std::size_t bytes) {
-    writing_ = false;
+    watchdog_.end();
     if (ec) return fail(ec, "write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
@@ -329,13 +335,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_last_chunk() {
-    begin_write(Clock::now());
+    watchdog_.begin(Clock::now(), shared_from_this());
     net::async_write(stream_.socket(), net::buffer(last_chunk.data(), last_chunk.size()),
                      beast::bind_front_handler(&Session::on_write_last_chunk, shared_from_this()));
   }
 
   void on_write_last_chunk(beast::error_code ec, std::size_t bytes) {
-    writing_ = false;
+    watchdog_.end();
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write last chunk");
     set_busy(Busy::none);
@@ -375,28 +381,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- a stream's writes: the client must keep taking them ---------------------------------
 
-  // A stream's writes go to the socket itself (no per-write timer on the hot path): one watchdog
-  // timer, armed at most once per write_timeout, checks that the write in flight started less
-  // than write_timeout ago. It holds the session weakly, so it never keeps a closed one alive.
-  void begin_write(Clock::time_point now) {
-    write_started_ = now;
-    writing_ = true;
-    if (!watchdog_armed_) arm_watchdog(now + write_timeout());
-  }
-
-  void arm_watchdog(Clock::time_point at) {
-    watchdog_armed_ = true;
-    watchdog_.expires_at(at);
-    watchdog_.async_wait([weak = weak_from_this()](beast::error_code ec) {
-      if (auto self = weak.lock()) self->on_watchdog(ec);
-    });
-  }
-
-  void on_watchdog(beast::error_code ec) {
-    watchdog_armed_ = false;
-    if (ec || !writing_) return;  // the next write arms it again
-    if (Clock::now() - write_started_ < write_timeout())
-      return arm_watchdog(write_started_ + write_timeout());
+  // A stream's writes go to the socket itself (no per-write timer on the hot path): the
+  // watchdog checks that the write in flight completes within write_timeout.
+  friend class ssebench::server::WriteWatchdog;
+  void on_write_timeout() {
     stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     abort();
   }
@@ -462,7 +450,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<State> state_;
   net::steady_timer timer_;     // pacing: event times, held answers
   net::steady_timer deadline_;  // stream_lifetime_limit_ms
-  net::steady_timer watchdog_;  // write_timeout_ms of a stream's writes
+  WriteWatchdog watchdog_;      // write_timeout_ms of a stream's writes
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   http::response<http::string_body> res_;
@@ -475,9 +463,6 @@ class Session : public std::enable_shared_from_this<Session> {
   Busy busy_ = Busy::none;
   std::uint64_t busy_generation_ = 0;
   bool watch_pending_ = false;
-  bool writing_ = false;  // a stream's write is in flight, since write_started_
-  bool watchdog_armed_ = false;
-  Clock::time_point write_started_;
 
   HoldPlan hold_;  // the held answer
 

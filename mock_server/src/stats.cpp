@@ -94,6 +94,8 @@ std::string_view to_string(Endpoint e) {
       return "mock";
     case Endpoint::other:
       return "other";
+    case Endpoint::websocket:
+      return "websocket";
   }
   return "other";
 }

@@ -163,11 +163,16 @@ def load_recording(path):
     return header, events
 
 
+def data_payload(event):
+    """The event's data payload, the JSON after `data: ` ("[DONE]"): what a ws frame carries."""
+    return event["bytes"].split("data: ", 1)[1].rsplit("\n\n", 1)[0]
+
+
 def is_content(event):
     """METRICS.md's content event: a content kind with a non-empty delta."""
     if event["kind"] not in CONTENT_KINDS:
         return False
-    payload = event["bytes"].split("data: ", 1)[1].rsplit("\n\n", 1)[0]
+    payload = data_payload(event)
     try:
         p = json.loads(payload)
     except ValueError:
@@ -295,6 +300,7 @@ class Conn:
         self.frames = []  # (time, is_c2s, tcp len, flags, seq, payload bytes, ip len)
         self.syn_time = None
         self.first_c2s_payload_time = None
+        self.ws = None  # an upgraded connection: (client frames, server frames), parse_ws_frames
 
     def split(self):
         """Payload per direction, reassembled by relative sequence number, and per-byte times.
@@ -359,11 +365,16 @@ def read_capture(path, port):
     return conns
 
 
+def is_ws_upgrade(headers):
+    return headers.get("upgrade", "").lower() == "websocket"
+
+
 def parse_requests(data, marks):
     """HTTP/1.1 requests in client bytes:
-    [(method, target, headers, body, time of last byte, time of first byte)]."""
+    [(method, target, headers, body, time of last byte, time of first byte)]; a WebSocket upgrade
+    is the last (frames follow it)."""
     out, pos = [], 0
-    while pos < len(data):
+    while pos < len(data) and not (out and is_ws_upgrade(out[-1][2])):
         end = data.find(b"\r\n\r\n", pos)
         if end < 0:
             raise Fail("capture: an incomplete request head")
@@ -395,9 +406,10 @@ def parse_responses(data, marks):
     """HTTP/1.1 responses:
     [(status, headers, [(chunk bytes, chunk done time)], body, done time, head done time)].
 
-    Chunked bodies keep their chunks, each with the time its last byte was captured."""
+    Chunked bodies keep their chunks, each with the time its last byte was captured. A 101
+    (Switching Protocols) is the last: WebSocket frames follow it."""
     out, pos = [], 0
-    while pos < len(data):
+    while pos < len(data) and not (out and out[-1][0] == 101):
         end = data.find(b"\r\n\r\n", pos)
         if end < 0:
             raise Fail("capture: an incomplete response head")
@@ -432,6 +444,33 @@ def parse_responses(data, marks):
             body = data[pos:pos + n]
             pos += n
         out.append((status, headers, chunks, body, time_of(marks, pos), head_time))
+    return out
+
+
+def parse_ws_frames(data, marks):
+    """RFC 6455 frames after the upgrade's head: [(opcode, payload, done time, first byte time)],
+    the client's unmasked. Read here from the bytes, sharing nothing with Beast."""
+    out, pos = [], data.find(b"\r\n\r\n") + 4
+    while pos < len(data):
+        if len(data) - pos < 2:
+            raise Fail("capture: an incomplete WebSocket frame header")
+        b0, b1 = data[pos], data[pos + 1]
+        n, p = b1 & 0x7F, pos + 2
+        if n in (126, 127):
+            width = 2 if n == 126 else 8
+            n, p = int.from_bytes(data[p:p + width], "big"), p + width
+        key = b""
+        if b1 & 0x80:
+            key, p = data[p:p + 4], p + 4
+        payload = data[p:p + n]
+        if len(payload) != n:
+            raise Fail("capture: an incomplete WebSocket frame")
+        if not b0 & 0x80:
+            raise Fail("capture: a fragmented WebSocket message (one frame per event expected)")
+        if key:
+            payload = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+        out.append((b0 & 0x0F, payload, time_of(marks, p + n), time_of(marks, pos + 1)))
+        pos = p + n
     return out
 
 
@@ -489,6 +528,8 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
     for flag, value in (("--no-warmup", ""), ("--rounds", "=1"), ("--speed", f"={args.speed}")):
         if flag in flags:
             cmd.append(flag + value)
+    if transport == "ws" and args.ws_turns > 1:
+        cmd.append(f"--ws-turns={args.ws_turns}")
     print(f"crosscheck: {tag}: capturing; {' '.join(cmd[1:])}", file=sys.stderr)
 
     cap = Capture(server.port, pcap)
@@ -567,6 +608,8 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         reqs = parse_requests(*parts[True])
         if not reqs or reqs[0][1].startswith("/mock/"):
             continue
+        if is_ws_upgrade(reqs[-1][2]):
+            conn.ws = (parse_ws_frames(*parts[True]), parse_ws_frames(*parts[False]))
         data_conns.append(conn)
         data.append((conn, parts, reqs, parse_responses(*parts[False])))
     if not data_conns:
@@ -593,7 +636,9 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         cap[f"payload_{name}_sum_tcp_len"] = sum(sum(f[2] for f in c.frames if f[1] == c2s)
                                                  for c in data_conns)
     cap["connections"] = sum(1 for c in data_conns if c.syn_time is not None)
-    cap["requests"] = sum(len(q) for _c, _p, q, _r in data)
+    # A ws turn is one request: a client text message; the upgrade is not one.
+    cap["requests"] = sum(len(q) if c.ws is None else sum(f[0] == 1 for f in c.ws[0])
+                          for c, _p, q, _r in data)
     n_conns = len(data_conns)
 
     # Bytes: the same bytes, counted three ways, must agree exactly.
@@ -647,6 +692,11 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
             timing["events_identical"], timing["events_expected"] == timing["events_identical"],
             "exact", "harness column: recorded events x streams; one HTTP chunk per event")
         sse_rows(row, counter, timing, stats, float(args.speed))
+    elif transport == "ws":
+        row("ws text frames identical to the recording's payloads", timing["events_expected"],
+            timing["events_identical"], timing["events_expected"] == timing["events_identical"],
+            "exact", "harness column: recorded events x turns; one frame per event's data")
+        sse_rows(row, counter, timing, stats, float(args.speed))
     else:
         poll_rows(row, counter, timing, transport)
     counts = {k: timing.pop(k) for k in ("empty_polls", "events_expected", "events_identical")}
@@ -663,6 +713,24 @@ def stream_start(conn, req):
     if first_on_conn and conn.syn_time is not None:
         return conn.syn_time
     return req[5]
+
+
+def add_delivered(out, sent, want, req_done, start, offsets_ms, content):
+    """A stream's events on the wire, [(bytes, time)] in order, against the recording's bytes
+    `want`: ttft from its first content event, and for each identical event its lateness (from
+    the request's last packet) and, if content, its lag (from the stream's start)."""
+    first_content = next((t for (_b, t), c in zip(sent, content) if c), None)
+    if first_content is not None:
+        out["ttft_ms"].append((first_content - start) * 1000)
+    for k, (got, t) in enumerate(sent[:len(want)]):
+        if got != want[k]:
+            continue  # counted by the caller; times of foreign bytes mean nothing
+        out["events_identical"] += 1
+        late = (t - req_done) * 1000 - offsets_ms[k]
+        out["lateness_ms"].append(late)
+        if content[k]:
+            out["content_lateness_ms"].append(late)
+            out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
 
 
 def wire_timing(transport, header, events, data, speed):
@@ -691,18 +759,25 @@ def wire_timing(transport, header, events, data, speed):
                 out["events_expected"] += len(events)
                 start = stream_start(conn, req)
                 out["setup_ms"].append((req_done - start) * 1000)
-                first_content = next((t for (_c, t), e in zip(chunks, content) if e), None)
-                if first_content is not None:
-                    out["ttft_ms"].append((first_content - start) * 1000)
-                for k, (chunk, t) in enumerate(chunks[:len(events)]):
-                    if chunk != events[k]["bytes"].encode():
-                        continue  # counted below; times of foreign bytes mean nothing
-                    out["events_identical"] += 1
-                    late = (t - req_done) * 1000 - offsets_ms[k]
-                    out["lateness_ms"].append(late)
-                    if content[k]:
-                        out["content_lateness_ms"].append(late)
-                        out["lag_ms"].append((t - start) * 1000 - offsets_ms[k])
+                add_delivered(out, chunks, [e["bytes"].encode() for e in events], req_done, start,
+                              offsets_ms, content)
+        return out
+    if transport == "ws":
+        # Turns in order on each connection: a client message, then the recording's frames. Turn
+        # 1 starts at the SYN (t0 before connect), a later one at its message's first packet.
+        payloads = [data_payload(e).encode() for e in events]
+        for conn, _parts, _reqs, resps in data:
+            if not resps or resps[0][0] != 101:
+                raise Fail(f"tcp.stream {conn.sid}: the upgrade was not answered with 101")
+            msgs = [f for f in conn.ws[0] if f[0] == 1]
+            frames = [f for f in conn.ws[1] if f[0] == 1]
+            for k, (_op, _msg, req_done, req_start) in enumerate(msgs):
+                turn = frames[k * len(events):(k + 1) * len(events)]
+                start = conn.syn_time if k == 0 and conn.syn_time is not None else req_start
+                out["events_expected"] += len(events)
+                out["setup_ms"].append((req_done - start) * 1000)
+                add_delivered(out, [(p, t) for _o, p, t, _s in turn], payloads, req_done, start,
+                              offsets_ms, content)
         return out
     if transport == "rest":
         # One JSON body: every content event is delivered when the body's last byte is.
@@ -844,6 +919,8 @@ def main():
     p.add_argument("--poll-shape", default="events", choices=("events", "delta"),
                    help="shape of the poll answers, one with a cursor (default events)")
     p.add_argument("--speed", default="1", help="replay speed (default 1)")
+    p.add_argument("--ws-turns", type=int, default=1,
+                   help="ws: sequential turns per connection (default 1)")
     p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ (default: "
                    "build/release, else the newest build/*/ that has both)")
     p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"),

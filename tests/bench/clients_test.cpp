@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <numeric>
+#include <thread>
 #include <utility>
 
 #include "ssebench/bench/server.hpp"
@@ -116,10 +117,11 @@ std::vector<double> lags(const Measured& m, const Expectation& x, double speed) 
   return out;
 }
 
-TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
+/** Four streams of a short recording at its pace: every event, a small lag, every byte. */
+Measured expect_streamed_on_time(Transport t) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
-  const Measured m = measure(x, Transport::sse, config(1.0), 4);
-  ASSERT_EQ(m.round.streams.size(), 4u);
+  Measured m = measure(x, t, config(1.0), 4);
+  EXPECT_EQ(m.round.streams.size(), 4u);
   for (const StreamRecord& s : m.round.streams) {
     EXPECT_EQ(s.events, x.recording->events.size());
     EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
@@ -133,6 +135,11 @@ TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
   EXPECT_LT(lag.p50, 50.0);
   EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
   expect_bytes_agree(m);
+  return m;
+}
+
+TEST(Clients, SseRebuildsTheTextWithSmallLagAndCountsEveryByte) {
+  expect_streamed_on_time(Transport::sse);
 }
 
 TEST(Clients, SseResponsesApiRecording) {
@@ -365,11 +372,104 @@ TEST(Clients, ADeadlineEndsAStreamThatNeverFinishes) {
   c.deadline_factor = 0;
   c.deadline_slack = std::chrono::milliseconds(200);
   c.interval = std::chrono::milliseconds(0);
+  for (Transport t : {Transport::sse, Transport::ws}) {
+    Engine engine;
+    const auto start = Clock::now();
+    const RoundResult r = engine.run_round(x, t, c, 2);
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(3)) << to_string(t);
+    ASSERT_EQ(r.streams.size(), 2u);
+    for (const StreamRecord& s : r.streams) EXPECT_EQ(s.error, ErrorKind::timeout) << to_string(t);
+  }
+}
+
+// ---- ws ------------------------------------------------------------------------------------
+
+TEST(Clients, WsRebuildsTheTextWithSmallLagAndCountsEveryByte) {
+  // Bytes agree both ways to the byte: the upgrade and every frame, headers and masks.
+  const Measured m = expect_streamed_on_time(Transport::ws);
+  for (const StreamRecord& s : m.round.streams) {
+    EXPECT_EQ(s.connections, 1u);
+    EXPECT_GT(s.http_header_bytes_in, 0u);  // the 101 answer
+  }
+  EXPECT_GT(m.round.client_cpu_us, 0);
+}
+
+TEST(Clients, WsResponsesApiRecording) {
+  const Expectation x = expect_of("responses-gpt-5.1-codex-max-4");
+  const Measured m = measure(x, Transport::ws, config(0.0), 3);
+  ASSERT_EQ(m.round.streams.size(), 3u);
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, WsFramesCostNoMoreThanSseEventsPerEvent) {
+  // The same events: a frame adds 2-4 bytes of header where SSE adds "data: ", "\n\n" and
+  // the chunk's size line.
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const Measured ws = measure(x, Transport::ws, config(0.0), 1);
+  const Measured sse = measure(x, Transport::sse, config(0.0), 1);
+  const StreamRecord& w = ws.round.streams.at(0);
+  const StreamRecord& s = sse.round.streams.at(0);
+  EXPECT_LT(w.http_bytes_in - w.http_header_bytes_in, s.http_bytes_in - s.http_header_bytes_in);
+  const std::uint64_t payload = [&] {
+    std::uint64_t n = 0;
+    for (const Event& e : x.recording->events) n += e.data_len;
+    return n;
+  }();
+  const std::uint64_t frames = w.http_bytes_in - w.http_header_bytes_in;
+  EXPECT_GE(frames, payload + 2 * w.events);
+  EXPECT_LE(frames, payload + 4 * w.events);
+}
+
+TEST(Clients, WsTurnsShareOneConnectionEachMeasuredFromItsOwnSend) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(4.0);
+  c.ws_turns = 3;
+  const Measured m = measure(x, Transport::ws, c, 2);
+  ASSERT_EQ(m.round.streams.size(), 6u);  // connection by connection, turn by turn
+  for (std::size_t conn = 0; conn < 2; ++conn) {
+    for (std::size_t k = 0; k < 3; ++k) {
+      const StreamRecord& t = m.round.streams[conn * 3 + k];
+      EXPECT_EQ(t.connections, k == 0 ? 1u : 0u);
+      EXPECT_EQ(t.requests, 1u);
+      EXPECT_EQ(t.http_header_bytes_in > 0, k == 0);  // the upgrade belongs to the first turn
+      if (k > 0) {
+        EXPECT_GE(t.t0, *m.round.streams[conn * 3 + k - 1].end);
+      }
+      const StreamFigures f = stream_figures(t, x.clock.content_offsets(), 4.0);
+      ASSERT_TRUE(f.ttft_ms);
+      EXPECT_GT(*f.ttft_ms, 0);
+    }
+  }
+  expect_bytes_agree(m);
+}
+
+TEST(Clients, WsAnErrorEventIsAnHttpStatusErrorAndFailsTheTurnsAfterIt) {
+  Expectation x = expect_of("chat-gpt-4o-mini-text");
+  x.ws_message = R"({"type":"chat.completions.create","model":"no-such-recording"})";
+  ClientConfig c = config(0.0);
+  c.ws_turns = 2;
   Engine engine;
-  const auto start = Clock::now();
-  const RoundResult r = engine.run_round(x, Transport::sse, c, 2);
-  EXPECT_LT(Clock::now() - start, std::chrono::seconds(3));
-  for (const StreamRecord& s : r.streams) EXPECT_EQ(s.error, ErrorKind::timeout);
+  const RoundResult r = engine.run_round(x, Transport::ws, c, 1);
+  ASSERT_EQ(r.streams.size(), 2u);
+  EXPECT_EQ(r.streams[0].error, ErrorKind::http_status);
+  EXPECT_NE(r.streams[0].error_detail.find("404"), std::string::npos) << r.streams[0].error_detail;
+  EXPECT_EQ(r.streams[1].error, ErrorKind::http_status);
+  EXPECT_NE(r.streams[1].error_detail.find("not run"), std::string::npos);
+}
+
+TEST(Clients, WsStopFlagInterruptsTheRound) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(0.05);
+  std::atomic<bool> stop{false};
+  c.stop = &stop;
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    stop = true;
+  });
+  Engine engine;
+  const RoundResult r = engine.run_round(x, Transport::ws, c, 2);
+  stopper.join();
+  for (const StreamRecord& s : r.streams) EXPECT_EQ(s.error, ErrorKind::interrupted);
 }
 
 }  // namespace

@@ -328,6 +328,7 @@ class Client {
 
   std::size_t bytes_read() const { return bytes_read_; }
   std::size_t bytes_sent() const { return bytes_sent_; }
+  int fd() const { return fd_; }  // for a test reading bytes that are not HTTP
 
  private:
   bool fill() {

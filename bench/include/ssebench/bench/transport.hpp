@@ -16,11 +16,11 @@
 
 namespace ssebench::bench {
 
-enum class Transport { sse, rest, poll, long_poll };
+enum class Transport { sse, rest, poll, long_poll, ws };
 inline constexpr Transport all_transports[] = {Transport::sse, Transport::rest, Transport::poll,
-                                               Transport::long_poll};
+                                               Transport::long_poll, Transport::ws};
 
-/** "sse", "rest", "poll", "long-poll". */
+/** "sse", "rest", "poll", "long-poll", "ws". */
 std::string_view to_string(Transport t);
 std::optional<Transport> parse_transport(std::string_view name);
 /** poll runs at a poll interval; the others have none. */
@@ -87,6 +87,11 @@ struct ClientConfig {
    * connections over many names of the one server so that the walk stays short.
    */
   std::vector<std::string> resolve;
+  /**
+   * ws: turns per connection, one after the other, each a stream of its own measured from the
+   * sending of its message; the first turn also opens the connection.
+   */
+  std::size_t ws_turns = 1;
   /** Once set (a signal handler may set it), every stream still running ends as interrupted. */
   const std::atomic<bool>* stop = nullptr;
 };
@@ -115,6 +120,8 @@ struct Expectation {
   std::string sse_body;   // the recorded request body, "model" = recording id, "stream": true
   std::string rest_body;  // the same with "stream": false
   std::string job_body;   // {"model":ID,"background":true}
+  /** A ws turn's message: the sse body without "stream", with the API's create "type". */
+  std::string ws_message;
   /** Where its background job lives: /v1/chat/completions or /v1/responses, by the api. */
   std::string job_path;
 };

@@ -55,8 +55,9 @@ enum class Endpoint : std::size_t {
   models,                // GET /v1/models
   mock,                  // /mock/...
   other,                 // everything else, and requests that failed to parse
+  websocket,             // WebSocket connections: the upgrade, then every frame both ways
 };
-inline constexpr std::size_t endpoint_count = 7;
+inline constexpr std::size_t endpoint_count = 8;
 std::string_view to_string(Endpoint e);
 
 struct EndpointCounters {
@@ -69,7 +70,7 @@ struct EndpointCounters {
 struct Stats {
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<std::int64_t> connections_open{0};
-  std::atomic<std::int64_t> streams_active{0};  // SSE streams being served
+  std::atomic<std::int64_t> streams_active{0};  // SSE streams and WebSocket turns being served
   std::atomic<std::int64_t> requests_held{0};   // long polls and stream:false answers waiting
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_refused{0};  // over max_connections

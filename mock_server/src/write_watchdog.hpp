@@ -1,0 +1,59 @@
+#pragma once
+// A session's write timeout (Config::write_timeout_ms) without a timer per write: the HTTP and
+// the WebSocket sessions write a stream's events straight to the socket on the hot path.
+#include <chrono>
+#include <memory>
+#include <utility>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include "ssebench/server/replay.hpp"
+
+namespace ssebench::server {
+
+/**
+ * One timer, armed at most once per timeout, checks that the write in flight started less than
+ * the timeout ago; if not, it calls the owner's on_write_timeout(). It holds the owner weakly,
+ * so it never keeps a closed session alive (the owner owns the watchdog, so `this` lives as long
+ * as the owner does).
+ */
+class WriteWatchdog {
+ public:
+  template <typename Executor>
+  WriteWatchdog(const Executor& ex, Clock::duration timeout) : timer_(ex), timeout_(timeout) {}
+
+  /** A write starts at `now`. */
+  template <typename Owner>
+  void begin(Clock::time_point now, const std::shared_ptr<Owner>& owner) {
+    started_ = now;
+    writing_ = true;
+    if (!armed_) arm(now + timeout_, std::weak_ptr<Owner>(owner));
+  }
+  /** The write in flight has completed (or failed). */
+  void end() { writing_ = false; }
+  void cancel() { timer_.cancel(); }
+
+ private:
+  template <typename Owner>
+  void arm(Clock::time_point at, std::weak_ptr<Owner> owner) {
+    armed_ = true;
+    timer_.expires_at(at);
+    timer_.async_wait([this, owner = std::move(owner)](boost::system::error_code ec) {
+      const auto self = owner.lock();
+      if (!self) return;
+      armed_ = false;
+      if (ec || !writing_) return;  // the next write arms it again
+      if (Clock::now() - started_ < timeout_) return arm(started_ + timeout_, owner);
+      self->on_write_timeout();
+    });
+  }
+
+  boost::asio::steady_timer timer_;
+  Clock::duration timeout_;
+  bool writing_ = false;  // a write is in flight, since started_
+  bool armed_ = false;
+  Clock::time_point started_;
+};
+
+}  // namespace ssebench::server

@@ -1,0 +1,403 @@
+#include "ws_session.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json.hpp>
+
+#include "ssebench/counting_socket.hpp"
+#include "ssebench/server/stream_cursor.hpp"
+#include "write_watchdog.hpp"
+
+namespace ssebench::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+namespace json = boost::json;
+using std::chrono::milliseconds;
+
+/** Client messages read ahead while a turn plays; then reading pauses until a turn ends. */
+constexpr std::size_t queue_limit = 8;
+
+/** Where a WebSocket path's turns go, and the `type` a turn's message must carry. */
+struct WsApi {
+  std::string_view path;
+  std::string_view create_type;
+};
+constexpr WsApi ws_apis[] = {{"/v1/responses", "response.create"},
+                             {"/v1/chat/completions", "chat.completions.create"}};
+
+std::string_view path_of(std::string_view target) {
+  return target.substr(0, target.find('?'));
+}
+
+const WsApi* ws_api_of(const Request& req) {
+  const std::string_view path = path_of(req.target());
+  for (const WsApi& a : ws_apis)
+    if (a.path == path) return &a;
+  return nullptr;
+}
+
+bool is_quiet(beast::error_code ec) {
+  return ec == net::error::operation_aborted || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == net::error::bad_descriptor || ec == net::error::not_connected ||
+         ec == websocket::error::closed || ec == beast::error::timeout ||
+         ec == websocket::error::message_too_big;  // the client's error: closed with 1009
+}
+
+void fail(beast::error_code ec, const char* what) {
+  if (!ec || is_quiet(ec)) return;
+  std::fprintf(stderr, "ssebench-mock-server: websocket %s: %s\n", what, ec.message().c_str());
+}
+
+/**
+ * An error answer as the error event OpenAI sends over a WebSocket:
+ * {"type":"error","status":N,"error":{...the answer's error object...}}.
+ */
+std::string error_event(const Response& res) {
+  json::error_code ec;
+  json::value body = json::parse(res.body(), ec);
+  json::object event{{"type", "error"}, {"status", res.result_int()}};
+  if (!ec && body.is_object() && body.as_object().contains("error"))
+    event["error"] = body.as_object()["error"];
+  else
+    event["error"] = {{"message", res.body()}, {"type", "server_error"}};
+  return json::serialize(event);
+}
+
+Response invalid(std::string_view message, std::string_view param, std::string_view code) {
+  return error_response(http::status::bad_request, message, "invalid_request_error", param, code);
+}
+
+/** A client message turned into the request handle() answers, or the error it earned. */
+std::variant<Request, Response> to_request(std::string_view text, const WsApi& api,
+                                           const Request& upgrade) {
+  json::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object())
+    return invalid("The message is not a JSON object: every client event is JSON text.", {},
+                   "invalid_json");
+  json::object& msg = v.as_object();
+  const json::value* type = msg.if_contains("type");
+  if (!type || !type->is_string())
+    return invalid(fmt::format("Missing event 'type': expected '{}'.", api.create_type), "type",
+                   "missing_required_parameter");
+  if (type->get_string() != api.create_type)
+    return invalid(fmt::format("Unknown event type '{}': expected '{}'.",
+                               std::string_view(type->get_string()), api.create_type),
+                   "type", "invalid_value");
+  if (const json::value* bg = msg.if_contains("background"); bg && bg->is_bool() && bg->get_bool())
+    return invalid("'background' is not supported over WebSocket.", "background",
+                   "unsupported_value");
+  msg.erase("type");
+  msg["stream"] = true;  // implicit over a WebSocket
+  Request req{http::verb::post, api.path, 11};
+  req.set(http::field::host, upgrade[http::field::host]);
+  req.set(http::field::content_type, "application/json");
+  // The upgrade's replay speed holds for every turn on the connection.
+  if (const auto speed = upgrade.find("x-ssebench-speed"); speed != upgrade.end())
+    req.set("x-ssebench-speed", speed->value());
+  req.body() = json::serialize(msg);
+  req.prepare_payload();
+  return req;
+}
+
+/** A client message: its text, or a binary frame (refused with close code 1003). */
+struct Message {
+  std::string text;
+  bool binary = false;
+};
+
+/**
+ * One WebSocket connection. Turns run one at a time, in the order their messages came
+ * (OpenAI's WebSocket mode runs a connection's responses sequentially): a message that comes
+ * while a turn plays waits for it. The socket is read throughout, so a client that leaves
+ * frees its turn at once.
+ *
+ * Limits as the HTTP session's: no message between turns (idle_timeout_ms: closed with 1001),
+ * a write the client does not take (write_timeout_ms), a turn (stream_lifetime_limit_ms), a
+ * message over body_limit_bytes (closed with 1009), and the handshakes (write_timeout_ms).
+ */
+class WsSession : public std::enable_shared_from_this<WsSession> {
+ public:
+  WsSession(net::ip::tcp::socket&& socket, std::string already_read, Request&& upgrade,
+            const WsApi& api, std::shared_ptr<State> state)
+      : ws_(CountingSocket(std::move(socket), std::move(already_read))),
+        upgrade_(std::move(upgrade)),
+        api_(api),
+        state_(std::move(state)),
+        timer_(ws_.get_executor()),
+        idle_(ws_.get_executor()),
+        deadline_(ws_.get_executor()),
+        watchdog_(ws_.get_executor(), write_timeout()) {
+    stats().connections_open.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  ~WsSession() {
+    if (playing_) stats().streams_active.fetch_sub(1, std::memory_order_relaxed);
+    count_bytes();
+    stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void run(std::size_t upgrade_bytes) {
+    endpoint().bytes_in.fetch_add(upgrade_bytes, std::memory_order_relaxed);
+    websocket::stream_base::timeout t{};
+    t.handshake_timeout = write_timeout();  // the upgrade's answer and the close handshake
+    t.idle_timeout = websocket::stream_base::none();
+    t.keep_alive_pings = false;
+    ws_.set_option(t);
+    ws_.read_message_max(config().body_limit_bytes);
+    ws_.auto_fragment(false);  // one event, one frame
+    ws_.async_accept(upgrade_,
+                     beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
+  }
+
+ private:
+  const Config& config() const { return state_->config; }
+  Stats& stats() { return state_->stats; }
+  EndpointCounters& endpoint() { return stats().at(Endpoint::websocket); }
+  Clock::duration write_timeout() const { return milliseconds(config().write_timeout_ms); }
+
+  /** Adds what crossed the socket since the last call to the endpoint's bytes. */
+  void count_bytes() {
+    const CountingSocket& s = ws_.next_layer();
+    endpoint().bytes_in.fetch_add(s.bytes_in() - counted_in_, std::memory_order_relaxed);
+    endpoint().bytes_out.fetch_add(s.bytes_out() - counted_out_, std::memory_order_relaxed);
+    counted_in_ = s.bytes_in();
+    counted_out_ = s.bytes_out();
+  }
+
+  void on_accept(beast::error_code ec) {
+    count_bytes();
+    if (ec) return fail(ec, "accept");
+    arm_idle();
+    do_read();
+  }
+
+  // ---- reading client messages, also while a turn plays -------------------------------------
+
+  void do_read() {
+    if (reading_ || closing_ || queue_.size() >= queue_limit) return;
+    reading_ = true;
+    ws_.async_read(buffer_, beast::bind_front_handler(&WsSession::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    reading_ = false;
+    count_bytes();
+    // closed: the client's close frame (Beast has answered it); message_too_big: Beast has
+    // closed with 1009; anything else: the client is gone.
+    if (ec) {
+      fail(ec, "read");
+      return abort();
+    }
+    endpoint().requests.fetch_add(1, std::memory_order_relaxed);
+    queue_.push_back({beast::buffers_to_string(buffer_.data()), !ws_.got_text()});
+    buffer_.consume(buffer_.size());
+    idle_.cancel();
+    if (queue_.back().binary) closing_ = true;  // read no further: the connection ends there
+    if (!busy_) next_message();
+    do_read();
+  }
+
+  // ---- one message at a time ---------------------------------------------------------------
+
+  void next_message() {
+    if (queue_.empty()) {
+      if (!closing_) arm_idle();
+      return do_read();
+    }
+    Message msg = std::move(queue_.front());
+    queue_.pop_front();
+    if (msg.binary)
+      return do_close(websocket::close_code::unknown_data,
+                      "binary frames are not supported: send JSON text");
+    auto req = to_request(msg.text, api_, upgrade_);
+    if (auto* res = std::get_if<Response>(&req)) return write_error(*res);
+    Outcome out = handle(std::get<Request>(req), *state_, Clock::now());
+    if (auto* plan = std::get_if<StreamPlan>(&out.plan)) return start_turn(std::move(*plan));
+    if (auto* res = std::get_if<Response>(&out.plan)) return write_error(*res);
+    // A held answer is a stream:false one, and a turn always streams.
+    write_error(error_response(http::status::internal_server_error,
+                               "This request has no streamed answer.", "server_error"));
+  }
+
+  void write_error(const Response& res) {
+    busy_ = true;
+    frame_ = error_event(res);
+    watchdog_.begin(Clock::now(), shared_from_this());
+    ws_.async_write(net::buffer(frame_),
+                    beast::bind_front_handler(&WsSession::on_write_error, shared_from_this()));
+  }
+
+  void on_write_error(beast::error_code ec, std::size_t) {
+    watchdog_.end();
+    count_bytes();
+    if (ec) return fail(ec, "write error event");
+    busy_ = false;
+    next_message();
+  }
+
+  // ---- a turn: the recording's events, one text frame each, at their times -----------------
+
+  void start_turn(StreamPlan&& plan) {
+    busy_ = true;
+    playing_ = true;
+    stats().streams_active.fetch_add(1, std::memory_order_relaxed);
+    plan_ = std::move(plan);
+    cursor_ = StreamCursor(plan_);
+    turn_start_ = Clock::now();
+    deadline_.expires_at(turn_start_ + milliseconds(config().stream_lifetime_limit_ms));
+    deadline_.async_wait(
+        beast::bind_front_handler(&WsSession::on_deadline, shared_from_this(), ++turn_));
+    do_next_event();
+  }
+
+  void do_next_event() {
+    if (!cursor_.advance()) return end_turn();
+    const Clock::time_point now = Clock::now();
+    if (cursor_.due() <= now) return do_write_event(now);
+    timer_.expires_at(cursor_.due());
+    timer_.async_wait(beast::bind_front_handler(&WsSession::on_event_timer, shared_from_this()));
+  }
+
+  void on_event_timer(beast::error_code ec) {
+    if (ec) return fail(ec, "timer");
+    if (cursor_.cut_before_due()) return end_turn();  // the job was cancelled
+    do_write_event(Clock::now());
+  }
+
+  // Lateness is recorded once the write succeeds, so that its count equals events_written.
+  void do_write_event(Clock::time_point now) {
+    const std::string_view data = cursor_.data();
+    late_ns_ = cursor_.lateness_ns(now, turn_start_);
+    watchdog_.begin(now, shared_from_this());
+    ws_.async_write(net::buffer(data.data(), data.size()),
+                    beast::bind_front_handler(&WsSession::on_write_event, shared_from_this()));
+  }
+
+  void on_write_event(beast::error_code ec, std::size_t) {
+    watchdog_.end();
+    count_bytes();
+    if (ec) return fail(ec, "write event");
+    if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
+    stats().events_written.fetch_add(1, std::memory_order_relaxed);
+    cursor_.sent();
+    do_next_event();
+  }
+
+  void end_turn() {
+    stats().streams_active.fetch_sub(1, std::memory_order_relaxed);
+    playing_ = false;
+    busy_ = false;
+    ++turn_;
+    deadline_.cancel();
+    plan_ = {};
+    next_message();
+  }
+
+  void on_deadline(std::uint64_t turn, beast::error_code ec) {
+    if (ec || turn != turn_ || !playing_) return;
+    stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
+    abort();
+  }
+
+  // ---- limits ------------------------------------------------------------------------------
+
+  void arm_idle() {
+    idle_.expires_after(milliseconds(config().idle_timeout_ms));
+    idle_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      auto self = weak.lock();
+      if (!self || ec || self->busy_ || !self->queue_.empty()) return;
+      self->stats().timeouts_idle.fetch_add(1, std::memory_order_relaxed);
+      self->do_close(websocket::close_code::going_away, "idle timeout");
+    });
+  }
+
+  // Every write must complete within write_timeout (the watchdog checks).
+  friend class ssebench::server::WriteWatchdog;
+  void on_write_timeout() {
+    stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
+    abort();
+  }
+
+  // ---- closing -----------------------------------------------------------------------------
+
+  /** A close handshake (bounded by handshake_timeout); no write may be in flight. */
+  void do_close(websocket::close_code code, std::string_view reason) {
+    closing_ = true;
+    busy_ = true;
+    ws_.async_close(websocket::close_reason(code, reason),
+                    beast::bind_front_handler(&WsSession::on_close, shared_from_this()));
+  }
+
+  void on_close(beast::error_code ec) {
+    count_bytes();
+    fail(ec, "close");
+    abort();
+  }
+
+  /** Ends the connection now: every pending operation fails and the session is freed. */
+  void abort() {
+    beast::error_code ignored;
+    auto& socket = ws_.next_layer().next_layer();
+    socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
+    socket.close(ignored);
+    timer_.cancel();
+    idle_.cancel();
+    deadline_.cancel();
+    watchdog_.cancel();
+  }
+
+  websocket::stream<CountingSocket> ws_;
+  Request upgrade_;
+  const WsApi& api_;
+  std::shared_ptr<State> state_;
+  net::steady_timer timer_;     // pacing: event times
+  net::steady_timer idle_;      // idle_timeout_ms between turns
+  net::steady_timer deadline_;  // stream_lifetime_limit_ms of a turn
+  WriteWatchdog watchdog_;      // write_timeout_ms of every write
+  beast::flat_buffer buffer_;
+  std::deque<Message> queue_;  // messages read, waiting for their turn
+  std::uint64_t counted_in_ = 0, counted_out_ = 0;
+
+  bool reading_ = false;
+  bool busy_ = false;     // a turn plays, an error event or the close is being written
+  bool playing_ = false;  // a turn plays (counted in streams_active)
+  bool closing_ = false;  // no more messages are read
+
+  // the turn
+  std::uint64_t turn_ = 0;  // generation: a deadline of an earlier turn does nothing
+  StreamPlan plan_;
+  StreamCursor cursor_;
+  Clock::time_point turn_start_;
+  std::int64_t late_ns_ = -1;
+  std::string frame_;  // an error event being written
+};
+
+}  // namespace
+
+bool is_ws_upgrade(const Request& req) {
+  return websocket::is_upgrade(req) && ws_api_of(req) != nullptr;
+}
+
+void run_ws_session(net::ip::tcp::socket&& socket, Request&& req, std::size_t upgrade_bytes,
+                    std::string already_read, std::shared_ptr<State> state) {
+  const WsApi* api = ws_api_of(req);
+  std::make_shared<WsSession>(std::move(socket), std::move(already_read), std::move(req), *api,
+                              std::move(state))
+      ->run(upgrade_bytes);
+}
+
+}  // namespace ssebench::server
