@@ -98,6 +98,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(config().header_limit_bytes));
     parser_->body_limit(config().body_limit_bytes);
     bytes_in_ = 0;
+    header_bytes_in_ = 0;
     bytes_out_early_ = 0;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
@@ -128,6 +129,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // interim answer: give it at once.
   void on_read_header(beast::error_code ec, std::size_t bytes) {
     bytes_in_ += bytes;
+    header_bytes_in_ = bytes;
     if (ec) return on_read(ec, 0);
     if (parser_->is_done()) return on_read(ec, 0);
     const auto expect = parser_->get()[http::field::expect];
@@ -157,16 +159,8 @@ class Session : public std::enable_shared_from_this<Session> {
       ep_ = Endpoint::other;
       count_request(bytes_in_);
       keep_alive_ = false;
-      if (ec == http::error::header_limit) {
-        return send_error(http::status::request_header_fields_too_large,
-                          fmt::format("Request header fields too large: the limit is {} bytes.",
-                                      config().header_limit_bytes),
-                          "request_header_fields_too_large");
-      }
-      return send_error(
-          http::status::payload_too_large,
-          fmt::format("Request body too large: the limit is {} bytes.", config().body_limit_bytes),
-          "request_too_large");
+      return send_response(ec == http::error::header_limit ? header_too_large_response(config())
+                                                           : body_too_large_response(config()));
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::partial_message) {
@@ -190,6 +184,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& e = stats().at(ep_);
     e.requests.fetch_add(1, std::memory_order_relaxed);
     e.bytes_in.fetch_add(bytes_in, std::memory_order_relaxed);
+    e.header_bytes_in.fetch_add(header_bytes_in_, std::memory_order_relaxed);
     if (bytes_out_early_) e.bytes_out.fetch_add(bytes_out_early_, std::memory_order_relaxed);
   }
 
@@ -214,7 +209,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   /** Answers that end the connection: requests the parser refused. */
   void send_error(http::status status, std::string_view message, std::string_view code) {
-    res_ = error_response(status, message, "invalid_request_error", {}, code);
+    send_response(error_response(status, message, "invalid_request_error", {}, code));
+  }
+
+  void send_response(Response&& res) {
+    res_ = std::move(res);
     res_.keep_alive(false);
     do_write_response();
   }
@@ -226,7 +225,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write_response(beast::error_code ec, std::size_t bytes) {
-    stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    auto& e = stats().at(ep_);
+    e.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    e.header_bytes_out.fetch_add(bytes - std::min(bytes, res_.body().size()),
+                                 std::memory_order_relaxed);
     if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     if (ec) return fail(ec, "write");
     if (!keep_alive_) return do_close();
@@ -282,6 +284,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write_header(beast::error_code ec, std::size_t bytes) {
     writing_ = false;
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    stats().at(ep_).header_bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
     do_next_event();
   }
@@ -470,6 +473,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   Clock::time_point start_;          // the current request was fully read
   std::size_t bytes_in_ = 0;         // bytes the parser consumed for the current request
+  std::size_t header_bytes_in_ = 0;  // of those, the request line and header fields
   std::size_t bytes_out_early_ = 0;  // a 100 Continue written before the endpoint was known
 
   Busy busy_ = Busy::none;
