@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "h2_session.hpp"
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 
@@ -115,6 +116,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == net::error::eof) return do_shutdown();
     if (ec) return fail(ec, "read");
     buffer_.commit(bytes);
+    // HTTP/2 with prior knowledge (h2c): the client's first bytes are the connection preface.
+    const std::string_view first(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    if (starts_h2(first)) {
+      stream_.expires_never();
+      return serve_h2(stream_.release_socket(), state_, std::string(first));
+    }
     do_read_request();
   }
 

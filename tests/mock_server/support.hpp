@@ -225,6 +225,7 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  int fd() const { return fd_; }
 
   void send(std::string_view bytes) {
     while (!bytes.empty()) {
