@@ -19,11 +19,14 @@ SHAPES = ["openai", "snapshot", "delta", "events"]
 
 
 def parse_name(name):
-    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/iterations:1/manual_time' -> parts."""
+    """'poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/iterations:1/manual_time' -> parts.
+
+    A run with --http=2 ends its names in '/http:2' (after the shape): "http" is "2" then, else
+    "1.1"."""
     base = _SUFFIX.sub("", name)
     parts = base.split("/")
     case = {"name": base, "transport": parts[0], "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0, "shape": ""}
+            "concurrency": 0, "interval_ms": 0, "shape": "", "http": "1.1"}
     for p in parts[2:]:
         key, _, value = p.partition(":")
         if key == "c":
@@ -32,6 +35,8 @@ def parse_name(name):
             case["interval_ms"] = int(value)
         elif key == "shape":
             case["shape"] = value
+        elif key == "http":
+            case["http"] = value
     return case
 
 

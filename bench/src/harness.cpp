@@ -61,6 +61,9 @@ struct HarnessConfig {
   bool warmup = true;  // one uncounted round at speed 0 first
   PollSchedule schedule = PollSchedule::fixed_rate;
   bool keep_alive = true;
+  /** 2: HTTP/2 cleartext with prior knowledge, a round's streams over one connection; case
+   *  names end in /http:2. 1.1 keeps the names as they were. */
+  HttpVersion http = HttpVersion::http1_1;
   /**
    * Stream starts spread evenly over this window, about one token gap: C streams replaying the
    * same recording from the same instant would emit every token in lockstep bursts that no real
@@ -110,6 +113,8 @@ void print_help(const HarnessConfig& d) {
       "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
       "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
       "  --no-keep-alive          a new connection for every request\n"
+      "  --http=V                 1.1 | 2: HTTP/2 cleartext (prior knowledge), a round's streams\n"
+      "                           multiplexed over one connection (default 1.1)\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
@@ -221,6 +226,10 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
       c.stagger_ms = to_ms(name, value);
     } else if (name == "no-keep-alive") {
       c.keep_alive = false;
+    } else if (name == "http") {
+      const std::optional<HttpVersion> v = parse_http_version(value);
+      if (!v) throw std::invalid_argument(fmt::format("bad value '{}' for --http (1.1, 2)", value));
+      c.http = *v;
     } else if (name == "long-poll-wait-ms") {
       c.long_poll_wait_ms = to_ms(name, value);
     } else if (name == "quick") {
@@ -523,6 +532,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   if (spec.shape) cfg.shape = *spec.shape;
   cfg.schedule = hc.schedule;
   cfg.keep_alive = hc.keep_alive;
+  cfg.http = hc.http;
   cfg.stagger = std::chrono::milliseconds(hc.stagger_ms);
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
   cfg.stop = &stop_requested;
@@ -661,6 +671,7 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext(
       "poll_schedule", c.schedule == PollSchedule::fixed_rate ? "fixed-rate" : "after-response");
   benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
+  benchmark::AddCustomContext("http", std::string(to_string(c.http)));
   benchmark::AddCustomContext("stagger_ms", std::to_string(c.stagger_ms));
   benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
   std::string shapes;
@@ -828,6 +839,9 @@ int harness_main(int argc, char** argv) {
             spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
             if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
             if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
+            // After the shape: a table still reads the shape as the last part of the setting.
+            if (config.http != HttpVersion::http1_1)
+              spec->name += fmt::format("/http:{}", to_string(config.http));
             spec->expect = x.get();
             spec->transport = t;
             spec->concurrency = c;
