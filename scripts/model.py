@@ -571,8 +571,12 @@ def predictions_for(context, cases):
         if cache[rid] is None:
             continue
         speed = c["counters"].get("speed", 1.0)
-        out[c["name"]] = predict(cache[rid], c["transport"], c["interval_ms"], c["shape"], speed,
-                                 c["concurrency"])
+        pred = predict(cache[rid], c["transport"], c["interval_ms"], c["shape"], speed,
+                       c["concurrency"])
+        if c.get("http", "1.1") != "1.1":
+            # The byte model is HTTP/1.1's (text headers, chunk framing); timing and requests hold.
+            pred = {k: v for k, v in pred.items() if "bytes" not in k}
+        out[c["name"]] = pred
     return out
 
 
