@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <cstdio>
 #include <cstring>
 #include <map>
 #include <utility>
@@ -15,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/http.hpp>
 
+#include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 
 namespace ssebench::server {
@@ -39,17 +39,6 @@ constexpr std::size_t write_batch_bytes = 64 * 1024;
 constexpr std::size_t frame_header_bytes = 9;
 /** Per header field in the header list size (RFC 9113 §6.5.2), on top of name and value. */
 constexpr std::size_t header_field_overhead = 32;
-
-bool quiet(error_code ec) {
-  return ec == net::error::operation_aborted || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::bad_descriptor || ec == net::error::not_connected;
-}
-
-void fail(error_code ec, const char* what) {
-  if (quiet(ec)) return;
-  std::fprintf(stderr, "ssebench-mock-server: h2 %s: %s\n", what, ec.message().c_str());
-}
 
 /** Fields HTTP/2 forbids (RFC 9113 §8.2.2): HTTP/1.1's connection-specific headers. */
 bool is_connection_specific(std::string_view lower_name) {
@@ -200,7 +189,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   // The client's EOF or a reset ends the connection cleanly: its streams' timers stop.
   void on_read(error_code ec, std::size_t n) {
     if (ec) {
-      fail(ec, "read");
+      fail(ec, "h2 read");
       return close();
     }
     feed(read_buf_.data(), n);
@@ -248,7 +237,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   void on_write(error_code ec) {
     writing_ = false;
     if (ec) {
-      fail(ec, "write");
+      fail(ec, "h2 write");
       return close();
     }
     do_write();

@@ -7,7 +7,6 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -19,6 +18,7 @@
 #include <boost/beast/http.hpp>
 
 #include "h2_session.hpp"
+#include "session_errors.hpp"
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 
@@ -31,20 +31,6 @@ namespace net = boost::asio;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
-
-/** Errors that only mean the peer went away or we cancelled: not worth a line on stderr. */
-bool is_quiet(beast::error_code ec) {
-  return ec == net::error::operation_aborted || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::bad_descriptor || ec == beast::error::timeout ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == net::error::not_connected;
-}
-
-void fail(beast::error_code ec, const char* what) {
-  if (is_quiet(ec)) return;
-  std::fprintf(stderr, "ssebench-mock-server: %s: %s\n", what, ec.message().c_str());
-}
 
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";

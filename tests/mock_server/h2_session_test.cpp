@@ -48,11 +48,7 @@ test::TestRecording quick() {
 
 // One event, then half a minute of nothing: a stream that stays open while a test acts on it.
 test::TestRecording lingering() {
-  test::TestRecording r;
-  r.events = {{1'000, "content", test::chat_chunk("a")},
-              {30'000'000, "content", test::chat_chunk("b")},
-              {30'000'000, "done", "[DONE]"}};
-  return r;
+  return test::one_then_gap(30'000'000);
 }
 
 class H2Session : public ::testing::Test {
@@ -96,15 +92,7 @@ test::TempDir* H2Session::dir_ = nullptr;
 test::RunningServer* H2Session::server_ = nullptr;
 std::map<std::string, std::shared_ptr<const Recording>> H2Session::recordings_;
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 5s) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 // ---- libcurl ---------------------------------------------------------------------------------
 

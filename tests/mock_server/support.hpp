@@ -116,6 +116,27 @@ inline std::string recording_text(const TestRecording& r) {
   return out;
 }
 
+/** One content event ("a") at 1 ms, then "b" and [DONE] `gap_us` later: a stream that stays
+ *  open while a test acts on it. */
+inline TestRecording one_then_gap(std::int64_t gap_us) {
+  TestRecording r;
+  r.events = {{1'000, "content", chat_chunk("a")},
+              {gap_us, "content", chat_chunk("b")},
+              {gap_us, "done", "[DONE]"}};
+  return r;
+}
+
+/** Waits (bounded) until `pred` holds; returns whether it did. */
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  const auto until = Clock::now() + limit;
+  while (Clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
 /** A temp folder removed at destruction. */
 class TempDir {
  public:
