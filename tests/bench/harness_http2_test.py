@@ -29,7 +29,8 @@ for c in cases:
             problems.append(f"{c['name']}: no {name} counter")
     # The warm-up round opened the connection; measured rounds reuse it.
     if counters.get("connections_per_stream", 1) > 0:
-        problems.append(f"{c['name']}: connections_per_stream {counters.get('connections_per_stream')}")
+        problems.append(f"{c['name']}: "
+                        f"connections_per_stream {counters.get('connections_per_stream')}")
 for p in problems:
     print(f"{sys.argv[1]}: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)
