@@ -299,6 +299,10 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
 
   static int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* user) {
     H2Session& s = self(user);
+    // A HEADERS frame whose stream never opened (refused beyond the stream limit): the
+    // connection's bytes.
+    s.stats().h2_connection_bytes_in.fetch_add(std::exchange(s.pending_header_bytes_, 0),
+                                               std::memory_order_relaxed);
     const std::size_t bytes = hd->length + frame_header_bytes;
     const bool header = is_header_frame(hd->type);
     if (H2Stream* st = hd->stream_id ? s.find(hd->stream_id) : nullptr) {
