@@ -236,13 +236,13 @@ std::string literal(std::uint8_t name_index, std::string_view name, std::string_
 
 /** A streamed chat request's HEADERS on stream 1, HPACK-encoded by hand; END_STREAM comes with
  *  its DATA (request_frames) or never (a request that stays incomplete). */
-std::string request_headers() {
+std::string request_headers(std::uint32_t stream = 1) {
   std::string block = "\x83\x86";  // :method POST, :scheme http (static table 3 and 6)
   block += literal(4, {}, "/v1/chat/completions");
   block += literal(1, {}, "127.0.0.1");
   block += literal(31, {}, "application/json");
   block += literal(0, "x-ssebench-speed", "1");
-  return frame(frame_headers, 0x4, 1, block);
+  return frame(frame_headers, 0x4, stream, block);
 }
 
 std::string request_frames(const std::string& model) {
@@ -303,7 +303,7 @@ class RawConnection {
   std::string buf_;
 };
 
-constexpr std::uint32_t no_error = 0, protocol_error = 1, cancel = 8;
+constexpr std::uint32_t no_error = 0, protocol_error = 1, refused_stream = 7, cancel = 8;
 
 std::string preface_and_settings() {
   return std::string(h2_preface) + frame(frame_settings, 0, 0, {});
@@ -494,6 +494,26 @@ TEST_F(H2Session, ARequestNotCompleteInTheRequestTimeoutIsResetOnItsStream) {
   EXPECT_EQ(c.rst_stream(1), cancel);
   EXPECT_GE(Clock::now() - start, std::chrono::milliseconds(request_timeout_ms - 50));
   EXPECT_EQ(stats().timeouts_request.load() - before, 1u);
+}
+
+TEST_F(H2Session, StreamsBeyondTheLimitAreRefusedAndTheOthersServed) {
+  const std::uint32_t limit = Config{}.h2_max_concurrent_streams;
+  RawConnection c(port());
+  std::string frames = preface_and_settings();
+  for (std::uint32_t i = 0; i < limit; ++i) frames += request_headers(2 * i + 1);  // open
+  const std::uint32_t beyond = 2 * limit + 1;
+  frames += request_headers(beyond);
+  c.send(frames);
+  EXPECT_EQ(c.rst_stream(beyond), refused_stream);
+  // An open one is still served: its body comes, its stream plays to END_STREAM.
+  c.send(frame(frame_data, 0x1, 1, stream_body("quick")));
+  bool ended = false;
+  while (auto f = c.next())
+    if (f->stream == 1 && f->type == frame_data && (f->flags & 0x1)) {
+      ended = true;
+      break;
+    }
+  EXPECT_TRUE(ended);
 }
 
 TEST_F(H2Session, AStreamPastItsLifetimeIsResetAndFreed) {
