@@ -6,6 +6,11 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81 EXACT REQUIRED)
 find_package(CURL REQUIRED)
 find_package(fmt REQUIRED)
+# libnghttp2 (libnghttp2-dev) for the server's HTTP/2 session: the same library libcurl's HTTP/2
+# uses, so both ends speak one implementation's framing. Debian ships no CMake config for it,
+# only a pkg-config file: an IMPORTED_TARGET keeps linking target-scoped (PkgConfig::nghttp2).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(nghttp2 REQUIRED IMPORTED_TARGET libnghttp2)
 if(SSEBENCH_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()

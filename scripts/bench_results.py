@@ -25,12 +25,14 @@ def parse_name(name):
     'turns:4'): those are kept in `via` ('http:2 host_conns:6') and folded into `transport`
     ('sse http:2'), so that every script tells the variants apart and the plain transports
     ('sse', 'poll') stay the references they were; `base` is the harness's transport alone.
+    `http` is "2" for a '/http:2' case, else "1.1"; `turns` a ws case's turns (1 without).
     """
     base = _SUFFIX.sub("", name)
     parts = base.split("/")
     case = {"name": base, "transport": parts[0], "base": parts[0],
             "recording": parts[1] if len(parts) > 1 else "",
-            "concurrency": 0, "interval_ms": 0, "shape": "", "via": "", "turns": 1}
+            "concurrency": 0, "interval_ms": 0, "shape": "", "via": "", "turns": 1,
+            "http": "1.1"}
     via = []
     for p in parts[2:]:
         key, _, value = p.partition(":")
@@ -43,6 +45,8 @@ def parse_name(name):
         elif value:
             if key == "turns":  # ws: sequential turns per connection
                 case["turns"] = int(value)
+            elif key == "http":
+                case["http"] = value
             via.append(p)
     if via:
         case["via"] = " ".join(via)

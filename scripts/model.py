@@ -556,7 +556,7 @@ def lags_first(lags, offsets_ms, transport, p, shape, end_ms, rec):
     return 0.0
 
 
-# The transports predict() models (over HTTP/1.1, no connection cap).
+# The transports predict() models (bytes over HTTP/1.1 only; no connection cap).
 MODELLED = ("sse", "rest", "poll", "long-poll")
 
 
@@ -566,8 +566,8 @@ def predictions_for(context, cases):
     cache = {}
     out = {}
     for c in cases:
-        if c.get("via") or c["transport"] not in MODELLED:
-            continue  # HTTP/2, a connection cap, WebSocket: no model of their own yet
+        if c.get("base", c["transport"]) not in MODELLED or "host_conns:" in c.get("via", ""):
+            continue  # WebSocket, a connection cap's queue: no model of their own yet
         rid = c["recording"]
         if rid not in cache:
             try:
@@ -577,8 +577,12 @@ def predictions_for(context, cases):
         if cache[rid] is None:
             continue
         speed = c["counters"].get("speed", 1.0)
-        out[c["name"]] = predict(cache[rid], c["transport"], c["interval_ms"], c["shape"], speed,
-                                 c["concurrency"])
+        pred = predict(cache[rid], c.get("base", c["transport"]), c["interval_ms"], c["shape"],
+                       speed, c["concurrency"])
+        if c.get("http", "1.1") != "1.1":
+            # The byte model is HTTP/1.1's (text headers, chunk framing); timing and requests hold.
+            pred = {k: v for k, v in pred.items() if "bytes" not in k}
+        out[c["name"]] = pred
     return out
 
 

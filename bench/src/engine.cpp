@@ -49,11 +49,27 @@ struct Engine::Impl {
   ~Impl() { curl_multi_cleanup(multi); }  // closes cached connections through the tracker
 
   ClockFn clock;
-  SocketTracker sockets;  // outlives `multi`: its close callback runs in curl_multi_cleanup
+  std::size_t h2_openers = 0;  // StreamContext::h2_openers
+  SocketTracker sockets;       // outlives `multi`: its close callback runs in curl_multi_cleanup
   CURLM* multi = nullptr;
 };
 
 namespace {
+/**
+ * HTTP/2: the round's streams multiplexed over one connection (a browser tab's one connection
+ * per origin); beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS (and libcurl's
+ * CURLMOPT_MAX_CONCURRENT_STREAMS, 100) streams wait for a free one, as in a browser. Without
+ * keep-alive every request has its own connection, as over HTTP/1.1.
+ */
+void set_http(CURLM* multi, const ClientConfig& config) {
+  const bool mux = config.http == HttpVersion::http2;
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, mux ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  // HTTP/2: one multiplexed connection, as a browser tab per origin. HTTP/1.1: the configured
+  // cap (the browser profile's 6), else none.
+  const long cap = mux && config.keep_alive ? 1L : static_cast<long>(config.max_host_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, cap);
+}
+
 std::unique_ptr<Stream> make_stream(const StreamContext& ctx, Transport transport) {
   switch (transport) {
     case Transport::sse:
@@ -82,9 +98,8 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   if (transport == Transport::ws) return run_ws_round(expect, config, concurrency, m.clock);
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
                     static_cast<long>(concurrency) + spare_connections);
-  curl_multi_setopt(m.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                    static_cast<long>(config.max_host_connections));
-  const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config};
+  set_http(m.multi, config);
+  const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config, &m.h2_openers};
   std::vector<std::unique_ptr<Stream>> streams;
   streams.reserve(concurrency);
   for (std::size_t i = 0; i < concurrency; ++i) streams.push_back(make_stream(ctx, transport));
@@ -250,7 +265,7 @@ SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration r
       throw std::invalid_argument("long-poll takes a cursor shape (delta, events)");
     if (g.transport == Transport::ws)
       throw std::invalid_argument("ws does not run in a soak: its streams are not libcurl's");
-    contexts.push_back({m.multi, &m.sockets, m.clock, g.expect, &g.config});
+    contexts.push_back({m.multi, &m.sockets, m.clock, g.expect, &g.config, &m.h2_openers});
     total += g.count;
   }
   // Room for every stream's connection twice over: past MAXCONNECTS libcurl prunes its cache

@@ -65,6 +65,10 @@ struct HarnessConfig {
   bool warmup = true;  // one uncounted round at speed 0 first
   PollSchedule schedule = PollSchedule::fixed_rate;
   bool keep_alive = true;
+  /** HTTP versions of the libcurl transports, each a variant: 2 = HTTP/2 cleartext with prior
+   *  knowledge, a round's streams over one connection, names ending in /http:2; 1.1 keeps the
+   *  names as they were. */
+  std::vector<HttpVersion> http{HttpVersion::http1_1};
   /**
    * Stream starts spread evenly over this window, about one token gap: C streams replaying the
    * same recording from the same instant would emit every token in lockstep bursts that no real
@@ -121,6 +125,8 @@ void print_help(const HarnessConfig& d) {
       "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
       "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
       "  --no-keep-alive          a new connection for every request\n"
+      "  --http=LIST              1.1 and/or 2: HTTP/2 cleartext (prior knowledge), a round's\n"
+      "                           streams multiplexed over one connection (default 1.1)\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"
@@ -244,6 +250,15 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
         c.host_connections.push_back(to_number<std::size_t>(name, v));
       if (c.host_connections.empty())
         throw std::invalid_argument("--host-connections needs at least one value");
+    } else if (name == "http") {
+      c.http.clear();
+      for (const std::string& text : split(value)) {
+        const std::optional<HttpVersion> v = parse_http_version(text);
+        if (!v)
+          throw std::invalid_argument(fmt::format("bad value '{}' for --http (1.1, 2)", text));
+        if (std::find(c.http.begin(), c.http.end(), *v) == c.http.end()) c.http.push_back(*v);
+      }
+      if (c.http.empty()) throw std::invalid_argument("--http needs at least one version");
     } else if (name == "long-poll-wait-ms") {
       c.long_poll_wait_ms = to_ms(name, value);
     } else if (name == "quick") {
@@ -505,27 +520,38 @@ struct Run {
  * the names they always had.
  */
 struct Variant {
-  std::size_t host_connections = 0;  // connection cap, 0 = none (libcurl transports)
-  std::size_t ws_turns = 1;          // sequential turns per connection (ws)
+  HttpVersion http = HttpVersion::http1_1;  // libcurl transports
+  std::size_t host_connections = 0;         // connection cap over HTTP/1.1, 0 = none
+  std::size_t ws_turns = 1;                 // sequential turns per connection (ws)
 
   std::string suffix() const {
     std::string s;
+    if (http != HttpVersion::http1_1) s += fmt::format("/http:{}", to_string(http));
     if (ws_turns > 1) s += fmt::format("/turns:{}", ws_turns);
     if (host_connections > 0) s += fmt::format("/host_conns:{}", host_connections);
     return s;
   }
 };
 
-/** The variants a transport runs at concurrency `c`: ws its turns; the libcurl transports the
- *  connection caps above which `c` lies (at or below the cap it would change nothing). */
+/**
+ * The variants a transport runs at concurrency `c`: ws its turns (over HTTP/1.1, its upgrade);
+ * the libcurl transports each HTTP version, and over HTTP/1.1 the connection caps above which
+ * `c` lies (at or below the cap it would change nothing; HTTP/2 has one connection anyway).
+ */
 std::vector<Variant> variants_for(Transport t, std::size_t c, const HarnessConfig& config) {
   std::vector<Variant> out;
   if (t == Transport::ws) {
     for (std::size_t n : config.ws_turns) out.push_back(Variant{.ws_turns = n});
     return out;
   }
-  for (std::size_t cap : config.host_connections)
-    if (cap == 0 || c > cap) out.push_back(Variant{.host_connections = cap});
+  for (HttpVersion h : config.http) {
+    if (h != HttpVersion::http1_1) {
+      out.push_back(Variant{.http = h});
+      continue;
+    }
+    for (std::size_t cap : config.host_connections)
+      if (cap == 0 || c > cap) out.push_back(Variant{.host_connections = cap});
+  }
   return out;
 }
 
@@ -583,6 +609,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.long_poll_wait = std::chrono::milliseconds(hc.long_poll_wait_ms);
   const Variant& v = spec.variant;
   cfg.ws_turns = v.ws_turns;
+  cfg.http = v.http;
   cfg.max_host_connections = v.host_connections;
   if (v.host_connections > 0) {
     // Streams wait their turn for a connection: the last of C over N connections starts after
@@ -730,6 +757,10 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext(
       "poll_schedule", c.schedule == PollSchedule::fixed_rate ? "fixed-rate" : "after-response");
   benchmark::AddCustomContext("keep_alive", c.keep_alive ? "on" : "off");
+  std::string versions;
+  for (HttpVersion h : c.http)
+    versions += (versions.empty() ? "" : ",") + std::string(to_string(h));
+  benchmark::AddCustomContext("http", versions);
   benchmark::AddCustomContext("stagger_ms", std::to_string(c.stagger_ms));
   benchmark::AddCustomContext("long_poll_wait_ms", std::to_string(c.long_poll_wait_ms));
   std::string caps;

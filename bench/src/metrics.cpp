@@ -133,6 +133,8 @@ void CaseAggregate::add(const RoundResult& round) {
     http_out_ += s.http_bytes_out;
     http_in_ += s.http_bytes_in;
     http_header_in_ += s.http_header_bytes_in;
+    body_out_ += s.body_bytes_out;
+    body_in_ += s.body_bytes_in;
     StreamFigures f = stream_figures(s, offsets_, speed_);
     if (f.ttfb_ms) ttfb_.push_back(*f.ttfb_ms);
     if (f.queue_ms) queue_.push_back(*f.queue_ms);
@@ -213,6 +215,17 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
       static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
   per("wire_bytes_in",
       static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  // What is not body in the TCP payload: request lines or HEADERS frames, header fields (HPACK
+  // over HTTP/2), chunk framing or DATA frame headers, and HTTP/2's connection frames.
+  const double reqs = static_cast<double>(std::max<std::size_t>(requests_, 1));
+  const auto header_in = static_cast<double>(tcp_.bytes_in - std::min(tcp_.bytes_in, body_in_));
+  const auto header_out = static_cast<double>(tcp_.bytes_out - std::min(tcp_.bytes_out, body_out_));
+  put("body_bytes_in_per_request", static_cast<double>(body_in_) / reqs);
+  put("body_bytes_out_per_request", static_cast<double>(body_out_) / reqs);
+  put("header_bytes_in_per_request", header_in / reqs);
+  put("header_bytes_out_per_request", header_out / reqs);
+  if (tcp_.bytes_in > 0) put("header_share_in", header_in / static_cast<double>(tcp_.bytes_in));
+  if (tcp_.bytes_out > 0) put("header_share_out", header_out / static_cast<double>(tcp_.bytes_out));
   // A total, not a ratio: any retransmit on loopback is a finding in itself.
   put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
   put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));

@@ -173,6 +173,10 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
   if (const json::value* t = o.if_contains("timeouts"); t && t->is_object())
     for (const auto& [name, value] : t->as_object())
       s.timeouts[std::string(name)] = value.is_number() ? value.to_number<std::uint64_t>() : 0;
+  if (const json::value* h = o.if_contains("h2_connection_bytes"); h && h->is_object()) {
+    s.h2_connection_bytes_in = static_cast<std::uint64_t>(number(h->as_object(), "in"));
+    s.h2_connection_bytes_out = static_cast<std::uint64_t>(number(h->as_object(), "out"));
+  }
   if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
     for (const auto& [name, value] : e->as_object()) {
       if (!value.is_object()) continue;
@@ -180,6 +184,9 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
       es.requests = static_cast<std::uint64_t>(number(value.as_object(), "requests"));
       es.bytes_in = static_cast<std::uint64_t>(number(value.as_object(), "bytes_in"));
       es.bytes_out = static_cast<std::uint64_t>(number(value.as_object(), "bytes_out"));
+      es.header_bytes_in = static_cast<std::uint64_t>(number(value.as_object(), "header_bytes_in"));
+      es.header_bytes_out =
+          static_cast<std::uint64_t>(number(value.as_object(), "header_bytes_out"));
     }
   }
   return s;

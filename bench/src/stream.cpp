@@ -29,6 +29,8 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
   easy_ = curl_easy_init();
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
+  // HTTP/2: wait for the one connection of the multi handle rather than open another.
+  if (config().http == HttpVersion::http2) curl_easy_setopt(easy_, CURLOPT_PIPEWAIT, 1L);
   // Raw bytes as they crossed the socket: the chunk framing is decoded here (ChunkedDecoder).
   curl_easy_setopt(easy_, CURLOPT_HTTP_TRANSFER_DECODING, 0L);
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
@@ -55,6 +57,7 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
 
 Stream::~Stream() {
   if (in_flight_) curl_multi_remove_handle(ctx_.multi, easy_);
+  leave_openers();
   curl_easy_cleanup(easy_);
   curl_slist_free_all(headers_);
   curl_slist_free_all(post_headers_);
@@ -99,15 +102,39 @@ void Stream::send(const std::string& path, const std::string* body) {
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, post_headers_);
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(body->size()));
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, body->data());
+    record_.body_bytes_out += body->size();
   } else {
     curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
     curl_easy_setopt(easy_, CURLOPT_HTTPGET, 1L);
   }
+  curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, http_version());
   in_flight_ = true;
   if (const CURLMcode rc = curl_multi_add_handle(ctx_.multi, easy_); rc != CURLM_OK) {
     in_flight_ = false;
     fail(ErrorKind::curl, curl_multi_strerror(rc));
   }
+}
+
+// libcurl 7.88 fails a prior-knowledge transfer that reuses an open HTTP/2 connection (error
+// 16, "Error in the HTTP2 framing layer"; curl/curl#10643, fixed in 7.89). So only a transfer
+// that opens the connection asks for prior knowledge: one at a time, when libcurl holds no
+// socket. The others ask for CURL_HTTP_VERSION_2_0, which multiplexes over that connection
+// (PIPEWAIT, one connection per host); were they to open one themselves, it would be
+// HTTP/1.1 with Upgrade: h2c, which the server does not take, and on_done fails the stream.
+long Stream::http_version() {
+  if (config().http == HttpVersion::http1_1) return CURL_HTTP_VERSION_1_1;
+  const bool opens =
+      !config().keep_alive || (ctx_.sockets->open_sockets() == 0 && *ctx_.h2_openers == 0);
+  if (!opens) return CURL_HTTP_VERSION_2_0;
+  h2_opener_ = true;
+  ++*ctx_.h2_openers;
+  return CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE;
+}
+
+void Stream::leave_openers() {
+  if (!h2_opener_) return;
+  h2_opener_ = false;
+  --*ctx_.h2_openers;
 }
 
 std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void* self) {
@@ -153,6 +180,7 @@ std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* 
     }
     body = s->decoded_;
   }
+  s->record_.body_bytes_in += body.size();
   if (s->status_ >= 200 && s->status_ < 300) {
     if (!s->finished_) s->on_body(body, now);
     if (s->record_.error) return 0;  // the body is bad (an event that is not JSON): abort
@@ -164,6 +192,7 @@ std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* 
 
 void Stream::on_done(CURLcode result) {
   in_flight_ = false;
+  leave_openers();
   long request_bytes = 0;
   long connects = 0;
   curl_easy_getinfo(easy_, CURLINFO_REQUEST_SIZE, &request_bytes);
@@ -179,6 +208,10 @@ void Stream::on_done(CURLcode result) {
     return fail(
         status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
         fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "", curl_easy_strerror(result)));
+  if (long version = 0; config().http == HttpVersion::http2 &&
+                        curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+                        version != CURL_HTTP_VERSION_2_0)
+    return fail(ErrorKind::bad_response, "asked for HTTP/2, answered over HTTP/1.x");
   if (status_ < 200 || status_ >= 300)
     return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
   if (chunked_ && !decoder_.done())
@@ -198,6 +231,7 @@ void Stream::on_deadline() {
   if (in_flight_) {
     curl_multi_remove_handle(ctx_.multi, easy_);
     in_flight_ = false;
+    leave_openers();
   }
   fail(ErrorKind::timeout,
        fmt::format("no end after {} requests, {} events", record_.requests, record_.events));
@@ -208,6 +242,7 @@ void Stream::on_interrupt() {
   if (in_flight_) {
     curl_multi_remove_handle(ctx_.multi, easy_);
     in_flight_ = false;
+    leave_openers();
   }
   fail(ErrorKind::interrupted,
        fmt::format("interrupted after {} requests, {} events", record_.requests, record_.events));

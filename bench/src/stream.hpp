@@ -24,6 +24,9 @@ struct StreamContext {
   ClockFn clock = nullptr;
   const Expectation* expect = nullptr;
   const ClientConfig* config = nullptr;
+  /** HTTP/2: transfers in flight that open the connection (prior knowledge), shared by the
+   *  streams of one multi handle (see Stream::http_version). */
+  std::size_t* h2_openers = nullptr;
 };
 
 class Stream {
@@ -60,6 +63,10 @@ class Stream {
   void finish();
   /** Ends the stream with a failure. */
   void fail(ErrorKind kind, std::string detail);
+  /** The CURLOPT_HTTP_VERSION of the next request; counts it among h2_openers if it opens. */
+  long http_version();
+  void leave_openers();
+
   /** Compares the rebuilt text (with `want`) and the content-event count with the recording's. */
   void check_transcript(const Transcript& want);
   void check_transcript() { check_transcript(expect().transcript); }
@@ -89,6 +96,7 @@ class Stream {
   curl_slist* post_headers_ = nullptr;  // POST requests
   curl_slist* resolve_ = nullptr;       // ClientConfig::resolve
   bool in_flight_ = false;
+  bool h2_opener_ = false;  // the transfer in flight opens the HTTP/2 connection
   bool started_ = false;
   bool finished_ = false;
   TimePoint deadline_ = TimePoint::max();  // set at start

@@ -38,6 +38,16 @@ bool is_polled(Transport t) {
   return t == Transport::poll || t == Transport::long_poll;
 }
 
+std::string_view to_string(HttpVersion v) {
+  return v == HttpVersion::http2 ? "2" : "1.1";
+}
+
+std::optional<HttpVersion> parse_http_version(std::string_view name) {
+  for (HttpVersion v : {HttpVersion::http1_1, HttpVersion::http2})
+    if (to_string(v) == name) return v;
+  return std::nullopt;
+}
+
 std::string_view to_string(PollShape s) {
   switch (s) {
     case PollShape::openai:

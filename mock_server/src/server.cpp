@@ -7,7 +7,6 @@
 #include <array>
 #include <cerrno>
 #include <charconv>
-#include <cstdio>
 #include <optional>
 #include <string_view>
 #include <thread>
@@ -18,6 +17,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "h2_session.hpp"
+#include "session_errors.hpp"
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
@@ -32,20 +33,6 @@ namespace net = boost::asio;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
-
-/** Errors that only mean the peer went away or we cancelled: not worth a line on stderr. */
-bool is_quiet(beast::error_code ec) {
-  return ec == net::error::operation_aborted || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::bad_descriptor || ec == beast::error::timeout ||
-         ec == http::error::end_of_stream || ec == http::error::partial_message ||
-         ec == net::error::not_connected;
-}
-
-void fail(beast::error_code ec, const char* what) {
-  if (is_quiet(ec)) return;
-  std::fprintf(stderr, "ssebench-mock-server: %s: %s\n", what, ec.message().c_str());
-}
 
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
@@ -100,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_->header_limit(static_cast<std::uint32_t>(config().header_limit_bytes));
     parser_->body_limit(config().body_limit_bytes);
     bytes_in_ = 0;
+    header_bytes_in_ = 0;
     bytes_out_early_ = 0;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
@@ -116,6 +104,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == net::error::eof) return do_shutdown();
     if (ec) return fail(ec, "read");
     buffer_.commit(bytes);
+    // HTTP/2 with prior knowledge (h2c): the client's first bytes are the connection preface.
+    const std::string_view first(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    if (starts_h2(first)) {
+      stream_.expires_never();
+      return serve_h2(stream_.release_socket(), state_, std::string(first));
+    }
     do_read_request();
   }
 
@@ -130,6 +124,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // interim answer: give it at once.
   void on_read_header(beast::error_code ec, std::size_t bytes) {
     bytes_in_ += bytes;
+    header_bytes_in_ = bytes;
     if (ec) return on_read(ec, 0);
     if (parser_->is_done()) return on_read(ec, 0);
     const auto expect = parser_->get()[http::field::expect];
@@ -159,16 +154,8 @@ class Session : public std::enable_shared_from_this<Session> {
       ep_ = Endpoint::other;
       count_request(bytes_in_);
       keep_alive_ = false;
-      if (ec == http::error::header_limit) {
-        return send_error(http::status::request_header_fields_too_large,
-                          fmt::format("Request header fields too large: the limit is {} bytes.",
-                                      config().header_limit_bytes),
-                          "request_header_fields_too_large");
-      }
-      return send_error(
-          http::status::payload_too_large,
-          fmt::format("Request body too large: the limit is {} bytes.", config().body_limit_bytes),
-          "request_too_large");
+      return send_response(ec == http::error::header_limit ? header_too_large_response(config())
+                                                           : body_too_large_response(config()));
     }
     if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
         ec != http::error::partial_message) {
@@ -192,6 +179,7 @@ class Session : public std::enable_shared_from_this<Session> {
     auto& e = stats().at(ep_);
     e.requests.fetch_add(1, std::memory_order_relaxed);
     e.bytes_in.fetch_add(bytes_in, std::memory_order_relaxed);
+    e.header_bytes_in.fetch_add(header_bytes_in_, std::memory_order_relaxed);
     if (bytes_out_early_) e.bytes_out.fetch_add(bytes_out_early_, std::memory_order_relaxed);
   }
 
@@ -220,7 +208,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
   /** Answers that end the connection: requests the parser refused. */
   void send_error(http::status status, std::string_view message, std::string_view code) {
-    res_ = error_response(status, message, "invalid_request_error", {}, code);
+    send_response(error_response(status, message, "invalid_request_error", {}, code));
+  }
+
+  void send_response(Response&& res) {
+    res_ = std::move(res);
     res_.keep_alive(false);
     do_write_response();
   }
@@ -232,7 +224,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void on_write_response(beast::error_code ec, std::size_t bytes) {
-    stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    auto& e = stats().at(ep_);
+    e.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    e.header_bytes_out.fetch_add(bytes - std::min(bytes, res_.body().size()),
+                                 std::memory_order_relaxed);
     if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     if (ec) return fail(ec, "write");
     if (!keep_alive_) return do_close();
@@ -288,6 +283,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_write_header(beast::error_code ec, std::size_t bytes) {
     watchdog_.end();
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    stats().at(ep_).header_bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
     do_next_event();
   }
@@ -458,6 +454,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool keep_alive_ = true;
   Clock::time_point start_;          // the current request was fully read
   std::size_t bytes_in_ = 0;         // bytes the parser consumed for the current request
+  std::size_t header_bytes_in_ = 0;  // of those, the request line and header fields
   std::size_t bytes_out_early_ = 0;  // a 100 Continue written before the endpoint was known
 
   Busy busy_ = Busy::none;

@@ -103,6 +103,9 @@ std::string_view to_string(Endpoint e) {
 void Stats::reset() {
   connections_accepted.store(0, std::memory_order_relaxed);
   connections_refused.store(0, std::memory_order_relaxed);
+  connections_h2.store(0, std::memory_order_relaxed);
+  h2_connection_bytes_in.store(0, std::memory_order_relaxed);
+  h2_connection_bytes_out.store(0, std::memory_order_relaxed);
   events_written.store(0, std::memory_order_relaxed);
   timeouts_idle.store(0, std::memory_order_relaxed);
   timeouts_request.store(0, std::memory_order_relaxed);
@@ -112,6 +115,8 @@ void Stats::reset() {
     e.requests.store(0, std::memory_order_relaxed);
     e.bytes_in.store(0, std::memory_order_relaxed);
     e.bytes_out.store(0, std::memory_order_relaxed);
+    e.header_bytes_in.store(0, std::memory_order_relaxed);
+    e.header_bytes_out.store(0, std::memory_order_relaxed);
   }
   lateness.reset();
 }
@@ -151,6 +156,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
   std::string out = fmt::format(
       R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},{})"
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
+      R"("connections_h2":{},"h2_connection_bytes":{{"in":{},"out":{}}},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
       R"("timeouts":{{"idle":{},"request":{},"write":{},"lifetime":{}}},)"
       R"("lateness_us":{{"count":{},"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},"max":{:.1f}}},)"
@@ -158,6 +164,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(),
       count_fds ? fmt::format(R"("fds_open":{},)", fds_open()) : std::string(),
       s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
+      s.connections_h2.load(), s.h2_connection_bytes_in.load(), s.h2_connection_bytes_out.load(),
       s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
       s.events_written.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
       s.timeouts_write.load(), s.timeouts_lifetime.load(), s.lateness.count(),
@@ -166,9 +173,11 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
   for (std::size_t i = 0; i < endpoint_count; ++i) {
     const auto& e = s.endpoints[i];
     fmt::format_to(std::back_inserter(out),
-                   R"({}"{}":{{"requests":{},"bytes_in":{},"bytes_out":{}}})", i == 0 ? "" : ",",
-                   to_string(static_cast<Endpoint>(i)), e.requests.load(), e.bytes_in.load(),
-                   e.bytes_out.load());
+                   R"({}"{}":{{"requests":{},"bytes_in":{},"bytes_out":{},)"
+                   R"("header_bytes_in":{},"header_bytes_out":{}}})",
+                   i == 0 ? "" : ",", to_string(static_cast<Endpoint>(i)), e.requests.load(),
+                   e.bytes_in.load(), e.bytes_out.load(), e.header_bytes_in.load(),
+                   e.header_bytes_out.load());
   }
   out += "}}";
   return out;

@@ -525,6 +525,8 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
            f"--concurrency={args.concurrency}", f"--intervals={args.interval_ms}",
            f"--recordings={recordings}", f"--poll-shapes={args.poll_shape}",
            f"--benchmark_out={bench_json}", "--benchmark_out_format=json"]
+    if args.http != "1.1":
+        cmd.append(f"--http={args.http}")
     for flag, value in (("--no-warmup", ""), ("--rounds", "=1"), ("--speed", f"={args.speed}")):
         if flag in flags:
             cmd.append(flag + value)
@@ -600,11 +602,20 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
                      "verdict": "OK" if ok else "MISMATCH", "tolerance": tolerance,
                      "note": note})
 
-    # Which connections carried the case's requests (not the harness's or our /mock/stats).
+    # Which connections carried the case's requests (not the harness's or our /mock/stats,
+    # which are HTTP/1.1 whatever the case's version).
+    h2 = args.http == "2"
     data_conns, data = [], []
     for sid in sorted(conns):
         conn = conns[sid]
         parts = conn.split()
+        if h2:
+            if not parts[True][0].startswith(H2_PREFACE):
+                continue
+            data_conns.append(conn)
+            data.append((conn, parts, h2_frames(parts[True][0][len(H2_PREFACE):]),
+                         h2_frames(parts[False][0])))
+            continue
         reqs = parse_requests(*parts[True])
         if not reqs or reqs[0][1].startswith("/mock/"):
             continue
@@ -640,8 +651,41 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
     cap["requests"] = sum(len(q) if c.ws is None else sum(f[0] == 1 for f in c.ws[0])
                           for c, _p, q, _r in data)
     n_conns = len(data_conns)
+    if h2:
+        # A request is a client stream that sent HEADERS (trailers would be a second one).
+        cap["requests"] = sum(len({f[2] for f in q if f[0] == H2_HEADERS})
+                              for _c, _p, q, _r in data)
+        h2_rows(row, counter, total, cap, data, stats, transport, events)
+    else:
+        http1_rows(row, total, cap, stats)
+    shared_rows(row, total, cap, data_conns, n_conns, prefin)
+    if h2:
+        return rows, {"capture": cap, "server_stats": stats, "bench_json": bench_json,
+                      "pcap": pcap, "wire_timing": {}}
 
-    # Bytes: the same bytes, counted three ways, must agree exactly.
+    timing = wire_timing(transport, header, events, data, float(args.speed))
+    if transport == "sse":
+        # The harness checks each stream's text; the capture checks every byte of every event.
+        row("SSE chunks identical to the recording's events", timing["events_expected"],
+            timing["events_identical"], timing["events_expected"] == timing["events_identical"],
+            "exact", "harness column: recorded events x streams; one HTTP chunk per event")
+        sse_rows(row, counter, timing, stats, float(args.speed))
+    elif transport == "ws":
+        row("ws text frames identical to the recording's payloads", timing["events_expected"],
+            timing["events_identical"], timing["events_expected"] == timing["events_identical"],
+            "exact", "harness column: recorded events x turns; one frame per event's data")
+        sse_rows(row, counter, timing, stats, float(args.speed))
+    else:
+        poll_rows(row, counter, timing, transport)
+    counts = {k: timing.pop(k) for k in ("empty_polls", "events_expected", "events_identical")}
+    figures = {"capture": cap, **counts,
+               "wire_timing": {k: summary(v) for k, v in timing.items()},
+               "server_stats": stats, "bench_json": bench_json, "pcap": pcap}
+    return rows, figures
+
+
+def http1_rows(row, total, cap, stats):
+    """Bytes over HTTP/1.1: the same bytes, counted three ways, must agree exactly."""
     for name, c2s_name in (("out", "client to server"), ("in", "server to client")):
         row(f"http_bytes_{name} (client, socket API)", total(f"http_bytes_{name}"),
             cap[f"payload_{name}"], total(f"http_bytes_{name}") == cap[f"payload_{name}"],
@@ -658,6 +702,9 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
     row("server bytes_out (/mock/stats)", srv_out, cap["payload_in"],
         srv_out == cap["payload_in"], "exact", "")
 
+
+def shared_rows(row, total, cap, data_conns, n_conns, prefin):
+    """Segments, wire bytes, connections and requests: the same rule over either version."""
     # Segments: TCP_INFO counts every segment from the SYN on (pure ACKs too) and is read when
     # the round ends, before the connections close; the capture's comparable count stops at the
     # first FIN. A delayed ACK of the last bytes may leave after the read: at most one per
@@ -685,25 +732,84 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
     h_req = total("requests")
     row("requests", h_req, cap["requests"], h_req == cap["requests"], "exact", "")
 
-    timing = wire_timing(transport, header, events, data, float(args.speed))
+
+# ---------------------------------------------------------------------------------------------
+# HTTP/2 (--http 2): the bytes, frame by frame; the timing rows are HTTP/1.1's only
+
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+H2_DATA, H2_HEADERS, H2_RST_STREAM, H2_GOAWAY, H2_WINDOW_UPDATE = 0, 1, 3, 7, 8
+H2_FRAME_HEADER = 9
+
+
+def h2_frames(data):
+    """The frames of one direction's bytes: [(type, flags, stream id, payload)]."""
+    out, pos = [], 0
+    while pos + H2_FRAME_HEADER <= len(data):
+        n = int.from_bytes(data[pos:pos + 3], "big")
+        stream = int.from_bytes(data[pos + 5:pos + 9], "big") & 0x7FFFFFFF
+        out.append((data[pos + 3], data[pos + 4], stream,
+                    data[pos + H2_FRAME_HEADER:pos + H2_FRAME_HEADER + n]))
+        pos += H2_FRAME_HEADER + n
+    if pos != len(data):
+        raise Fail(f"capture: {len(data) - pos} bytes of an incomplete HTTP/2 frame")
+    return out
+
+
+def h2_rows(row, counter, total, cap, data, stats, transport, events):
+    """Bytes over HTTP/2 against the frames on the wire."""
+    requests = cap["requests"]
+    data_out = sum(len(f[3]) for _c, _p, q, _r in data for f in q if f[0] == H2_DATA)
+    data_in = sum(len(f[3]) for _c, _p, _q, r in data for f in r if f[0] == H2_DATA)
+    # Sent bytes are acked bytes, read when the round ends: WINDOW_UPDATEs (and the GOAWAY of
+    # the close) the client sends after that reading are on the wire, not in the harness's count.
+    late = sum(H2_FRAME_HEADER + len(f[3]) for _c, _p, q, _r in data for f in q
+               if f[0] in (H2_WINDOW_UPDATE, H2_GOAWAY))
+    h_out, h_in = total("tcp_payload_bytes_out"), total("tcp_payload_bytes_in")
+    row("tcp_payload_bytes_out (client, TCP_INFO)", h_out, cap["payload_out"],
+        0 <= cap["payload_out"] - h_out <= late,
+        f"0 <= capture - harness <= {late} (its WINDOW_UPDATE and GOAWAY frames)",
+        "bytes_acked - SYN, read at the round's end")
+    row("tcp_payload_bytes_in (client, TCP_INFO)", h_in, cap["payload_in"],
+        h_in == cap["payload_in"], "exact", "tcpi_bytes_received")
+    eps = stats.get("endpoints", {})
+    conn = stats.get("h2_connection_bytes", {})
+    srv_in = sum(v.get("bytes_in", 0) for k, v in eps.items() if k != "mock") + conn.get("in", 0)
+    srv_out = sum(v.get("bytes_out", 0) for k, v in eps.items() if k != "mock") + \
+        conn.get("out", 0)
+    row("server bytes_in + h2_connection_bytes.in", srv_in, cap["payload_out"],
+        srv_in == cap["payload_out"], "exact", "every frame, the preface included")
+    row("server bytes_out + h2_connection_bytes.out", srv_out, cap["payload_in"],
+        srv_out == cap["payload_in"], "exact", "every frame")
+
+    def per_request(name):
+        return round(counter(name) * requests)
+
+    for name, body, payload, exact in (("in", data_in, cap["payload_in"], True),
+                                       ("out", data_out, cap["payload_out"], False)):
+        hb = per_request(f"body_bytes_{name}_per_request")
+        row(f"body_bytes_{name} (client)", hb, body, hb == body, "exact",
+            "DATA frame payloads (no padding)")
+        hh = per_request(f"header_bytes_{name}_per_request")
+        want = payload - body
+        ok = hh == want if exact else 0 <= want - hh <= late
+        row(f"header_bytes_{name} (client: TCP payload - body)", hh, want, ok,
+            "exact" if exact else f"0 <= capture - harness <= {late} (as tcp_payload_bytes_out)",
+            "frame headers, HEADERS, SETTINGS, WINDOW_UPDATE, the preface")
     if transport == "sse":
-        # The harness checks each stream's text; the capture checks every byte of every event.
-        row("SSE chunks identical to the recording's events", timing["events_expected"],
-            timing["events_identical"], timing["events_expected"] == timing["events_identical"],
-            "exact", "harness column: recorded events x streams; one HTTP chunk per event")
-        sse_rows(row, counter, timing, stats, float(args.speed))
-    elif transport == "ws":
-        row("ws text frames identical to the recording's payloads", timing["events_expected"],
-            timing["events_identical"], timing["events_expected"] == timing["events_identical"],
-            "exact", "harness column: recorded events x turns; one frame per event's data")
-        sse_rows(row, counter, timing, stats, float(args.speed))
-    else:
-        poll_rows(row, counter, timing, transport)
-    counts = {k: timing.pop(k) for k in ("empty_polls", "events_expected", "events_identical")}
-    figures = {"capture": cap, **counts,
-               "wire_timing": {k: summary(v) for k, v in timing.items()},
-               "server_stats": stats, "bench_json": bench_json, "pcap": pcap}
-    return rows, figures
+        # One event per DATA frame: each response stream's DATA payloads are the events.
+        want = [e["bytes"].encode() for e in events]
+        expected = identical = 0
+        for _c, _p, _q, r in data:
+            by_stream = {}
+            for f in r:
+                if f[0] == H2_DATA and f[3]:
+                    by_stream.setdefault(f[2], []).append(f[3])
+            for got in by_stream.values():
+                expected += len(want)
+                identical += sum(1 for a, b in zip(got, want) if a == b)
+        row("SSE DATA frames identical to the recording's events", expected, identical,
+            expected == identical and expected == len(want) * round(counter("streams")),
+            "exact", "one DATA frame per event")
 
 
 def stream_start(conn, req):
@@ -921,6 +1027,8 @@ def main():
     p.add_argument("--speed", default="1", help="replay speed (default 1)")
     p.add_argument("--ws-turns", type=int, default=1,
                    help="ws: sequential turns per connection (default 1)")
+    p.add_argument("--http", default="1.1", choices=("1.1", "2"),
+                   help="the harness's --http (default 1.1); 2 compares bytes and frames only")
     p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ (default: "
                    "build/release, else the newest build/*/ that has both)")
     p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"),
@@ -967,6 +1075,8 @@ def main():
           "it) plus the head's own write delay")
     for name, f in figures.items():
         w = f["wire_timing"]
+        if not w:
+            continue  # HTTP/2: bytes and frames only
         parts = [f"{label} {w[key]['p50']:.3f} / {w[key]['max']:.3f}"
                  for label, key in (("setup", "setup_ms"), ("lateness", "lateness_ms"),
                                     ("headers late", "headers_delay_ms"))

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <memory>
 #include <numeric>
 #include <thread>
@@ -34,8 +35,10 @@ Expectation expect_of(const std::string& id) {
   throw std::runtime_error("no recording " + id);
 }
 
-ClientConfig config(double speed, long interval_ms = 250, PollShape shape = PollShape::events) {
+ClientConfig config(double speed, long interval_ms = 250, PollShape shape = PollShape::events,
+                    HttpVersion http = HttpVersion::http1_1) {
   ClientConfig c;
+  c.http = http;
   c.base_url = ServerEnv::server->url();
   c.speed = speed;
   c.interval = std::chrono::milliseconds(interval_ms);
@@ -308,7 +311,7 @@ TEST(Clients, StaggeredStartsSpreadT0OverTheWindow) {
   EXPECT_LT(spread, std::chrono::milliseconds(500));
 }
 
-TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
+void every_recording_over_every_transport(HttpVersion http) {
   // At speed 0 every job is complete when created: one answer holds all of it.
   ASSERT_GE(ServerEnv::recordings.recordings.size(), 10u);
   for (const auto& r : ServerEnv::recordings.recordings) {
@@ -321,9 +324,9 @@ TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
       if (!is_polled(t)) shapes = {PollShape::events};  // not read by sse and rest
       for (PollShape shape : shapes) {
         Engine engine;
-        const RoundResult round = engine.run_round(x, t, config(0.0, 5, shape), 1);
+        const RoundResult round = engine.run_round(x, t, config(0.0, 5, shape, http), 1);
         const StreamRecord& s = round.streams.at(0);
-        EXPECT_TRUE(s.ok()) << r->id << " over " << to_string(t)
+        EXPECT_TRUE(s.ok()) << r->id << " http " << to_string(http) << " over " << to_string(t)
                             << (is_polled(t) ? "/shape:" + std::string(to_string(shape)) : "")
                             << ": " << what_failed(s);
       }
@@ -331,7 +334,7 @@ TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
   }
 }
 
-TEST(Clients, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
+void every_polled_shape_while_it_plays(HttpVersion http) {
   // Each recording replayed in about 40 ms and polled every 4 ms: the text comes in pieces, so
   // cursors advance, snapshots grow and deltas add up. Only the outcome is checked (the text and
   // every content event), never how the pieces fell, so a slow machine passes as well.
@@ -343,10 +346,11 @@ TEST(Clients, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
     const double speed = std::max(1.0, recorded_ms / replay_ms);
     for (const auto& [t, shape] : polled_cases()) {
       Engine engine;
-      const RoundResult round = engine.run_round(x, t, config(speed, 4, shape), 1);
+      const RoundResult round = engine.run_round(x, t, config(speed, 4, shape, http), 1);
       const StreamRecord& s = round.streams.at(0);
-      const std::string name =
-          r->id + " over " + std::string(to_string(t)) + "/shape:" + std::string(to_string(shape));
+      const std::string name = r->id + " over " + std::string(to_string(t)) +
+                               "/shape:" + std::string(to_string(shape)) + " http " +
+                               std::string(to_string(http));
       EXPECT_TRUE(s.ok()) << name << ": " << what_failed(s);
       EXPECT_EQ(s.transcript, x.transcript) << name;
       EXPECT_EQ(s.content.size(), x.clock.content_offsets().size()) << name;
@@ -355,6 +359,92 @@ TEST(Clients, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
       }
     }
   }
+}
+
+TEST(Clients, EveryRecordingOverEveryTransportRebuildsItsText) {
+  every_recording_over_every_transport(HttpVersion::http1_1);
+}
+
+TEST(Clients, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
+  every_polled_shape_while_it_plays(HttpVersion::http1_1);
+}
+
+// ---- HTTP/2 (h2c, prior knowledge) ---------------------------------------------------------
+
+TEST(ClientsHttp2, EveryRecordingOverEveryTransportRebuildsItsText) {
+  every_recording_over_every_transport(HttpVersion::http2);
+}
+
+TEST(ClientsHttp2, EveryPolledShapeRebuildsEveryRecordingWhileItPlays) {
+  every_polled_shape_while_it_plays(HttpVersion::http2);
+}
+
+/** Sums of a round's records. */
+struct Totals {
+  std::uint64_t requests = 0, connections = 0, body_in = 0, body_out = 0;
+};
+Totals totals(const RoundResult& r) {
+  Totals t;
+  for (const StreamRecord& s : r.streams) {
+    t.requests += s.requests;
+    t.connections += s.connections;
+    t.body_in += s.body_bytes_in;
+    t.body_out += s.body_bytes_out;
+  }
+  return t;
+}
+
+TEST(ClientsHttp2, ARoundIsMultiplexedOverOneConnectionAndItsBytesAgreeWithTheServers) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  for (Transport t : {Transport::sse, Transport::poll, Transport::long_poll}) {
+    const Measured m = measure(x, t, config(4.0, 20, PollShape::delta, HttpVersion::http2), 20);
+    const Totals n = totals(m.round);
+    EXPECT_EQ(n.connections, 1u) << to_string(t);
+    // Every byte on the connection is a frame the server counted: a request's (its endpoint)
+    // or the connection's. Sent bytes are the kernel's acked ones (tcpi_bytes_acked): the
+    // WINDOW_UPDATEs libcurl sends for the last DATA it read (13 bytes each) may still wait
+    // for the server's delayed ACK when the round ends.
+    constexpr std::uint64_t window_update = 13;
+    const auto sums = [](const ServerStats& s) {
+      std::uint64_t in = s.h2_connection_bytes_in, out = s.h2_connection_bytes_out;
+      for (const auto& [name, e] : s.endpoints)
+        if (name != "mock") in += e.bytes_in, out += e.bytes_out;
+      return std::pair{in, out};
+    };
+    const auto [in, out] = sums(m.server);
+    EXPECT_GE(in, m.round.tcp.bytes_out) << to_string(t);
+    EXPECT_EQ((in - m.round.tcp.bytes_out) % window_update, 0u) << to_string(t);
+    EXPECT_EQ(out, m.round.tcp.bytes_in) << to_string(t) << ": server sent vs client received";
+  }
+}
+
+TEST(ClientsHttp2, PollsCarryFewerHeaderBytesPerRequestAndTheSameBodies) {
+  // The same polls over each version in one run: HPACK sends a poll's repeated header fields
+  // as table indexes. A ratio of byte counts, never a time.
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  std::array<double, 2> header_in{}, header_out{};
+  for (HttpVersion http : {HttpVersion::http1_1, HttpVersion::http2}) {
+    const Measured m = measure(x, Transport::poll, config(2.0, 20, PollShape::events, http), 4);
+    const Totals n = totals(m.round);
+    ASSERT_GT(n.requests, 8u);  // a first request, then polls that reuse the connection
+    const auto i = static_cast<std::size_t>(http == HttpVersion::http2);
+    header_in[i] = static_cast<double>(m.round.tcp.bytes_in - n.body_in) / n.requests;
+    header_out[i] = static_cast<double>(m.round.tcp.bytes_out - n.body_out) / n.requests;
+  }
+  EXPECT_LT(header_in[1], header_in[0]);
+  EXPECT_LT(header_out[1], header_out[0]);
+  // The bodies are the same bytes whichever the version: an sse stream's are its events.
+  std::array<std::uint64_t, 2> sse_body{};
+  for (HttpVersion http : {HttpVersion::http1_1, HttpVersion::http2}) {
+    Engine engine;
+    const RoundResult r =
+        engine.run_round(x, Transport::sse, config(0.0, 250, PollShape::events, http), 2);
+    sse_body[http == HttpVersion::http2] = totals(r).body_in;
+  }
+  std::uint64_t events = 0;
+  for (const Event& e : x.recording->events) events += e.bytes.size();
+  EXPECT_EQ(sse_body[0], 2 * events);
+  EXPECT_EQ(sse_body[1], 2 * events);
 }
 
 TEST(Clients, AnUnknownRecordingIsAnHttpError) {

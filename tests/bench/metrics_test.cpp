@@ -192,6 +192,26 @@ TEST(CaseAggregate, NoSamplesNoFigure) {
   EXPECT_EQ(counter(agg, "streams_ok"), 2);
 }
 
+TEST(CaseAggregate, HeaderBytesAreTheTcpPayloadLessTheBodies) {
+  CaseAggregate agg({}, 1, 1.0);
+  RoundResult r;
+  r.streams.resize(2);
+  for (StreamRecord& s : r.streams) {
+    s.requests = 5;
+    s.body_bytes_in = 300;
+    s.body_bytes_out = 20;
+  }
+  r.tcp.bytes_in = 1000;  // 600 of bodies: 400 of status lines, headers and framing
+  r.tcp.bytes_out = 240;  // 40 of bodies
+  agg.add(r);
+  EXPECT_DOUBLE_EQ(counter(agg, "body_bytes_in_per_request"), 60);
+  EXPECT_DOUBLE_EQ(counter(agg, "body_bytes_out_per_request"), 4);
+  EXPECT_DOUBLE_EQ(counter(agg, "header_bytes_in_per_request"), 40);
+  EXPECT_DOUBLE_EQ(counter(agg, "header_bytes_out_per_request"), 20);
+  EXPECT_DOUBLE_EQ(counter(agg, "header_share_in"), 0.4);
+  EXPECT_DOUBLE_EQ(counter(agg, "header_share_out"), 200.0 / 240);
+}
+
 TEST(ErrorKind, Names) {
   EXPECT_EQ(to_string(ErrorKind::text_mismatch), "text_mismatch");
   EXPECT_EQ(to_string(ErrorKind::missing_events), "missing_events");

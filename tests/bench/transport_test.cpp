@@ -24,6 +24,16 @@ TEST(Transport, NamesRoundTrip) {
   EXPECT_EQ(parse_transport(""), std::nullopt);
 }
 
+TEST(HttpVersion, NamesAreTheHarnessFlagsValues) {
+  EXPECT_EQ(to_string(HttpVersion::http1_1), "1.1");
+  EXPECT_EQ(to_string(HttpVersion::http2), "2");
+  for (HttpVersion v : {HttpVersion::http1_1, HttpVersion::http2})
+    EXPECT_EQ(parse_http_version(to_string(v)), v);
+  EXPECT_EQ(parse_http_version("h2"), std::nullopt);
+  EXPECT_EQ(parse_http_version("3"), std::nullopt);
+  EXPECT_EQ(ClientConfig{}.http, HttpVersion::http1_1);  // the default: behaviour unchanged
+}
+
 TEST(Transport, OnlyPollHasAnIntervalAndPollsAreShaped) {
   EXPECT_TRUE(has_interval(Transport::poll));
   EXPECT_FALSE(has_interval(Transport::long_poll));

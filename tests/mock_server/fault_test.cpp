@@ -55,11 +55,7 @@ test::TestRecording long_stream() {
 
 /** One event, then the next 2 s later: a long poll after event 0 is held. */
 test::TestRecording gap() {
-  test::TestRecording r;
-  r.events = {{1'000, "content", test::chat_chunk("a")},
-              {2'000'000, "content", test::chat_chunk("b")},
-              {2'000'000, "done", "[DONE]"}};
-  return r;
+  return test::one_then_gap(2'000'000);
 }
 
 /** 6,000 events of 2 KiB at once (no text: the snapshots stay small): 12 MiB, more than the
@@ -144,15 +140,7 @@ std::int64_t timeouts(const json::object& o, std::string_view key) {
   return o.at("timeouts").as_object().at(key).to_number<std::int64_t>();
 }
 
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 std::string post_text(std::string_view model, std::string_view extra, double speed) {
   return Client::request_text(

@@ -61,11 +61,7 @@ test::TestRecording paced() {
 
 // One event, then a minute of nothing: only an EOF watch frees a stream that is left early.
 test::TestRecording slow() {
-  test::TestRecording r;
-  r.events = {{1'000, "content", test::chat_chunk("a")},
-              {60'000'000, "content", test::chat_chunk("b")},
-              {60'000'000, "done", "[DONE]"}};
-  return r;
+  return test::one_then_gap(60'000'000);
 }
 
 test::TestRecording nostream() {
@@ -170,16 +166,7 @@ std::int64_t stat_int(const json::object& s, const char* name) {
   return s.at(name).to_number<std::int64_t>();
 }
 
-/** Waits (bounded) until `pred` holds; returns whether it did. */
-template <class Pred>
-bool eventually(Pred pred, std::chrono::milliseconds limit = 3s) {
-  const auto until = Clock::now() + limit;
-  while (Clock::now() < until) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(5ms);
-  }
-  return pred();
-}
+using test::eventually;
 
 // ---- endpoints -----------------------------------------------------------------------------
 

@@ -116,6 +116,27 @@ inline std::string recording_text(const TestRecording& r) {
   return out;
 }
 
+/** One content event ("a") at 1 ms, then "b" and [DONE] `gap_us` later: a stream that stays
+ *  open while a test acts on it. */
+inline TestRecording one_then_gap(std::int64_t gap_us) {
+  TestRecording r;
+  r.events = {{1'000, "content", chat_chunk("a")},
+              {gap_us, "content", chat_chunk("b")},
+              {gap_us, "done", "[DONE]"}};
+  return r;
+}
+
+/** Waits (bounded) until `pred` holds; returns whether it did. */
+template <class Pred>
+bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::seconds(3)) {
+  const auto until = Clock::now() + limit;
+  while (Clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return pred();
+}
+
 /** A temp folder removed at destruction. */
 class TempDir {
  public:
@@ -225,6 +246,7 @@ class Client {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
   }
+  int fd() const { return fd_; }  // for a test reading bytes that are not HTTP
 
   void send(std::string_view bytes) {
     while (!bytes.empty()) {
@@ -328,7 +350,6 @@ class Client {
 
   std::size_t bytes_read() const { return bytes_read_; }
   std::size_t bytes_sent() const { return bytes_sent_; }
-  int fd() const { return fd_; }  // for a test reading bytes that are not HTTP
 
  private:
   bool fill() {

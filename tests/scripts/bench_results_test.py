@@ -63,6 +63,17 @@ class Names(unittest.TestCase):
         self.assertEqual((c["transport"], c["shape"], c["interval_ms"]), ("poll http:2", "events", 50))
         self.assertEqual(bench_results.variant(c), "poll http:2/50/events")
 
+    def test_an_http2_name_keeps_its_parts_and_says_http_2(self):
+        name = "poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/http:2"
+        c = bench_results.parse_name(name + "/iterations:1/manual_time")
+        self.assertEqual((c["base"], c["recording"], c["concurrency"], c["interval_ms"],
+                          c["shape"], c["http"]),
+                         ("poll", "chat-gpt-4o-json", 100, 250, "delta", "2"))
+        self.assertEqual(c["name"], name)
+
+    def test_a_name_without_http_is_http_1_1(self):
+        self.assertEqual(bench_results.parse_name("sse/chat-gpt-4o-json/c:1")["http"], "1.1")
+
 
 if __name__ == "__main__":
     unittest.main()

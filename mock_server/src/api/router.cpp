@@ -186,6 +186,20 @@ Response error_response(http::status status, std::string_view message, std::stri
   return res;
 }
 
+Response header_too_large_response(const Config& config) {
+  return error_response(http::status::request_header_fields_too_large,
+                        fmt::format("Request header fields too large: the limit is {} bytes.",
+                                    config.header_limit_bytes),
+                        "invalid_request_error", {}, "request_header_fields_too_large");
+}
+
+Response body_too_large_response(const Config& config) {
+  return error_response(
+      http::status::payload_too_large,
+      fmt::format("Request body too large: the limit is {} bytes.", config.body_limit_bytes),
+      "invalid_request_error", {}, "request_too_large");
+}
+
 Outcome handle(const Request& req, State& state, Clock::time_point now) {
   using namespace api;
   const std::string_view target = req.target();

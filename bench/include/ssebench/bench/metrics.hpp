@@ -74,6 +74,12 @@ struct StreamRecord {
   std::uint64_t http_bytes_out = 0;        // request line, headers, body
   std::uint64_t http_bytes_in = 0;         // status line, headers, raw (chunked) body
   std::uint64_t http_header_bytes_in = 0;  // of those, status lines and headers
+  /** Message bodies as the application sees them: request bodies sent, and response bodies
+   *  after de-chunking (the bytes libcurl hands the write callback, less HTTP/1.1's chunk
+   *  framing). The same bytes over HTTP/1.1 and HTTP/2; the rest of the TCP payload is
+   *  headers and framing (CaseAggregate's header_bytes_*). */
+  std::uint64_t body_bytes_out = 0;
+  std::uint64_t body_bytes_in = 0;
   std::optional<ErrorKind> error;
   std::string error_detail;
   Transcript transcript;  // the text the client rebuilt, by choice
@@ -169,7 +175,7 @@ class CaseAggregate {
   std::array<std::size_t, error_kind_count> errors_{};
   std::string first_error_;
   std::size_t events_ = 0, content_events_ = 0, requests_ = 0, connections_ = 0, empty_polls_ = 0;
-  std::uint64_t http_out_ = 0, http_in_ = 0, http_header_in_ = 0;
+  std::uint64_t http_out_ = 0, http_in_ = 0, http_header_in_ = 0, body_out_ = 0, body_in_ = 0;
   TcpCounters tcp_;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
   double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;

@@ -47,6 +47,7 @@ struct EndpointStats {
   std::uint64_t requests = 0;
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
+  std::uint64_t header_bytes_in = 0, header_bytes_out = 0;  // of those, headers
 };
 
 /** GET /mock/stats, the fields the harness reads. */
@@ -60,6 +61,8 @@ struct ServerStats {
   std::int64_t rss_bytes = 0, fds_open = 0, connections_open = 0, streams_active = 0;
   std::int64_t requests_held = 0, jobs_active = 0, jobs_held = 0;
   std::map<std::string, std::uint64_t> timeouts;  // connections closed per limit: "idle", …
+  /** HTTP/2 bytes of no request (preface, SETTINGS, PING, GOAWAY, connection WINDOW_UPDATEs). */
+  std::uint64_t h2_connection_bytes_in = 0, h2_connection_bytes_out = 0;
 
   double cpu_us() const { return cpu_user_us + cpu_sys_us; }
 };

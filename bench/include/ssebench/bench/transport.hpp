@@ -50,6 +50,16 @@ bool has_cursor(PollShape s);
  */
 std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed);
 
+/**
+ * The HTTP version the clients speak. http2 is cleartext HTTP/2 with prior knowledge (h2c, no
+ * Upgrade, no TLS): every stream of a round multiplexed over one connection per engine, as a
+ * browser tab multiplexes its requests to one origin.
+ */
+enum class HttpVersion { http1_1, http2 };
+/** "1.1", "2": the --http values, and the `http:2` part of a case name. */
+std::string_view to_string(HttpVersion v);
+std::optional<HttpVersion> parse_http_version(std::string_view name);
+
 /** When the next poll goes out. */
 enum class PollSchedule {
   fixed_rate,      // at t0 + k·interval; a late answer moves to the next slot after now
@@ -67,6 +77,7 @@ struct ClientConfig {
   PollShape shape = PollShape::events;
   std::chrono::milliseconds long_poll_wait{10'000};  // wait_ms of long-poll requests
   bool keep_alive = true;                            // false: a fresh connection for every request
+  HttpVersion http = HttpVersion::http1_1;
   /**
    * At most this many connections to the server at once (CURLMOPT_MAX_HOST_CONNECTIONS), 0 = no
    * limit. 6 is what browsers allow per origin over HTTP/1.1 (the browser profile): the streams

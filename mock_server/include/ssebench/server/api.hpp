@@ -77,4 +77,8 @@ Outcome handle(const Request& req, State& state, Clock::time_point now);
 Response error_response(http::status status, std::string_view message, std::string_view type,
                         std::string_view param = {}, std::string_view code = {});
 
+/** The answers to a request over a Config limit, the same whichever session read it. */
+Response header_too_large_response(const Config& config);  // 431
+Response body_too_large_response(const Config& config);    // 413
+
 }  // namespace ssebench::server

@@ -34,7 +34,10 @@ struct Config {
   std::uint64_t stream_lifetime_limit_ms = 600'000;  // a stream or held request longer: closed
   std::uint64_t close_linger_ms = 1'000;  // after an error that closes: drain the client this long
   std::size_t max_connections = 10'000;   // accepted connections beyond this are closed at once
-  std::size_t max_jobs = 10'000;          // background jobs held at once; beyond: 429
+  /** HTTP/2: streams a client may have open on one connection (SETTINGS_MAX_CONCURRENT_STREAMS);
+   *  more are refused with RST_STREAM REFUSED_STREAM. */
+  std::uint32_t h2_max_concurrent_streams = 100;
+  std::size_t max_jobs = 10'000;            // background jobs held at once; beyond: 429
   std::uint64_t job_retention_ms = 60'000;  // a finished job is forgotten this long after its end
   std::uint64_t long_poll_max_wait_ms = 30'000;  // cap on a long-poll's wait_ms
   /** Origins a browser page may call from (comma-separated, "*" = any, "none"); "auto": "*" when

@@ -64,6 +64,11 @@ struct EndpointCounters {
   std::atomic<std::uint64_t> requests{0};
   std::atomic<std::uint64_t> bytes_in{0};   // bytes the request parser consumed
   std::atomic<std::uint64_t> bytes_out{0};  // bytes written: headers, chunk framing, bodies
+  /** Of those, the request's and the answer's headers: HTTP/1.1 request line (status line) and
+   *  header fields as parsed (written); HTTP/2 HEADERS and CONTINUATION frames, 9-byte frame
+   *  headers included (HPACK-compressed, so small after a connection's first request). */
+  std::atomic<std::uint64_t> header_bytes_in{0};
+  std::atomic<std::uint64_t> header_bytes_out{0};
 };
 
 /** Counters are reset by POST /mock/stats/reset; gauges (open, active) are not. */
@@ -74,6 +79,10 @@ struct Stats {
   std::atomic<std::int64_t> requests_held{0};   // long polls and stream:false answers waiting
   std::atomic<std::uint64_t> connections_accepted{0};
   std::atomic<std::uint64_t> connections_refused{0};  // over max_connections
+  std::atomic<std::uint64_t> connections_h2{0};       // accepted ones that spoke HTTP/2 (h2c)
+  /** HTTP/2 bytes of no request: the preface, SETTINGS, PING, GOAWAY, connection WINDOW_UPDATEs. */
+  std::atomic<std::uint64_t> h2_connection_bytes_in{0};
+  std::atomic<std::uint64_t> h2_connection_bytes_out{0};
   std::atomic<std::uint64_t> events_written{0};
   /** Connections closed by a limit (Config): which one tells what the client did wrong. */
   std::atomic<std::uint64_t> timeouts_idle{0};      // idle_timeout_ms: no request came

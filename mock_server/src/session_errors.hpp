@@ -1,0 +1,27 @@
+#pragma once
+// How the sessions (HTTP/1.1, HTTP/2) report I/O errors; private to the server.
+#include <cstdio>
+
+#include <boost/asio/error.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/http/error.hpp>
+
+namespace ssebench::server {
+
+/** Errors that only mean the peer went away or we cancelled: not worth a line on stderr. */
+inline bool is_quiet(boost::beast::error_code ec) {
+  namespace net = boost::asio;
+  namespace http = boost::beast::http;
+  return ec == net::error::operation_aborted || ec == net::error::eof ||
+         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
+         ec == net::error::bad_descriptor || ec == boost::beast::error::timeout ||
+         ec == http::error::end_of_stream || ec == http::error::partial_message ||
+         ec == net::error::not_connected;
+}
+
+inline void fail(boost::beast::error_code ec, const char* what) {
+  if (is_quiet(ec)) return;
+  std::fprintf(stderr, "ssebench-mock-server: %s: %s\n", what, ec.message().c_str());
+}
+
+}  // namespace ssebench::server
