@@ -45,19 +45,18 @@ struct HarnessConfig {
   std::string server_binary = default_server_binary;  // the server started on port 0
   unsigned server_threads = 1;                        // its --threads
   std::string recordings = SSEBENCH_RECORDINGS_DIR;   // folder of *.jsonl
-  // ws runs when listed (--cases=...,ws): the default suite stays the one earlier results have.
-  std::vector<Transport> transports{Transport::sse, Transport::rest, Transport::poll,
-                                    Transport::long_poll};
+  std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
   // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
   // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
-  // replay in 13 s; the default suite runs 32 settings of them (4 poll shapes × 3 intervals × 2
-  // concurrency levels make 24 of them), about 7 min.
+  // replay in 13 s; the default suite runs 68 settings of them (the 16 HTTP settings — sse, rest,
+  // 4 poll shapes × 3 intervals, 2 long-poll shapes — over HTTP/1.1 and HTTP/2, ws in 1 and 4
+  // turns) at 2 concurrency levels.
   std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
                                   "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-4"};
   std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
   std::vector<long> intervals_ms{50, 250, 1000};  // poll periods
   /** ws: turns per connection, one case each; 1 names the case ws/ID/c:C, N ws/ID/c:C/turns:N. */
-  std::vector<std::size_t> ws_turns{1};
+  std::vector<std::size_t> ws_turns{1, 4};
   /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
   std::vector<PollShape> poll_shapes{std::begin(all_poll_shapes), std::end(all_poll_shapes)};
   double speed = 1.0;  // replay speed of measured rounds
@@ -68,7 +67,7 @@ struct HarnessConfig {
   /** HTTP versions of the libcurl transports, each a variant: 2 = HTTP/2 cleartext with prior
    *  knowledge, a round's streams over one connection, names ending in /http:2; 1.1 keeps the
    *  names as they were. */
-  std::vector<HttpVersion> http{HttpVersion::http1_1};
+  std::vector<HttpVersion> http{HttpVersion::http1_1, HttpVersion::http2};
   /**
    * Stream starts spread evenly over this window, about one token gap: C streams replaying the
    * same recording from the same instant would emit every token in lockstep bursts that no real
@@ -126,7 +125,7 @@ void print_help(const HarnessConfig& d) {
       "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
       "  --no-keep-alive          a new connection for every request\n"
       "  --http=LIST              1.1 and/or 2: HTTP/2 cleartext (prior knowledge), a round's\n"
-      "                           streams multiplexed over one connection (default 1.1)\n"
+      "                           streams multiplexed over one connection (default 1.1,2)\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"

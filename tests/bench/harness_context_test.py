@@ -23,9 +23,11 @@ if not cases:
 for c in cases:
     if "tcp_retransmits" not in c["counters"]:
         problems.append(f"{c['name']}: no tcp_retransmits counter")
-    polled = c["transport"] in ("poll", "long-poll")
-    if polled != bool(c["shape"]) or (polled and not c["name"].endswith("/shape:" + c["shape"])):
-        problems.append(f"{c['name']}: the shape is not the name's last part")
+    polled = c["base"] in ("poll", "long-poll")
+    # The shape is the last part of the setting: only the variants (/http:2 …) come after it.
+    tail = "/shape:" + c["shape"] + "".join("/" + v for v in c["via"].split())
+    if polled != bool(c["shape"]) or (polled and not c["name"].endswith(tail)):
+        problems.append(f"{c['name']}: the shape is not the name's last part but the variants")
     if c["shape"] and c["shape"] not in listed:
         problems.append(f"{c['name']}: shape {c['shape']} is not in poll_shapes")
     if c["transport"] == "long-poll" and c["shape"] not in ("delta", "events"):

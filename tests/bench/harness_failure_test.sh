@@ -23,7 +23,7 @@ for _ in $(seq 600); do [ -s "$tmp/server.out" ] && break; sleep 0.05; done
 url=$(head -n 1 "$tmp/server.out" | sed -n 's/^listening on //p')
 [ -n "$url" ] || fail "the server printed no 'listening on' line"
 
-"$harness" --server="$url" --recordings="$tmp/rec" --cases=sse --models=chat-gpt-4o-mini-text \
+"$harness" --server="$url" --recordings="$tmp/rec" --cases=sse --http=1.1 --models=chat-gpt-4o-mini-text \
   --concurrency=2 --speed=0 --no-warmup \
   --benchmark_out="$tmp/out.json" --benchmark_out_format=json >"$tmp/harness.out" 2>&1
 rc=$?

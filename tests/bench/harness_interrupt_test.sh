@@ -20,7 +20,7 @@ fail() {
 }
 
 # Three cases of a 2.8 s recording (sse, rest, long-poll); each takes its whole length.
-"$harness" --cases=sse,rest,long-poll --poll-shapes=delta --models=chat-gpt-4o-json \
+"$harness" --cases=sse,rest,long-poll --http=1.1 --poll-shapes=delta --models=chat-gpt-4o-json \
   --concurrency=2 --no-warmup \
   --benchmark_out="$tmp/out.json" --benchmark_out_format=json >"$tmp/harness.out" 2>"$tmp/harness.err" &
 pid=$!

@@ -26,7 +26,7 @@ url=$(head -n 1 "$tmp/server.out" | sed -n 's/^listening on //p')
 [ -n "$url" ] || fail "the server printed no 'listening on' line"
 
 # rest, then sse and long-poll (delta) of a 2.8 s recording, 3 streams each.
-"$harness" --server="$url" --cases=rest,sse,long-poll --poll-shapes=delta \
+"$harness" --server="$url" --cases=rest,sse,long-poll --http=1.1 --poll-shapes=delta \
   --models=chat-gpt-4o-json --concurrency=3 --no-warmup \
   --benchmark_out="$tmp/out.json" --benchmark_out_format=json >"$tmp/harness.out" 2>"$tmp/harness.err" &
 hpid=$!
