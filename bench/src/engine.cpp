@@ -230,6 +230,9 @@ RoundResult Engine::run_open(const Expectation& expect, Transport transport,
       ++next;
       ++running;
     }
+    // Due but held by the cap: its dispatch lag is the cap's queue, not the harness's.
+    if (next < streams.size() && begin + schedule[next] <= now)
+      streams[next]->record().waited = true;
     if (next == streams.size() || running >= cap) return std::nullopt;
     return begin + schedule[next];
   };

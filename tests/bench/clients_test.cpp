@@ -576,7 +576,7 @@ TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   for (Transport t : {Transport::sse, Transport::poll}) {
     SCOPED_TRACE(std::string(to_string(t)));
-    const ClientConfig c = config(4.0, 20, PollShape::delta);
+    const ClientConfig c = config(4.0, 50, PollShape::delta);
     Engine engine;
     // 12 arrivals 10 ms apart, 3 at once: most wait for a stream (≈ 140 ms at speed 4) to end.
     const auto schedule = every(std::chrono::milliseconds(10), 12);
@@ -602,6 +602,8 @@ TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
       waited_ms = std::max(waited_ms, *from_schedule.dispatch_lag_ms);
     }
     EXPECT_GT(waited_ms, 50.0) << "the cap of 3 made no arrival wait";
+    EXPECT_TRUE(r.streams.back().waited);
+    EXPECT_FALSE(r.streams.front().waited);
   }
 }
 
@@ -639,7 +641,7 @@ OpenLoop small_open_loop() {
 
 TEST(Clients, TwoClientThreadsGiveTheCountsOfOne) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
-  const ClientConfig c = config(8.0, 20, PollShape::delta);
+  const ClientConfig c = config(8.0, 50, PollShape::delta);
   for (Transport t : {Transport::sse, Transport::poll}) {
     SCOPED_TRACE(std::string(to_string(t)));
     LoadRunner one(1), two(2);

@@ -66,6 +66,8 @@ struct StreamRecord {
    *  the harness's dispatch lag, or a wait behind --max-concurrency). ttft, ttlt and lag are
    *  from here, so a client that falls behind cannot hide the queueing (coordinated omission). */
   std::optional<TimePoint> scheduled;
+  /** Open-loop: it was due while --max-concurrency streams ran, and waited for one to end. */
+  bool waited = false;
   /** False for a stream scheduled in a warm-up or cool-down window: run, not counted. */
   bool counted = true;
   std::optional<TimePoint> first_byte;  // first response byte of the first request
@@ -103,6 +105,8 @@ struct StreamFigures {
   std::optional<double> ttft_ms;   // from the scheduled start when there is one, else from t0
   std::optional<double> ttlt_ms;
   std::optional<double> dispatch_lag_ms;  // t0 - scheduled start (open-loop only)
+  /** The dispatch lag of a stream that did not wait for the cap: the harness's own lateness. */
+  std::optional<double> harness_lag_ms;
   std::vector<double> lag_ms;  // one per content event received, from the scheduled start too
   std::vector<double> itl_ms;  // gaps between consecutive content events
 };
@@ -182,7 +186,7 @@ class CaseAggregate {
   std::vector<std::chrono::microseconds> offsets_;
   std::uint64_t tokens_;
   double speed_;
-  std::vector<double> ttfb_, queue_, ttft_, ttlt_, lag_, itl_, dispatch_lag_;
+  std::vector<double> ttfb_, queue_, ttft_, ttlt_, lag_, itl_, dispatch_lag_, harness_lag_;
   std::size_t run_ = 0;  // streams run, counted or not: what the round's CPU and TCP are over
   std::size_t streams_ = 0, failed_ = 0, rounds_ = 0, server_rounds_ = 0;
   std::array<std::size_t, error_kind_count> errors_{};
