@@ -92,17 +92,19 @@ std::size_t Engine::open_sockets() const {
 
 namespace {
 /**
- * Streams not started yet, started by `admit(now)` when they are due; it returns when the next
- * one is due (nullopt: none waiting or none can start yet). Closed rounds have none.
+ * Streams not started yet, started by `admit(now)` when they are due (it may add them to the
+ * streams); it returns when the next one is due (nullopt: none waiting or none can start yet,
+ * and none will unless a running stream ends). Closed rounds have none.
  */
 using Admit = std::function<std::optional<TimePoint>(TimePoint now)>;
 
 /** Drives `streams` on `multi` until every one has ended (finished, failed, passed its
- *  deadline, interrupted); a stream not started yet counts as running. */
+ *  deadline, interrupted) and `admit` has none to come; a stream not started counts as running. */
 void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& streams,
            const ClientConfig& config, const Admit& admit) {
+  std::optional<TimePoint> due = admit ? admit(clock()) : std::nullopt;
   std::size_t open = streams.size();
-  while (open > 0) {
+  while (open > 0 || due) {
     if (config.stop && config.stop->load(std::memory_order_relaxed)) {
       for (auto& s : streams)
         if (!s->finished()) s->on_interrupt();
@@ -121,8 +123,8 @@ void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& st
     }
     const TimePoint now = clock();
     TimePoint next = now + std::chrono::milliseconds(max_poll_wait_ms);
-    if (admit)
-      if (const std::optional<TimePoint> due = admit(now)) next = std::min(next, *due);
+    if (admit) due = admit(now);
+    if (due) next = std::min(next, *due);
     bool sent = false;
     open = 0;
     for (auto& s : streams) {
@@ -140,7 +142,7 @@ void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& st
       next = std::min(next, s->deadline());
       if (s->wake_at()) next = std::min(next, *s->wake_at());
     }
-    if (open == 0 || sent) continue;
+    if (sent || (open == 0 && !due)) continue;
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
     curl_multi_poll(multi, nullptr, 0,
                     static_cast<int>(std::clamp<long long>(wait, 0, max_poll_wait_ms)), nullptr);
@@ -235,6 +237,53 @@ RoundResult Engine::run_open(const Expectation& expect, Transport transport,
       streams[next]->record().waited = true;
     if (next == streams.size() || running >= cap) return std::nullopt;
     return begin + schedule[next];
+  };
+  drive(m.multi, m.clock, streams, config, admit);
+  return collect(streams, cpu0, m.sockets.take_round());
+}
+
+RoundResult Engine::run_users(const Expectation& expect, Transport transport,
+                              const ClientConfig& config, std::size_t users, Clock::duration think,
+                              Clock::duration duration) {
+  check_shape(transport, config);
+  if (transport == Transport::ws)
+    throw std::invalid_argument("ws does not run user sessions: its streams are not libcurl's");
+  Impl& m = *impl_;
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, static_cast<long>(users) + spare_connections);
+  set_http(m.multi, config);
+  const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config, &m.h2_openers};
+  std::vector<std::unique_ptr<Stream>> streams;
+  constexpr std::size_t none = SIZE_MAX;
+  struct User {
+    TimePoint next;              // when its next turn is due
+    std::size_t current = none;  // its stream running, if any
+  };
+  m.sockets.take_round();
+  const double cpu0 = thread_cpu_us();
+  const TimePoint begin = m.clock();
+  const TimePoint end = begin + duration;
+  // First turns spread over one think time, so that the users are not in lockstep.
+  std::vector<User> sessions(users);
+  for (std::size_t u = 0; u < users; ++u)
+    sessions[u].next = begin + think * static_cast<long>(u) / static_cast<long>(users);
+  const Admit admit = [&](TimePoint now) -> std::optional<TimePoint> {
+    std::optional<TimePoint> due;
+    for (User& u : sessions) {
+      if (u.current != none && streams[u.current]->finished()) {
+        u.next = streams[u.current]->record().end.value_or(now) + think;
+        u.current = none;
+      }
+      if (u.current != none || u.next >= end) continue;
+      if (u.next <= now) {
+        streams.push_back(make_stream(ctx, transport));
+        streams.back()->record().scheduled = u.next;
+        streams.back()->start();
+        u.current = streams.size() - 1;
+      } else {
+        due = due ? std::min(*due, u.next) : u.next;
+      }
+    }
+    return due;
   };
   drive(m.multi, m.clock, streams, config, admit);
   return collect(streams, cpu0, m.sockets.take_round());

@@ -94,9 +94,13 @@ struct HarnessConfig {
   double burstiness = 1;            // gamma's shape: CV of the gaps = 1/sqrt(shape)
   std::uint64_t seed = 1;           // of the arrival schedule: fixed, so runs and shards agree
   std::size_t max_concurrency = 0;  // open-loop: streams at once, 0 = no cap ("/max_conc:N")
-  double duration_s = 10;           // open-loop: the window arrivals are due in
-  double warmup_s = 0;              // its head: streams due then run, not counted
-  double cooldown_s = 0;            // its tail: the same
+  /** Closed-loop chat sessions, one case each ("/users:N"): each user's turns back to back with
+   *  --think-ms between them, over --duration (its windows as for the rates). */
+  std::vector<std::size_t> users;
+  long think_ms = 1000;
+  double duration_s = 10;  // open-loop and sessions: the window streams are due in
+  double warmup_s = 0;     // its head: streams due then run, not counted
+  double cooldown_s = 0;   // its tail: the same
   /** A case whose harness lag p99 (t0 - scheduled start of the streams that did not wait for
    *  --max-concurrency) exceeds this is flagged: the harness was behind (harness_behind=1). */
   double behind_ms = 5;
@@ -167,7 +171,9 @@ void print_help(const HarnessConfig& d) {
       "  --seed=N                 of the arrival schedule (default {})\n"
       "  --max-concurrency=N      open-loop: streams at once, arrivals beyond wait (default 0 =\n"
       "                           no cap; cases /max_conc:N)\n"
-      "  --duration=S             open-loop: seconds arrivals are due in (default {})\n"
+      "  --users=LIST             closed-loop chat sessions of N users, a case each (/users:N)\n"
+      "  --think-ms=MS            a user's think time between turns (default {})\n"
+      "  --duration=S             open-loop and sessions: seconds streams are due in (default {})\n"
       "  --warmup-s=S             streams due in the first S run, not counted (default {})\n"
       "  --cooldown-s=S           streams due in the last S run, not counted (default {})\n"
       "  --behind-ms=MS           flag a case whose harness lag p99 exceeds MS (default {})\n"
@@ -176,7 +182,7 @@ void print_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, d.stagger_ms, d.long_poll_wait_ms, d.burstiness, d.seed,
-      d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads);
+      d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads);
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -313,6 +319,12 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
         throw std::invalid_argument(
             fmt::format("bad value '{}' for --arrival (constant, poisson, gamma)", value));
       c.arrival = *k;
+    } else if (name == "users") {
+      c.users.clear();
+      for (const std::string& v : split(value)) c.users.push_back(to_number<std::size_t>(name, v));
+      if (c.users.empty()) throw std::invalid_argument("--users needs at least one count");
+    } else if (name == "think-ms") {
+      c.think_ms = to_ms(name, value);
     } else if (name == "burstiness") {
       c.burstiness = to_number<double>(name, value);
     } else if (name == "seed") {
@@ -353,6 +365,9 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
     if (n == 0) throw std::invalid_argument("--ws-turns values must be at least 1");
   for (double r : c.rates)
     if (!(r > 0)) throw std::invalid_argument("--rate values must be above 0");
+  for (std::size_t n : c.users)
+    if (n < c.shard.count)
+      throw std::invalid_argument("--users values must be at least 1 (and the number of shards)");
   if (!(c.burstiness > 0)) throw std::invalid_argument("--burstiness must be above 0");
   if (!(c.duration_s > c.warmup_s + c.cooldown_s) || c.duration_s * 1000 > max_duration_ms)
     throw std::invalid_argument("--duration must exceed --warmup-s + --cooldown-s (and a year)");
@@ -681,7 +696,8 @@ struct CaseSpec {
   long interval_ms = 0;
   std::optional<PollShape> shape;  // poll and long-poll only
   Variant variant;
-  double rate = 0;  // open-loop arrivals per second; 0 = a closed round of `concurrency`
+  double rate = 0;        // open-loop arrivals per second; 0 = not open-loop
+  std::size_t users = 0;  // closed-loop sessions; 0 = none (rate 0 too: a closed round)
 };
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
@@ -745,11 +761,17 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   const auto started = Clock::now();
   LoadRunner runner(hc.client_threads, hc.shard);
   const bool open = spec.rate > 0;
+  const bool sessions = spec.users > 0;
+  const auto us = [](double s) { return std::chrono::microseconds(std::llround(s * 1e6)); };
   OpenLoop load;
+  UserLoad user_load{.users = spec.users,
+                     .think = std::chrono::milliseconds(hc.think_ms),
+                     .duration = us(hc.duration_s),
+                     .warmup = us(hc.warmup_s),
+                     .cooldown = us(hc.cooldown_s)};
   if (open) {
     load.arrivals = {
         .rate_per_s = spec.rate, .kind = hc.arrival, .burstiness = hc.burstiness, .seed = hc.seed};
-    const auto us = [](double s) { return std::chrono::microseconds(std::llround(s * 1e6)); };
     load.duration = us(hc.duration_s);
     load.warmup = us(hc.warmup_s);
     load.cooldown = us(hc.cooldown_s);
@@ -765,7 +787,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     CaseAggregate w(spec.expect->clock.content_offsets(), rec.completion_tokens, 0);
     // Open-loop: a few streams per engine, enough to verify and open connections.
     const std::size_t warm_streams =
-        open ? 2 * hc.shard.count * runner.threads() : spec.concurrency;
+        open || sessions ? 2 * hc.shard.count * runner.threads() : spec.concurrency;
     w.add(runner.run_round(*spec.expect, spec.transport, warm, warm_streams));
     if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
   }
@@ -775,8 +797,9 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
     if (reset_stats(run.url)) before = fetch_stats(run.url);
-    RoundResult round = open
-                            ? runner.run_open(*spec.expect, spec.transport, cfg, load)
+    RoundResult round = open ? runner.run_open(*spec.expect, spec.transport, cfg, load)
+                        : sessions
+                            ? runner.run_users(*spec.expect, spec.transport, cfg, user_load)
                             : runner.run_round(*spec.expect, spec.transport, cfg, spec.concurrency);
     if (before) {
       if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
@@ -805,10 +828,12 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
 
   const auto counters = agg.counters();
   for (const auto& [name, value] : counters) state.counters[name] = value;
-  if (open) {
-    state.counters["rate_per_s"] = spec.rate;
+  if (open || sessions) {
+    if (open) state.counters["rate_per_s"] = spec.rate;
+    if (sessions) state.counters["users"] = static_cast<double>(spec.users);
+    if (sessions) state.counters["think_ms"] = static_cast<double>(hc.think_ms);
     state.counters["duration_s"] = hc.duration_s;
-    if (hc.max_concurrency > 0)
+    if (open && hc.max_concurrency > 0)
       state.counters["max_concurrency"] = static_cast<double>(hc.max_concurrency);
     const double behind = find(counters, "harness_lag_ms_p99").value_or(0);
     state.counters["harness_behind"] = behind > hc.behind_ms ? 1 : 0;
@@ -931,6 +956,13 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("recordings", c.recordings);
   benchmark::AddCustomContext("client_threads", std::to_string(c.client_threads));
   benchmark::AddCustomContext("shard", fmt::format("{}/{}", c.shard.index, c.shard.count));
+  if (!c.users.empty())
+    benchmark::AddCustomContext(
+        "session_model",
+        fmt::format("closed-loop sessions: each user's next turn {} ms after its last ended, "
+                    "over {} s, the first {} s and the last {} s not counted; ttft, ttlt and lag "
+                    "from each turn's scheduled start",
+                    c.think_ms, c.duration_s, c.warmup_s, c.cooldown_s));
   if (!c.rates.empty())
     benchmark::AddCustomContext(
         "load_model",
@@ -1086,17 +1118,26 @@ int harness_main(int argc, char** argv) {
                    to_string(t), x->recording->id);
         continue;
       }
-      // Closed rounds of C streams, or open-loop rates (C is then the cap, if any).
-      std::vector<std::pair<std::size_t, double>> loads;
-      if (config.rates.empty())
-        for (std::size_t c : config.concurrency) loads.emplace_back(c, 0);
+      // Closed rounds of C streams; or open-loop rates (C is then the cap, if any) and user
+      // sessions (C the users), which replace them.
+      struct CaseLoad {
+        std::size_t c = 0;
+        double rate = 0;
+        std::size_t users = 0;
+      };
+      std::vector<CaseLoad> loads;
+      if (config.rates.empty() && config.users.empty())
+        for (std::size_t c : config.concurrency) loads.push_back({.c = c});
       else if (t == Transport::ws)
-        fmt::print(stderr, "ssebench-bench: ws/{}: no open-loop rounds for ws, skipped\n",
+        fmt::print(stderr, "ssebench-bench: ws/{}: no open-loop or session cases for ws, skipped\n",
                    x->recording->id);
-      else
+      else {
         for (double r : config.rates)
-          loads.emplace_back(config.max_concurrency > 0 ? config.max_concurrency : SIZE_MAX, r);
-      for (const auto& [c, rate] : loads) {
+          loads.push_back(
+              {.c = config.max_concurrency > 0 ? config.max_concurrency : SIZE_MAX, .rate = r});
+        for (std::size_t n : config.users) loads.push_back({.c = n, .users = n});
+      }
+      for (const auto& [c, rate, users] : loads) {
         const std::vector<long> intervals =
             has_interval(t) ? config.intervals_ms : std::vector<long>{0};
         for (long interval : intervals) {
@@ -1110,6 +1151,8 @@ int harness_main(int argc, char** argv) {
                               (config.max_concurrency > 0
                                    ? fmt::format("/max_conc:{}", config.max_concurrency)
                                    : "");
+              else if (users > 0)
+                spec->name += fmt::format("users:{}", users);
               else
                 spec->name += fmt::format("c:{}", c);
               if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
@@ -1118,6 +1161,7 @@ int harness_main(int argc, char** argv) {
               spec->expect = x.get();
               spec->transport = t;
               spec->concurrency = rate > 0 ? config.max_concurrency : c;  // 0: no cap
+              spec->users = users;
               spec->interval_ms = interval;
               spec->shape = shape;
               spec->variant = v;

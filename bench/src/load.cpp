@@ -97,4 +97,22 @@ RoundResult LoadRunner::run_open(const Expectation& expect, Transport transport,
   });
 }
 
+RoundResult LoadRunner::run_users(const Expectation& expect, Transport transport,
+                                  const ClientConfig& config, const UserLoad& load) {
+  const std::size_t mine = share_of(load.users, shard_.index, shard_.count);
+  return on_threads(engines_.size(), [&](std::size_t i) {
+    const std::size_t n = share_of(mine, i, engines_.size());
+    if (n == 0) return RoundResult{};
+    RoundResult r = engines_[i]->run_users(expect, transport, config, n, load.think, load.duration);
+    // The first user's first turn is due at the session's start.
+    TimePoint begin = TimePoint::max();
+    for (const StreamRecord& s : r.streams) begin = std::min(begin, s.scheduled.value_or(s.t0));
+    for (StreamRecord& s : r.streams) {
+      const auto at = s.scheduled.value_or(s.t0) - begin;
+      s.counted = at >= load.warmup && at < load.duration - load.cooldown;
+    }
+    return r;
+  });
+}
+
 }  // namespace ssebench::bench

@@ -607,6 +607,35 @@ TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
   }
 }
 
+TEST(Clients, UserSessionsTakeTurnsWithTheirThinkTimeBetween) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  Engine engine;
+  const auto think = std::chrono::milliseconds(30);
+  const auto duration = std::chrono::milliseconds(500);
+  const RoundResult r = engine.run_users(x, Transport::sse, config(8.0), 2, think, duration);
+  ASSERT_GT(r.streams.size(), 4u);  // ≈ 70 ms turns + 30 ms think: about 5 each
+  TimePoint begin = TimePoint::max();
+  for (const StreamRecord& s : r.streams) begin = std::min(begin, *s.scheduled);
+  std::size_t firsts = 0;
+  for (const StreamRecord& s : r.streams) {
+    EXPECT_TRUE(s.ok()) << what_failed(s);
+    ASSERT_TRUE(s.scheduled && s.end);
+    EXPECT_LE(*s.scheduled, s.t0);
+    EXPECT_LT(*s.scheduled, begin + duration);
+    // Each later turn is due exactly think after an earlier turn (its user's last) ended.
+    const bool follows = std::any_of(r.streams.begin(), r.streams.end(), [&](const auto& o) {
+      return o.end && *o.end + think == *s.scheduled;
+    });
+    firsts += follows ? 0 : 1;
+    // Never more than the two users' streams at once.
+    const auto running = std::count_if(r.streams.begin(), r.streams.end(), [&](const auto& o) {
+      return o.t0 <= s.t0 && s.t0 < o.end.value_or(o.t0);
+    });
+    EXPECT_LE(running, 2);
+  }
+  EXPECT_EQ(firsts, 2u);  // one first turn per user
+}
+
 /** What must not depend on how a case's streams are split: counts summed over its streams. */
 struct Counts {
   std::size_t streams = 0, failed = 0, counted = 0, events = 0, content = 0, requests = 0;

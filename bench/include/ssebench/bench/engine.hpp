@@ -69,6 +69,15 @@ class Engine {
                        std::size_t max_concurrency);
 
   /**
+   * Closed-loop chat sessions: `users` each start a stream, read it to its end, think for
+   * `think`, and start the next, until `duration` has passed (a turn due after it is not
+   * started). A turn's scheduled start is the previous one's end + think (the first turns spread
+   * over one think time). ws has none (std::invalid_argument).
+   */
+  RoundResult run_users(const Expectation& expect, Transport transport, const ClientConfig& config,
+                        std::size_t users, Clock::duration think, Clock::duration duration);
+
+  /**
    * A soak: every group's streams, their starts spread evenly over `ramp`, each replaced by a
    * new one (a fresh t0 and request; connections are reused) as soon as it ends, until
    * `ramp + duration` has passed or a group's config.stop is set. `tick(elapsed)` is called from

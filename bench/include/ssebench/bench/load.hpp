@@ -25,6 +25,16 @@ struct OpenLoop {
   std::size_t max_concurrency = 0;  // streams at once over all shards and threads; 0 = no cap
 };
 
+/** Closed-loop chat sessions: `users` over all shards and threads, `think` between a user's
+ *  turns, over `duration`; turns due in the first `warmup` or the last `cooldown` not counted. */
+struct UserLoad {
+  std::size_t users = 1;
+  std::chrono::microseconds think{std::chrono::seconds(1)};
+  std::chrono::microseconds duration{std::chrono::seconds(10)};
+  std::chrono::microseconds warmup{0};
+  std::chrono::microseconds cooldown{0};
+};
+
 /** Which streams this process runs: stream k when k mod `count` = `index`. */
 struct Shard {
   std::size_t index = 0;
@@ -50,6 +60,11 @@ class LoadRunner {
    *  whether it is counted; the cap split over shards and threads as the arrivals are. */
   RoundResult run_open(const Expectation& expect, Transport transport, const ClientConfig& config,
                        const OpenLoop& load);
+
+  /** The sessions: this shard's share of the users, split over threads; each record carries its
+   *  scheduled start and whether it is counted. */
+  RoundResult run_users(const Expectation& expect, Transport transport, const ClientConfig& config,
+                        const UserLoad& load);
 
   std::size_t threads() const { return engines_.size(); }
 
