@@ -916,7 +916,8 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("wire_bytes_formula", std::string(wire_bytes_formula));
   benchmark::AddCustomContext(
       "cpu_note",
-      "client CPU is the harness thread's (CLOCK_THREAD_CPUTIME_ID), server CPU the server "
+      "client CPU is the harness threads' (CLOCK_THREAD_CPUTIME_ID, summed over "
+      "--client-threads), server CPU the server "
       "process's (GET /mock/stats, user+sys); on loopback the kernel's TCP work for both sides is "
       "charged to whichever side runs it, so neither figure is that side's alone");
   benchmark::AddCustomContext(
@@ -924,8 +925,10 @@ void add_context(const Run& run, const std::string& server_desc) {
       "steady_clock; t0 just before a stream's first request; an event is received when the read "
       "that completes it returns (polls: when the answer carrying it has been read; shapes "
       "without event numbers, snapshot and openai, tell a content event by the text length it "
-      "reaches); lag = receive - (t0 + recorded offset / speed); percentiles exact (linear "
-      "between order statistics)");
+      "reaches); lag = receive - (t0 + recorded offset / speed); open-loop (/rate:R) and session "
+      "(/users:N) cases count ttft, ttlt and lag from the scheduled start instead of t0; "
+      "percentiles exact (linear between order statistics), histograms beside the JSON within "
+      "0.4 %");
   const HarnessConfig& c = run.config;
   benchmark::AddCustomContext("speed", fmt::format("{}", c.speed));
   benchmark::AddCustomContext("warmup",
