@@ -98,15 +98,23 @@ namespace {
  */
 using Admit = std::function<std::optional<TimePoint>(TimePoint now)>;
 
-/** Drives `streams` on `multi` until every one has ended (finished, failed, passed its
- *  deadline, interrupted) and `admit` has none to come; a stream not started counts as running. */
+/**
+ * Drives `streams` on `multi` until every one has ended (finished, failed, passed its
+ * deadline, interrupted) and `admit` has none to come; a stream not started counts as running.
+ * Only the streams not ended are scanned: an open-loop case ends thousands.
+ */
 void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& streams,
            const ClientConfig& config, const Admit& admit) {
+  std::vector<Stream*> live;  // not ended, in order
+  std::size_t seen = 0;
+  const auto take_new = [&] {
+    for (; seen < streams.size(); ++seen) live.push_back(streams[seen].get());
+  };
   std::optional<TimePoint> due = admit ? admit(clock()) : std::nullopt;
-  std::size_t open = streams.size();
-  while (open > 0 || due) {
+  take_new();
+  while (!live.empty() || due) {
     if (config.stop && config.stop->load(std::memory_order_relaxed)) {
-      for (auto& s : streams)
+      for (Stream* s : live)
         if (!s->finished()) s->on_interrupt();
       break;
     }
@@ -124,10 +132,10 @@ void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& st
     const TimePoint now = clock();
     TimePoint next = now + std::chrono::milliseconds(max_poll_wait_ms);
     if (admit) due = admit(now);
+    take_new();
     if (due) next = std::min(next, *due);
     bool sent = false;
-    open = 0;
-    for (auto& s : streams) {
+    for (Stream* s : live) {
       if (s->finished()) continue;
       if (now >= s->deadline()) {
         s->on_deadline();
@@ -138,11 +146,11 @@ void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& st
         sent = true;
       }
       if (s->finished()) continue;
-      ++open;
       next = std::min(next, s->deadline());
       if (s->wake_at()) next = std::min(next, *s->wake_at());
     }
-    if (sent || (open == 0 && !due)) continue;
+    std::erase_if(live, [](const Stream* s) { return s->finished(); });
+    if (sent || (live.empty() && !due)) continue;
     const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
     curl_multi_poll(multi, nullptr, 0,
                     static_cast<int>(std::clamp<long long>(wait, 0, max_poll_wait_ms)), nullptr);
@@ -213,29 +221,33 @@ RoundResult Engine::run_open(const Expectation& expect, Transport transport,
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, static_cast<long>(cap) + spare_connections);
   set_http(m.multi, config);
   const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config, &m.h2_openers};
+  // Each stream made when it is due: a case of thousands of arrivals holds only those begun.
   std::vector<std::unique_ptr<Stream>> streams;
   streams.reserve(schedule.size());
-  for (std::size_t i = 0; i < schedule.size(); ++i) streams.push_back(make_stream(ctx, transport));
 
   m.sockets.take_round();
   const double cpu0 = thread_cpu_us();
   const TimePoint begin = m.clock();
-  std::size_t next = 0;  // the first stream not started
+  std::vector<Stream*> running;  // started, maybe ended since
+  bool next_waited = false;      // the next arrival was due while the cap was full
   // Arrivals in schedule order; one beyond the cap waits for a stream to end, its latency
   // still counted from its scheduled time.
   const Admit admit = [&](TimePoint now) -> std::optional<TimePoint> {
-    std::size_t running = 0;
-    for (std::size_t i = 0; i < next; ++i) running += streams[i]->finished() ? 0 : 1;
-    while (next < streams.size() && running < cap && begin + schedule[next] <= now) {
-      streams[next]->record().scheduled = begin + schedule[next];
-      streams[next]->start();
+    std::erase_if(running, [](const Stream* s) { return s->finished(); });
+    std::size_t next = streams.size();
+    while (next < schedule.size() && running.size() < cap && begin + schedule[next] <= now) {
+      streams.push_back(make_stream(ctx, transport));
+      Stream& s = *streams.back();
+      s.record().scheduled = begin + schedule[next];
+      s.record().waited = next_waited;
+      next_waited = false;
+      s.start();
+      running.push_back(&s);
       ++next;
-      ++running;
     }
     // Due but held by the cap: its dispatch lag is the cap's queue, not the harness's.
-    if (next < streams.size() && begin + schedule[next] <= now)
-      streams[next]->record().waited = true;
-    if (next == streams.size() || running >= cap) return std::nullopt;
+    if (next < schedule.size() && begin + schedule[next] <= now) next_waited = true;
+    if (next == schedule.size() || running.size() >= cap) return std::nullopt;
     return begin + schedule[next];
   };
   drive(m.multi, m.clock, streams, config, admit);
