@@ -148,6 +148,7 @@ class WsConnection {
 
   void send_turn() {
     ++turn().requests;
+    turn().body_bytes_out += expect().ws_message.size();  // the message; the rest is framing
     ws_.text(true);
     ws_.async_write(net::buffer(expect().ws_message),
                     [this](beast::error_code ec, std::size_t) { on_write(ec); });
@@ -172,6 +173,7 @@ class WsConnection {
       return fail(ErrorKind::truncated, "the connection ended mid-turn: " + ec.message());
     }
     if (!turn().first_byte) turn().first_byte = t;
+    turn().body_bytes_in += buffer_.size();  // the frame's payload; its header is framing
     const Frame f = ws_.got_text() ? on_frame(beast::buffers_to_string(buffer_.data()), t)
                                    : bad("a binary frame");
     buffer_.consume(buffer_.size());

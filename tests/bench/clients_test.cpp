@@ -509,6 +509,9 @@ TEST(Clients, WsFramesCostNoMoreThanSseEventsPerEvent) {
   const std::uint64_t frames = w.http_bytes_in - w.http_header_bytes_in;
   EXPECT_GE(frames, payload + 2 * w.events);
   EXPECT_LE(frames, payload + 4 * w.events);
+  // The bodies are the payloads exactly, both ways: the header bytes are the framing.
+  EXPECT_EQ(w.body_bytes_in, payload);
+  EXPECT_EQ(w.body_bytes_out, x.ws_message.size());
 }
 
 TEST(Clients, WsTurnsShareOneConnectionEachMeasuredFromItsOwnSend) {
