@@ -566,8 +566,10 @@ def predictions_for(context, cases):
     cache = {}
     out = {}
     for c in cases:
-        if c.get("base", c["transport"]) not in MODELLED or "host_conns:" in c.get("via", ""):
-            continue  # WebSocket, a connection cap's queue: no model of their own yet
+        via = c.get("via", "")
+        if c.get("base", c["transport"]) not in MODELLED or "host_conns:" in via \
+                or "max_conc:" in via:
+            continue  # WebSocket, a connection cap's or concurrency cap's queue: no model yet
         rid = c["recording"]
         if rid not in cache:
             try:

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <array>
+#include <functional>
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
@@ -89,11 +90,100 @@ std::size_t Engine::open_sockets() const {
   return impl_->sockets.open_sockets();
 }
 
-RoundResult Engine::run_round(const Expectation& expect, Transport transport,
-                              const ClientConfig& config, std::size_t concurrency) {
+namespace {
+/**
+ * Streams not started yet, started by `admit(now)` when they are due (it may add them to the
+ * streams); it returns when the next one is due (nullopt: none waiting or none can start yet,
+ * and none will unless a running stream ends). Closed rounds have none.
+ */
+using Admit = std::function<std::optional<TimePoint>(TimePoint now)>;
+
+/**
+ * Drives `streams` on `multi` until every one has ended (finished, failed, passed its
+ * deadline, interrupted) and `admit` has none to come; a stream not started counts as running.
+ * Only the streams not ended are scanned: an open-loop case ends thousands.
+ */
+void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& streams,
+           const ClientConfig& config, const Admit& admit) {
+  std::vector<Stream*> live;  // not ended, in order
+  std::size_t seen = 0;
+  const auto take_new = [&] {
+    for (; seen < streams.size(); ++seen) live.push_back(streams[seen].get());
+  };
+  std::optional<TimePoint> due = admit ? admit(clock()) : std::nullopt;
+  take_new();
+  while (!live.empty() || due) {
+    if (config.stop && config.stop->load(std::memory_order_relaxed)) {
+      for (Stream* s : live)
+        if (!s->finished()) s->on_interrupt();
+      break;
+    }
+    int running = 0;
+    curl_multi_perform(multi, &running);
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Stream* s = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
+      const CURLcode result = msg->data.result;
+      curl_multi_remove_handle(multi, msg->easy_handle);
+      s->on_done(result);  // may add the handle again
+    }
+    const TimePoint now = clock();
+    TimePoint next = now + std::chrono::milliseconds(max_poll_wait_ms);
+    if (admit) due = admit(now);
+    take_new();
+    if (due) next = std::min(next, *due);
+    bool sent = false;
+    for (Stream* s : live) {
+      if (s->finished()) continue;
+      if (now >= s->deadline()) {
+        s->on_deadline();
+        continue;
+      }
+      if (s->wake_at() && *s->wake_at() <= now) {
+        s->on_timer();
+        sent = true;
+      }
+      if (s->finished()) continue;
+      next = std::min(next, s->deadline());
+      if (s->wake_at()) next = std::min(next, *s->wake_at());
+    }
+    std::erase_if(live, [](const Stream* s) { return s->finished(); });
+    if (sent || (live.empty() && !due)) continue;
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
+    curl_multi_poll(multi, nullptr, 0,
+                    static_cast<int>(std::clamp<long long>(wait, 0, max_poll_wait_ms)), nullptr);
+  }
+}
+
+RoundResult collect(std::vector<std::unique_ptr<Stream>>& streams, double cpu0, TcpCounters tcp) {
+  RoundResult round;
+  round.client_cpu_us = thread_cpu_us() - cpu0;
+  round.tcp = tcp;
+  TimePoint first = TimePoint::max();
+  TimePoint last = TimePoint::min();
+  round.streams.reserve(streams.size());
+  for (auto& s : streams) {
+    StreamRecord& r = s->record();
+    first = std::min(first, r.t0);
+    last = std::max(last, r.end.value_or(r.t0));
+    round.streams.push_back(std::move(r));
+  }
+  if (!streams.empty()) round.wall_s = std::chrono::duration<double>(last - first).count();
+  return round;
+}
+
+void check_shape(Transport transport, const ClientConfig& config) {
   if (transport == Transport::long_poll && !has_cursor(config.shape))
     throw std::invalid_argument(fmt::format(
         "long-poll takes a cursor shape (delta, events), not {}", to_string(config.shape)));
+}
+}  // namespace
+
+RoundResult Engine::run_round(const Expectation& expect, Transport transport,
+                              const ClientConfig& config, std::size_t concurrency) {
+  check_shape(transport, config);
   Impl& m = *impl_;
   if (transport == Transport::ws) return run_ws_round(expect, config, concurrency, m.clock);
   curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS,
@@ -115,64 +205,100 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   } else {
     for (auto& s : streams) s->start();
   }
+  drive(m.multi, m.clock, streams, config, {});
+  return collect(streams, cpu0, m.sockets.take_round());
+}
 
-  std::size_t open = concurrency;
-  while (open > 0) {
-    if (config.stop && config.stop->load(std::memory_order_relaxed)) {
-      for (auto& s : streams)
-        if (!s->finished()) s->on_interrupt();
-      break;
-    }
-    int running = 0;
-    curl_multi_perform(m.multi, &running);
-    int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(m.multi, &queued)) {
-      if (msg->msg != CURLMSG_DONE) continue;
-      Stream* s = nullptr;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
-      const CURLcode result = msg->data.result;
-      curl_multi_remove_handle(m.multi, msg->easy_handle);
-      s->on_done(result);  // may add the handle again
-    }
-    const TimePoint now = m.clock();
-    TimePoint next = now + std::chrono::milliseconds(max_poll_wait_ms);
-    bool sent = false;
-    open = 0;
-    for (auto& s : streams) {
-      if (s->finished()) continue;
-      if (now >= s->deadline()) {
-        s->on_deadline();
-        continue;
-      }
-      if (s->wake_at() && *s->wake_at() <= now) {
-        s->on_timer();
-        sent = true;
-      }
-      if (s->finished()) continue;
-      ++open;
-      next = std::min(next, s->deadline());
-      if (s->wake_at()) next = std::min(next, *s->wake_at());
-    }
-    if (open == 0 || sent) continue;
-    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now).count();
-    curl_multi_poll(m.multi, nullptr, 0,
-                    static_cast<int>(std::clamp<long long>(wait, 0, max_poll_wait_ms)), nullptr);
-  }
+RoundResult Engine::run_open(const Expectation& expect, Transport transport,
+                             const ClientConfig& config,
+                             std::span<const std::chrono::microseconds> schedule,
+                             std::size_t max_concurrency) {
+  check_shape(transport, config);
+  if (transport == Transport::ws)
+    throw std::invalid_argument("ws does not run open-loop: its streams are not libcurl's");
+  Impl& m = *impl_;
+  const std::size_t cap = max_concurrency > 0 ? max_concurrency : schedule.size();
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, static_cast<long>(cap) + spare_connections);
+  set_http(m.multi, config);
+  const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config, &m.h2_openers};
+  // Each stream made when it is due: a case of thousands of arrivals holds only those begun.
+  std::vector<std::unique_ptr<Stream>> streams;
+  streams.reserve(schedule.size());
 
-  RoundResult round;
-  round.client_cpu_us = thread_cpu_us() - cpu0;
-  round.tcp = m.sockets.take_round();
-  TimePoint first = TimePoint::max();
-  TimePoint last = TimePoint::min();
-  round.streams.reserve(streams.size());
-  for (auto& s : streams) {
-    StreamRecord& r = s->record();
-    first = std::min(first, r.t0);
-    last = std::max(last, r.end.value_or(r.t0));
-    round.streams.push_back(std::move(r));
-  }
-  if (!streams.empty()) round.wall_s = std::chrono::duration<double>(last - first).count();
-  return round;
+  m.sockets.take_round();
+  const double cpu0 = thread_cpu_us();
+  const TimePoint begin = m.clock();
+  std::vector<Stream*> running;  // started, maybe ended since
+  bool next_waited = false;      // the next arrival was due while the cap was full
+  // Arrivals in schedule order; one beyond the cap waits for a stream to end, its latency
+  // still counted from its scheduled time.
+  const Admit admit = [&](TimePoint now) -> std::optional<TimePoint> {
+    std::erase_if(running, [](const Stream* s) { return s->finished(); });
+    std::size_t next = streams.size();
+    while (next < schedule.size() && running.size() < cap && begin + schedule[next] <= now) {
+      streams.push_back(make_stream(ctx, transport));
+      Stream& s = *streams.back();
+      s.record().scheduled = begin + schedule[next];
+      s.record().waited = next_waited;
+      next_waited = false;
+      s.start();
+      running.push_back(&s);
+      ++next;
+    }
+    // Due but held by the cap: its dispatch lag is the cap's queue, not the harness's.
+    if (next < schedule.size() && begin + schedule[next] <= now) next_waited = true;
+    if (next == schedule.size() || running.size() >= cap) return std::nullopt;
+    return begin + schedule[next];
+  };
+  drive(m.multi, m.clock, streams, config, admit);
+  return collect(streams, cpu0, m.sockets.take_round());
+}
+
+RoundResult Engine::run_users(const Expectation& expect, Transport transport,
+                              const ClientConfig& config, std::size_t users, Clock::duration think,
+                              Clock::duration duration) {
+  check_shape(transport, config);
+  if (transport == Transport::ws)
+    throw std::invalid_argument("ws does not run user sessions: its streams are not libcurl's");
+  Impl& m = *impl_;
+  curl_multi_setopt(m.multi, CURLMOPT_MAXCONNECTS, static_cast<long>(users) + spare_connections);
+  set_http(m.multi, config);
+  const StreamContext ctx{m.multi, &m.sockets, m.clock, &expect, &config, &m.h2_openers};
+  std::vector<std::unique_ptr<Stream>> streams;
+  constexpr std::size_t none = SIZE_MAX;
+  struct User {
+    TimePoint next;              // when its next turn is due
+    std::size_t current = none;  // its stream running, if any
+  };
+  m.sockets.take_round();
+  const double cpu0 = thread_cpu_us();
+  const TimePoint begin = m.clock();
+  const TimePoint end = begin + duration;
+  // First turns spread over one think time, so that the users are not in lockstep.
+  std::vector<User> sessions(users);
+  for (std::size_t u = 0; u < users; ++u)
+    sessions[u].next = begin + think * static_cast<long>(u) / static_cast<long>(users);
+  const Admit admit = [&](TimePoint now) -> std::optional<TimePoint> {
+    std::optional<TimePoint> due;
+    for (User& u : sessions) {
+      if (u.current != none && streams[u.current]->finished()) {
+        u.next = streams[u.current]->record().end.value_or(now) + think;
+        u.current = none;
+      }
+      if (u.current != none || u.next >= end) continue;
+      if (u.next <= now) {
+        streams.push_back(make_stream(ctx, transport));
+        streams.back()->record().scheduled = u.next;
+        streams.back()->start();
+        u.current = streams.size() - 1;
+      } else {
+        due = due ? std::min(*due, u.next) : u.next;
+      }
+    }
+    return due;
+  };
+  drive(m.multi, m.clock, streams, config, admit);
+  return collect(streams, cpu0, m.sockets.take_round());
 }
 
 namespace {

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -26,6 +27,8 @@
 #include <thread>
 
 #include "ssebench/bench/engine.hpp"
+#include "ssebench/bench/histogram.hpp"
+#include "ssebench/bench/load.hpp"
 #include "ssebench/bench/result_file.hpp"
 #include "ssebench/bench/server.hpp"
 
@@ -82,6 +85,33 @@ struct HarnessConfig {
    */
   std::vector<std::size_t> host_connections{0};
   bool quick = false;  // CI's reduced set
+
+  // Load models (METRICS.md, "Load models").
+  /** Open-loop arrival rates in streams/s, one case each ("/rate:R" where closed rounds have
+   *  "/c:C"); empty: closed rounds of --concurrency streams started together. */
+  std::vector<double> rates;
+  ArrivalKind arrival = ArrivalKind::poisson;
+  double burstiness = 1;            // gamma's shape: CV of the gaps = 1/sqrt(shape)
+  std::uint64_t seed = 1;           // of the arrival schedule: fixed, so runs and shards agree
+  std::size_t max_concurrency = 0;  // open-loop: streams at once, 0 = no cap ("/max_conc:N")
+  /** Closed-loop chat sessions, one case each ("/users:N"): each user's turns back to back with
+   *  --think-ms between them, over --duration (its windows as for the rates). */
+  std::vector<std::size_t> users;
+  long think_ms = 1000;
+  double duration_s = 10;  // open-loop and sessions: the window streams are due in
+  double warmup_s = 0;     // its head: streams due then run, not counted
+  double cooldown_s = 0;   // its tail: the same
+  /** A case whose harness lag p99 (t0 - scheduled start of the streams that did not wait for
+   *  --max-concurrency) exceeds this is flagged: the harness was behind (harness_behind=1). */
+  double behind_ms = 5;
+  /**
+   * Threads, each with its own libcurl multi handle, a case's streams split between them; 0 = one
+   * per core. 1 by default: the suite's figures (client CPU per token of one thread, connections
+   * per stream) and the committed results stay comparable; more threads are for scale runs,
+   * where one thread becomes the client bottleneck.
+   */
+  unsigned client_threads = 1;
+  Shard shard;  // --shard i/N: this process runs stream k of every case when k mod N = i
 };
 
 /**
@@ -132,10 +162,27 @@ void print_help(const HarnessConfig& d) {
       "                           HTTP/1.1 (cases /host_conns:N, for concurrency > N; default 0)\n"
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
       "50,250\n"
-      "                           (every poll shape stays)\n",
+      "                           (every poll shape stays)\n"
+      "load models (METRICS.md, \"Load models\"):\n"
+      "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
+      "                           of the closed rounds of --concurrency\n"
+      "  --arrival=K              constant | poisson | gamma (default poisson)\n"
+      "  --burstiness=B           gamma's shape: < 1 burstier, > 1 smoother (default {})\n"
+      "  --seed=N                 of the arrival schedule (default {})\n"
+      "  --max-concurrency=N      open-loop: streams at once, arrivals beyond wait (default 0 =\n"
+      "                           no cap; cases /max_conc:N)\n"
+      "  --users=LIST             closed-loop chat sessions of N users, a case each (/users:N)\n"
+      "  --think-ms=MS            a user's think time between turns (default {})\n"
+      "  --duration=S             open-loop and sessions: seconds streams are due in (default {})\n"
+      "  --warmup-s=S             streams due in the first S run, not counted (default {})\n"
+      "  --cooldown-s=S           streams due in the last S run, not counted (default {})\n"
+      "  --behind-ms=MS           flag a case whose harness lag p99 exceeds MS (default {})\n"
+      "  --client-threads=N       threads, each its own multi handle; 0 = cores (default {})\n"
+      "  --shard=I/N              run stream k of each case when k mod N = I (default 0/1)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
-      join(shapes), d.speed, d.rounds, d.stagger_ms, d.long_poll_wait_ms);
+      join(shapes), d.speed, d.rounds, d.stagger_ms, d.long_poll_wait_ms, d.burstiness, d.seed,
+      d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads);
 }
 
 std::vector<std::string> split(std::string_view s) {
@@ -262,6 +309,48 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
       c.long_poll_wait_ms = to_ms(name, value);
     } else if (name == "quick") {
       c.quick = true;
+    } else if (name == "rate") {
+      c.rates.clear();
+      for (const std::string& v : split(value)) c.rates.push_back(to_number<double>(name, v));
+      if (c.rates.empty()) throw std::invalid_argument("--rate needs at least one rate");
+    } else if (name == "arrival") {
+      const std::optional<ArrivalKind> k = parse_arrival_kind(value);
+      if (!k)
+        throw std::invalid_argument(
+            fmt::format("bad value '{}' for --arrival (constant, poisson, gamma)", value));
+      c.arrival = *k;
+    } else if (name == "users") {
+      c.users.clear();
+      for (const std::string& v : split(value)) c.users.push_back(to_number<std::size_t>(name, v));
+      if (c.users.empty()) throw std::invalid_argument("--users needs at least one count");
+    } else if (name == "think-ms") {
+      c.think_ms = to_ms(name, value);
+    } else if (name == "burstiness") {
+      c.burstiness = to_number<double>(name, value);
+    } else if (name == "seed") {
+      c.seed = to_number<std::uint64_t>(name, value);
+    } else if (name == "max-concurrency") {
+      c.max_concurrency = to_number<std::size_t>(name, value);
+    } else if (name == "duration") {
+      c.duration_s = to_number<double>(name, value);
+    } else if (name == "warmup-s") {
+      c.warmup_s = to_number<double>(name, value);
+    } else if (name == "cooldown-s") {
+      c.cooldown_s = to_number<double>(name, value);
+    } else if (name == "behind-ms") {
+      c.behind_ms = to_number<double>(name, value);
+    } else if (name == "client-threads") {
+      c.client_threads = to_number<unsigned>(name, value);
+      if (c.client_threads == 0)
+        c.client_threads = std::max(1u, std::thread::hardware_concurrency());
+    } else if (name == "shard") {
+      const auto slash = value.find('/');
+      if (slash == std::string::npos)
+        throw std::invalid_argument(fmt::format("bad value '{}' for --shard (I/N)", value));
+      c.shard.index = to_number<std::size_t>(name, value.substr(0, slash));
+      c.shard.count = to_number<std::size_t>(name, value.substr(slash + 1));
+      if (c.shard.count == 0 || c.shard.index >= c.shard.count)
+        throw std::invalid_argument(fmt::format("bad value '{}' for --shard: 0 <= I < N", value));
     } else {
       throw std::invalid_argument(fmt::format("unknown flag --{} (see --help)", name));
     }
@@ -274,6 +363,16 @@ HarnessConfig parse_flags(int argc, char** argv, bool& help) {
     if (n <= 0) throw std::invalid_argument("--intervals values must be at least 1");
   for (std::size_t n : c.ws_turns)
     if (n == 0) throw std::invalid_argument("--ws-turns values must be at least 1");
+  for (double r : c.rates)
+    if (!(r > 0)) throw std::invalid_argument("--rate values must be above 0");
+  for (std::size_t n : c.users)
+    if (n < c.shard.count)
+      throw std::invalid_argument("--users values must be at least 1 (and the number of shards)");
+  if (!(c.burstiness > 0)) throw std::invalid_argument("--burstiness must be above 0");
+  if (!(c.duration_s > c.warmup_s + c.cooldown_s) || c.duration_s * 1000 > max_duration_ms)
+    throw std::invalid_argument("--duration must exceed --warmup-s + --cooldown-s (and a year)");
+  if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
+    throw std::invalid_argument("--max-concurrency must be at least the number of shards");
   return c;
 }
 
@@ -511,7 +610,42 @@ struct Run {
   int cases_failed = 0;
   ResultsReporter* results = nullptr;
   bool interrupted = false;  // a case was cut by the interrupt
+  /** Every case's latency histograms (repetitions merged), written beside the JSON. */
+  std::map<std::string, std::map<std::string, Histogram>> histograms;
+  std::string histograms_path;  // empty: none written
 };
+
+/** benchmark.json -> benchmark.histograms.json: beside it, never one run's over another's. */
+std::string histograms_path_for(const std::string& json_path) {
+  if (json_path.empty()) return "";
+  const std::string_view ext = ".json";
+  const std::string stem =
+      json_path.ends_with(ext) ? json_path.substr(0, json_path.size() - ext.size()) : json_path;
+  return stem + ".histograms.json";
+}
+
+/** {"version":1,"unit":"ns","sub_bucket_bits":8,"cases":{NAME:{FIGURE:Histogram::to_json()}}}:
+ *  scripts/merge_shards adds the buckets of several runs' files. */
+void write_histograms(const Run& run) {
+  if (run.histograms_path.empty()) return;
+  std::string text = fmt::format(R"({{"version":1,"unit":"ns","sub_bucket_bits":{},"cases":{{)",
+                                 Histogram::sub_bucket_bits);
+  bool first_case = true;
+  for (const auto& [name, figures] : run.histograms) {
+    text += fmt::format("{}\n\"{}\":{{", first_case ? "" : ",", name);
+    first_case = false;
+    bool first = true;
+    for (const auto& [figure, h] : figures) {
+      text += fmt::format("{}\"{}\":{}", first ? "" : ",", figure, h.to_json());
+      first = false;
+    }
+    text += "}";
+  }
+  text += "\n}}\n";
+  std::string error;
+  if (!write_file_atomically(run.histograms_path, text, error))
+    fmt::print(stderr, "ssebench-bench: cannot write {}: {}\n", run.histograms_path, error);
+}
 
 /**
  * How a case's transport runs beyond its interval and shape: each variant is a name part
@@ -562,6 +696,8 @@ struct CaseSpec {
   long interval_ms = 0;
   std::optional<PollShape> shape;  // poll and long-poll only
   Variant variant;
+  double rate = 0;        // open-loop arrivals per second; 0 = not open-loop
+  std::size_t users = 0;  // closed-loop sessions; 0 = none (rate 0 too: a closed round)
 };
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
@@ -610,7 +746,7 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   cfg.ws_turns = v.ws_turns;
   cfg.http = v.http;
   cfg.max_host_connections = v.host_connections;
-  if (v.host_connections > 0) {
+  if (v.host_connections > 0 && spec.concurrency > 0) {
     // Streams wait their turn for a connection: the last of C over N connections starts after
     // about ceil(C / N) - 1 whole streams; its deadline allows for that.
     const std::size_t waves = (spec.concurrency + v.host_connections - 1) / v.host_connections;
@@ -623,7 +759,24 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
   }
   const Recording& rec = *spec.expect->recording;
   const auto started = Clock::now();
-  Engine engine;
+  LoadRunner runner(hc.client_threads, hc.shard);
+  const bool open = spec.rate > 0;
+  const bool sessions = spec.users > 0;
+  const auto us = [](double s) { return std::chrono::microseconds(std::llround(s * 1e6)); };
+  OpenLoop load;
+  UserLoad user_load{.users = spec.users,
+                     .think = std::chrono::milliseconds(hc.think_ms),
+                     .duration = us(hc.duration_s),
+                     .warmup = us(hc.warmup_s),
+                     .cooldown = us(hc.cooldown_s)};
+  if (open) {
+    load.arrivals = {
+        .rate_per_s = spec.rate, .kind = hc.arrival, .burstiness = hc.burstiness, .seed = hc.seed};
+    load.duration = us(hc.duration_s);
+    load.warmup = us(hc.warmup_s);
+    load.cooldown = us(hc.cooldown_s);
+    load.max_concurrency = hc.max_concurrency;
+  }
 
   // Verify and warm up (connections, caches) cheaply at speed 0; never counted.
   std::string failure;
@@ -632,7 +785,10 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     warm.speed = 0;
     warm.interval = std::min(cfg.interval, warmup_interval);  // the job is complete at once
     CaseAggregate w(spec.expect->clock.content_offsets(), rec.completion_tokens, 0);
-    w.add(engine.run_round(*spec.expect, spec.transport, warm, spec.concurrency));
+    // Open-loop: a few streams per engine, enough to verify and open connections.
+    const std::size_t warm_streams =
+        open || sessions ? 2 * hc.shard.count * runner.threads() : spec.concurrency;
+    w.add(runner.run_round(*spec.expect, spec.transport, warm, warm_streams));
     if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
   }
 
@@ -641,7 +797,10 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
     if (reset_stats(run.url)) before = fetch_stats(run.url);
-    RoundResult round = engine.run_round(*spec.expect, spec.transport, cfg, spec.concurrency);
+    RoundResult round = open ? runner.run_open(*spec.expect, spec.transport, cfg, load)
+                        : sessions
+                            ? runner.run_users(*spec.expect, spec.transport, cfg, user_load)
+                            : runner.run_round(*spec.expect, spec.transport, cfg, spec.concurrency);
     if (before) {
       if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
         ServerRound s;
@@ -669,7 +828,26 @@ void run_case(benchmark::State& state, Run& run, const CaseSpec& spec) {
 
   const auto counters = agg.counters();
   for (const auto& [name, value] : counters) state.counters[name] = value;
-  state.counters["concurrency"] = static_cast<double>(spec.concurrency);
+  if (open || sessions) {
+    if (open) state.counters["rate_per_s"] = spec.rate;
+    if (sessions) state.counters["users"] = static_cast<double>(spec.users);
+    if (sessions) state.counters["think_ms"] = static_cast<double>(hc.think_ms);
+    state.counters["duration_s"] = hc.duration_s;
+    if (open && hc.max_concurrency > 0)
+      state.counters["max_concurrency"] = static_cast<double>(hc.max_concurrency);
+    const double behind = find(counters, "harness_lag_ms_p99").value_or(0);
+    state.counters["harness_behind"] = behind > hc.behind_ms ? 1 : 0;
+    if (behind > hc.behind_ms)
+      fmt::print(stderr,
+                 "{}: warning: the harness fell behind its schedule (harness lag p99 {:.2f} ms > "
+                 "{} ms): more --client-threads, or a lower rate\n",
+                 spec.name, behind, hc.behind_ms);
+  } else {
+    state.counters["concurrency"] = static_cast<double>(spec.concurrency);
+  }
+  if (hc.shard.count > 1) state.counters["shards"] = static_cast<double>(hc.shard.count);
+  for (auto& [figure, h] : agg.histograms()) run.histograms[spec.name][figure].merge(h);
+  write_histograms(run);
   if (spec.interval_ms > 0) state.counters["interval_ms"] = static_cast<double>(spec.interval_ms);
   if (spec.transport == Transport::ws)
     state.counters["ws_turns"] = static_cast<double>(spec.variant.ws_turns);
@@ -738,7 +916,8 @@ void add_context(const Run& run, const std::string& server_desc) {
   benchmark::AddCustomContext("wire_bytes_formula", std::string(wire_bytes_formula));
   benchmark::AddCustomContext(
       "cpu_note",
-      "client CPU is the harness thread's (CLOCK_THREAD_CPUTIME_ID), server CPU the server "
+      "client CPU is the harness threads' (CLOCK_THREAD_CPUTIME_ID, summed over "
+      "--client-threads), server CPU the server "
       "process's (GET /mock/stats, user+sys); on loopback the kernel's TCP work for both sides is "
       "charged to whichever side runs it, so neither figure is that side's alone");
   benchmark::AddCustomContext(
@@ -746,8 +925,10 @@ void add_context(const Run& run, const std::string& server_desc) {
       "steady_clock; t0 just before a stream's first request; an event is received when the read "
       "that completes it returns (polls: when the answer carrying it has been read; shapes "
       "without event numbers, snapshot and openai, tell a content event by the text length it "
-      "reaches); lag = receive - (t0 + recorded offset / speed); percentiles exact (linear "
-      "between order statistics)");
+      "reaches); lag = receive - (t0 + recorded offset / speed); open-loop (/rate:R) and session "
+      "(/users:N) cases count ttft, ttlt and lag from the scheduled start instead of t0; "
+      "percentiles exact (linear between order statistics), histograms beside the JSON within "
+      "0.4 %");
   const HarnessConfig& c = run.config;
   benchmark::AddCustomContext("speed", fmt::format("{}", c.speed));
   benchmark::AddCustomContext("warmup",
@@ -776,6 +957,25 @@ void add_context(const Run& run, const std::string& server_desc) {
       "since the cursor; events = the job-event payloads since the cursor; long-poll runs the "
       "cursor shapes (delta, events) only");
   benchmark::AddCustomContext("recordings", c.recordings);
+  benchmark::AddCustomContext("client_threads", std::to_string(c.client_threads));
+  benchmark::AddCustomContext("shard", fmt::format("{}/{}", c.shard.index, c.shard.count));
+  if (!c.users.empty())
+    benchmark::AddCustomContext(
+        "session_model",
+        fmt::format("closed-loop sessions: each user's next turn {} ms after its last ended, "
+                    "over {} s, the first {} s and the last {} s not counted; ttft, ttlt and lag "
+                    "from each turn's scheduled start",
+                    c.think_ms, c.duration_s, c.warmup_s, c.cooldown_s));
+  if (!c.rates.empty())
+    benchmark::AddCustomContext(
+        "load_model",
+        fmt::format("open-loop: {} arrivals (burstiness {}, seed {}) over {} s, the first {} s "
+                    "and the last {} s not counted, max concurrency {}; ttft, ttlt and lag from "
+                    "each stream's scheduled start",
+                    to_string(c.arrival), c.burstiness, c.seed, c.duration_s, c.warmup_s,
+                    c.cooldown_s,
+                    c.max_concurrency > 0 ? std::to_string(c.max_concurrency) : "none"));
+  if (!run.histograms_path.empty()) benchmark::AddCustomContext("histograms", run.histograms_path);
 }
 
 }  // namespace
@@ -844,6 +1044,7 @@ int harness_main(int argc, char** argv) {
 
   auto run = std::make_unique<Run>();
   run->config = config;
+  run->histograms_path = histograms_path_for(json_path);
 
   const FolderLoad loaded = load_folder(config.recordings);
   for (const std::string& e : loaded.errors) fmt::print(stderr, "ssebench-bench: skipped {}\n", e);
@@ -920,7 +1121,26 @@ int harness_main(int argc, char** argv) {
                    to_string(t), x->recording->id);
         continue;
       }
-      for (std::size_t c : config.concurrency) {
+      // Closed rounds of C streams; or open-loop rates (C is then the cap, if any) and user
+      // sessions (C the users), which replace them.
+      struct CaseLoad {
+        std::size_t c = 0;
+        double rate = 0;
+        std::size_t users = 0;
+      };
+      std::vector<CaseLoad> loads;
+      if (config.rates.empty() && config.users.empty())
+        for (std::size_t c : config.concurrency) loads.push_back({.c = c});
+      else if (t == Transport::ws)
+        fmt::print(stderr, "ssebench-bench: ws/{}: no open-loop or session cases for ws, skipped\n",
+                   x->recording->id);
+      else {
+        for (double r : config.rates)
+          loads.push_back(
+              {.c = config.max_concurrency > 0 ? config.max_concurrency : SIZE_MAX, .rate = r});
+        for (std::size_t n : config.users) loads.push_back({.c = n, .users = n});
+      }
+      for (const auto& [c, rate, users] : loads) {
         const std::vector<long> intervals =
             has_interval(t) ? config.intervals_ms : std::vector<long>{0};
         for (long interval : intervals) {
@@ -928,16 +1148,27 @@ int harness_main(int argc, char** argv) {
           for (const std::optional<PollShape>& shape : shapes) {
             for (const Variant& v : variants_for(t, c, config)) {
               auto spec = std::make_unique<CaseSpec>();
-              spec->name = fmt::format("{}/{}/c:{}", to_string(t), x->recording->id, c);
+              spec->name = fmt::format("{}/{}/", to_string(t), x->recording->id);
+              if (rate > 0)
+                spec->name += fmt::format("rate:{}", rate) +
+                              (config.max_concurrency > 0
+                                   ? fmt::format("/max_conc:{}", config.max_concurrency)
+                                   : "");
+              else if (users > 0)
+                spec->name += fmt::format("users:{}", users);
+              else
+                spec->name += fmt::format("c:{}", c);
               if (interval > 0) spec->name += fmt::format("/interval_ms:{}", interval);
               if (shape) spec->name += fmt::format("/shape:{}", to_string(*shape));
               spec->name += v.suffix();
               spec->expect = x.get();
               spec->transport = t;
-              spec->concurrency = c;
+              spec->concurrency = rate > 0 ? config.max_concurrency : c;  // 0: no cap
+              spec->users = users;
               spec->interval_ms = interval;
               spec->shape = shape;
               spec->variant = v;
+              spec->rate = rate;
               const CaseSpec* s = spec.get();
               Run* r = run.get();
               benchmark::RegisterBenchmark(spec->name.c_str(),

@@ -48,9 +48,12 @@ StreamFigures stream_figures(const StreamRecord& record,
   StreamFigures f;
   if (record.first_byte) f.ttfb_ms = ms_between(record.t0, *record.first_byte);
   if (record.dispatched) f.queue_ms = ms_between(record.t0, *record.dispatched);
+  const TimePoint from = record.scheduled.value_or(record.t0);
+  if (record.scheduled) f.dispatch_lag_ms = ms_between(*record.scheduled, record.t0);
+  if (record.scheduled && !record.waited) f.harness_lag_ms = f.dispatch_lag_ms;
   if (record.content.empty()) return f;
-  f.ttft_ms = ms_between(record.t0, record.content.front().recv);
-  f.ttlt_ms = ms_between(record.t0, record.content.back().recv);
+  f.ttft_ms = ms_between(from, record.content.front().recv);
+  f.ttlt_ms = ms_between(from, record.content.back().recv);
   f.lag_ms.reserve(record.content.size());
   for (std::size_t i = 0; i < record.content.size(); ++i) {
     const ContentReceipt& c = record.content[i];
@@ -59,7 +62,7 @@ StreamFigures stream_figures(const StreamRecord& record,
       const double offset_ms =
           std::chrono::duration<double, std::milli>(scaled(content_offsets[c.ordinal], speed))
               .count();
-      f.lag_ms.push_back(ms_between(record.t0, c.recv) - offset_ms);
+      f.lag_ms.push_back(ms_between(from, c.recv) - offset_ms);
     }
     if (i > 0) f.itl_ms.push_back(ms_between(record.content[i - 1].recv, c.recv));
   }
@@ -117,7 +120,9 @@ void CaseAggregate::add(const RoundResult& round) {
     lateness_p99_max_ = std::max(lateness_p99_max_, round.server->lateness_us_p99);
     lateness_max_ = std::max(lateness_max_, round.server->lateness_us_max);
   }
+  run_ += round.streams.size();
   for (const StreamRecord& s : round.streams) {
+    if (!s.counted) continue;
     ++streams_;
     if (s.error) {
       ++failed_;
@@ -140,6 +145,8 @@ void CaseAggregate::add(const RoundResult& round) {
     if (f.queue_ms) queue_.push_back(*f.queue_ms);
     if (f.ttft_ms) ttft_.push_back(*f.ttft_ms);
     if (f.ttlt_ms) ttlt_.push_back(*f.ttlt_ms);
+    if (f.dispatch_lag_ms) dispatch_lag_.push_back(*f.dispatch_lag_ms);
+    if (f.harness_lag_ms) harness_lag_.push_back(*f.harness_lag_ms);
     lag_.insert(lag_.end(), f.lag_ms.begin(), f.lag_ms.end());
     itl_.insert(itl_.end(), f.itl_ms.begin(), f.itl_ms.end());
   }
@@ -165,8 +172,18 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
     put(name + "_per_stream", total / n);
     put(name + "_per_token", total / tokens);
   };
+  // The round's CPU and TCP counters cover every stream it ran, those of the warm-up and
+  // cool-down windows too: per stream run.
+  const double ran = static_cast<double>(std::max<std::size_t>(run_, 1));
+  const double ran_tokens = ran * static_cast<double>(std::max<std::uint64_t>(tokens_, 1));
+  const auto per_run = [&](const std::string& name, double total) {
+    put(name + "_per_stream", total / ran);
+    put(name + "_per_token", total / ran_tokens);
+  };
 
   put("streams", static_cast<double>(streams_));
+  // Counted or not (warm-up, cool-down windows): what the *_per_stream of CPU and TCP are over.
+  put("streams_run", static_cast<double>(run_));
   put("streams_ok", static_cast<double>(streams_ - failed_));
   put("errors", static_cast<double>(failed_));
   for (std::size_t k = 0; k < error_kind_count; ++k)
@@ -190,14 +207,18 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
     put("lag_ms_p95", lag->p95);
   }
   stats("itl_ms", itl_, false);
+  // Open-loop cases: how late the harness started streams (t0 - scheduled start).
+  stats("dispatch_lag_ms", dispatch_lag_, true);
+  // Of the streams that did not wait for --max-concurrency: the harness's own lateness.
+  stats("harness_lag_ms", harness_lag_, true);
 
   put("requests_per_stream", static_cast<double>(requests_) / n);
   put("connections_per_stream", static_cast<double>(connections_) / n);
   put("empty_polls_per_stream", static_cast<double>(empty_polls_) / n);
 
-  per("client_cpu_us", client_cpu_us_);
+  per_run("client_cpu_us", client_cpu_us_);
   if (server_rounds_ > 0) {
-    per("server_cpu_us", server_cpu_us_);
+    per_run("server_cpu_us", server_cpu_us_);
     put("server_lateness_us_p50", lateness_p50_sum_ / static_cast<double>(server_rounds_));
     put("server_lateness_us_p99", lateness_p99_max_);
     put("server_lateness_us_max", lateness_max_);
@@ -207,14 +228,14 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   per("http_bytes_in", static_cast<double>(http_in_));
   // Status lines and headers of every answer: the rest of http_bytes_in is bodies and framing.
   per("http_header_bytes_in", static_cast<double>(http_header_in_));
-  per("tcp_payload_bytes_out", static_cast<double>(tcp_.bytes_out));
-  per("tcp_payload_bytes_in", static_cast<double>(tcp_.bytes_in));
-  per("segments_out", static_cast<double>(tcp_.segs_out));
-  per("segments_in", static_cast<double>(tcp_.segs_in));
-  per("wire_bytes_out",
-      static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
-  per("wire_bytes_in",
-      static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  per_run("tcp_payload_bytes_out", static_cast<double>(tcp_.bytes_out));
+  per_run("tcp_payload_bytes_in", static_cast<double>(tcp_.bytes_in));
+  per_run("segments_out", static_cast<double>(tcp_.segs_out));
+  per_run("segments_in", static_cast<double>(tcp_.segs_in));
+  per_run("wire_bytes_out",
+          static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
+  per_run("wire_bytes_in",
+          static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
   // What is not body in the TCP payload: request lines or HEADERS frames, header fields (HPACK
   // over HTTP/2), chunk framing or DATA frame headers, and HTTP/2's connection frames.
   const double reqs = static_cast<double>(std::max<std::size_t>(requests_, 1));
@@ -222,14 +243,37 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   const auto header_out = static_cast<double>(tcp_.bytes_out - std::min(tcp_.bytes_out, body_out_));
   put("body_bytes_in_per_request", static_cast<double>(body_in_) / reqs);
   put("body_bytes_out_per_request", static_cast<double>(body_out_) / reqs);
-  put("header_bytes_in_per_request", header_in / reqs);
-  put("header_bytes_out_per_request", header_out / reqs);
-  if (tcp_.bytes_in > 0) put("header_share_in", header_in / static_cast<double>(tcp_.bytes_in));
-  if (tcp_.bytes_out > 0) put("header_share_out", header_out / static_cast<double>(tcp_.bytes_out));
+  // TCP counters cover uncounted streams too (warm-up, cool-down): no header figure then.
+  if (run_ == streams_) {
+    put("header_bytes_in_per_request", header_in / reqs);
+    put("header_bytes_out_per_request", header_out / reqs);
+    if (tcp_.bytes_in > 0) put("header_share_in", header_in / static_cast<double>(tcp_.bytes_in));
+    if (tcp_.bytes_out > 0)
+      put("header_share_out", header_out / static_cast<double>(tcp_.bytes_out));
+  }
   // A total, not a ratio: any retransmit on loopback is a finding in itself.
   put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
   put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));
   return c;
+}
+
+std::vector<std::pair<std::string, Histogram>> CaseAggregate::histograms() const {
+  std::vector<std::pair<std::string, Histogram>> out;
+  const auto add = [&out](std::string name, const std::vector<double>& samples) {
+    if (samples.empty()) return;
+    Histogram h;
+    for (double v : samples) h.add_ms(v);
+    out.emplace_back(std::move(name), std::move(h));
+  };
+  add("ttfb_ms", ttfb_);
+  add("queue_ms", queue_);
+  add("ttft_ms", ttft_);
+  add("ttlt_ms", ttlt_);
+  add("lag_ms", lag_);
+  add("itl_ms", itl_);
+  add("dispatch_lag_ms", dispatch_lag_);
+  add("harness_lag_ms", harness_lag_);
+  return out;
 }
 
 }  // namespace ssebench::bench

@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "ssebench/bench/load.hpp"
 #include "ssebench/bench/server.hpp"
 
 namespace ssebench::bench {
@@ -563,6 +564,147 @@ TEST(Clients, WsStopFlagInterruptsTheRound) {
   const RoundResult r = engine.run_round(x, Transport::ws, c, 2);
   stopper.join();
   for (const StreamRecord& s : r.streams) EXPECT_EQ(s.error, ErrorKind::interrupted);
+}
+
+// ---- load models (load.hpp): open-loop arrivals, client threads, shards ----------------------
+
+/** Stream k due at k × gap; gap below the replay's length so that a cap makes arrivals wait. */
+std::vector<std::chrono::microseconds> every(std::chrono::microseconds gap, std::size_t n) {
+  std::vector<std::chrono::microseconds> out;
+  for (std::size_t k = 0; k < n; ++k) out.push_back(gap * static_cast<long>(k));
+  return out;
+}
+
+TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  for (Transport t : {Transport::sse, Transport::poll}) {
+    SCOPED_TRACE(std::string(to_string(t)));
+    const ClientConfig c = config(4.0, 50, PollShape::delta);
+    Engine engine;
+    // 12 arrivals 10 ms apart, 3 at once: most wait for a stream (≈ 140 ms at speed 4) to end.
+    const auto schedule = every(std::chrono::milliseconds(10), 12);
+    const RoundResult r = engine.run_open(x, t, c, schedule, 3);
+    ASSERT_EQ(r.streams.size(), schedule.size());
+    double waited_ms = 0;
+    for (const StreamRecord& s : r.streams) {
+      EXPECT_TRUE(s.ok()) << what_failed(s);
+      ASSERT_TRUE(s.scheduled);
+      EXPECT_LE(*s.scheduled, s.t0);
+      const StreamFigures from_schedule = stream_figures(s, x.clock.content_offsets(), 4.0);
+      StreamRecord sent = s;
+      sent.scheduled.reset();
+      const StreamFigures from_send = stream_figures(sent, x.clock.content_offsets(), 4.0);
+      ASSERT_TRUE(from_schedule.ttft_ms && from_send.ttft_ms && from_schedule.dispatch_lag_ms);
+      EXPECT_GE(*from_schedule.ttft_ms, *from_send.ttft_ms);
+      EXPECT_GE(*from_schedule.ttlt_ms, *from_send.ttlt_ms);
+      ASSERT_EQ(from_schedule.lag_ms.size(), from_send.lag_ms.size());
+      for (std::size_t i = 0; i < from_send.lag_ms.size(); ++i)
+        EXPECT_GE(from_schedule.lag_ms[i], from_send.lag_ms[i]);
+      EXPECT_NEAR(*from_schedule.ttft_ms - *from_send.ttft_ms, *from_schedule.dispatch_lag_ms,
+                  1e-6);
+      waited_ms = std::max(waited_ms, *from_schedule.dispatch_lag_ms);
+    }
+    EXPECT_GT(waited_ms, 50.0) << "the cap of 3 made no arrival wait";
+    EXPECT_TRUE(r.streams.back().waited);
+    EXPECT_FALSE(r.streams.front().waited);
+  }
+}
+
+TEST(Clients, UserSessionsTakeTurnsWithTheirThinkTimeBetween) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  Engine engine;
+  const auto think = std::chrono::milliseconds(30);
+  const auto duration = std::chrono::milliseconds(500);
+  const RoundResult r = engine.run_users(x, Transport::sse, config(8.0), 2, think, duration);
+  ASSERT_GT(r.streams.size(), 4u);  // ≈ 70 ms turns + 30 ms think: about 5 each
+  TimePoint begin = TimePoint::max();
+  for (const StreamRecord& s : r.streams) begin = std::min(begin, *s.scheduled);
+  std::size_t firsts = 0;
+  for (const StreamRecord& s : r.streams) {
+    EXPECT_TRUE(s.ok()) << what_failed(s);
+    ASSERT_TRUE(s.scheduled && s.end);
+    EXPECT_LE(*s.scheduled, s.t0);
+    EXPECT_LT(*s.scheduled, begin + duration);
+    // Each later turn is due exactly think after an earlier turn (its user's last) ended.
+    const bool follows = std::any_of(r.streams.begin(), r.streams.end(), [&](const auto& o) {
+      return o.end && *o.end + think == *s.scheduled;
+    });
+    firsts += follows ? 0 : 1;
+    // Never more than the two users' streams at once.
+    const auto running = std::count_if(r.streams.begin(), r.streams.end(), [&](const auto& o) {
+      return o.t0 <= s.t0 && s.t0 < o.end.value_or(o.t0);
+    });
+    EXPECT_LE(running, 2);
+  }
+  EXPECT_EQ(firsts, 2u);  // one first turn per user
+}
+
+/** What must not depend on how a case's streams are split: counts summed over its streams. */
+struct Counts {
+  std::size_t streams = 0, failed = 0, counted = 0, events = 0, content = 0, requests = 0;
+  bool operator==(const Counts&) const = default;
+};
+Counts counts_of(const RoundResult& r) {
+  Counts c;
+  for (const StreamRecord& s : r.streams) {
+    ++c.streams;
+    c.failed += s.ok() ? 0 : 1;
+    c.counted += s.counted ? 1 : 0;
+    c.events += s.events;
+    c.content += s.content.size();
+    c.requests += s.requests;
+  }
+  return c;
+}
+void PrintTo(const Counts& c, std::ostream* os) {
+  *os << c.streams << " streams (" << c.failed << " failed, " << c.counted << " counted), "
+      << c.events << " events, " << c.content << " content, " << c.requests << " requests";
+}
+
+OpenLoop small_open_loop() {
+  OpenLoop load;
+  load.arrivals = {.rate_per_s = 40, .kind = ArrivalKind::poisson, .seed = 5};
+  load.duration = std::chrono::milliseconds(500);
+  load.warmup = std::chrono::milliseconds(100);
+  load.cooldown = std::chrono::milliseconds(100);
+  load.max_concurrency = 8;
+  return load;
+}
+
+TEST(Clients, TwoClientThreadsGiveTheCountsOfOne) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const ClientConfig c = config(8.0, 50, PollShape::delta);
+  for (Transport t : {Transport::sse, Transport::poll}) {
+    SCOPED_TRACE(std::string(to_string(t)));
+    LoadRunner one(1), two(2);
+    const Counts closed = counts_of(one.run_round(x, t, c, 7));
+    EXPECT_EQ(closed.streams, 7u);
+    EXPECT_EQ(closed.failed, 0u);
+    EXPECT_EQ(counts_of(two.run_round(x, t, c, 7)), closed);
+    const Counts open = counts_of(one.run_open(x, t, c, small_open_loop()));
+    EXPECT_EQ(open.streams,
+              arrival_offsets(small_open_loop().arrivals, small_open_loop().duration).size());
+    EXPECT_LT(open.counted, open.streams) << "the warm-up and cool-down windows count nothing";
+    EXPECT_EQ(open.failed, 0u);
+    EXPECT_EQ(counts_of(two.run_open(x, t, c, small_open_loop())), open);
+  }
+}
+
+TEST(Clients, TwoShardsRunTheStreamsOfOneProcessBetweenThem) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  const ClientConfig c = config(8.0);
+  LoadRunner whole(1), first(1, {0, 2}), second(2, {1, 2});
+  const RoundResult all = whole.run_open(x, Transport::sse, c, small_open_loop());
+  const RoundResult a = first.run_open(x, Transport::sse, c, small_open_loop());
+  const RoundResult b = second.run_open(x, Transport::sse, c, small_open_loop());
+  std::vector<RoundResult> parts;
+  parts.push_back(a);
+  parts.push_back(b);
+  EXPECT_EQ(counts_of(merge_rounds(std::move(parts))), counts_of(all));
+  EXPECT_EQ(a.streams.size(), (all.streams.size() + 1) / 2);  // streams 0, 2, 4, …
+  EXPECT_EQ(counts_of(whole.run_round(x, Transport::sse, c, 5)).streams, 5u);
+  EXPECT_EQ(counts_of(first.run_round(x, Transport::sse, c, 5)).streams, 3u);
+  EXPECT_EQ(counts_of(second.run_round(x, Transport::sse, c, 5)).streams, 2u);
 }
 
 }  // namespace

@@ -225,5 +225,45 @@ TEST(ErrorKind, Names) {
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 
+TEST(StreamFigures, AnOpenLoopStreamCountsFromItsScheduledStart) {
+  StreamRecord r;
+  r.scheduled = TimePoint{} + milliseconds(10);
+  r.t0 = TimePoint{} + milliseconds(15);  // started 5 ms late
+  r.first_byte = r.t0 + milliseconds(2);
+  r.content.push_back({r.t0 + milliseconds(401), 0});
+  const std::vector<microseconds> offsets{microseconds(400'000)};
+  const StreamFigures f = stream_figures(r, offsets, 1.0);
+  EXPECT_DOUBLE_EQ(*f.dispatch_lag_ms, 5.0);
+  EXPECT_DOUBLE_EQ(*f.ttft_ms, 406.0);  // from the schedule: the 5 ms late start counts
+  EXPECT_DOUBLE_EQ(*f.ttlt_ms, 406.0);
+  EXPECT_DOUBLE_EQ(f.lag_ms.at(0), 6.0);
+  EXPECT_DOUBLE_EQ(*f.ttfb_ms, 2.0);  // from the send, as before
+  r.scheduled.reset();
+  EXPECT_FALSE(stream_figures(r, offsets, 1.0).dispatch_lag_ms);
+}
+
+TEST(CaseAggregate, StreamsOutsideTheCountedWindowRunButAreNotCounted) {
+  RoundResult round;
+  for (int i = 0; i < 4; ++i) {
+    StreamRecord r;
+    r.scheduled = r.t0 = TimePoint{} + milliseconds(i);
+    r.content.push_back({r.t0 + milliseconds(1), 0});
+    r.requests = 1;
+    r.counted = i == 1 || i == 2;
+    round.streams.push_back(r);
+  }
+  round.client_cpu_us = 400;
+  CaseAggregate a({microseconds(0)}, 1, 1.0);
+  a.add(round);
+  EXPECT_EQ(a.streams(), 2u);
+  EXPECT_DOUBLE_EQ(counter(a, "requests_per_stream"), 1.0);
+  EXPECT_DOUBLE_EQ(counter(a, "client_cpu_us_per_stream"), 100.0);  // over the 4 run
+  EXPECT_DOUBLE_EQ(counter(a, "dispatch_lag_ms_max"), 0.0);
+  std::map<std::string, std::uint64_t> samples;
+  for (const auto& [name, h] : a.histograms()) samples[name] = h.count();
+  EXPECT_EQ(samples["ttft_ms"], 2u);
+  EXPECT_EQ(samples["dispatch_lag_ms"], 2u);
+}
+
 }  // namespace
 }  // namespace ssebench::bench

@@ -59,6 +59,25 @@ class Engine {
                         std::size_t concurrency);
 
   /**
+   * An open-loop round: stream k is due at the round's start + schedule[k] (arrival_offsets());
+   * at most `max_concurrency` run at once (0 = no cap): an arrival beyond it waits for one to
+   * end. Every record carries its scheduled start beside its t0. Returns when every stream has
+   * ended. ws has no open-loop round (std::invalid_argument).
+   */
+  RoundResult run_open(const Expectation& expect, Transport transport, const ClientConfig& config,
+                       std::span<const std::chrono::microseconds> schedule,
+                       std::size_t max_concurrency);
+
+  /**
+   * Closed-loop chat sessions: `users` each start a stream, read it to its end, think for
+   * `think`, and start the next, until `duration` has passed (a turn due after it is not
+   * started). A turn's scheduled start is the previous one's end + think (the first turns spread
+   * over one think time). ws has none (std::invalid_argument).
+   */
+  RoundResult run_users(const Expectation& expect, Transport transport, const ClientConfig& config,
+                        std::size_t users, Clock::duration think, Clock::duration duration);
+
+  /**
    * A soak: every group's streams, their starts spread evenly over `ramp`, each replaced by a
    * new one (a fresh t0 and request; connections are reused) as soon as it ends, until
    * `ramp + duration` has passed or a group's config.stop is set. `tick(elapsed)` is called from

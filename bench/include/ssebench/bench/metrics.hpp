@@ -18,6 +18,7 @@
 #include <utility>
 #include <vector>
 
+#include "ssebench/bench/histogram.hpp"
 #include "ssebench/recording.hpp"
 
 namespace ssebench::bench {
@@ -60,7 +61,15 @@ struct ContentReceipt {
 
 /** Everything a client records about one stream. */
 struct StreamRecord {
-  TimePoint t0{};                       // just before the first request was added
+  TimePoint t0{};  // just before the first request was added
+  /** Open-loop cases: when the arrival schedule wanted the stream to start (t0 is then later:
+   *  the harness's dispatch lag, or a wait behind --max-concurrency). ttft, ttlt and lag are
+   *  from here, so a client that falls behind cannot hide the queueing (coordinated omission). */
+  std::optional<TimePoint> scheduled;
+  /** Open-loop: it was due while --max-concurrency streams ran, and waited for one to end. */
+  bool waited = false;
+  /** False for a stream scheduled in a warm-up or cool-down window: run, not counted. */
+  bool counted = true;
   std::optional<TimePoint> first_byte;  // first response byte of the first request
   /** The first request left the client's queue and went out on a connection
    *  (CURLOPT_PREREQFUNCTION): t0 to here is queueing behind the connection limit + connecting. */
@@ -93,9 +102,12 @@ struct StreamRecord {
 struct StreamFigures {
   std::optional<double> ttfb_ms;
   std::optional<double> queue_ms;  // t0 to the first request's dispatch
-  std::optional<double> ttft_ms;
+  std::optional<double> ttft_ms;   // from the scheduled start when there is one, else from t0
   std::optional<double> ttlt_ms;
-  std::vector<double> lag_ms;  // one per content event received
+  std::optional<double> dispatch_lag_ms;  // t0 - scheduled start (open-loop only)
+  /** The dispatch lag of a stream that did not wait for the cap: the harness's own lateness. */
+  std::optional<double> harness_lag_ms;
+  std::vector<double> lag_ms;  // one per content event received, from the scheduled start too
   std::vector<double> itl_ms;  // gaps between consecutive content events
 };
 
@@ -166,11 +178,16 @@ class CaseAggregate {
   /** Every figure, its unit in its name (ttft_ms_p50, wire_bytes_in_per_token, …). */
   std::vector<std::pair<std::string, double>> counters() const;
 
+  /** The latency figures as mergeable histograms, by figure name (ttft_ms, lag_ms, …): what
+   *  histograms.json carries so that shards and threads merge to the percentiles of the whole. */
+  std::vector<std::pair<std::string, Histogram>> histograms() const;
+
  private:
   std::vector<std::chrono::microseconds> offsets_;
   std::uint64_t tokens_;
   double speed_;
-  std::vector<double> ttfb_, queue_, ttft_, ttlt_, lag_, itl_;
+  std::vector<double> ttfb_, queue_, ttft_, ttlt_, lag_, itl_, dispatch_lag_, harness_lag_;
+  std::size_t run_ = 0;  // streams run, counted or not: what the round's CPU and TCP are over
   std::size_t streams_ = 0, failed_ = 0, rounds_ = 0, server_rounds_ = 0;
   std::array<std::size_t, error_kind_count> errors_{};
   std::string first_error_;
