@@ -146,6 +146,14 @@ void drive(CURLM* multi, ClockFn clock, std::vector<std::unique_ptr<Stream>>& st
         sent = true;
       }
       if (s->finished()) continue;
+      if (const auto at = s->kick_at()) {  // libcurl 7.88's stalled HTTP/2 answer (stream.hpp)
+        if (*at <= now) {
+          s->kick();
+          sent = true;  // what the kick read is handled without waiting
+        } else {
+          next = std::min(next, *at);
+        }
+      }
       next = std::min(next, s->deadline());
       if (s->wake_at()) next = std::min(next, *s->wake_at());
     }
@@ -488,6 +496,8 @@ SoakResult Engine::run_soak(std::span<const SoakGroup> groups, Clock::duration r
           s->on_deadline();
         else if (s->wake_at() && *s->wake_at() <= now)
           s->on_timer();
+        else if (const auto at = s->kick_at(); at && *at <= now)
+          s->kick();
         if (s->finished()) {
           slot_of.erase(s);
           replace(slot);

@@ -135,6 +135,7 @@ void CaseAggregate::add(const RoundResult& round) {
     requests_ += s.requests;
     connections_ += s.connections;
     empty_polls_ += s.empty_polls;
+    h2_kicks_ += s.h2_kicks;
     http_out_ += s.http_bytes_out;
     http_in_ += s.http_bytes_in;
     http_header_in_ += s.http_header_bytes_in;
@@ -215,6 +216,8 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   put("requests_per_stream", static_cast<double>(requests_) / n);
   put("connections_per_stream", static_cast<double>(connections_) / n);
   put("empty_polls_per_stream", static_cast<double>(empty_polls_) / n);
+  // Answers libcurl 7.88 held back over HTTP/2 until kicked: each one's lag carries the wait.
+  put("h2_kicks", static_cast<double>(h2_kicks_));
 
   per_run("client_cpu_us", client_cpu_us_);
   if (server_rounds_ > 0) {

@@ -23,6 +23,10 @@ bool iequals_prefix(std::string_view line, std::string_view prefix) {
 
 /** Longest recording duration / speed a deadline counts: a tiny --speed must not overflow it. */
 constexpr std::chrono::hours max_scaled_duration{24 * 365};
+/** HTTP/2: an answer begun and quiet this long is kicked (Stream::kick). On loopback a JSON
+ *  answer's bytes follow each other within microseconds; SSE's quiet between events costs one
+ *  kick per this much of it. */
+constexpr std::chrono::milliseconds h2_kick_after{50};
 }  // namespace
 
 Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
@@ -141,6 +145,7 @@ std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void*
   auto* s = static_cast<Stream*>(self);
   const std::size_t bytes = size * n;
   if (!s->record_.first_byte) s->record_.first_byte = s->now();
+  s->quiet_since_ = s->now();
   s->record_.http_bytes_in += bytes;
   s->record_.http_header_bytes_in += bytes;
   const std::string_view line(data, bytes);
@@ -170,6 +175,7 @@ std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* 
   // One clock reading per read, before parsing: every event these bytes complete was received now.
   const TimePoint now = s->now();
   s->last_read_ = now;
+  s->quiet_since_ = now;
   s->record_.http_bytes_in += bytes;
   std::string_view body(data, bytes);
   if (s->chunked_) {
@@ -217,6 +223,27 @@ void Stream::on_done(CURLcode result) {
   if (chunked_ && !decoder_.done())
     return fail(ErrorKind::truncated, "the chunked body ended before its last chunk");
   on_response(last_read_.value_or(now()));
+}
+
+// libcurl 7.88's HTTP/2 receive path (before the 8.x rework of lib/http2.c) can read an
+// answer's last DATA frames and END_STREAM off the socket while another transfer is being
+// served, and then not wake the transfer they belong to: its bytes wait in libcurl, the
+// socket stays quiet, and the transfer hangs until its deadline. Seen with many streams of
+// large answers ending together (long-poll, shape=events, c:100: one stream stuck at 32768
+// of 46153 body bytes, all of them and END_STREAM acknowledged by the client's TCP).
+// Pausing and unpausing the transfer is libcurl's own way to have it read what it holds
+// (curl_easy_pause expires the transfer and forces a read check on its connection); it sends
+// nothing on the wire when the stream's window is unchanged.
+std::optional<TimePoint> Stream::kick_at() const {
+  if (config().http != HttpVersion::http2 || !in_flight_ || status_ == 0) return std::nullopt;
+  return quiet_since_ + h2_kick_after;
+}
+
+void Stream::kick() {
+  quiet_since_ = now();
+  ++record_.h2_kicks;
+  curl_easy_pause(easy_, CURLPAUSE_RECV);
+  curl_easy_pause(easy_, CURLPAUSE_CONT);
 }
 
 void Stream::on_timer() {

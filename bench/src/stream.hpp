@@ -52,6 +52,11 @@ class Stream {
   bool finished() const { return finished_; }
   TimePoint deadline() const { return deadline_; }
   const std::optional<TimePoint>& wake_at() const { return wake_at_; }
+  /** HTTP/2: when the answer in flight, begun and quiet since, is to be kicked (kick()). */
+  std::optional<TimePoint> kick_at() const;
+  /** Makes libcurl look again at what it holds for the transfer in flight (a libcurl 7.88
+   *  HTTP/2 stall: the answer's last bytes read off the socket, never handed over). */
+  void kick();
   StreamRecord& record() { return record_; }
 
  protected:
@@ -108,6 +113,7 @@ class Stream {
   std::string decoded_;
   std::string error_body_;  // start of a non-2xx body, for the error message
   std::optional<TimePoint> last_read_;
+  TimePoint quiet_since_;  // the answer in flight: its last header or body bytes, or a kick
 };
 
 /** Compares a stream's rebuilt text with `want`, and its content events with the recording's

@@ -80,6 +80,7 @@ struct StreamRecord {
   std::size_t requests = 0;
   std::size_t connections = 0;             // new connections opened (CURLINFO_NUM_CONNECTS)
   std::size_t empty_polls = 0;             // poll answers with no new event
+  std::size_t h2_kicks = 0;                // HTTP/2 answers kicked out of libcurl (Stream::kick)
   std::uint64_t http_bytes_out = 0;        // request line, headers, body
   std::uint64_t http_bytes_in = 0;         // status line, headers, raw (chunked) body
   std::uint64_t http_header_bytes_in = 0;  // of those, status lines and headers
@@ -191,7 +192,8 @@ class CaseAggregate {
   std::size_t streams_ = 0, failed_ = 0, rounds_ = 0, server_rounds_ = 0;
   std::array<std::size_t, error_kind_count> errors_{};
   std::string first_error_;
-  std::size_t events_ = 0, content_events_ = 0, requests_ = 0, connections_ = 0, empty_polls_ = 0;
+  std::size_t events_ = 0, content_events_ = 0, requests_ = 0, connections_ = 0, empty_polls_ = 0,
+              h2_kicks_ = 0;
   std::uint64_t http_out_ = 0, http_in_ = 0, http_header_in_ = 0, body_out_ = 0, body_in_ = 0;
   TcpCounters tcp_;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
