@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_results  # noqa: E402
 import tradeoff_charts  # noqa: E402
 
-TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll"]
+TRANSPORT_ORDER = ["sse", "ws", "rest", "long-poll", "poll"]
 
 
 def rank(order, value):
@@ -30,14 +30,16 @@ def rank(order, value):
 
 def variant_key(case):
     """sse, rest, long-poll, then poll by interval; the shapes of one setting together."""
-    return (rank(TRANSPORT_ORDER, case["transport"]), case["interval_ms"],
-            rank(bench_results.SHAPES, case["shape"]), case["shape"])
+    return (rank(TRANSPORT_ORDER, case.get("base", case["transport"])), case["interval_ms"],
+            rank(bench_results.SHAPES, case["shape"]), case["shape"], case.get("via", ""))
 
 
 def tick_label(case):
-    """'poll 250 ms\ndelta', 'long-poll\nevents', 'sse'."""
-    label = case["transport"] + (f" {case['interval_ms']} ms" if case["interval_ms"] else "")
-    return label + (f"\n{case['shape']}" if case["shape"] else "")
+    """'poll 250 ms\ndelta', 'long-poll\nevents', 'sse', 'sse\nhttp:2': one short line each."""
+    label = case.get("base", case["transport"])
+    label += f" {case['interval_ms']}" if case["interval_ms"] else ""
+    label += f"\n{case['shape']}" if case["shape"] else ""
+    return label + ("\n" + case["via"].replace(" ", "\n") if case.get("via") else "")
 
 
 def layout(cases):
@@ -55,7 +57,7 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
     """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick;
     baseline: a dotted line per recording at its sse case's stacked total (the ×sse reference)."""
     levels, variants, labels, recordings = layout(cases)
-    fig_width = min(16, max(8, 0.55 * len(variants) * max(1, len(recordings)) + 3))
+    fig_width = min(30, max(8, 0.55 * len(variants) * max(1, len(recordings)) + 3))
     fig, axes = plt.subplots(len(levels), 1, figsize=(fig_width, 3.6 * len(levels)), squeeze=False)
     width = 0.8 / max(1, len(recordings))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

@@ -59,9 +59,11 @@ def label(case):
 
 
 def tick(case):
-    """'poll', '50 ms', its shape: short lines under a bar."""
-    text = case["transport"] + (f"\n{case['interval_ms']} ms" if case["interval_ms"] else "")
-    return text + (f"\n{case['shape']}" if case["shape"] else "")
+    """'poll', '50 ms', its shape, its variant ('http:2'): short lines under a bar."""
+    text = case.get("base", case["transport"])
+    text += f"\n{case['interval_ms']} ms" if case["interval_ms"] else ""
+    text += f"\n{case['shape']}" if case["shape"] else ""
+    return text + ("\n" + case["via"].replace(" ", "\n") if case.get("via") else "")
 
 
 def setting_color(case, intervals):
