@@ -94,7 +94,10 @@ def soak_point(kind, n, model, speed, ramp_s, duration_s, tmp):
         rss_idle = srv.rss_bytes()
         out = os.path.join(tmp, f"soak_{kind}_{n}_{speed}.json")
         window = max(1, duration_s // 3)
-        rc = subprocess.run([SOAK, f"--server={srv.url}", f"--sse={n}", "--poll=0",
+        # --server-pid: the soak lists the server's descriptors itself; asked over HTTP, each
+        # server would list 10,000 of them on its own loop once a second, ms of lateness.
+        rc = subprocess.run([SOAK, f"--server={srv.url}", f"--server-pid={srv.p.pid}",
+                             f"--sse={n}", "--poll=0",
                              "--long-poll=0", f"--model={model}", f"--speed={speed}",
                              f"--ramp-s={ramp_s}", f"--duration-s={duration_s}",
                              f"--window-s={window}", f"--out={out}"],
@@ -355,12 +358,13 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--repetitions", type=int, default=3)
     ap.add_argument("--parts", default="capacity,peer,poll")
+    ap.add_argument("--streams", default="100,1000,10000", help="capacity points to run")
     ap.add_argument("--duration-s", type=int, default=8, help="measured seconds a point")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=ROOT).stdout.strip()
-    scale = {"version": 1, "context": {"commit": commit, "cores": os.cpu_count(),
+    scale = {"version": 1, "argv": sys.argv[1:], "context": {"commit": commit, "cores": os.cpu_count(),
                                        "load_before": loadavg(), "repetitions": a.repetitions,
                                        "machine": "shared with other engineers' builds"}}
     parts = a.parts.split(",")
@@ -369,13 +373,15 @@ def main():
         if "capacity" in parts:
             scale["capacity"] = {}
             # (streams, recording, speeds, ramp). At 10,000 streams the long recording slowed
-            # 40× and 20× (868 s and 434 s streams, 1.4 and 2.8 events/s each): every stream is
-            # held through the point, none reconnects, and the rates are those of 250 and 500
-            # streams at speed 1 (a 10× step was p99 0.5 s on the 2 shared cores).
+            # 20× and 10× (434 s and 217 s streams, 2.8 and 5.5 events/s each; its first event
+            # 6.6 and 3.3 s in): every stream is held through the point, none reconnects, and
+            # the rates are those of 500 and 1,000 streams at speed 1.
             plan = [(100, "chat-gpt-4o-mini-long", [2, 8], 2),
                     (1000, "chat-gpt-4o-mini-long", [1, 2], 4),
-                    (10000, "chat-gpt-4o-mini-long", [0.025, 0.05], 8)]
+                    (10000, "chat-gpt-4o-mini-long", [0.05, 0.1], 8)]
             for n, model, speeds, ramp in plan:
+                if str(n) not in a.streams.split(","):
+                    continue
                 scale["capacity"][str(n)] = capacity(n, model, speeds, a.repetitions, ramp,
                                                      a.duration_s, tmp)
         if "peer" in parts:

@@ -12,13 +12,31 @@ def median(points, key):
 
 
 def summarise(reps):
-    """One ladder step, its repetitions folded into medians; errors summed."""
+    """One ladder step, its repetitions folded into medians; errors summed. A repetition whose
+    soak got no final stats from the server (events_per_s 0) measured nothing: it is left out of
+    the medians and counted as unmeasured."""
     keys = ("events_per_s", "lateness_us_p99", "lateness_us_p50", "cpu_us_per_event",
             "rss_bytes_per_stream", "streams_held")
-    s = {k: median(reps, k) for k in keys}
+    measured = [p for p in reps if p["events_per_s"] > 0] or reps
+    s = {k: median(measured, k) for k in keys}
     s["errors"] = sum(p["errors"] for p in reps)
-    s["repetitions"] = len(reps)
+    s["repetitions"] = len(measured)
+    s["unmeasured"] = len(reps) - len(measured)
     return s
+
+
+def resummarise(scale):
+    """Every capacity ladder's steps and sustained rates again from its raw points."""
+    for cap in scale.get("capacity", {}).values():
+        for kind in ("server", "floor"):
+            steps = []
+            for speed in cap["speeds"]:
+                reps = [p for p in cap["points"] if p["server"] == kind and p["speed"] == speed]
+                if reps:
+                    steps.append(dict(summarise(reps), speed=speed))
+            cap["steps"][kind] = steps
+            cap[f"{kind}_sustained"] = sustained(steps)
+    return scale
 
 
 def sustained(steps):
@@ -126,5 +144,25 @@ def table(scale):
     return "\n".join(lines)
 
 
+def main():
+    """scale_table.py RUN_DIR: the table again from RUN_DIR/scale.json (after a change here)."""
+    import json
+    import os
+    import sys
+    path = os.path.join(sys.argv[1], "scale.json")
+    with open(path) as f:
+        scale = resummarise(json.load(f))
+    with open(path + ".tmp", "w") as f:
+        json.dump(scale, f, indent=1)
+    os.replace(path + ".tmp", path)
+    with open(os.path.join(sys.argv[1], "table.md"), "w") as f:
+        f.write(table(scale) + "\n")
+    print(table(scale))
+
+
 def fmt_rate(s):
     return "none within p99 ≤ 1 ms" if s is None else f"{s['events_per_s']:,.0f}"
+
+
+if __name__ == "__main__":
+    main()

@@ -21,6 +21,10 @@ s2 = scale_table.summarise([point(4000, 1500), point(4000, 2000), point(4000, 80
 s3 = scale_table.summarise([point(2000, 100, errors=1), point(2000, 100), point(2000, 100)])
 if (s1["events_per_s"], s1["lateness_us_p99"]) != (1000, 300):
     problems.append(f"summarise: {s1}")
+# A repetition that measured nothing (no final stats) is left out and counted.
+s4 = scale_table.summarise([point(0, 0), point(3000, 400), point(3100, 500)])
+if (s4["events_per_s"], s4["repetitions"], s4["unmeasured"]) != (3050, 2, 1):
+    problems.append(f"summarise with an unmeasured repetition: {s4}")
 if scale_table.sustained([s1, s2, s3]) is not s1:
     problems.append("sustained is not the 1,000 events/s step")
 if scale_table.sustained([s2]) is not None:
