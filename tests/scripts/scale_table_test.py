@@ -16,7 +16,7 @@ def point(eps, p99, cpu=10.0, rss=4096.0, errors=0):
 
 problems = []
 # Medians of three; the step past 1 ms and the step with an error are not sustained.
-s1 = scale_table.summarise([point(1000, 300), point(1100, 900), point(900, 200)])
+s1 = dict(scale_table.summarise([point(1000, 300), point(1100, 900), point(900, 200)]), speed=1)
 s2 = scale_table.summarise([point(4000, 1500), point(4000, 2000), point(4000, 800)])
 s3 = scale_table.summarise([point(2000, 100, errors=1), point(2000, 100), point(2000, 100)])
 if (s1["events_per_s"], s1["lateness_us_p99"]) != (1000, 300):
@@ -34,8 +34,10 @@ floor = scale_table.summarise([point(1600, 100, cpu=5.0, rss=2048.0)] * 3)
 scale = {
     "context": {"commit": "abc1234", "cores": 2, "load_before": "1 1 1", "load_after": "2 2 2",
                 "repetitions": 3},
-    "capacity": {"100": {"model": "m", "speeds": [1, 2], "server_sustained": s1,
-                         "floor_sustained": floor}},
+    "capacity": {"100": {"model": "m", "speeds": [1, 2],
+                         "steps": {"floor": [dict(floor, speed=1)], "server": [s1]},
+                         "server_sustained": s1, "floor_sustained": floor}},
+    "capacity_none": None,
     "peer": {"version": "0.1.29", "ours": {"server_cpu_us_per_event": 10.0,
                                             "timing_error_ms_p50": 1.0, "timing_error_ms_p99": 2.0,
                                             "timing_error_ms_max": 3.0},
@@ -45,6 +47,11 @@ scale = {
     "poll": {"path": "GET /x", "body_bytes": 600, "wrk": "wrk -t1", "nginx_version": "1.22.1",
              "server_rps": 10000.0, "nginx_rps": 25000.0},
 }
+del scale["capacity_none"]
+# A ladder where neither server held 1 ms: its first step's figures, no verdict.
+scale["capacity"]["1000"] = {"model": "m", "speeds": [1], "server_sustained": None,
+                             "floor_sustained": None,
+                             "steps": {"server": [dict(s2, speed=1)], "floor": [dict(s2, speed=1)]}}
 v = scale_table.verdicts(scale)
 want = {"capacity_100": (0.625, True), "peer_cpu": (6.0, True), "peer_accuracy": (5.0, False),
         "client_cpu": (0.1, True), "poll_rps": (0.4, False)}
@@ -52,7 +59,7 @@ for key, (value, met) in want.items():
     if key not in v or abs(v[key]["value"] - value) > 1e-9 or v[key]["met"] != met:
         problems.append(f"{key}: {v.get(key)}, want {value} met={met}")
 text = scale_table.table(scale)
-for needle in ("0.62 met", "6.0× (met", "5.0× (missed", "0.10 (met", "0.40 (missed", "abc1234"):
+for needle in ("none: at 4,000 events/s p99 1.5 ms", "not decided", "0.62 met", "× 1: 10.0 / 5.0 µs = 2.0×", "6.0× (met", "5.0× (missed", "0.10 (met", "0.40 (missed", "abc1234"):
     if needle not in text:
         problems.append(f"the table has no {needle!r}")
 for line in problems:
