@@ -273,7 +273,7 @@ class Floor {
   // False when the connection was closed (and `c` is gone).
   bool send(Connection& c, std::string_view bytes) {
     if (c.out.empty()) {
-      const ssize_t n = write(c.fd, bytes.data(), bytes.size());
+      const ssize_t n = ::send(c.fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
       if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
         close_connection(c.fd);
         return false;
@@ -290,7 +290,7 @@ class Floor {
     auto it = connections_.find(fd);
     if (it == connections_.end()) return;
     Connection& c = it->second;
-    const ssize_t n = write(fd, c.out.data(), c.out.size());
+    const ssize_t n = ::send(fd, c.out.data(), c.out.size(), MSG_NOSIGNAL);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return close_connection(fd);
     c.out.erase(0, n > 0 ? static_cast<std::size_t>(n) : 0);
     if (c.out.empty()) watch(fd, EPOLLIN, EPOLL_CTL_MOD);

@@ -2,12 +2,16 @@
 """ssebench-floor serves a recording's exact bytes: read raw (the chunked body decoded by urllib)
 it equals the recording's events concatenated; the harness engine (ssebench-soak) rebuilds every
 stream's text with zero errors against it; its stats answer carries the fields the soak reads;
-SIGTERM ends it with status 0. Not timed: speeds are high only to keep it short.
+a client that resets its connection mid-stream does not end it (no SIGPIPE); SIGTERM ends it with
+status 0. Not timed: speeds are high only to keep it short.
 Usage: floor_test.py FLOOR SOAK RECORDINGS_DIR"""
 import json
 import os
 import signal
+import socket
+import struct
 import subprocess
+import time
 import sys
 import urllib.request
 
@@ -37,6 +41,20 @@ try:
                        capture_output=True, text=True, timeout=60)
     if r.returncode != 0 or "0 failed" not in r.stderr:
         problems.append(f"soak against the floor: exit {r.returncode}: {r.stderr[-500:]}")
+    # Clients gone mid-stream: the floor's next writes fail, and it must live on. (The write
+    # that raised SIGPIPE is the second after a FIN, before the floor reads the EOF: a race
+    # this does not force, but it walks both ways a client leaves.)
+    host, port = url.removeprefix("http://").split(":")
+    for i in range(40):  # half reset, half closed (FIN): the write after either is refused
+        with socket.create_connection((host, int(port)), timeout=10) as c:
+            c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+                      b"Content-Length: 2\r\n\r\n{}")
+            c.recv(1)
+            if i % 2:
+                c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    time.sleep(0.2)
+    if p.poll() is not None:
+        problems.append(f"a reset client ended the floor (status {p.returncode})")
     stats = json.load(urllib.request.urlopen(f"{url}/mock/stats", timeout=10))
     for key in ("cpu", "rss_bytes", "fds_open", "connections_open", "streams_active",
                 "events_written", "lateness_us"):
