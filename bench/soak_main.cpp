@@ -32,7 +32,8 @@ constexpr const char* default_server_binary = "";
 #endif
 
 struct SoakConfig {
-  std::string server;  // running server URL; empty: start one
+  std::string server;   // running server URL; empty: start one
+  long server_pid = 0;  // that server's process: its descriptors counted here, off its loop
   std::string server_binary = default_server_binary;
   std::string recordings = SSEBENCH_RECORDINGS_DIR;
   std::string model = "chat-gpt-4o-mini-text";  // 12 events over 0.57 s
@@ -52,6 +53,8 @@ void print_help(const SoakConfig& d) {
       "ssebench-soak [flags]\n"
       "  --server=URL             use a running server (default: start {} with\n"
       "                           --max-connections 30000 --job-retention-ms 10000)\n"
+      "  --server-pid=PID         with --server: count its descriptors in /proc/PID/fd here,\n"
+      "                           not on the server's loop (where 10,000 of them cost ms)\n"
       "  --recordings=DIR         recordings folder (default {})\n"
       "  --model=ID               the recording every stream replays (default {})\n"
       "  --speed=S                replay speed (default {})\n"
@@ -89,6 +92,8 @@ SoakConfig parse(int argc, char** argv, bool& help) {
       help = true;
     else if (name == "server")
       c.server = value;
+    else if (name == "server-pid")
+      c.server_pid = number_flag<long>(name, value);
     else if (name == "server-binary")
       c.server_binary = value;
     else if (name == "recordings")
@@ -254,7 +259,9 @@ int soak_main(int argc, char** argv) {
   // never waits on it. Its descriptors are counted from /proc/PID/fd here when this process
   // started it: listing 10,000 of them takes ~50 ms, which on the server's loop would show in its
   // lateness; a --server=URL is asked for fds_open (on its own loop) instead.
-  const std::string fd_dir = server ? fmt::format("/proc/{}/fd", server->pid()) : "";
+  const std::string fd_dir = server         ? fmt::format("/proc/{}/fd", server->pid())
+                             : c.server_pid ? fmt::format("/proc/{}/fd", c.server_pid)
+                                            : "";
   const auto count_fds = [&]() -> std::int64_t {
     std::error_code ec;
     std::int64_t n = 0;

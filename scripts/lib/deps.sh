@@ -8,6 +8,8 @@ ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev li
 # The tests draw the charts too (tests/scripts/charts_test.py): matplotlib is a test need as well.
 ssebench_test_packages=(python3-matplotlib)
 ssebench_bench_packages=(python3-matplotlib iproute2)
+# scripts/scale: wrk drives the poll endpoint and nginx, the static-file reference for it.
+ssebench_scale_packages=(wrk nginx-light)
 
 # ssebench_require PACKAGE...: make sure every named package is installed.
 ssebench_require() {
