@@ -7,6 +7,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <boost/asio.hpp>
@@ -174,8 +175,9 @@ class WsConnection {
     }
     if (!turn().first_byte) turn().first_byte = t;
     turn().body_bytes_in += buffer_.size();  // the frame's payload; its header is framing
-    const Frame f = ws_.got_text() ? on_frame(beast::buffers_to_string(buffer_.data()), t)
-                                   : bad("a binary frame");
+    // A flat buffer is contiguous: the frame is parsed where it was read, not copied.
+    const std::string_view frame(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const Frame f = ws_.got_text() ? on_frame(frame, t) : bad("a binary frame");
     buffer_.consume(buffer_.size());
     if (f == Frame::failed) return close();
     if (f == Frame::last) return end_turn(t);
@@ -189,7 +191,7 @@ class WsConnection {
 
   // A turn ends with its API's last event: chat's [DONE] (or an error chunk, which has no
   // [DONE] after it), the Responses API's response.completed, .failed or .incomplete.
-  Frame on_frame(const std::string& data, TimePoint t) {
+  Frame on_frame(std::string_view data, TimePoint t) {
     StreamRecord& r = turn();
     ++r.events;
     if (data == "[DONE]") return Frame::last;
