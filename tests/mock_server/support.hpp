@@ -25,6 +25,7 @@
 
 #include <boost/json.hpp>
 
+#include "../temp_dir.hpp"
 #include "ssebench/recording.hpp"
 #include "ssebench/server/config.hpp"
 #include "ssebench/server/server.hpp"
@@ -137,29 +138,7 @@ bool eventually(Pred pred, std::chrono::milliseconds limit = std::chrono::second
   return pred();
 }
 
-/** A temp folder removed at destruction. */
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("ssebench-server-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  void write(const std::string& name, std::string_view text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using ssebench::test::TempDir;
 
 // ---- a running server --------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@
 #include <sstream>
 #include <thread>
 
+#include "../temp_dir.hpp"
 #include "ssebench/bench/server.hpp"
 
 namespace ssebench::recorder {
@@ -48,33 +49,7 @@ class ServerEnv : public ::testing::Environment {
 };
 const auto* const env = ::testing::AddGlobalTestEnvironment(new ServerEnv);
 
-/** A temp folder removed at destruction. */
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("ssebench-record-test-" + std::to_string(::getpid()) + "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::vector<std::string> files() const {
-    std::vector<std::string> out;
-    for (const auto& e : std::filesystem::directory_iterator(path_))
-      out.push_back(e.path().filename().string());
-    std::sort(out.begin(), out.end());
-    return out;
-  }
-
- private:
-  std::filesystem::path path_;
-};
+using ssebench::test::TempDir;
 
 std::string quoted(const std::string& s) {
   std::string out = "'";
