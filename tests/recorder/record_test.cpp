@@ -18,7 +18,6 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <sstream>
 #include <thread>
 
