@@ -48,30 +48,6 @@ std::optional<HttpVersion> parse_http_version(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view to_string(PollShape s) {
-  switch (s) {
-    case PollShape::openai:
-      return "openai";
-    case PollShape::snapshot:
-      return "snapshot";
-    case PollShape::delta:
-      return "delta";
-    case PollShape::events:
-      return "events";
-  }
-  return "unknown";
-}
-
-std::optional<PollShape> parse_poll_shape(std::string_view name) {
-  for (PollShape s : all_poll_shapes)
-    if (to_string(s) == name) return s;
-  return std::nullopt;
-}
-
-bool has_cursor(PollShape s) {
-  return s == PollShape::delta || s == PollShape::events;
-}
-
 std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed) {
   std::vector<PollShape> out;
   if (!is_polled(t)) return out;

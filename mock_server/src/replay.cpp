@@ -85,26 +85,6 @@ std::string_view to_string(JobStatus s) {
   return "in_progress";
 }
 
-std::string_view to_string(Shape s) {
-  switch (s) {
-    case Shape::openai:
-      return "openai";
-    case Shape::snapshot:
-      return "snapshot";
-    case Shape::delta:
-      return "delta";
-    case Shape::events:
-      return "events";
-  }
-  return "openai";
-}
-
-std::optional<Shape> parse_shape(std::string_view name) {
-  for (Shape s : {Shape::openai, Shape::snapshot, Shape::delta, Shape::events})
-    if (to_string(s) == name) return s;
-  return std::nullopt;
-}
-
 std::string Job::name() const {
   return (api() == Api::responses ? "resp_bg_" : "chatcmpl_bg_") + std::to_string(id);
 }
@@ -248,20 +228,20 @@ std::string events_body(const Job& job, JobStatus status, std::uint64_t first, s
 
 }  // namespace
 
-std::string job_body(const Job& job, Shape shape, Clock::time_point now,
+std::string job_body(const Job& job, PollShape shape, Clock::time_point now,
                      std::optional<std::uint64_t> after) {
   const Representation& r = job.replay->representation;
   const JobStatus status = job.status(now);
   const std::uint64_t due = job.due(now);
   const std::uint64_t first = after ? std::min(*after + 1, due) : 0;
   switch (shape) {
-    case Shape::openai:
+    case PollShape::openai:
       return tail_body(job, status, is_terminal(status) ? r.tails[due] : r.pending_tail);
-    case Shape::snapshot:
+    case PollShape::snapshot:
       return tail_body(job, status, r.tails[due]);
-    case Shape::delta:
+    case PollShape::delta:
       return delta_body(job, status, first, due, after);
-    case Shape::events:
+    case PollShape::events:
       return events_body(job, status, first, due, after);
   }
   return {};

@@ -82,7 +82,7 @@ TEST(Replay, EventsShapeNumbersFromZeroAndStartsAfterTheCursor) {
   const Replay replay = replay_of(three_events());
   const Clock::time_point t0{};
   const Job job{1, &replay, t0, 1.0};
-  const auto full = parsed(job_body(job, Shape::events, t0 + 25ms, std::nullopt));
+  const auto full = parsed(job_body(job, PollShape::events, t0 + 25ms, std::nullopt));
   EXPECT_EQ(full.at("id"), "chatcmpl_bg_1");
   EXPECT_EQ(full.at("object"), "chat.completion");
   EXPECT_EQ(full.at("status"), "in_progress");
@@ -93,19 +93,19 @@ TEST(Replay, EventsShapeNumbersFromZeroAndStartsAfterTheCursor) {
   ASSERT_EQ(full.at("events").as_array().size(), 2u);
   // Payloads are inserted verbatim: the same bytes as the recording's data.
   EXPECT_NE(
-      job_body(job, Shape::events, t0 + 25ms, std::nullopt).find(replay.clock.job_event(1).data()),
+      job_body(job, PollShape::events, t0 + 25ms, std::nullopt).find(replay.clock.job_event(1).data()),
       std::string::npos);
 
-  const auto inc = parsed(job_body(job, Shape::events, t0 + 25ms, 0));
+  const auto inc = parsed(job_body(job, PollShape::events, t0 + 25ms, 0));
   EXPECT_EQ(inc.at("cursor").to_number<int>(), 1);
   EXPECT_EQ(inc.at("events").as_array().size(), 1u);
-  const auto none = parsed(job_body(job, Shape::events, t0 + 25ms, 1));
+  const auto none = parsed(job_body(job, PollShape::events, t0 + 25ms, 1));
   EXPECT_EQ(none.at("cursor").to_number<int>(), 1);
   EXPECT_TRUE(none.at("events").as_array().empty());
-  const auto early = parsed(job_body(job, Shape::events, t0, std::nullopt));
+  const auto early = parsed(job_body(job, PollShape::events, t0, std::nullopt));
   EXPECT_TRUE(early.at("cursor").is_null());
   EXPECT_EQ(early.at("status"), "queued");
-  const auto done = parsed(job_body(job, Shape::events, t0 + 40ms, 1));
+  const auto done = parsed(job_body(job, PollShape::events, t0 + 40ms, 1));
   EXPECT_EQ(done.at("status"), "completed");
   EXPECT_EQ(done.at("cursor").to_number<int>(), 2);
 }
@@ -114,11 +114,11 @@ TEST(Replay, DeltaShapeCarriesTheNewTextAndTheCursor) {
   const Replay replay = replay_of(three_events());
   const Clock::time_point t0{};
   const Job job{1, &replay, t0, 1.0};
-  const auto d = parsed(job_body(job, Shape::delta, t0 + 25ms, std::nullopt));
+  const auto d = parsed(job_body(job, PollShape::delta, t0 + 25ms, std::nullopt));
   EXPECT_EQ(d.at("object"), "chat.completion.delta");
   EXPECT_EQ(d.at("delta"), "Hi");
   EXPECT_EQ(d.at("cursor").to_number<int>(), 1);
-  const auto none = parsed(job_body(job, Shape::delta, t0 + 25ms, 1));
+  const auto none = parsed(job_body(job, PollShape::delta, t0 + 25ms, 1));
   EXPECT_EQ(none.at("delta"), "");
   EXPECT_EQ(none.at("cursor").to_number<int>(), 1);
 }
@@ -127,21 +127,21 @@ TEST(Replay, OpenAIShapeHasNoOutputUntilTheEndAndSnapshotHasItAll) {
   const Replay replay = replay_of(three_events());
   const Clock::time_point t0{};
   const Job job{1, &replay, t0, 1.0};
-  const auto pending = parsed(job_body(job, Shape::openai, t0 + 25ms, std::nullopt));
+  const auto pending = parsed(job_body(job, PollShape::openai, t0 + 25ms, std::nullopt));
   EXPECT_EQ(pending.at("status"), "in_progress");
   EXPECT_TRUE(pending.at("choices").as_array().empty());
-  const auto snap = parsed(job_body(job, Shape::snapshot, t0 + 25ms, std::nullopt));
+  const auto snap = parsed(job_body(job, PollShape::snapshot, t0 + 25ms, std::nullopt));
   EXPECT_EQ(snap.at("choices").at(0).at("message").at("content"), "Hi");
-  const auto done = parsed(job_body(job, Shape::openai, t0 + 40ms, std::nullopt));
+  const auto done = parsed(job_body(job, PollShape::openai, t0 + 40ms, std::nullopt));
   EXPECT_EQ(done.at("status"), "completed");
   EXPECT_EQ(done.at("choices").at(0).at("message").at("content"), "Hi");
   EXPECT_EQ(done.at("choices").at(0).at("finish_reason"), "stop");
 }
 
 TEST(Replay, ShapesParseByName) {
-  for (Shape s : {Shape::openai, Shape::snapshot, Shape::delta, Shape::events})
-    EXPECT_EQ(parse_shape(to_string(s)), s);
-  EXPECT_FALSE(parse_shape("full"));
+  for (PollShape s : {PollShape::openai, PollShape::snapshot, PollShape::delta, PollShape::events})
+    EXPECT_EQ(parse_poll_shape(to_string(s)), s);
+  EXPECT_FALSE(parse_poll_shape("full"));
 }
 
 TEST(Replay, ErrorJsonIsOpenAIShaped) {

@@ -169,7 +169,7 @@ Outcome create(const Call& call, Api api) {
           fmt::format("Too many background jobs: the limit is {}.", call.state.config.max_jobs),
           "requests", {}, "rate_limit_exceeded");
     }
-    if (!stream) return json_answer(call, http::status::ok, job_body(*job, Shape::openai, now, {}));
+    if (!stream) return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, now, {}));
     return {call.endpoint, replay_stream(call, *replay, job->start, job->speed, 0, false, job)};
   }
   if (stream) {

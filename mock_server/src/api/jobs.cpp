@@ -22,12 +22,12 @@ Outcome job_not_found(const Call& call, Api api) {
 
 Outcome retrieve(const Call& call, Api api) {
   const Query& q = call.query;
-  Shape shape = Shape::openai;
+  PollShape shape = PollShape::openai;
   std::optional<std::uint64_t> after;
   std::optional<std::uint64_t> wait_ms;
   bool stream = false;
   if (const auto s = q.get("shape")) {
-    const auto parsed = parse_shape(*s);
+    const auto parsed = parse_poll_shape(*s);
     if (!parsed) return bad_query(call, "shape", *s, "openai, snapshot, delta or events");
     shape = *parsed;
   }
@@ -93,7 +93,7 @@ Outcome cancel(const Call& call, Api api) {
         "invalid_request_error", {}, "response_already_finished");
   }
   job->cancel(call.now);  // false when cancelled before: cancelling again changes nothing
-  return json_answer(call, http::status::ok, job_body(*job, Shape::openai, call.now, {}));
+  return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, call.now, {}));
 }
 
 Outcome erase(const Call& call, Api api) {

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "ssebench/poll_shape.hpp"
 #include "ssebench/recording.hpp"
 #include "ssebench/replay_clock.hpp"
 
@@ -28,22 +29,7 @@ bool has_interval(Transport t);
 /** poll and long-poll read a background job, in one of the poll shapes. */
 bool is_polled(Transport t);
 
-/**
- * What a poll answer carries (mock_server/README.md, "Shapes"):
- * openai   — status only until the job ends, then the whole object (OpenAI background mode);
- * snapshot — the object with all output so far (the realistic full-state design);
- * delta    — the text new since `starting_after`, and the cursor;
- * events   — the raw job-event payloads since `starting_after`, and the cursor.
- */
-enum class PollShape { openai, snapshot, delta, events };
-inline constexpr PollShape all_poll_shapes[] = {PollShape::openai, PollShape::snapshot,
-                                                PollShape::delta, PollShape::events};
-
-/** "openai", "snapshot", "delta", "events": the server's `shape=` values. */
-std::string_view to_string(PollShape s);
-std::optional<PollShape> parse_poll_shape(std::string_view name);
-/** delta and events carry a cursor: only they can be resumed, and so long-polled. */
-bool has_cursor(PollShape s);
+// PollShape, to_string, parse_poll_shape and has_cursor: ssebench/poll_shape.hpp (core).
 /**
  * The shapes a transport runs out of `listed`, in the listed order: poll every one, long-poll
  * the cursor shapes, sse and rest none.

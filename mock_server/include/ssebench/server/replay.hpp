@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ssebench/poll_shape.hpp"
 #include "ssebench/recording.hpp"
 #include "ssebench/replay_clock.hpp"
 #include "ssebench/server/representation.hpp"
@@ -70,15 +71,6 @@ inline bool is_terminal(JobStatus s) {
   return s != JobStatus::queued && s != JobStatus::in_progress;
 }
 
-/** The polled representations of a job (mock_server/README.md, "Shapes"). */
-enum class Shape { openai, snapshot, delta, events };
-std::string_view to_string(Shape s);
-std::optional<Shape> parse_shape(std::string_view name);
-/** delta and events carry a cursor, so they take starting_after and long polls. */
-inline bool has_cursor(Shape s) {
-  return s == Shape::delta || s == Shape::events;
-}
-
 /** A background job: a replay clock started at `start`. */
 struct Job {
   Job(std::uint64_t id_, const Replay* replay_, Clock::time_point start_, double speed_)
@@ -122,7 +114,7 @@ struct Job {
  * A job's answer at `now` in `shape`. `after` (delta, events): only events numbered above it.
  * Built from the precomputed representation: payloads and tails are inserted verbatim.
  */
-std::string job_body(const Job& job, Shape shape, Clock::time_point now,
+std::string job_body(const Job& job, PollShape shape, Clock::time_point now,
                      std::optional<std::uint64_t> after);
 
 /** DELETE's answer. */
