@@ -30,8 +30,9 @@ void build_sets(const ReplayMap& replays, SetMap& sets, std::vector<std::string>
     if (replay.recording->set) found[replay.recording->set->id].push_back(&replay);
   }
   for (const auto& [set_id, members] : found) {
-    const auto refuse = [&](std::string why) {
-      errors.push_back(fmt::format("set {}: not served: {}", set_id, why));
+    // set_id by an init-capture: clang 14 refuses a lambda naming a structured binding.
+    const auto refuse = [&errors, &id = set_id](std::string why) {
+      errors.push_back(fmt::format("set {}: not served: {}", id, why));
     };
     if (replays.contains(set_id)) {
       refuse("a recording has that id");
