@@ -14,6 +14,7 @@
 #include <boost/asio.hpp>
 #include <boost/beast/http.hpp>
 
+#include "busy_gauge.hpp"
 #include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 
@@ -73,29 +74,15 @@ class HeaderBlock {
   std::vector<nghttp2_nv> nv_;
 };
 
-enum class Busy { none, stream, held };
-
 /** One request stream and what goes out on it. */
 struct H2Stream {
   H2Stream(std::int32_t stream_id, Stats& s, const net::any_io_executor& ex)
-      : id(stream_id), stats(s), pace(ex), deadline(ex) {}
-  ~H2Stream() { set_busy(Busy::none); }
+      : id(stream_id), busy(s), pace(ex), deadline(ex) {}
   H2Stream(const H2Stream&) = delete;
   H2Stream& operator=(const H2Stream&) = delete;
 
-  void set_busy(Busy b) {
-    auto gauge = [&](Busy which) -> std::atomic<std::int64_t>* {
-      if (which == Busy::stream) return &stats.streams_active;
-      if (which == Busy::held) return &stats.requests_held;
-      return nullptr;
-    };
-    if (auto* g = gauge(busy)) g->fetch_sub(1, std::memory_order_relaxed);
-    if (auto* g = gauge(b)) g->fetch_add(1, std::memory_order_relaxed);
-    busy = b;
-  }
-
   std::int32_t id;
-  Stats& stats;
+  BusyGauge busy;  // streams_active or requests_held, while it plays or holds
   Request req;
   std::size_t header_list_bytes = 0;  // RFC 9113 §6.5.2: name + value + 32 per field
   bool answered = false;              // handled, or refused: request bytes that follow are dropped
@@ -106,7 +93,6 @@ struct H2Stream {
   net::steady_timer pace;      // the stream's headers and events, a held answer
   net::steady_timer deadline;  // request_timeout_ms, then stream_lifetime_limit_ms
   std::uint64_t deadline_generation = 0;
-  Busy busy = Busy::none;
 
   std::string body;  // a Response's body
   std::size_t body_pos = 0;
@@ -445,12 +431,12 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
     arm_deadline(st, st.start + milliseconds(config().stream_lifetime_limit_ms));
     if (auto* hold = std::get_if<HoldPlan>(&out.plan)) {
       st.hold = std::move(*hold);
-      st.set_busy(Busy::held);
+      st.busy.set(Busy::held);
       return wait_pace(st, st.hold.until, &H2Session::on_hold);
     }
     st.plan = std::move(std::get<StreamPlan>(out.plan));
     st.cursor = StreamCursor(st.plan);
-    st.set_busy(Busy::stream);
+    st.busy.set(Busy::stream);
     if (st.plan.headers_at <= st.start) return submit_stream_head(st);
     wait_pace(st, st.plan.headers_at, &H2Session::on_stream_head);
   }
@@ -514,7 +500,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   }
 
   void on_hold(H2Stream& st) {
-    st.set_busy(Busy::none);
+    st.busy.set(Busy::none);
     Response res = st.hold.answer(Clock::now());
     st.hold = {};
     disarm_deadline(st);
@@ -544,7 +530,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
     if (st.event_pos == st.event.size()) {
       if (!st.ended) return NGHTTP2_ERR_DEFERRED;
       *flags |= NGHTTP2_DATA_FLAG_EOF;  // the last event or the job's cut: END_STREAM
-      st.set_busy(Busy::none);
+      st.busy.set(Busy::none);
       return 0;
     }
     const std::size_t n = std::min(length, st.event.size() - st.event_pos);

@@ -1,7 +1,6 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <deque>
 #include <optional>
 #include <string>
@@ -14,6 +13,8 @@
 #include <boost/json.hpp>
 
 #include "ssebench/counting_socket.hpp"
+#include "busy_gauge.hpp"
+#include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
 
@@ -46,19 +47,6 @@ const WsApi* ws_api_of(const Request& req) {
   for (const WsApi& a : ws_apis)
     if (a.path == path) return &a;
   return nullptr;
-}
-
-bool is_quiet(beast::error_code ec) {
-  return ec == net::error::operation_aborted || ec == net::error::eof ||
-         ec == net::error::connection_reset || ec == net::error::broken_pipe ||
-         ec == net::error::bad_descriptor || ec == net::error::not_connected ||
-         ec == websocket::error::closed || ec == beast::error::timeout ||
-         ec == websocket::error::message_too_big;  // the client's error: closed with 1009
-}
-
-void fail(beast::error_code ec, const char* what) {
-  if (!ec || is_quiet(ec)) return;
-  std::fprintf(stderr, "ssebench-mock-server: websocket %s: %s\n", what, ec.message().c_str());
 }
 
 /**
@@ -140,12 +128,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         timer_(ws_.get_executor()),
         idle_(ws_.get_executor()),
         deadline_(ws_.get_executor()),
-        watchdog_(ws_.get_executor(), write_timeout()) {
+        watchdog_(ws_.get_executor(), write_timeout()),
+        playing_(state_->stats) {
     stats().connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
   ~WsSession() {
-    if (playing_) stats().streams_active.fetch_sub(1, std::memory_order_relaxed);
     count_bytes();
     stats().connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
@@ -180,7 +168,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void on_accept(beast::error_code ec) {
     count_bytes();
-    if (ec) return fail(ec, "accept");
+    if (ec) return fail(ec, "websocket accept");
     arm_idle();
     do_read();
   }
@@ -199,7 +187,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     // closed: the client's close frame (Beast has answered it); message_too_big: Beast has
     // closed with 1009; anything else: the client is gone.
     if (ec) {
-      fail(ec, "read");
+      fail(ec, "websocket read");
       return abort();
     }
     endpoint().requests.fetch_add(1, std::memory_order_relaxed);
@@ -244,7 +232,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_write_error(beast::error_code ec, std::size_t) {
     watchdog_.end();
     count_bytes();
-    if (ec) return fail(ec, "write error event");
+    if (ec) return fail(ec, "websocket write error event");
     busy_ = false;
     next_message();
   }
@@ -253,8 +241,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void start_turn(StreamPlan&& plan) {
     busy_ = true;
-    playing_ = true;
-    stats().streams_active.fetch_add(1, std::memory_order_relaxed);
+    playing_.set(Busy::stream);
     plan_ = std::move(plan);
     cursor_ = StreamCursor(plan_);
     turn_start_ = Clock::now();
@@ -273,7 +260,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void on_event_timer(beast::error_code ec) {
-    if (ec) return fail(ec, "timer");
+    if (ec) return fail(ec, "websocket timer");
     if (cursor_.cut_before_due()) return end_turn();  // the job was cancelled
     do_write_event(Clock::now());
   }
@@ -290,7 +277,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_write_event(beast::error_code ec, std::size_t) {
     watchdog_.end();
     count_bytes();
-    if (ec) return fail(ec, "write event");
+    if (ec) return fail(ec, "websocket write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().events_written.fetch_add(1, std::memory_order_relaxed);
     cursor_.sent();
@@ -298,8 +285,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void end_turn() {
-    stats().streams_active.fetch_sub(1, std::memory_order_relaxed);
-    playing_ = false;
+    playing_.set(Busy::none);
     busy_ = false;
     ++turn_;
     deadline_.cancel();
@@ -308,7 +294,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void on_deadline(std::uint64_t turn, beast::error_code ec) {
-    if (ec || turn != turn_ || !playing_) return;
+    if (ec || turn != turn_ || playing_.get() == Busy::none) return;
     stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
     abort();
   }
@@ -344,7 +330,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void on_close(beast::error_code ec) {
     count_bytes();
-    fail(ec, "close");
+    fail(ec, "websocket close");
     abort();
   }
 
@@ -374,7 +360,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   bool reading_ = false;
   bool busy_ = false;     // a turn plays, an error event or the close is being written
-  bool playing_ = false;  // a turn plays (counted in streams_active)
+  BusyGauge playing_;     // a turn plays: counted in streams_active
   bool closing_ = false;  // no more messages are read
 
   // the turn

@@ -1,0 +1,468 @@
+#include "http_session.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <charconv>
+#include <optional>
+#include <string_view>
+#include <utility>
+
+#include <fmt/format.h>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "busy_gauge.hpp"
+#include "h2_session.hpp"
+#include "session_errors.hpp"
+#include "ssebench/server/stream_cursor.hpp"
+#include "write_watchdog.hpp"
+#include "ws_session.hpp"
+
+namespace ssebench::server {
+namespace {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using std::chrono::milliseconds;
+
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+/** Bytes asked of the socket while waiting for a request's first byte. */
+constexpr std::size_t first_read_bytes = 4096;
+
+/**
+ * One connection. Requests are served one at a time (keep-alive, no pipelining in parallel).
+ * An SSE stream or a held answer is "busy": meanwhile the socket is watched for the client's
+ * EOF so that a client that leaves frees its stream at once, not at the next write.
+ *
+ * Every wait is bounded by a Config limit: no request (idle_timeout_ms), a request trickling in
+ * (request_timeout_ms from its first byte), a client that stops reading (write_timeout_ms per
+ * write), a stream or held answer (stream_lifetime_limit_ms).
+ */
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, std::shared_ptr<State> state)
+      : stream_(std::move(socket)),
+        state_(std::move(state)),
+        timer_(stream_.get_executor()),
+        deadline_(stream_.get_executor()),
+        watchdog_(stream_.get_executor(), milliseconds(state_->config.write_timeout_ms)),
+        busy_(state_->stats) {
+    state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  ~Session() {
+    state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::do_read, shared_from_this()));
+  }
+
+ private:
+  const Config& config() const { return state_->config; }
+  Stats& stats() { return state_->stats; }
+  Clock::duration lifetime() const { return milliseconds(config().stream_lifetime_limit_ms); }
+  Clock::duration write_timeout() const { return milliseconds(config().write_timeout_ms); }
+
+  // ---- reading a request -------------------------------------------------------------------
+
+  // Waiting for a request is bounded by the idle timeout; its first byte starts the request
+  // timeout, which bounds the rest (line, headers, body) however slowly it trickles in.
+  void do_read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(config().header_limit_bytes));
+    parser_->body_limit(config().body_limit_bytes);
+    bytes_in_ = 0;
+    header_bytes_in_ = 0;
+    bytes_out_early_ = 0;
+    if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
+    stream_.expires_after(milliseconds(config().idle_timeout_ms));
+    stream_.async_read_some(
+        buffer_.prepare(first_read_bytes),
+        beast::bind_front_handler(&Session::on_first_bytes, shared_from_this()));
+  }
+
+  void on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    if (ec == beast::error::timeout) {
+      stats().timeouts_idle.fetch_add(1, std::memory_order_relaxed);
+      return;  // the stream has closed the socket
+    }
+    if (ec == net::error::eof) return do_shutdown();
+    if (ec) return fail(ec, "read");
+    buffer_.commit(bytes);
+    // HTTP/2 with prior knowledge (h2c): the client's first bytes are the connection preface.
+    const std::string_view first(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    if (starts_h2(first)) {
+      stream_.expires_never();
+      return serve_h2(stream_.release_socket(), state_, std::string(first));
+    }
+    do_read_request();
+  }
+
+  void do_read_request() {
+    stream_.expires_after(milliseconds(config().request_timeout_ms));
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+  }
+
+  // libcurl sends `Expect: 100-continue` before a body over 1 KiB and waits a second for the
+  // interim answer: give it at once.
+  void on_read_header(beast::error_code ec, std::size_t bytes) {
+    bytes_in_ += bytes;
+    header_bytes_in_ = bytes;
+    if (ec) return on_read(ec, 0);
+    if (parser_->is_done()) return on_read(ec, 0);
+    const auto expect = parser_->get()[http::field::expect];
+    if (beast::iequals(expect, "100-continue")) {
+      return net::async_write(
+          stream_, net::buffer(continue_100.data(), continue_100.size()),
+          beast::bind_front_handler(&Session::on_write_continue, shared_from_this()));
+    }
+    do_read_body();
+  }
+
+  void on_write_continue(beast::error_code ec, std::size_t bytes) {
+    bytes_out_early_ += bytes;  // counted with the request, once its endpoint is known
+    if (ec) return fail(ec, "write 100-continue");
+    do_read_body();
+  }
+
+  void do_read_body() {
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t bytes) {
+    bytes_in_ += bytes;
+    if (ec == http::error::end_of_stream) return do_shutdown();
+    if (ec == http::error::header_limit || ec == http::error::body_limit) {
+      ep_ = Endpoint::other;
+      count_request(bytes_in_);
+      keep_alive_ = false;
+      return send_response(ec == http::error::header_limit ? header_too_large_response(config())
+                                                           : body_too_large_response(config()));
+    }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() &&
+        ec != http::error::partial_message) {
+      ep_ = Endpoint::other;
+      count_request(bytes_in_);
+      keep_alive_ = false;
+      return send_error(http::status::bad_request,
+                        fmt::format("Malformed HTTP request: {}.", ec.message()), "bad_request");
+    }
+    if (ec == beast::error::timeout) {
+      stats().timeouts_request.fetch_add(1, std::memory_order_relaxed);
+      return;  // the stream has closed the socket
+    }
+    if (ec) return fail(ec, "read");
+    stream_.expires_never();
+    start_ = Clock::now();
+    handle_request(bytes_in_);
+  }
+
+  void count_request(std::size_t bytes_in) {
+    auto& e = stats().at(ep_);
+    e.requests.fetch_add(1, std::memory_order_relaxed);
+    e.bytes_in.fetch_add(bytes_in, std::memory_order_relaxed);
+    e.header_bytes_in.fetch_add(header_bytes_in_, std::memory_order_relaxed);
+    if (bytes_out_early_) e.bytes_out.fetch_add(bytes_out_early_, std::memory_order_relaxed);
+  }
+
+  // ---- carrying out what the application layer answered -----------------------------------
+
+  void handle_request(std::size_t bytes_in) {
+    // A WebSocket upgrade on a WebSocket path: the connection is the WebSocket session's now.
+    if (is_ws_upgrade(parser_->get()))
+      return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in,
+                            beast::buffers_to_string(buffer_.data()), state_);
+    const auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    Outcome out = handle(req, *state_, start_);
+    ep_ = out.endpoint;
+    count_request(bytes_in);
+    if (auto* res = std::get_if<Response>(&out.plan)) {
+      res_ = std::move(*res);
+      return do_write_response();
+    }
+    if (auto* hold = std::get_if<HoldPlan>(&out.plan)) {
+      hold_ = std::move(*hold);
+      return do_hold(hold_.until);
+    }
+    start_stream(std::move(std::get<StreamPlan>(out.plan)));
+  }
+
+  /** Answers that end the connection: requests the parser refused. */
+  void send_error(http::status status, std::string_view message, std::string_view code) {
+    send_response(error_response(status, message, "invalid_request_error", {}, code));
+  }
+
+  void send_response(Response&& res) {
+    res_ = std::move(res);
+    res_.keep_alive(false);
+    do_write_response();
+  }
+
+  void do_write_response() {
+    stream_.expires_after(write_timeout());
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&Session::on_write_response, shared_from_this()));
+  }
+
+  void on_write_response(beast::error_code ec, std::size_t bytes) {
+    auto& e = stats().at(ep_);
+    e.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    e.header_bytes_out.fetch_add(bytes - std::min(bytes, res_.body().size()),
+                                 std::memory_order_relaxed);
+    if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
+    if (ec) return fail(ec, "write");
+    if (!keep_alive_) return do_close();
+    do_read();
+  }
+
+  // ---- held answers: stream:false and long polls -------------------------------------------
+
+  void do_hold(Clock::time_point until) {
+    set_busy(Busy::held);
+    arm_deadline();
+    do_watch();
+    timer_.expires_at(until);
+    timer_.async_wait(beast::bind_front_handler(&Session::on_hold, shared_from_this()));
+  }
+
+  void on_hold(beast::error_code ec) {
+    if (ec) return fail(ec, "hold");
+    set_busy(Busy::none);
+    res_ = hold_.answer(Clock::now());
+    hold_ = {};
+    do_write_response();
+  }
+
+  // ---- SSE ---------------------------------------------------------------------------------
+
+  void start_stream(StreamPlan&& plan) {
+    plan_ = std::move(plan);
+    cursor_ = StreamCursor(plan_);
+    plan_.head.keep_alive(keep_alive_);
+    plan_.head.chunked(true);
+    sse_sr_.emplace(plan_.head);
+    set_busy(Busy::stream);
+    arm_deadline();
+    do_watch();
+    if (plan_.headers_at <= Clock::now()) return do_write_header();
+    timer_.expires_at(plan_.headers_at);
+    timer_.async_wait(beast::bind_front_handler(&Session::on_header_timer, shared_from_this()));
+  }
+
+  void on_header_timer(beast::error_code ec) {
+    if (ec) return fail(ec, "timer");
+    do_write_header();
+  }
+
+  void do_write_header() {
+    watchdog_.begin(Clock::now(), shared_from_this());
+    http::async_write_header(
+        stream_, *sse_sr_,
+        beast::bind_front_handler(&Session::on_write_header, shared_from_this()));
+  }
+
+  void on_write_header(beast::error_code ec, std::size_t bytes) {
+    watchdog_.end();
+    stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    stats().at(ep_).header_bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    if (ec) return fail(ec, "write header");
+    do_next_event();
+  }
+
+  void do_next_event() {
+    if (!cursor_.advance()) return do_write_last_chunk();
+    const Clock::time_point now = Clock::now();
+    if (cursor_.due() <= now) return do_write_event(now);
+    timer_.expires_at(cursor_.due());
+    timer_.async_wait(beast::bind_front_handler(&Session::on_event_timer, shared_from_this()));
+  }
+
+  void on_event_timer(beast::error_code ec) {
+    if (ec) return fail(ec, "timer");
+    if (cursor_.cut_before_due()) return do_write_last_chunk();  // the job was cancelled
+    do_write_event(Clock::now());
+  }
+
+  // One event = one HTTP chunk, framed here rather than with http::make_chunk, whose chunk-size
+  // header is a heap-allocated shared_ptr: the hot path allocates and copies nothing. Lateness
+  // is recorded once the write succeeds, so that its count equals events_written.
+  void do_write_event(Clock::time_point now) {
+    const std::string_view bytes = cursor_.bytes();
+    late_ns_ = cursor_.lateness_ns(now, start_);
+    auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
+                                   bytes.size(), 16);
+    end[0] = '\r';
+    end[1] = '\n';
+    const std::array<net::const_buffer, 3> buffers{
+        net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
+        net::buffer(bytes.data(), bytes.size()), net::buffer(crlf.data(), crlf.size())};
+    watchdog_.begin(now, shared_from_this());
+    net::async_write(stream_.socket(), buffers,
+                     beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
+  }
+
+  void on_write_event(beast::error_code ec, std::size_t bytes) {
+    watchdog_.end();
+    if (ec) return fail(ec, "write event");
+    if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
+    stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    stats().events_written.fetch_add(1, std::memory_order_relaxed);
+    cursor_.sent();
+    do_next_event();
+  }
+
+  void do_write_last_chunk() {
+    watchdog_.begin(Clock::now(), shared_from_this());
+    net::async_write(stream_.socket(), net::buffer(last_chunk.data(), last_chunk.size()),
+                     beast::bind_front_handler(&Session::on_write_last_chunk, shared_from_this()));
+  }
+
+  void on_write_last_chunk(beast::error_code ec, std::size_t bytes) {
+    watchdog_.end();
+    stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
+    if (ec) return fail(ec, "write last chunk");
+    set_busy(Busy::none);
+    sse_sr_.reset();
+    plan_ = {};
+    if (!keep_alive_) return do_shutdown();
+    do_read();
+  }
+
+  // ---- while busy: the client's EOF and the lifetime limit ---------------------------------
+
+  void set_busy(Busy b) {
+    const Busy was = busy_.get();
+    if (!busy_.set(b)) return;
+    if (was != Busy::none) deadline_.cancel();
+    ++busy_generation_;
+  }
+
+  void arm_deadline() {
+    deadline_.expires_at(start_ + lifetime());
+    deadline_.async_wait(
+        beast::bind_front_handler(&Session::on_deadline, shared_from_this(), busy_generation_));
+  }
+
+  void on_deadline(std::uint64_t generation, beast::error_code ec) {
+    if (ec || generation != busy_generation_ || busy_.get() == Busy::none) return;
+    stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
+    abort();
+  }
+
+  // ---- a stream's writes: the client must keep taking them ---------------------------------
+
+  // A stream's writes go to the socket itself (no per-write timer on the hot path): the
+  // watchdog checks that the write in flight completes within write_timeout.
+  friend class ssebench::server::WriteWatchdog;
+  void on_write_timeout() {
+    stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
+    abort();
+  }
+
+  // Readable while busy means the client sent EOF, a reset, or a pipelined request.
+  void do_watch() {
+    if (watch_pending_) return;
+    watch_pending_ = true;
+    stream_.socket().async_wait(tcp::socket::wait_read,
+                                beast::bind_front_handler(&Session::on_watch, shared_from_this()));
+  }
+
+  void on_watch(beast::error_code ec) {
+    watch_pending_ = false;
+    if (busy_.get() == Busy::none) return;
+    if (!ec) {
+      char c = 0;
+      const ssize_t n = ::recv(stream_.socket().native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+      if (n > 0) return;  // a pipelined request: read once this answer is out
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_watch();
+    }
+    abort();
+  }
+
+  /** Ends the connection now: every pending operation fails and the session is freed. */
+  void abort() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.socket().close(ignored);
+    timer_.cancel();
+    deadline_.cancel();
+    watchdog_.cancel();
+  }
+
+  // ---- closing -----------------------------------------------------------------------------
+
+  void do_shutdown() {
+    beast::error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  }
+
+  // After an answer that closes the connection, read what the client still sends (for at most
+  // close_linger_ms) so that closing with unread data does not reset the connection before the
+  // client has read the answer.
+  void do_close() {
+    do_shutdown();
+    buffer_.clear();
+    stream_.expires_after(milliseconds(config().close_linger_ms));
+    do_drain();
+  }
+
+  void do_drain() {
+    stream_.async_read_some(buffer_.prepare(4096),
+                            beast::bind_front_handler(&Session::on_drain, shared_from_this()));
+  }
+
+  void on_drain(beast::error_code ec, std::size_t) {
+    if (ec) return;
+    do_drain();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<State> state_;
+  net::steady_timer timer_;     // pacing: event times, held answers
+  net::steady_timer deadline_;  // stream_lifetime_limit_ms
+  WriteWatchdog watchdog_;      // write_timeout_ms of a stream's writes
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  Endpoint ep_ = Endpoint::other;
+  bool keep_alive_ = true;
+  Clock::time_point start_;          // the current request was fully read
+  std::size_t bytes_in_ = 0;         // bytes the parser consumed for the current request
+  std::size_t header_bytes_in_ = 0;  // of those, the request line and header fields
+  std::size_t bytes_out_early_ = 0;  // a 100 Continue written before the endpoint was known
+
+  BusyGauge busy_;  // streams_active or requests_held, while a stream plays or an answer waits
+  std::uint64_t busy_generation_ = 0;
+  bool watch_pending_ = false;
+
+  HoldPlan hold_;  // the held answer
+
+  // the SSE stream
+  StreamPlan plan_;
+  std::optional<http::response_serializer<http::empty_body>> sse_sr_;
+  StreamCursor cursor_;        // which event, when, with which id
+  std::int64_t late_ns_ = -1;  // the event being written: its lateness, -1 when not recorded
+  std::array<char, 2 * sizeof(std::size_t) + 2> chunk_head_{};  // hex size + CRLF
+};
+
+}  // namespace
+
+void serve_http(tcp::socket&& socket, std::shared_ptr<State> state) {
+  std::make_shared<Session>(std::move(socket), std::move(state))->run();
+}
+
+}  // namespace ssebench::server
