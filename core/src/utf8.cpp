@@ -1,6 +1,9 @@
 #include "utf8.hpp"
 
-namespace ssebench::detail {
+#include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
+
+namespace ssebench {
 
 // Follows RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF.
 std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
@@ -42,7 +45,24 @@ std::optional<std::size_t> first_invalid_utf8(std::string_view text) {
   return std::nullopt;
 }
 
-}  // namespace ssebench::detail
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (const auto bad = first_invalid_utf8(text)) {
+    out.append(text.substr(0, *bad));
+    out += "\xEF\xBF\xBD";  // U+FFFD in place of the one byte; the next one is looked at anew
+    text.remove_prefix(*bad + 1);
+  }
+  out.append(text);
+  return out;
+}
+
+std::string json_string(std::string_view text) {
+  const std::string valid = valid_utf8(text);
+  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
+}
+
+}  // namespace ssebench
 
 namespace ssebench::detail {
 

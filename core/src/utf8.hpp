@@ -1,14 +1,14 @@
 #pragma once
-// Text helpers for recording files (internal to ssebench::core).
+// Text helpers for recording files (internal to ssebench::core); the UTF-8 check is public.
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 
+#include "ssebench/utf8.hpp"
+
 namespace ssebench::detail {
 
-/** Position of the first byte that does not start or continue a valid UTF-8 sequence. */
-std::optional<std::size_t> first_invalid_utf8(std::string_view text);
+using ssebench::first_invalid_utf8;
 
 /**
  * `text` in double quotes for an error message: control characters escaped, cut to about

@@ -1,54 +1,12 @@
 #include "ssebench/server/replay.hpp"
 
 #include <algorithm>
+#include <map>
 #include <set>
 
-#include <boost/json.hpp>
+#include "ssebench/utf8.hpp"
 
 namespace ssebench::server {
-
-namespace {
-
-/** Length of the valid UTF-8 sequence at the start of `s`, or 0 when it is not one. */
-std::size_t utf8_sequence(std::string_view s) {
-  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
-  const unsigned char c = b(0);
-  std::size_t n = 0;
-  unsigned lo = 0x80, hi = 0xBF;  // the second byte's range (RFC 3629 table)
-  if (c < 0x80) return 1;
-  if (c >= 0xC2 && c <= 0xDF)
-    n = 2;
-  else if (c >= 0xE0 && c <= 0xEF)
-    n = 3, lo = c == 0xE0 ? 0xA0 : 0x80, hi = c == 0xED ? 0x9F : 0xBF;
-  else if (c >= 0xF0 && c <= 0xF4)
-    n = 4, lo = c == 0xF0 ? 0x90 : 0x80, hi = c == 0xF4 ? 0x8F : 0xBF;
-  else
-    return 0;
-  if (s.size() < n || b(1) < lo || b(1) > hi) return 0;
-  for (std::size_t i = 2; i < n; ++i)
-    if (b(i) < 0x80 || b(i) > 0xBF) return 0;
-  return n;
-}
-
-}  // namespace
-
-std::string json_string(std::string_view s) {
-  // A client's bytes echoed in a message may be invalid UTF-8, which would make the JSON invalid
-  // (Boost.JSON writes strings as given): each invalid byte becomes U+FFFD.
-  std::string valid;
-  valid.reserve(s.size());
-  while (!s.empty()) {
-    const std::size_t n = utf8_sequence(s);
-    if (n == 0) {
-      valid += "\xEF\xBF\xBD";
-      s.remove_prefix(1);
-    } else {
-      valid.append(s.substr(0, n));
-      s.remove_prefix(n);
-    }
-  }
-  return boost::json::serialize(boost::json::string_view(valid.data(), valid.size()));
-}
 
 namespace {
 
@@ -245,66 +203,6 @@ std::string job_body(const Job& job, PollShape shape, Clock::time_point now,
       return events_body(job, status, first, due, after);
   }
   return {};
-}
-
-std::string job_deleted_json(const Job& job) {
-  return R"({"id":")" + job.name() +
-         (job.api() == Api::responses ? R"(","object":"response.deleted","deleted":true})"
-                                      : R"(","object":"chat.completion.deleted","deleted":true})");
-}
-
-std::string model_json(const Replay& replay) {
-  return R"({"id":)" + replay.id_json + R"(,"object":"model","created":0,"owned_by":"ssebench"})";
-}
-
-std::string set_model_json(std::string_view id, const ReplaySet& set) {
-  std::string out = R"({"id":)" + json_string(id) +
-                    R"(,"object":"model","created":0,"owned_by":"ssebench","set":[)";
-  for (std::size_t i = 0; i < set.members.size(); ++i) {
-    if (i) out += ',';
-    out += set.members[i]->id_json;
-  }
-  return out + "]}";
-}
-
-std::string models_json(const ReplayMap& replays, const SetMap& sets, const AliasMap& aliases) {
-  std::string out = R"({"object":"list","data":[)";
-  bool first = true;
-  for (const auto& [id, replay] : replays) {
-    if (!first) out += ',';
-    first = false;
-    out += model_json(replay);
-  }
-  for (const auto& [id, set] : sets) {
-    if (!first) out += ',';
-    first = false;
-    out += set_model_json(id, set);
-  }
-  // A real model name answers with a default recording of that model, per API.
-  for (const auto& [name, by_api] : aliases) {
-    if (!first) out += ',';
-    first = false;
-    out += R"({"id":)" + json_string(name) +
-           R"(,"object":"model","created":0,"owned_by":"ssebench","recordings":{)";
-    bool comma = false;
-    for (const auto& [api, ids] : by_api) {
-      if (comma) out += ',';
-      comma = true;
-      out += json_string(to_string(api)) + ':' + json_string(ids.front());
-    }
-    out += "}}";
-  }
-  out += "]}";
-  return out;
-}
-
-std::string error_json(std::string_view message, std::string_view type, std::string_view param,
-                       std::string_view code) {
-  auto or_null = [](std::string_view s) {
-    return s.empty() ? std::string("null") : json_string(s);
-  };
-  return R"({"error":{"message":)" + json_string(message) + R"(,"type":)" + json_string(type) +
-         R"(,"param":)" + or_null(param) + R"(,"code":)" + or_null(code) + "}}";
 }
 
 }  // namespace ssebench::server

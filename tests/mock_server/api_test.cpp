@@ -86,6 +86,36 @@ TEST_F(Api, AJobIsAnAnswerThenPollsAndAResumePlan) {
   EXPECT_EQ(std::get<HoldPlan>(held.plan).until, now_ + 1ms);  // the first event's time
 }
 
+TEST_F(Api, ErrorsAreOpenAIShapedAndValidJsonWhateverTheClientSent) {
+  EXPECT_EQ(
+      error_response(http::status::not_found,
+                     "The model `x` does not exist or you do not have access to it.",
+                     "invalid_request_error", {}, "model_not_found")
+          .body(),
+      R"({"error":{"message":"The model `x` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}})");
+  EXPECT_EQ(error_response(http::status::bad_request, "a \"q\"", "t", "model").body(),
+            R"({"error":{"message":"a \"q\"","type":"t","param":"model","code":null}})");
+  json::error_code ec;
+  (void)json::parse(error_response(http::status::bad_request, "bad '\xff\xfe'", "t").body(), ec);
+  EXPECT_FALSE(ec);
+  // A path's bytes echoed in the 404's message: the invalid one becomes U+FFFD.
+  const Response unknown = std::get<Response>(call(http::verb::get, "/v1/caf\xc3\xa9\xa0").plan);
+  EXPECT_EQ(unknown.result_int(), 404);
+  EXPECT_NE(unknown.body().find("/v1/caf\xc3\xa9\xef\xbf\xbd)"), std::string::npos)
+      << unknown.body();
+}
+
+TEST_F(Api, ModelsAreTheRecordingsThenTheirRealNames) {
+  EXPECT_EQ(
+      std::get<Response>(call(http::verb::get, "/v1/models").plan).body(),
+      R"({"object":"list","data":[{"id":"chat","object":"model","created":0,"owned_by":"ssebench"},)"
+      R"({"id":"gpt-test","object":"model","created":0,"owned_by":"ssebench","recordings":{"chat.completions":"chat"}}]})");
+  EXPECT_EQ(std::get<Response>(call(http::verb::get, "/v1/models/chat").plan).body(),
+            R"({"id":"chat","object":"model","created":0,"owned_by":"ssebench"})");
+  EXPECT_EQ(std::get<Response>(call(http::verb::get, "/v1/models/gpt-test").plan).body(),
+            R"({"id":"gpt-test","object":"model","created":0,"owned_by":"ssebench"})");
+}
+
 TEST_F(Api, UnknownPathsWrongMethodsAndPreflights) {
   EXPECT_EQ(std::get<Response>(call(http::verb::get, "/nope").plan).result_int(), 404);
   const Response wrong = std::get<Response>(call(http::verb::put, "/v1/models").plan);

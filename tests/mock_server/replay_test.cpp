@@ -144,39 +144,5 @@ TEST(Replay, ShapesParseByName) {
   EXPECT_FALSE(parse_poll_shape("full"));
 }
 
-TEST(Replay, ErrorJsonIsOpenAIShaped) {
-  EXPECT_EQ(
-      error_json("The model `x` does not exist or you do not have access to it.",
-                 "invalid_request_error", {}, "model_not_found"),
-      R"({"error":{"message":"The model `x` does not exist or you do not have access to it.","type":"invalid_request_error","param":null,"code":"model_not_found"}})");
-  EXPECT_EQ(error_json("a \"q\"", "t", "model"),
-            R"({"error":{"message":"a \"q\"","type":"t","param":"model","code":null}})");
-}
-
-TEST(Replay, ModelsJsonListsEveryRecording) {
-  ReplayMap map;
-  auto rec = three_events();
-  map.emplace(rec->id, replay_of(rec));
-  EXPECT_EQ(
-      models_json(map, {}, {}),
-      R"({"object":"list","data":[{"id":"three","object":"model","created":0,"owned_by":"ssebench"}]})");
-}
-
-}  // namespace
-}  // namespace ssebench::server
-
-namespace ssebench::server {
-namespace {
-
-TEST(Replay, JsonStringsStayValidUtf8WhateverTheClientSent) {
-  EXPECT_EQ(json_string("caf\xc3\xa9"), "\"caf\xc3\xa9\"");
-  EXPECT_EQ(json_string("\xa0-1"), "\"\xef\xbf\xbd-1\"");              // a lone continuation byte
-  EXPECT_EQ(json_string("\xe2\x82"), "\"\xef\xbf\xbd\xef\xbf\xbd\"");  // a cut sequence
-  EXPECT_EQ(json_string("\xed\xa0\x80"), "\"\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\"");  // surrogate
-  boost::json::error_code ec;
-  (void)boost::json::parse(error_json("bad '\xff\xfe'", "t"), ec);
-  EXPECT_FALSE(ec);
-}
-
 }  // namespace
 }  // namespace ssebench::server

@@ -47,6 +47,10 @@ std::span<const Route> job_routes();     // jobs.cpp
 std::span<const Route> model_routes();   // models.cpp
 std::span<const Route> mock_routes();    // mock.cpp
 
+/** GET /v1/models' answer (models.cpp): every recording, every set, then every alias (a real
+ *  model name), OpenAI's list shape. Built once, at start-up. */
+std::string models_json(const ReplayMap& replays, const SetMap& sets, const AliasMap& aliases);
+
 // ---- answers ----
 Outcome json_answer(const Call& call, http::status status, std::string body);
 Outcome error_answer(const Call& call, http::status status, std::string_view message,

@@ -96,11 +96,18 @@ Outcome cancel(const Call& call, Api api) {
   return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, call.now, {}));
 }
 
+/** DELETE's answer. */
+std::string deleted_json(const Job& job) {
+  return R"({"id":")" + job.name() +
+         (job.api() == Api::responses ? R"(","object":"response.deleted","deleted":true})"
+                                      : R"(","object":"chat.completion.deleted","deleted":true})");
+}
+
 Outcome erase(const Call& call, Api api) {
   const auto job = find_job(call);
   if (!job || job->api() != api) return job_not_found(call, api);
   call.state.jobs.erase(call.id, call.now);
-  return json_answer(call, http::status::ok, job_deleted_json(*job));
+  return json_answer(call, http::status::ok, deleted_json(*job));
 }
 
 Outcome input_items(const Call& call) {

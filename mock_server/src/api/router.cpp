@@ -7,8 +7,23 @@
 #include <boost/beast/core/string.hpp>
 
 #include "endpoints.hpp"
+#include "ssebench/utf8.hpp"
 
 namespace ssebench::server {
+namespace {
+
+/** OpenAI's error object: {"error":{"message","type","param","code"}}; empty param/code = null. */
+std::string error_json(std::string_view message, std::string_view type, std::string_view param,
+                       std::string_view code) {
+  auto or_null = [](std::string_view s) {
+    return s.empty() ? std::string("null") : json_string(s);
+  };
+  return R"({"error":{"message":)" + json_string(message) + R"(,"type":)" + json_string(type) +
+         R"(,"param":)" + or_null(param) + R"(,"code":)" + or_null(code) + "}}";
+}
+
+}  // namespace
+
 namespace api {
 namespace {
 

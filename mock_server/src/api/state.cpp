@@ -2,6 +2,7 @@
 // origins.
 #include <fmt/format.h>
 
+#include "endpoints.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
@@ -95,7 +96,7 @@ State::State(const Config& c, const std::vector<std::shared_ptr<const Recording>
       }
     }
   }
-  models_body = models_json(replays, sets, aliases);
+  models_body = api::models_json(replays, sets, aliases);
 }
 
 }  // namespace ssebench::server

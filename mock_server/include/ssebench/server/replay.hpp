@@ -117,24 +117,4 @@ struct Job {
 std::string job_body(const Job& job, PollShape shape, Clock::time_point now,
                      std::optional<std::uint64_t> after);
 
-/** DELETE's answer. */
-std::string job_deleted_json(const Job& job);
-
-/** GET /v1/models/{id}: one recording as an OpenAI model object. */
-std::string model_json(const Replay& replay);
-
-/** GET /v1/models/{id} for a set: the model object with its members' ids in "set". */
-std::string set_model_json(std::string_view id, const ReplaySet& set);
-
-/** GET /v1/models: every recording, every set, then every alias (a real model name), OpenAI's
- *  list shape. */
-std::string models_json(const ReplayMap& replays, const SetMap& sets, const AliasMap& aliases);
-
-/** OpenAI's error object: {"error":{"message","type","param","code"}}; empty param/code = null. */
-std::string error_json(std::string_view message, std::string_view type, std::string_view param = {},
-                       std::string_view code = {});
-
-/** A string as a JSON string literal. */
-std::string json_string(std::string_view s);
-
 }  // namespace ssebench::server
