@@ -58,9 +58,7 @@ class Session : public std::enable_shared_from_this<Session> {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
-  ~Session() {
-    state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed);
-  }
+  ~Session() { state_->stats.connections_open.fetch_sub(1, std::memory_order_relaxed); }
 
   void run() {
     net::dispatch(stream_.get_executor(),

@@ -12,9 +12,9 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
-#include "ssebench/counting_socket.hpp"
 #include "busy_gauge.hpp"
 #include "session_errors.hpp"
+#include "ssebench/counting_socket.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
 

@@ -8,11 +8,11 @@ namespace {
 
 TEST(Utf8, FirstInvalidByteByRfc3629) {
   EXPECT_EQ(first_invalid_utf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), std::nullopt);
-  EXPECT_EQ(first_invalid_utf8("ab\xa0"), 2u);          // a lone continuation byte
-  EXPECT_EQ(first_invalid_utf8("a\xc0\xaf"), 1u);       // overlong
-  EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);    // a surrogate
+  EXPECT_EQ(first_invalid_utf8("ab\xa0"), 2u);            // a lone continuation byte
+  EXPECT_EQ(first_invalid_utf8("a\xc0\xaf"), 1u);         // overlong
+  EXPECT_EQ(first_invalid_utf8("\xed\xa0\x80"), 0u);      // a surrogate
   EXPECT_EQ(first_invalid_utf8("\xf4\x90\x80\x80"), 0u);  // above U+10FFFF
-  EXPECT_EQ(first_invalid_utf8("x\xe2\x82"), 1u);       // cut short
+  EXPECT_EQ(first_invalid_utf8("x\xe2\x82"), 1u);         // cut short
 }
 
 TEST(Utf8, EachInvalidByteBecomesOneReplacement) {
