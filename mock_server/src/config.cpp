@@ -1,67 +1,13 @@
 #include "ssebench/server/config.hpp"
 
-#include <getopt.h>
-
-#include <charconv>
-#include <cmath>
-#include <limits>
+#include <filesystem>
 #include <string_view>
 
 #include <fmt/format.h>
 
-#include "ssebench/parse.hpp"
+#include "ssebench/flags.hpp"
 
 namespace ssebench::server {
-namespace {
-
-enum Opt : int {
-  opt_help = 'h',
-  opt_bind = 1000,
-  opt_port,
-  opt_threads,
-  opt_recordings,
-  opt_speed,
-  opt_header_limit,
-  opt_body_limit,
-  opt_idle_timeout,
-  opt_request_timeout,
-  opt_write_timeout,
-  opt_stream_lifetime,
-  opt_close_linger,
-  opt_max_connections,
-  opt_max_jobs,
-  opt_job_retention,
-  opt_long_poll_max_wait,
-  opt_cors_origins,
-  opt_no_model_aliases,
-  opt_snapshot_limit,
-};
-
-const option long_options[] = {
-    {"help", no_argument, nullptr, opt_help},
-    {"bind", required_argument, nullptr, opt_bind},
-    {"port", required_argument, nullptr, opt_port},
-    {"threads", required_argument, nullptr, opt_threads},
-    {"recordings", required_argument, nullptr, opt_recordings},
-    {"speed", required_argument, nullptr, opt_speed},
-    {"header-limit-bytes", required_argument, nullptr, opt_header_limit},
-    {"body-limit-bytes", required_argument, nullptr, opt_body_limit},
-    {"idle-timeout-ms", required_argument, nullptr, opt_idle_timeout},
-    {"request-timeout-ms", required_argument, nullptr, opt_request_timeout},
-    {"write-timeout-ms", required_argument, nullptr, opt_write_timeout},
-    {"stream-lifetime-limit-ms", required_argument, nullptr, opt_stream_lifetime},
-    {"close-linger-ms", required_argument, nullptr, opt_close_linger},
-    {"max-connections", required_argument, nullptr, opt_max_connections},
-    {"max-jobs", required_argument, nullptr, opt_max_jobs},
-    {"job-retention-ms", required_argument, nullptr, opt_job_retention},
-    {"long-poll-max-wait-ms", required_argument, nullptr, opt_long_poll_max_wait},
-    {"cors-origins", required_argument, nullptr, opt_cors_origins},
-    {"no-model-aliases", no_argument, nullptr, opt_no_model_aliases},
-    {"snapshot-limit-bytes", required_argument, nullptr, opt_snapshot_limit},
-    {nullptr, 0, nullptr, 0},
-};
-
-}  // namespace
 
 std::vector<std::string> allowed_origins(const Config& config) {
   std::string_view list = config.cors_origins;
@@ -121,102 +67,81 @@ std::string usage(const char* program) {
       d.snapshot_limit_bytes);
 }
 
+namespace {
+
+/** A value that must not be empty (an address, a folder, a list). */
+std::string non_empty(std::string_view flag, std::string_view text) {
+  if (text.empty()) throw flags::bad_value(flag, text, "must not be empty");
+  return std::string(text);
+}
+
+}  // namespace
+
 ParsedArgs parse_args(int argc, char** argv) {
   ParsedArgs result;
-  Config config;
+  Config c;
   const char* program = argc > 0 ? argv[0] : "ssebench-mock-server";
-  optind = 0;  // GNU: restart scanning (parse_args may be called more than once)
-  opterr = 0;  // errors are reported here, as one line
-  auto bad = [&](std::string what) {
-    result.message = fmt::format("{}: {} (see --help)", program, what);
+  bool help = argc == 2 && std::string_view(argv[1]) == "-h";  // as getopt took it
+  using flags::duration_ms;
+  using flags::integer;
+  flags::Parser p;
+  p.toggle("help", [&] { help = true; });
+  p.value("bind", [&](std::string_view v) { c.bind_address = non_empty("bind", v); });
+  p.value("port", [&](std::string_view v) {  // unsigned: the message names the range then
+    c.port = static_cast<std::uint16_t>(integer<unsigned>("port", v, 0, 65535));
+  });
+  p.value("threads",
+          [&](std::string_view v) { c.threads = integer<unsigned>("threads", v, 1, 256); });
+  p.value("recordings", [&](std::string_view v) { c.recordings = non_empty("recordings", v); });
+  p.value("speed", [&](std::string_view v) { c.speed = flags::real("speed", v); });
+  p.value("header-limit-bytes", [&](std::string_view v) {
+    c.header_limit_bytes = integer<std::size_t>("header-limit-bytes", v, 64);
+  });
+  p.value("body-limit-bytes", [&](std::string_view v) {
+    c.body_limit_bytes = integer<std::size_t>("body-limit-bytes", v);
+  });
+  p.value("idle-timeout-ms",
+          [&](std::string_view v) { c.idle_timeout_ms = duration_ms("idle-timeout-ms", v, 1); });
+  p.value("request-timeout-ms", [&](std::string_view v) {
+    c.request_timeout_ms = duration_ms("request-timeout-ms", v, 1);
+  });
+  p.value("write-timeout-ms",
+          [&](std::string_view v) { c.write_timeout_ms = duration_ms("write-timeout-ms", v, 1); });
+  p.value("stream-lifetime-limit-ms", [&](std::string_view v) {
+    c.stream_lifetime_limit_ms = duration_ms("stream-lifetime-limit-ms", v, 1);
+  });
+  p.value("close-linger-ms",
+          [&](std::string_view v) { c.close_linger_ms = duration_ms("close-linger-ms", v); });
+  p.value("max-connections", [&](std::string_view v) {
+    c.max_connections = integer<std::size_t>("max-connections", v, 1);
+  });
+  p.value("max-jobs",
+          [&](std::string_view v) { c.max_jobs = integer<std::size_t>("max-jobs", v); });
+  p.value("job-retention-ms",
+          [&](std::string_view v) { c.job_retention_ms = duration_ms("job-retention-ms", v); });
+  p.value("long-poll-max-wait-ms", [&](std::string_view v) {
+    c.long_poll_max_wait_ms = duration_ms("long-poll-max-wait-ms", v);
+  });
+  p.value("cors-origins",
+          [&](std::string_view v) { c.cors_origins = non_empty("cors-origins", v); });
+  p.toggle("no-model-aliases", [&] { c.model_aliases = false; });
+  p.value("snapshot-limit-bytes", [&](std::string_view v) {
+    c.snapshot_limit_bytes = integer<std::size_t>("snapshot-limit-bytes", v, 1);
+  });
+  try {
+    if (!help) p.parse(argc, argv);
+  } catch (const flags::Error& e) {
+    // The line flags::fail prints, kept here for parse_args' callers (main prints it).
+    result.message = fmt::format("{}: {} (see --help)",
+                                 std::filesystem::path(program).filename().string(), e.what());
     result.exit_code = 2;
     return result;
-  };
-  for (;;) {
-    int index = 0;
-    const int c = getopt_long(argc, argv, ":h", long_options, &index);
-    if (c == -1) break;
-    const std::string_view arg = optarg ? optarg : "";
-    bool ok = true;
-    switch (c) {
-      case opt_help:
-        result.message = usage(program);
-        result.exit_code = 0;
-        return result;
-      case opt_bind:
-        config.bind_address = arg;
-        ok = !arg.empty();
-        break;
-      case opt_port:
-        ok = parse_uint<std::uint16_t>(arg, config.port);
-        break;
-      case opt_threads:
-        ok = parse_uint<unsigned>(arg, config.threads, 1, 256);
-        break;
-      case opt_recordings:
-        config.recordings = std::string(arg);
-        ok = !arg.empty();
-        break;
-      case opt_speed: {
-        double v = 0;
-        auto [p, ec] = std::from_chars(arg.data(), arg.data() + arg.size(), v);
-        ok = ec == std::errc{} && p == arg.data() + arg.size() && !arg.empty() &&
-             std::isfinite(v) && v >= 0;
-        config.speed = v;
-        break;
-      }
-      case opt_header_limit:
-        ok = parse_uint<std::size_t>(arg, config.header_limit_bytes, 64);
-        break;
-      case opt_body_limit:
-        ok = parse_uint<std::size_t>(arg, config.body_limit_bytes);
-        break;
-      case opt_idle_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.idle_timeout_ms, 1, max_duration_ms);
-        break;
-      case opt_request_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.request_timeout_ms, 1, max_duration_ms);
-        break;
-      case opt_write_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.write_timeout_ms, 1, max_duration_ms);
-        break;
-      case opt_stream_lifetime:
-        ok = parse_uint<std::uint64_t>(arg, config.stream_lifetime_limit_ms, 1, max_duration_ms);
-        break;
-      case opt_close_linger:
-        ok = parse_uint<std::uint64_t>(arg, config.close_linger_ms, 0, max_duration_ms);
-        break;
-      case opt_max_connections:
-        ok = parse_uint<std::size_t>(arg, config.max_connections, 1);
-        break;
-      case opt_max_jobs:
-        ok = parse_uint<std::size_t>(arg, config.max_jobs);
-        break;
-      case opt_job_retention:
-        ok = parse_uint<std::uint64_t>(arg, config.job_retention_ms, 0, max_duration_ms);
-        break;
-      case opt_long_poll_max_wait:
-        ok = parse_uint<std::uint64_t>(arg, config.long_poll_max_wait_ms, 0, max_duration_ms);
-        break;
-      case opt_cors_origins:
-        config.cors_origins = arg;
-        ok = !arg.empty();
-        break;
-      case opt_no_model_aliases:
-        config.model_aliases = false;
-        break;
-      case opt_snapshot_limit:
-        ok = parse_uint<std::size_t>(arg, config.snapshot_limit_bytes, 1);
-        break;
-      case ':':
-        return bad(fmt::format("option '{}' needs a value", argv[optind - 1]));
-      default:
-        return bad(fmt::format("unknown option '{}'", argv[optind - 1]));
-    }
-    if (!ok) return bad(fmt::format("bad value '{}' for --{}", arg, long_options[index].name));
   }
-  if (optind < argc) return bad(fmt::format("unexpected argument '{}'", argv[optind]));
-  result.config = std::move(config);
+  if (help) {
+    result.message = usage(program);
+    return result;
+  }
+  result.config = std::move(c);
   return result;
 }
 

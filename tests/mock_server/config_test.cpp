@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "ssebench/flags.hpp"
+
 namespace ssebench::server {
 namespace {
 
@@ -96,10 +98,26 @@ TEST(Config, BadValuesAreOneLineErrors) {
     EXPECT_EQ(p.message.find('\n'), std::string::npos) << p.message;
   }
   EXPECT_EQ(parse({"--port", "x"}).message,
-            "ssebench-mock-server: bad value 'x' for --port (see --help)");
-  EXPECT_TRUE(parse({"--job-retention-ms", std::to_string(max_duration_ms)}).config);
-  EXPECT_EQ(parse({"--nope"}).message,
-            "ssebench-mock-server: unknown option '--nope' (see --help)");
+            "ssebench-mock-server: bad value 'x' for --port: a whole number from 0 to 65535 "
+            "(see --help)");
+  EXPECT_EQ(parse({"--speed=-1"}).message,
+            "ssebench-mock-server: bad value '-1' for --speed: a number, at least 0 (see --help)");
+  EXPECT_EQ(parse({"--bind="}).message,
+            "ssebench-mock-server: bad value '' for --bind: must not be empty (see --help)");
+  EXPECT_TRUE(parse({"--job-retention-ms", std::to_string(flags::max_duration_ms)}).config);
+  EXPECT_EQ(parse({"--nope"}).message, "ssebench-mock-server: unknown flag --nope (see --help)");
+  EXPECT_EQ(parse({"--max-job=1"}).message,
+            "ssebench-mock-server: unknown flag --max-job (did you mean --max-jobs?) (see --help)");
+  EXPECT_EQ(parse({"--port"}).message, "ssebench-mock-server: --port needs a value (see --help)");
+}
+
+TEST(Config, EqualsAndSpaceFormsAlike) {
+  const ParsedArgs p = parse({"--port=8081", "--speed", "0", "--cors-origins=none"});
+  ASSERT_TRUE(p.config) << p.message;
+  EXPECT_EQ(p.config->port, 8081);
+  EXPECT_EQ(p.config->speed, 0.0);
+  EXPECT_EQ(p.config->cors_origins, "none");
+  EXPECT_EQ(parse({"-h"}).message, usage("ssebench-mock-server"));
 }
 
 TEST(Config, HelpPrintsEveryDefault) {

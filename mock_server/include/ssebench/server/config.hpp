@@ -12,9 +12,6 @@
 
 namespace ssebench::server {
 
-/** Longest duration an option may give (a year): time points stay far from overflowing. */
-inline constexpr std::uint64_t max_duration_ms = 365ULL * 24 * 3600 * 1000;
-
 struct Config {
   std::string bind_address = "127.0.0.1";  // IPv4/IPv6 literal to listen on
   std::uint16_t port = 0;                  // 0 = let the kernel pick one
@@ -57,7 +54,10 @@ struct ParsedArgs {
   int exit_code = 0;             // when config is empty: 0 after --help, 2 on a bad option
 };
 
-/** Parses argv with getopt_long (not thread-safe: getopt keeps global state). */
+/**
+ * Parses argv with core's flags::Parser (`--name=VALUE` and `--name VALUE`; every `-ms` value at
+ * most flags::max_duration_ms, a year).
+ */
 ParsedArgs parse_args(int argc, char** argv);
 
 /** The --help text, defaults taken from a default-built Config. */
