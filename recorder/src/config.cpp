@@ -1,68 +1,19 @@
 #include "ssebench/recorder/config.hpp"
 
-#include <getopt.h>
-
-#include <charconv>
-#include <limits>
 #include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "ssebench/parse.hpp"
+#include "ssebench/flags.hpp"
 
 namespace ssebench::recorder {
 namespace {
 
-/** Longest duration an option may give (a day): a recording's offsets stop there too. */
+/** Longest duration a flag may give (a day): a recording's offsets stop there too. */
 constexpr std::uint64_t max_duration_ms = 24ULL * 3600 * 1000;
 /** Most runs of one set (the loader's limit on set.of). */
 constexpr unsigned max_repeat = 10'000;
-
-enum Opt : int {
-  opt_help = 'h',
-  opt_base_url = 1000,
-  opt_api_key_env,
-  opt_api,
-  opt_body_file,
-  opt_model,
-  opt_prompt,
-  opt_stream,
-  opt_no_stream,
-  opt_no_usage,
-  opt_out,
-  opt_repeat,
-  opt_pause,
-  opt_keep_errors,
-  opt_header,
-  opt_redact_header,
-  opt_connect_timeout,
-  opt_timeout,
-  opt_max_body,
-};
-
-const option long_options[] = {
-    {"help", no_argument, nullptr, opt_help},
-    {"base-url", required_argument, nullptr, opt_base_url},
-    {"api-key-env", required_argument, nullptr, opt_api_key_env},
-    {"api", required_argument, nullptr, opt_api},
-    {"body-file", required_argument, nullptr, opt_body_file},
-    {"model", required_argument, nullptr, opt_model},
-    {"prompt", required_argument, nullptr, opt_prompt},
-    {"stream", no_argument, nullptr, opt_stream},
-    {"no-stream", no_argument, nullptr, opt_no_stream},
-    {"no-usage", no_argument, nullptr, opt_no_usage},
-    {"out", required_argument, nullptr, opt_out},
-    {"repeat", required_argument, nullptr, opt_repeat},
-    {"pause-ms", required_argument, nullptr, opt_pause},
-    {"keep-errors", no_argument, nullptr, opt_keep_errors},
-    {"header", required_argument, nullptr, opt_header},
-    {"redact-header", required_argument, nullptr, opt_redact_header},
-    {"connect-timeout-ms", required_argument, nullptr, opt_connect_timeout},
-    {"timeout-ms", required_argument, nullptr, opt_timeout},
-    {"max-body-bytes", required_argument, nullptr, opt_max_body},
-    {nullptr, 0, nullptr, 0},
-};
 
 /** "Name: value" with a token name (no CR/LF anywhere). */
 bool is_header_line(std::string_view s) {
@@ -70,6 +21,16 @@ bool is_header_line(std::string_view s) {
   if (colon == 0 || colon == std::string_view::npos) return false;
   if (s.find_first_of("\r\n") != std::string_view::npos) return false;
   return s.substr(0, colon).find_first_of(" \t") == std::string_view::npos;
+}
+
+/** `text`, when `ok`; else the flag's bad value, saying what it must be. */
+std::string checked(std::string_view flag, std::string_view text, bool ok, std::string_view what) {
+  if (!ok) throw flags::bad_value(flag, text, what);
+  return std::string(text);
+}
+
+std::uint64_t duration(std::string_view flag, std::string_view text, std::uint64_t min) {
+  return flags::integer<std::uint64_t>(flag, text, min, max_duration_ms);
 }
 
 }  // namespace
@@ -110,109 +71,82 @@ std::string usage(const char* program) {
 
 ParsedArgs parse_args(int argc, char** argv) {
   ParsedArgs result;
-  Config config;
+  Config c;
   // Messages start with the program's name, as the recorder's own errors do.
   const std::string name =
       argc > 0 ? std::filesystem::path(argv[0]).filename().string() : "ssebench-record";
   const char* program = name.c_str();
-  optind = 0;  // GNU: restart scanning (parse_args may be called more than once)
-  opterr = 0;  // errors are reported here, as one line
-  auto bad = [&](std::string what) {
-    result.message = fmt::format("{}: {} (see --help)", program, what);
+  auto bad = [&](std::string_view what) {
+    result.message = fmt::format("{}: {} (see --help)", program, what);  // flags::fail's line
     result.exit_code = 2;
     return result;
   };
+  bool help = argc == 2 && std::string_view(argv[1]) == "-h";  // as getopt took it
   bool stream_flag = false;
-  for (;;) {
-    int index = 0;
-    const int c = getopt_long(argc, argv, ":h", long_options, &index);
-    if (c == -1) break;
-    const std::string_view arg = optarg ? optarg : "";
-    bool ok = true;
-    switch (c) {
-      case opt_help:
-        result.message = usage(program);
-        result.exit_code = 0;
-        return result;
-      case opt_base_url:
-        config.base_url = arg;
-        ok = !arg.empty();
-        break;
-      case opt_api_key_env:
-        config.api_key_env = arg;
-        ok = !arg.empty();
-        break;
-      case opt_api:
-        ok = arg == "chat" || arg == "responses";
-        config.api = arg == "responses" ? Api::responses : Api::chat_completions;
-        break;
-      case opt_body_file:
-        config.body_file = std::string(arg);
-        ok = !arg.empty();
-        break;
-      case opt_model:
-        config.model = arg;
-        ok = !arg.empty();
-        break;
-      case opt_prompt:
-        config.prompt = arg;
-        break;
-      case opt_stream:
-      case opt_no_stream:
-        if (stream_flag) return bad("--stream and --no-stream: give one");
-        stream_flag = true;
-        config.stream = c == opt_stream;
-        break;
-      case opt_no_usage:
-        config.include_usage = false;
-        break;
-      case opt_out:
-        config.out = std::string(arg);
-        ok = arg.size() > 6 && arg.ends_with(".jsonl");
-        break;
-      case opt_repeat:
-        ok = parse_uint<unsigned>(arg, config.repeat, 1, max_repeat);
-        break;
-      case opt_pause:
-        ok = parse_uint<std::uint64_t>(arg, config.pause_ms, 0, max_duration_ms);
-        break;
-      case opt_keep_errors:
-        config.keep_errors = true;
-        break;
-      case opt_header:
-        config.headers.emplace_back(arg);
-        ok = is_header_line(arg);
-        break;
-      case opt_redact_header:
-        config.redact_headers.emplace_back(arg);
-        ok = !arg.empty();
-        break;
-      case opt_connect_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.connect_timeout_ms, 1, max_duration_ms);
-        break;
-      case opt_timeout:
-        ok = parse_uint<std::uint64_t>(arg, config.timeout_ms, 1, max_duration_ms);
-        break;
-      case opt_max_body:
-        ok = parse_uint<std::size_t>(arg, config.max_body_bytes, 1);
-        break;
-      case ':':
-        return bad(fmt::format("option '{}' needs a value", argv[optind - 1]));
-      default:
-        return bad(fmt::format("unknown option '{}'", argv[optind - 1]));
-    }
-    if (!ok) return bad(fmt::format("bad value '{}' for --{}", arg, long_options[index].name));
+  const auto set_stream = [&](bool stream) {
+    if (stream_flag) throw flags::Error("--stream and --no-stream: give one");
+    stream_flag = true;
+    c.stream = stream;
+  };
+  constexpr std::string_view not_empty = "must not be empty";
+  flags::Parser p;
+  p.toggle("help", [&] { help = true; });
+  p.value("base-url",
+          [&](std::string_view v) { c.base_url = checked("base-url", v, !v.empty(), not_empty); });
+  p.value("api-key-env", [&](std::string_view v) {
+    c.api_key_env = checked("api-key-env", v, !v.empty(), not_empty);
+  });
+  p.value("api", [&](std::string_view v) {
+    checked("api", v, v == "chat" || v == "responses", "chat or responses");
+    c.api = v == "responses" ? Api::responses : Api::chat_completions;
+  });
+  p.value("body-file", [&](std::string_view v) {
+    c.body_file = checked("body-file", v, !v.empty(), not_empty);
+  });
+  p.value("model",
+          [&](std::string_view v) { c.model = checked("model", v, !v.empty(), not_empty); });
+  p.value("prompt", [&](std::string_view v) { c.prompt = v; });
+  p.toggle("stream", [&] { set_stream(true); });
+  p.toggle("no-stream", [&] { set_stream(false); });
+  p.toggle("no-usage", [&] { c.include_usage = false; });
+  p.value("out", [&](std::string_view v) {
+    c.out = checked("out", v, v.size() > 6 && v.ends_with(".jsonl"), "a FILE.jsonl path");
+  });
+  p.value("repeat", [&](std::string_view v) {
+    c.repeat = flags::integer<unsigned>("repeat", v, 1, max_repeat);
+  });
+  p.value("pause-ms", [&](std::string_view v) { c.pause_ms = duration("pause-ms", v, 0); });
+  p.toggle("keep-errors", [&] { c.keep_errors = true; });
+  p.value("header", [&](std::string_view v) {
+    c.headers.push_back(checked("header", v, is_header_line(v), "'NAME: VALUE' on one line"));
+  });
+  p.value("redact-header", [&](std::string_view v) {
+    c.redact_headers.push_back(checked("redact-header", v, !v.empty(), not_empty));
+  });
+  p.value("connect-timeout-ms",
+          [&](std::string_view v) { c.connect_timeout_ms = duration("connect-timeout-ms", v, 1); });
+  p.value("timeout-ms", [&](std::string_view v) { c.timeout_ms = duration("timeout-ms", v, 1); });
+  p.value("max-body-bytes", [&](std::string_view v) {
+    c.max_body_bytes = flags::integer<std::size_t>("max-body-bytes", v, 1);
+  });
+  try {
+    if (!help) p.parse(argc, argv);
+  } catch (const flags::Error& e) {
+    return bad(e.what());
   }
-  if (optind < argc) return bad(fmt::format("unexpected argument '{}'", argv[optind]));
-  if (config.base_url.empty()) return bad("--base-url is required");
-  if (config.out.empty()) return bad("--out is required");
-  if (config.body_file.empty()) {
-    if (config.model.empty()) return bad("give --body-file, or --model and --prompt");
-    if (config.prompt.empty()) return bad("--prompt is required without --body-file");
-  } else if (!config.prompt.empty()) {
+  if (help) {
+    result.message = usage(program);
+    return result;
+  }
+  if (c.base_url.empty()) return bad("--base-url is required");
+  if (c.out.empty()) return bad("--out is required");
+  if (c.body_file.empty()) {
+    if (c.model.empty()) return bad("give --body-file, or --model and --prompt");
+    if (c.prompt.empty()) return bad("--prompt is required without --body-file");
+  } else if (!c.prompt.empty()) {
     return bad("--prompt and --body-file: the prompt is in the body");
   }
-  result.config = std::move(config);
+  result.config = std::move(c);
   return result;
 }
 

@@ -311,9 +311,9 @@ TEST(RecordRefuses, ABadOptionWithExitStatusTwo) {
   TempDir dir;
   const ToolRun r = record_with({"--base-url", "http://x/v1", "--repeat", "many"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(
-      r.err_lines(),
-      (std::vector<std::string>{"ssebench-record: bad value 'many' for --repeat (see --help)"}));
+  EXPECT_EQ(r.err_lines(),
+            (std::vector<std::string>{"ssebench-record: bad value 'many' for --repeat: a whole "
+                                      "number from 1 to 10000 (see --help)"}));
 }
 
 // ---- a canned server: answers our server never gives

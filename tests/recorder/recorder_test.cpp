@@ -328,9 +328,18 @@ TEST(ParseArgs, NeedsAUrlAnOutputAndABody) {
   EXPECT_EQ(parse({"--base-url", "http://h/v1", "--out", "x.jsonl"}).message,
             "ssebench-record: give --body-file, or --model and --prompt (see --help)");
   EXPECT_EQ(parse({"--base-url", "u", "--out", "x.json", "--model", "m", "--prompt", "p"}).message,
-            "ssebench-record: bad value 'x.json' for --out (see --help)");
-  EXPECT_EQ(parse({"--repeat", "0"}).exit_code, 2);
-  EXPECT_EQ(parse({"--header", "no colon"}).exit_code, 2);
+            "ssebench-record: bad value 'x.json' for --out: a FILE.jsonl path (see --help)");
+  EXPECT_EQ(parse({"--repeat", "0"}).message,
+            "ssebench-record: bad value '0' for --repeat: a whole number from 1 to 10000 "
+            "(see --help)");
+  EXPECT_EQ(parse({"--header", "no colon"}).message,
+            "ssebench-record: bad value 'no colon' for --header: 'NAME: VALUE' on one line "
+            "(see --help)");
+  EXPECT_EQ(parse({"--api=completions"}).message,
+            "ssebench-record: bad value 'completions' for --api: chat or responses (see --help)");
+  EXPECT_EQ(parse({"--timeout-ms=86400001"}).exit_code, 2);  // over a day
+  EXPECT_EQ(parse({"--base-urll=x"}).message,
+            "ssebench-record: unknown flag --base-urll (did you mean --base-url?) (see --help)");
   EXPECT_EQ(parse({"--stream", "--no-stream"}).message,
             "ssebench-record: --stream and --no-stream: give one (see --help)");
 }
@@ -374,6 +383,15 @@ TEST(ParseArgs, TakesEveryOption) {
   EXPECT_EQ(c.api_key_env, "MY_KEY");
   EXPECT_EQ(c.timeout_ms, 100u);
   EXPECT_EQ(c.connect_timeout_ms, 50u);
+}
+
+TEST(ParseArgs, EqualsAndSpaceFormsAlike) {
+  const auto p = parse({"--base-url=http://h:1/v1", "--out=x.jsonl", "--model", "m", "--prompt=a b",
+                        "--header=x-a: 1", "--header", "x-b: 2"});
+  ASSERT_TRUE(p.config) << p.message;
+  EXPECT_EQ(p.config->base_url, "http://h:1/v1");
+  EXPECT_EQ(p.config->prompt, "a b");
+  EXPECT_EQ(p.config->headers, (std::vector<std::string>{"x-a: 1", "x-b: 2"}));
 }
 
 TEST(ParseArgs, HelpPrintsTheDefaults) {

@@ -48,7 +48,7 @@ struct ParsedArgs {
   int exit_code = 0;             // when config is empty: 0 after --help, 2 on a bad option
 };
 
-/** Parses argv with getopt_long (not thread-safe: getopt keeps global state). */
+/** Parses argv with core's flags::Parser (`--name=VALUE` and `--name VALUE`). */
 ParsedArgs parse_args(int argc, char** argv);
 
 /** The --help text, defaults taken from a default-built Config. */
