@@ -23,7 +23,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +33,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "ssebench/flags.hpp"
 #include "ssebench/recording.hpp"
 
 namespace {
@@ -352,28 +352,36 @@ class Floor {
 }  // namespace
 
 int main(int argc, char** argv) {
+  namespace flags = ssebench::flags;
   Config c;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a.starts_with("--recording="))
-      c.recording = a.substr(12);
-    else if (a.starts_with("--speed="))
-      c.speed = std::strtod(argv[i] + 8, nullptr);
-    else if (a.starts_with("--port="))
-      c.port = std::atoi(argv[i] + 7);
-    else if (a == "--port" && i + 1 < argc)  // as the mock server takes it
-      c.port = std::atoi(argv[++i]);
-    else {
-      fmt::print(stderr,
-                 "ssebench-floor --recording=FILE [--speed=S (default {})] [--port=P (default "
-                 "{}, any)]\n",
-                 Config{}.speed, Config{}.port);
-      return a == "--help" ? 0 : 2;
+  bool help = false;
+  flags::Parser p;
+  p.toggle("help", [&] { help = true; });
+  p.value("recording", [&](std::string_view v) { c.recording = v; });
+  p.value("speed", [&](std::string_view v) {
+    double speed = 0;
+    try {
+      speed = flags::real("speed", v);
+    } catch (const flags::Error&) {
     }
+    if (!(speed > 0)) throw flags::bad_value("speed", v, "a number above 0");
+    c.speed = speed;
+  });
+  p.value("port", [&](std::string_view v) {  // unsigned: the message names the range then
+    c.port = static_cast<int>(flags::integer<unsigned>("port", v, 0, 65535));
+  });
+  try {
+    p.parse(argc, argv);
+    if (!help && c.recording.empty()) throw flags::Error("--recording=FILE is needed");
+  } catch (const flags::Error& e) {
+    return flags::fail(argv[0], e);
   }
-  if (c.recording.empty() || c.speed <= 0) {
-    fmt::print(stderr, "ssebench-floor: --recording=FILE and a --speed above 0 are needed\n");
-    return 2;
+  if (help) {
+    fmt::print(
+        "usage: ssebench-floor --recording=FILE [--speed=S (default {})] [--port=P (default "
+        "{}, any)]\n",
+        Config{}.speed, Config{}.port);
+    return 0;
   }
   const ssebench::LoadResult loaded = ssebench::load_recording(c.recording);
   if (!loaded) {
