@@ -65,6 +65,8 @@ struct Shared {
   TcpCounters tcp;  // of the connections closed since the round's last take_round()
   /** Called when a connection ends (its Session, if it still has one). */
   std::function<void(Session*)> ended;
+  /** A connection ended or a turn did: what the engine's loop waits for. */
+  bool changed = false;
 };
 
 /**
@@ -278,6 +280,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     if (pace_ == Pace::on_demand) {  // next_turn() sends the next one, or abandon() closes
       idle_ = true;
       timer_.cancel();
+      shared_.changed = true;
       return;
     }
     ++current_;
@@ -326,6 +329,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
       s.shutdown(tcp::socket::shutdown_both, ignored);
       s.close(ignored);
     }
+    shared_.changed = true;
     if (owner_ && shared_.ended) shared_.ended(owner_);
   }
 
@@ -391,10 +395,15 @@ class WsDriver final : public Driver {
   }
 
   void step() override { ioc_.poll(); }
+  // Handlers run as they come, as ioc.run() would, until a connection or a turn ends (what the
+  // engine's loop acts on) or `until`: its scan of the sessions is not paid per frame.
   void wait(TimePoint until) override {
-    // The clock Asio's timers use: the driver's clock is steady_clock's in every run.
-    const auto left = until - shared_.clock();
-    if (left > Clock::duration::zero()) ioc_.run_one_for(std::min<Clock::duration>(left, max_wait));
+    shared_.changed = false;
+    while (!shared_.changed) {
+      const auto left = until - shared_.clock();
+      if (left <= Clock::duration::zero()) break;
+      ioc_.run_one_for(std::min<Clock::duration>(left, max_wait));
+    }
   }
 
   TcpCounters take_round() override { return std::exchange(shared_.tcp, {}); }
