@@ -1,6 +1,6 @@
 // ssebench-soak: thousands of looping SSE streams plus polling and ws clients against one
-// server for a long while; zero errors, and the server's descriptors and RSS flat from the first to the
-// last 10 s of the measured window. Writes a JSON (atomically) and prints a summary.
+// server for a long while; zero errors, and the server's descriptors and RSS flat from the first to
+// the last 10 s of the measured window. Writes a JSON (atomically) and prints a summary.
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -71,7 +71,8 @@ void print_help(const SoakConfig& d) {
       "  --window-s=S             first and last S seconds compared for flatness (default {})\n"
       "  --out=FILE               the JSON result (written to a temporary name, then renamed)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.recordings, d.model, d.speed,
-      d.sse, d.poll, d.long_poll, d.ws, d.ws_turns, d.poll_interval_ms, d.ramp_s, d.duration_s, d.window_s);
+      d.sse, d.poll, d.long_poll, d.ws, d.ws_turns, d.poll_interval_ms, d.ramp_s, d.duration_s,
+      d.window_s);
 }
 
 /** Parses the flags; throws flags::Error. */
@@ -103,12 +104,12 @@ SoakConfig parse(int argc, char** argv, bool& help) {
       .value("poll", count("poll", c.poll))
       .value("long-poll", count("long-poll", c.long_poll))
       .value("ws", count("ws", c.ws))
-      .value("ws-turns",
-             [&](std::string_view v) { c.ws_turns = flags::integer<std::size_t>("ws-turns", v, 1); })
+      .value(
+          "ws-turns",
+          [&](std::string_view v) { c.ws_turns = flags::integer<std::size_t>("ws-turns", v, 1); })
       .value("poll-interval-ms",
              [&](std::string_view v) {
-               c.poll_interval_ms =
-                   static_cast<long>(flags::duration_ms("poll-interval-ms", v, 1));
+               c.poll_interval_ms = static_cast<long>(flags::duration_ms("poll-interval-ms", v, 1));
              })
       .value("ramp-s", seconds("ramp-s", c.ramp_s, 0))
       .value("duration-s", seconds("duration-s", c.duration_s, 0))
@@ -336,8 +337,8 @@ int soak_main(int argc, char** argv) {
       "    \"poll_interval_ms\": {},\n    \"ramp_s\": {},\n    \"duration_s\": {},\n"
       "    \"window_s\": {},\n    \"interrupted\": {},\n    \"cores\": {}\n  }},\n",
       server_desc, c.model, c.speed, c.sse, c.poll, c.long_poll, c.ws, c.ws_turns,
-      c.poll_interval_ms, c.ramp_s,
-      c.duration_s, c.window_s, stop.load() ? "true" : "false", sysconf(_SC_NPROCESSORS_ONLN));
+      c.poll_interval_ms, c.ramp_s, c.duration_s, c.window_s, stop.load() ? "true" : "false",
+      sysconf(_SC_NPROCESSORS_ONLN));
   out += "  \"groups\": [\n";
   for (std::size_t i = 0; i < kinds.size(); ++i) {
     const SoakGroupResult& g = by_kind[i];

@@ -73,8 +73,8 @@ class SocketLoop {
     TimePoint limit = until;
     if (curl_timeout_) limit = std::min(limit, *curl_timeout_);
     std::array<epoll_event, 256> events;
-    const int n = epoll_wait(epoll_, events.data(), static_cast<int>(events.size()),
-                             wait_ms(limit, clock()));
+    const int n =
+        epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), wait_ms(limit, clock()));
     int running = 0;
     for (int i = 0; i < n; ++i) {
       int mask = 0;
@@ -156,8 +156,8 @@ class CurlDriver final : public Driver {
   }
 
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
-    const StreamContext ctx{multi_,        &sockets_,       clock_, spec.expect, spec.config,
-                            spec.transport, &h2_openers_};
+    const StreamContext ctx{multi_,      &sockets_,      clock_,      spec.expect,
+                            spec.config, spec.transport, &h2_openers_};
     return row_of(spec.transport).make_stream(ctx);
   }
 

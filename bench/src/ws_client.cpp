@@ -102,11 +102,10 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     started_ = true;
     begin_turn();
     turn().connections = 1;
-    net::async_connect(
-        ws_.next_layer().next_layer(), target_.endpoints,
-        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
-          self->on_connect(ec);
-        });
+    net::async_connect(ws_.next_layer().next_layer(), target_.endpoints,
+                       [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                         self->on_connect(ec);
+                       });
   }
 
   void interrupt() {
@@ -153,8 +152,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
         [speed = fmt::format("{}", config_.speed)](websocket::request_type& req) {
           req.set("x-ssebench-speed", speed);
         }));
-    ws_.async_handshake(upgrade_answer_, target_.host, expect().recording->request.path,
-                        [self = shared_from_this()](beast::error_code e) { self->on_handshake(e); });
+    ws_.async_handshake(
+        upgrade_answer_, target_.host, expect().recording->request.path,
+        [self = shared_from_this()](beast::error_code e) { self->on_handshake(e); });
   }
 
   void on_handshake(beast::error_code ec) {
@@ -189,10 +189,9 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     ++turn().requests;
     turn().body_bytes_out += expect().ws_message.size();  // the message; the rest is framing
     ws_.text(true);
-    ws_.async_write(net::buffer(expect().ws_message),
-                    [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      self->on_write(ec);
-                    });
+    ws_.async_write(
+        net::buffer(expect().ws_message),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {

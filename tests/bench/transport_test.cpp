@@ -61,7 +61,8 @@ TEST(Transport, EveryTransportHasOneRowAndTheQueriesReadIt) {
     const std::vector<PollShape> shapes = shapes_for(t, all_poll_shapes);
     for (PollShape s : all_poll_shapes) {
       const bool runs = std::find(shapes.begin(), shapes.end(), s) != shapes.end();
-      EXPECT_EQ(runs, row.shapes == Shapes::every || (row.shapes == Shapes::cursor && has_cursor(s)))
+      EXPECT_EQ(runs,
+                row.shapes == Shapes::every || (row.shapes == Shapes::cursor && has_cursor(s)))
           << to_string(s);
     }
     // A libcurl transport says how its streams are made; another loop makes its own.
