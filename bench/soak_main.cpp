@@ -1,6 +1,6 @@
-// ssebench-soak: thousands of looping SSE streams plus polling clients against one server for
-// a long while; zero errors, and the server's descriptors and RSS flat from the first to the
-// last 10 s of the measured window. Writes a JSON (atomically) and prints a summary.
+// ssebench-soak: thousands of looping SSE streams plus polling and ws clients against one
+// server for a long while; zero errors, and the server's descriptors and RSS flat from the first to
+// the last 10 s of the measured window. Writes a JSON (atomically) and prints a summary.
 #include <fmt/format.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -13,7 +13,6 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,6 +20,7 @@
 #include "ssebench/bench/engine.hpp"
 #include "ssebench/bench/result_file.hpp"
 #include "ssebench/bench/server.hpp"
+#include "ssebench/flags.hpp"
 
 namespace ssebench::bench {
 namespace {
@@ -41,6 +41,8 @@ struct SoakConfig {
   std::size_t sse = 10'000;                     // looping SSE streams
   std::size_t poll = 500;                       // looping poll clients (shape delta)
   std::size_t long_poll = 200;                  // looping long-poll clients (shape delta)
+  std::size_t ws = 0;                           // looping ws connections
+  std::size_t ws_turns = 1;                     // turns per ws connection, back to back
   long poll_interval_ms = 1'000;
   long ramp_s = 30;      // stream starts spread over this (≈ 360 connections/s); not measured
   long duration_s = 60;  // the measured window, after the ramp
@@ -61,70 +63,61 @@ void print_help(const SoakConfig& d) {
       "  --sse=N                  looping SSE streams (default {})\n"
       "  --poll=N                 looping poll clients, shape delta (default {})\n"
       "  --long-poll=N            looping long-poll clients, shape delta (default {})\n"
+      "  --ws=N                   looping ws connections (default {})\n"
+      "  --ws-turns=N             turns per ws connection, one after the other (default {})\n"
       "  --poll-interval-ms=MS    poll period (default {})\n"
       "  --ramp-s=S               starts spread over S seconds, not measured (default {})\n"
       "  --duration-s=S           the measured window (default {})\n"
       "  --window-s=S             first and last S seconds compared for flatness (default {})\n"
       "  --out=FILE               the JSON result (written to a temporary name, then renamed)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.recordings, d.model, d.speed,
-      d.sse, d.poll, d.long_poll, d.poll_interval_ms, d.ramp_s, d.duration_s, d.window_s);
+      d.sse, d.poll, d.long_poll, d.ws, d.ws_turns, d.poll_interval_ms, d.ramp_s, d.duration_s,
+      d.window_s);
 }
 
-template <typename T>
-T number_flag(const std::string& name, const std::string& value) {
-  std::istringstream in(value);
-  T v{};
-  if (!(in >> v) || !in.eof() || v < T{})
-    throw std::invalid_argument(fmt::format("bad value '{}' for --{}", value, name));
-  return v;
-}
-
+/** Parses the flags; throws flags::Error. */
 SoakConfig parse(int argc, char** argv, bool& help) {
   SoakConfig c;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view a = argv[i];
-    if (!a.starts_with("--")) throw std::invalid_argument(fmt::format("unexpected '{}'", a));
-    a.remove_prefix(2);
-    const auto eq = a.find('=');
-    const std::string name(a.substr(0, eq));
-    const std::string value = eq == std::string_view::npos ? "" : std::string(a.substr(eq + 1));
-    if (name == "help")
-      help = true;
-    else if (name == "server")
-      c.server = value;
-    else if (name == "server-pid")
-      c.server_pid = number_flag<long>(name, value);
-    else if (name == "server-binary")
-      c.server_binary = value;
-    else if (name == "recordings")
-      c.recordings = value;
-    else if (name == "model")
-      c.model = value;
-    else if (name == "speed")
-      c.speed = number_flag<double>(name, value);
-    else if (name == "sse")
-      c.sse = number_flag<std::size_t>(name, value);
-    else if (name == "poll")
-      c.poll = number_flag<std::size_t>(name, value);
-    else if (name == "long-poll")
-      c.long_poll = number_flag<std::size_t>(name, value);
-    else if (name == "poll-interval-ms")
-      c.poll_interval_ms = number_flag<long>(name, value);
-    else if (name == "ramp-s")
-      c.ramp_s = number_flag<long>(name, value);
-    else if (name == "duration-s")
-      c.duration_s = number_flag<long>(name, value);
-    else if (name == "window-s")
-      c.window_s = number_flag<long>(name, value);
-    else if (name == "out")
-      c.out = value;
-    else
-      throw std::invalid_argument(fmt::format("unknown flag --{} (see --help)", name));
-  }
-  if (c.speed <= 0) throw std::invalid_argument("--speed must be above 0 (streams must pace)");
-  if (c.poll_interval_ms <= 0) throw std::invalid_argument("--poll-interval-ms must be above 0");
+  const auto count = [](const char* name, std::size_t& to) {
+    return [name, &to](std::string_view v) { to = flags::integer<std::size_t>(name, v); };
+  };
+  const auto seconds = [](const char* name, long& to, long min) {
+    return [name, &to, min](std::string_view v) {
+      to = flags::integer<long>(name, v, min, static_cast<long>(flags::max_duration_ms / 1000));
+    };
+  };
+  const auto text = [](std::string& to) { return [&to](std::string_view v) { to = v; }; };
+  flags::Parser p;
+  p.toggle("help", [&] { help = true; })
+      .value("server", text(c.server))
+      .value("server-pid",
+             [&](std::string_view v) { c.server_pid = flags::integer<long>("server-pid", v); })
+      .value("server-binary", text(c.server_binary))
+      .value("recordings", text(c.recordings))
+      .value("model", text(c.model))
+      .value("speed",
+             [&](std::string_view v) {
+               c.speed = flags::real("speed", v);
+               if (c.speed <= 0) throw flags::bad_value("speed", v, "above 0: streams must pace");
+             })
+      .value("sse", count("sse", c.sse))
+      .value("poll", count("poll", c.poll))
+      .value("long-poll", count("long-poll", c.long_poll))
+      .value("ws", count("ws", c.ws))
+      .value(
+          "ws-turns",
+          [&](std::string_view v) { c.ws_turns = flags::integer<std::size_t>("ws-turns", v, 1); })
+      .value("poll-interval-ms",
+             [&](std::string_view v) {
+               c.poll_interval_ms = static_cast<long>(flags::duration_ms("poll-interval-ms", v, 1));
+             })
+      .value("ramp-s", seconds("ramp-s", c.ramp_s, 0))
+      .value("duration-s", seconds("duration-s", c.duration_s, 0))
+      .value("window-s", seconds("window-s", c.window_s, 0))
+      .value("out", text(c.out));
+  p.parse(argc, argv);
   if (c.duration_s < 2 * c.window_s)
-    throw std::invalid_argument("--duration-s must be at least twice --window-s");
+    throw flags::Error("--duration-s must be at least twice --window-s");
   return c;
 }
 
@@ -169,9 +162,8 @@ int soak_main(int argc, char** argv) {
   SoakConfig c;
   try {
     c = parse(argc, argv, help);
-  } catch (const std::exception& e) {
-    fmt::print(stderr, "ssebench-soak: {}\n", e.what());
-    return 2;
+  } catch (const flags::Error& e) {
+    return flags::fail(argv[0], e);
   }
   if (help) {
     print_help(SoakConfig{});
@@ -182,7 +174,7 @@ int soak_main(int argc, char** argv) {
     r.rlim_cur = r.rlim_max;
     setrlimit(RLIMIT_NOFILE, &r);
   }
-  const std::size_t streams = c.sse + c.poll + c.long_poll;
+  const std::size_t streams = c.sse + c.poll + c.long_poll + c.ws;
   if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < streams + 64) {
     fmt::print(stderr, "ssebench-soak: {} streams need {} descriptors; the limit is {}\n", streams,
                streams + 64, r.rlim_cur);
@@ -228,6 +220,7 @@ int soak_main(int argc, char** argv) {
   base.stop = &stop;
   base.interval = std::chrono::milliseconds(c.poll_interval_ms);
   base.shape = PollShape::delta;
+  base.ws_turns = c.ws_turns;
   // Each transport's streams in groups of at most 200, each group under a host name of its own
   // resolved to the server (ClientConfig::resolve): libcurl walks its list of a host's
   // connections for every new request, which at 10,700 connections to one name would cost the
@@ -240,21 +233,24 @@ int soak_main(int argc, char** argv) {
   const auto group = [&](Transport t, std::size_t n) {
     for (std::size_t from = 0; from < n; from += streams_per_name) {
       SoakGroup g{&expect, t, base, std::min(streams_per_name, n - from)};
-      const std::string host = fmt::format("soak{}.invalid", groups.size());
-      g.config.base_url = fmt::format("http://{}:{}", host, port);
-      g.config.resolve = {fmt::format("{}:{}:{}", host, port, address)};
+      if (row_of(t).loop == Loop::curl) {  // ws's driver keeps no list of connections to walk
+        const std::string host = fmt::format("soak{}.invalid", groups.size());
+        g.config.base_url = fmt::format("http://{}:{}", host, port);
+        g.config.resolve = {fmt::format("{}:{}:{}", host, port, address)};
+      }
       groups.push_back(std::move(g));
     }
   };
   group(Transport::sse, c.sse);
   group(Transport::poll, c.poll);
   group(Transport::long_poll, c.long_poll);
+  group(Transport::ws, c.ws);
 
   const auto ramp = std::chrono::seconds(c.ramp_s);
   fmt::print(stderr,
-             "ssebench-soak: {} SSE + {} poll + {} long-poll streams of {} at speed {}, looping; "
-             "{} s ramp, then {} s measured, against {}\n",
-             c.sse, c.poll, c.long_poll, c.model, c.speed, c.ramp_s, c.duration_s, url);
+             "ssebench-soak: {} SSE + {} poll + {} long-poll streams + {} ws connections of {} at "
+             "speed {}, looping; {} s ramp, then {} s measured, against {}\n",
+             c.sse, c.poll, c.long_poll, c.ws, c.model, c.speed, c.ramp_s, c.duration_s, url);
   // The server is sampled once a second from a thread of its own, so that the engine's loop
   // never waits on it. Its descriptors are counted from /proc/PID/fd here when this process
   // started it: listing 10,000 of them takes ~50 ms, which on the server's loop would show in its
@@ -336,11 +332,13 @@ int soak_main(int argc, char** argv) {
   std::string out = "{\n  \"context\": {\n";
   out += fmt::format(
       "    \"server\": \"{}\",\n    \"model\": \"{}\",\n    \"speed\": {},\n"
-      "    \"streams\": {{\"sse\": {}, \"poll\": {}, \"long_poll\": {}}},\n"
+      "    \"streams\": {{\"sse\": {}, \"poll\": {}, \"long_poll\": {}, \"ws\": {}}},\n"
+      "    \"ws_turns\": {},\n"
       "    \"poll_interval_ms\": {},\n    \"ramp_s\": {},\n    \"duration_s\": {},\n"
       "    \"window_s\": {},\n    \"interrupted\": {},\n    \"cores\": {}\n  }},\n",
-      server_desc, c.model, c.speed, c.sse, c.poll, c.long_poll, c.poll_interval_ms, c.ramp_s,
-      c.duration_s, c.window_s, stop.load() ? "true" : "false", sysconf(_SC_NPROCESSORS_ONLN));
+      server_desc, c.model, c.speed, c.sse, c.poll, c.long_poll, c.ws, c.ws_turns,
+      c.poll_interval_ms, c.ramp_s, c.duration_s, c.window_s, stop.load() ? "true" : "false",
+      sysconf(_SC_NPROCESSORS_ONLN));
   out += "  \"groups\": [\n";
   for (std::size_t i = 0; i < kinds.size(); ++i) {
     const SoakGroupResult& g = by_kind[i];

@@ -39,8 +39,8 @@ bool ended(JobStatus s) {
 
 class JobStream final : public Stream {
  public:
-  JobStream(const StreamContext& ctx, Transport transport)
-      : Stream(ctx), transport_(transport), shape_(config().shape) {}
+  explicit JobStream(const StreamContext& ctx)
+      : Stream(ctx), transport_(ctx.transport), shape_(config().shape) {}
 
  private:
   void first_request() override { send(expect().job_path, &expect().job_body); }
@@ -318,8 +318,8 @@ class JobStream final : public Stream {
 
 }  // namespace
 
-std::unique_ptr<Stream> make_job_stream(const StreamContext& ctx, Transport transport) {
-  return std::make_unique<JobStream>(ctx, transport);
+std::unique_ptr<Stream> make_job_stream(const StreamContext& ctx) {
+  return std::make_unique<JobStream>(ctx);
 }
 
 }  // namespace ssebench::bench

@@ -92,7 +92,10 @@ RoundResult LoadRunner::run_open(const Expectation& expect, Transport transport,
     std::size_t my_cap = load.max_concurrency > 0 ? share_of(cap, i, threads) : 0;
     if (load.max_concurrency > 0 && my_cap == 0) my_cap = 1;
     RoundResult r = engines_[i]->run_open(expect, transport, config, schedule[i], my_cap);
-    for (std::size_t k = 0; k < r.streams.size(); ++k) r.streams[k].counted = counted[i][k];
+    // Records come arrival by arrival, the same number for each (a ws connection's turns).
+    const std::size_t per = std::max<std::size_t>(1, r.streams.size() / schedule[i].size());
+    for (std::size_t k = 0; k < r.streams.size(); ++k)
+      r.streams[k].counted = counted[i][std::min(k / per, counted[i].size() - 1)];
     return r;
   });
 }

@@ -254,6 +254,31 @@ void Stream::on_timer() {
     next_request();
 }
 
+bool Stream::on_tick(TimePoint now, TimePoint& next) {
+  if (finished_) return false;
+  if (now >= deadline_) {
+    on_deadline();
+    return false;
+  }
+  bool sent = false;
+  if (wake_at_ && *wake_at_ <= now) {
+    on_timer();
+    sent = true;
+  }
+  if (finished_) return sent;
+  if (const auto at = kick_at()) {  // libcurl 7.88's stalled HTTP/2 answer (stream.hpp)
+    if (*at <= now) {
+      kick();
+      sent = true;  // what the kick read is handled without waiting
+    } else {
+      next = std::min(next, *at);
+    }
+  }
+  next = std::min(next, deadline_);
+  if (wake_at_) next = std::min(next, *wake_at_);
+  return sent;
+}
+
 void Stream::on_deadline() {
   if (in_flight_) {
     curl_multi_remove_handle(ctx_.multi, easy_);

@@ -1,7 +1,7 @@
 #pragma once
-// One stream of a round: the session interface the engine drives, and the three clients
-// (sse_client.cpp, rest_client.cpp, job_client.cpp). Private to the engine. The ws transport
-// runs apart (ws_client.hpp): it is not a libcurl transfer.
+// One libcurl stream: the Session the libcurl driver runs (curl_driver.cpp), and the three
+// clients (sse_client.cpp, rest_client.cpp, job_client.cpp). Private to the engine. The ws
+// transport has its own driver (ws_client.cpp): it is not a libcurl transfer.
 #include <curl/curl.h>
 
 #include <memory>
@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "driver.hpp"
 #include "ssebench/bench/chunked.hpp"
 #include "ssebench/bench/metrics.hpp"
 #include "ssebench/bench/transport.hpp"
@@ -24,22 +25,21 @@ struct StreamContext {
   ClockFn clock = nullptr;
   const Expectation* expect = nullptr;
   const ClientConfig* config = nullptr;
+  Transport transport = Transport::sse;
   /** HTTP/2: transfers in flight that open the connection (prior knowledge), shared by the
    *  streams of one multi handle (see Stream::http_version). */
   std::size_t* h2_openers = nullptr;
 };
 
-class Stream {
+class Stream : public Session {
  public:
   explicit Stream(const StreamContext& ctx);
-  virtual ~Stream();
-  Stream(const Stream&) = delete;
-  Stream& operator=(const Stream&) = delete;
+  ~Stream() override;
 
   /** Takes t0 and sends the first request. */
-  void start();
+  void start() override;
   /** Starts at `at` instead (a timer in the loop): staggered starts. */
-  void start_at(TimePoint at) { wake_at_ = at; }
+  void start_at(TimePoint at) override { wake_at_ = at; }
   /** The transfer in flight ended (the loop has removed it from the multi handle). */
   void on_done(CURLcode result);
   /** A scheduled request (or the staggered start) is due. */
@@ -47,9 +47,11 @@ class Stream {
   /** The deadline passed: abandon the transfer in flight, count a timeout. */
   void on_deadline();
   /** The run is being interrupted: abandon the transfer in flight, count an interruption. */
-  void on_interrupt();
+  void on_interrupt() override;
+  /** The deadline, then a scheduled request (or the staggered start), then a kick. */
+  bool on_tick(TimePoint now, TimePoint& next) override;
 
-  bool finished() const { return finished_; }
+  bool finished() const override { return finished_; }
   TimePoint deadline() const { return deadline_; }
   const std::optional<TimePoint>& wake_at() const { return wake_at_; }
   /** HTTP/2: when the answer in flight, begun and quiet since, is to be kicked (kick()). */
@@ -58,6 +60,7 @@ class Stream {
    *  HTTP/2 stall: the answer's last bytes read off the socket, never handed over). */
   void kick();
   StreamRecord& record() { return record_; }
+  std::span<StreamRecord> records() override { return {&record_, 1}; }
 
  protected:
   /** Sends a request: a POST when `body` is given, else a GET. */
@@ -125,6 +128,7 @@ TimePoint stream_deadline(TimePoint t0, const Expectation& expect, const ClientC
 
 std::unique_ptr<Stream> make_sse_stream(const StreamContext& ctx);
 std::unique_ptr<Stream> make_rest_stream(const StreamContext& ctx);
-std::unique_ptr<Stream> make_job_stream(const StreamContext& ctx, Transport transport);
+/** poll and long-poll, by ctx.transport. */
+std::unique_ptr<Stream> make_job_stream(const StreamContext& ctx);
 
 }  // namespace ssebench::bench

@@ -1,41 +1,56 @@
 #include "ssebench/bench/transport.hpp"
 
 #include <boost/json.hpp>
+#include <iterator>
 #include <map>
 #include <stdexcept>
+
+#include "stream.hpp"
 
 namespace ssebench::bench {
 
 namespace json = boost::json;
 
+namespace {
+// The one table of transports. ws's connections are made by its driver (ws_client.cpp).
+constexpr TransportRow table[] = {
+    {Transport::sse, "sse", false, Shapes::none, Loop::curl, &make_sse_stream},
+    {Transport::rest, "rest", false, Shapes::none, Loop::curl, &make_rest_stream},
+    {Transport::poll, "poll", true, Shapes::every, Loop::curl, &make_job_stream},
+    {Transport::long_poll, "long-poll", false, Shapes::cursor, Loop::curl, &make_job_stream},
+    {Transport::ws, "ws", false, Shapes::none, Loop::asio, nullptr},
+};
+static_assert(std::size(table) == std::size(all_transports), "a row for every transport");
+}  // namespace
+
+std::span<const TransportRow> transport_table() {
+  return table;
+}
+
+const TransportRow& row_of(Transport t) {
+  for (const TransportRow& r : table)
+    if (r.transport == t) return r;
+  throw std::invalid_argument("a transport without a row");
+}
+
 std::string_view to_string(Transport t) {
-  switch (t) {
-    case Transport::sse:
-      return "sse";
-    case Transport::rest:
-      return "rest";
-    case Transport::poll:
-      return "poll";
-    case Transport::long_poll:
-      return "long-poll";
-    case Transport::ws:
-      return "ws";
-  }
+  for (const TransportRow& r : table)
+    if (r.transport == t) return r.name;
   return "unknown";
 }
 
 std::optional<Transport> parse_transport(std::string_view name) {
-  for (Transport t : all_transports)
-    if (to_string(t) == name) return t;
+  for (const TransportRow& r : table)
+    if (r.name == name) return r.transport;
   return std::nullopt;
 }
 
 bool has_interval(Transport t) {
-  return t == Transport::poll;
+  return row_of(t).has_interval;
 }
 
 bool is_polled(Transport t) {
-  return t == Transport::poll || t == Transport::long_poll;
+  return row_of(t).shapes != Shapes::none;
 }
 
 std::string_view to_string(HttpVersion v) {
@@ -50,9 +65,9 @@ std::optional<HttpVersion> parse_http_version(std::string_view name) {
 
 std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed) {
   std::vector<PollShape> out;
-  if (!is_polled(t)) return out;
+  const Shapes rule = row_of(t).shapes;
   for (PollShape s : listed)
-    if (t == Transport::poll || has_cursor(s)) out.push_back(s);
+    if (rule == Shapes::every || (rule == Shapes::cursor && has_cursor(s))) out.push_back(s);
   return out;
 }
 

@@ -1,8 +1,11 @@
-#include "ws_client.hpp"
+// ws: the recorded request as a WebSocket turn (OpenAI's Responses API WebSocket mode, or the
+// mock server's chat variant), read as one text frame per event; its driver runs the
+// connections on a Boost.Asio loop (driver.hpp). Private to the engine.
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -15,8 +18,8 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/json.hpp>
 
+#include "driver.hpp"
 #include "socket_tracker.hpp"
-#include "ssebench/bench/engine.hpp"
 #include "ssebench/counting_socket.hpp"
 #include "stream.hpp"
 
@@ -28,9 +31,6 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 namespace json = boost::json;
 using tcp = net::ip::tcp;
-
-/** How often a round checks ClientConfig::stop (a signal does not wake Asio's loop). */
-constexpr std::chrono::milliseconds stop_check_every{50};
 
 struct HostPort {
   std::string host, port;
@@ -53,31 +53,48 @@ HostPort parse_base_url(std::string_view url) {
 /** What a frame means for its turn. */
 enum class Frame { more, last, failed };
 
-/** What every connection of a round shares. */
-struct Round {
-  const Expectation& expect;
-  const ClientConfig& config;
-  ClockFn clock;
+/** Where a base URL's connections go: resolved once per driver. */
+struct Target {
   tcp::resolver::results_type endpoints;
   std::string host;  // the Host header: HOST:PORT
 };
 
+/** What a connection needs of its driver. */
+struct Shared {
+  ClockFn clock;
+  TcpCounters tcp;  // of the connections closed since the round's last take_round()
+  /** Called when a connection ends (its Session, if it still has one). */
+  std::function<void(Session*)> ended;
+  /** A connection ended or a turn did: what the engine's loop waits for. */
+  bool changed = false;
+};
+
 /**
- * One WebSocket connection playing its turns one after the other. A failed turn ends the
- * connection; the turns it did not get to are failed too (reported, never dropped).
+ * One WebSocket connection playing its turns one after the other: up to config.ws_turns, each
+ * sent when the one before ends (Pace::back_to_back) or when next_turn() says (on_demand). A
+ * failed turn ends the connection; in back_to_back, the turns it did not get to are failed too
+ * (reported, never dropped). Its handlers hold it (shared_from_this): a connection abandoned
+ * by its Session stays alive until its cancelled operations have come back.
  */
-class WsConnection {
+class WsConnection : public std::enable_shared_from_this<WsConnection> {
  public:
-  WsConnection(net::io_context& ioc, const Round& round)
-      : round_(round), ws_(CountingSocket(ioc.get_executor())), timer_(ioc) {
-    turns_.resize(std::max<std::size_t>(1, round.config.ws_turns));
+  WsConnection(net::io_context& ioc, Shared& shared, const Target& target, const SessionSpec& spec)
+      : shared_(shared),
+        target_(target),
+        expect_(*spec.expect),
+        config_(*spec.config),
+        pace_(spec.pace),
+        planned_(std::max<std::size_t>(1, config_.ws_turns)),
+        ws_(CountingSocket(ioc.get_executor())),
+        timer_(ioc) {
+    turns_.resize(pace_ == Pace::back_to_back ? planned_ : 1);
     for (StreamRecord& t : turns_) t.content.reserve(expect().clock.content_offsets().size());
   }
 
   void start_at(TimePoint at) {
     timer_.expires_at(at);
-    timer_.async_wait([this](beast::error_code ec) {
-      if (!ec && !finished_) start();
+    timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && !self->finished_) self->start();
     });
   }
 
@@ -85,23 +102,43 @@ class WsConnection {
     started_ = true;
     begin_turn();
     turn().connections = 1;
-    net::async_connect(ws_.next_layer().next_layer(), round_.endpoints,
-                       [this](beast::error_code ec, const tcp::endpoint&) { on_connect(ec); });
+    net::async_connect(ws_.next_layer().next_layer(), target_.endpoints,
+                       [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
+                         self->on_connect(ec);
+                       });
   }
 
   void interrupt() {
     if (finished_) return;
+    if (idle_) return close();
     if (!started_) turn().t0 = now();
     fail(ErrorKind::interrupted, fmt::format("interrupted after {} events", turn().events));
   }
 
+  void next_turn(TimePoint scheduled) {
+    if (!idle_ || finished_) return;
+    idle_ = false;
+    ++current_;
+    turns_.emplace_back().content.reserve(expect().clock.content_offsets().size());
+    turn().scheduled = scheduled;
+    begin_turn();
+    send_turn();
+  }
+
+  /** Ends the connection: the Session is done with it (or it is idle and no turn comes). */
+  void abandon() {
+    owner_ = nullptr;
+    if (!finished_) close();
+  }
+
+  void set_owner(Session* s) { owner_ = s; }
   bool finished() const { return finished_; }
+  bool idle() const { return idle_ && !finished_; }
   std::vector<StreamRecord>& turns() { return turns_; }
-  const TcpCounters& tcp() const { return tcp_; }
 
  private:
-  const Expectation& expect() const { return round_.expect; }
-  TimePoint now() const { return round_.clock(); }
+  const Expectation& expect() const { return expect_; }
+  TimePoint now() const { return shared_.clock(); }
   StreamRecord& turn() { return turns_[current_]; }
   CountingSocket& socket() { return ws_.next_layer(); }
 
@@ -112,11 +149,12 @@ class WsConnection {
     if (ec) return fail(ErrorKind::curl, "connect: " + ec.message());
     socket().next_layer().set_option(tcp::no_delay(true), ec);
     ws_.set_option(websocket::stream_base::decorator(
-        [speed = fmt::format("{}", round_.config.speed)](websocket::request_type& req) {
+        [speed = fmt::format("{}", config_.speed)](websocket::request_type& req) {
           req.set("x-ssebench-speed", speed);
         }));
-    ws_.async_handshake(upgrade_answer_, round_.host, expect().recording->request.path,
-                        [this](beast::error_code e) { on_handshake(e); });
+    ws_.async_handshake(
+        upgrade_answer_, target_.host, expect().recording->request.path,
+        [self = shared_from_this()](beast::error_code e) { self->on_handshake(e); });
   }
 
   void on_handshake(beast::error_code ec) {
@@ -140,10 +178,10 @@ class WsConnection {
     in0_ = socket().bytes_in();
     out0_ = socket().bytes_out();
     ordinal_ = 0;
-    timer_.expires_at(stream_deadline(turn().t0, expect(), round_.config));
-    timer_.async_wait([this](beast::error_code ec) {
-      if (!ec && !finished_)
-        fail(ErrorKind::timeout, fmt::format("no end after {} events", turn().events));
+    timer_.expires_at(stream_deadline(turn().t0, expect(), config_));
+    timer_.async_wait([self = shared_from_this(), turn = current_](beast::error_code ec) {
+      if (!ec && !self->finished_ && self->current_ == turn && !self->idle_)
+        self->fail(ErrorKind::timeout, fmt::format("no end after {} events", self->turn().events));
     });
   }
 
@@ -151,8 +189,9 @@ class WsConnection {
     ++turn().requests;
     turn().body_bytes_out += expect().ws_message.size();  // the message; the rest is framing
     ws_.text(true);
-    ws_.async_write(net::buffer(expect().ws_message),
-                    [this](beast::error_code ec, std::size_t) { on_write(ec); });
+    ws_.async_write(
+        net::buffer(expect().ws_message),
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_write(ec); });
   }
 
   void on_write(beast::error_code ec) {
@@ -162,7 +201,9 @@ class WsConnection {
   }
 
   void do_read() {
-    ws_.async_read(buffer_, [this](beast::error_code ec, std::size_t) { on_read(ec); });
+    ws_.async_read(buffer_, [self = shared_from_this()](beast::error_code ec, std::size_t) {
+      self->on_read(ec);
+    });
   }
 
   void on_read(beast::error_code ec) {
@@ -234,9 +275,17 @@ class WsConnection {
     if (r.ok() && r.events != expect().recording->events.size())
       r.fail(ErrorKind::missing_events, fmt::format("{} events, the recording has {}", r.events,
                                                     expect().recording->events.size()));
-    if (!r.ok() || current_ + 1 == turns_.size()) return close();
+    if (!r.ok() || current_ + 1 == planned_) return close();
+    if (pace_ == Pace::on_demand) {  // next_turn() sends the next one, or abandon() closes
+      idle_ = true;
+      timer_.cancel();
+      shared_.changed = true;
+      return;
+    }
     ++current_;
     begin_turn();
+    // Open-loop: a turn that follows its connection's first is due when the one before ends.
+    if (turns_.front().scheduled) turn().scheduled = turns_[current_ - 1].end;
     send_turn();
   }
 
@@ -269,17 +318,26 @@ class WsConnection {
   /** Reads TCP_INFO, then closes the socket without a close handshake (as the HTTP clients
    *  leave their connections): the bytes counted are the turns' own. */
   void close() {
+    if (finished_) return;
     finished_ = true;
     beast::error_code ignored;
     timer_.cancel();
     tcp::socket& s = socket().next_layer();
-    if (!s.is_open()) return;
-    if (const auto info = read_tcp_info(s.native_handle())) tcp_ += *info;
-    s.shutdown(tcp::socket::shutdown_both, ignored);
-    s.close(ignored);
+    if (s.is_open()) {
+      if (const auto info = read_tcp_info(s.native_handle())) shared_.tcp += *info;
+      s.shutdown(tcp::socket::shutdown_both, ignored);
+      s.close(ignored);
+    }
+    shared_.changed = true;
+    if (owner_ && shared_.ended) shared_.ended(owner_);
   }
 
-  const Round& round_;
+  Shared& shared_;
+  const Target& target_;
+  const Expectation& expect_;
+  const ClientConfig& config_;
+  Pace pace_;
+  std::size_t planned_;  // turns at most
   websocket::stream<CountingSocket> ws_;
   net::steady_timer timer_;  // the staggered start, then the current turn's deadline
   websocket::response_type upgrade_answer_;
@@ -288,61 +346,88 @@ class WsConnection {
   std::size_t current_ = 0;
   std::size_t ordinal_ = 0;  // the current turn's next content event
   std::uint64_t in0_ = 0, out0_ = 0;
+  Session* owner_ = nullptr;
   bool started_ = false;
+  bool idle_ = false;  // on_demand: a turn ended, the next not sent yet
   bool finished_ = false;
-  TcpCounters tcp_;
+};
+
+/** A connection as the engine sees it. */
+class WsSession final : public Session {
+ public:
+  explicit WsSession(std::shared_ptr<WsConnection> c) : c_(std::move(c)) { c_->set_owner(this); }
+  ~WsSession() override { c_->abandon(); }
+
+  void start() override { c_->start(); }
+  void start_at(TimePoint at) override { c_->start_at(at); }
+  bool finished() const override { return c_->finished(); }
+  void on_interrupt() override { c_->interrupt(); }
+  bool on_tick(TimePoint, TimePoint&) override { return false; }  // Asio keeps its timers
+  std::span<StreamRecord> records() override { return c_->turns(); }
+  bool idle() const override { return c_->idle(); }
+  void next_turn(TimePoint scheduled) override { c_->next_turn(scheduled); }
+  void close() override { c_->abandon(); }
+
+ private:
+  std::shared_ptr<WsConnection> c_;
+};
+
+/** ws connections on an io_context run by the calling thread; a work guard keeps it waiting
+ *  while every connection is between turns. */
+class WsDriver final : public Driver {
+ public:
+  explicit WsDriver(ClockFn clock) : ioc_(1), work_(net::make_work_guard(ioc_)) {
+    shared_.clock = clock;
+    shared_.ended = [this](Session* s) { ended(s); };
+  }
+
+  void prepare(const ClientConfig&, std::size_t) override {}
+  void begin_soak(std::size_t) override { collect_ended_ = true; }
+  void end_soak() override {
+    collect_ended_ = false;
+    take_ended();
+  }
+
+  std::unique_ptr<Session> make(const SessionSpec& spec) override {
+    return std::make_unique<WsSession>(
+        std::make_shared<WsConnection>(ioc_, shared_, target(spec.config->base_url), spec));
+  }
+
+  void step() override { ioc_.poll(); }
+  // Handlers run as they come, as ioc.run() would, until a connection or a turn ends (what the
+  // engine's loop acts on) or `until`: its scan of the sessions is not paid per frame.
+  void wait(TimePoint until) override {
+    shared_.changed = false;
+    while (!shared_.changed) {
+      const auto left = until - shared_.clock();
+      if (left <= Clock::duration::zero()) break;
+      ioc_.run_one_for(std::min<Clock::duration>(left, max_wait));
+    }
+  }
+
+  TcpCounters take_round() override { return std::exchange(shared_.tcp, {}); }
+
+ private:
+  const Target& target(const std::string& base_url) {
+    const auto it = targets_.find(base_url);
+    if (it != targets_.end()) return it->second;
+    const HostPort hp = parse_base_url(base_url);
+    Target t{{}, fmt::format("{}:{}", hp.host, hp.port)};
+    beast::error_code ec;  // a name that does not resolve fails each connection's connect
+    t.endpoints = tcp::resolver(ioc_).resolve(hp.host, hp.port, ec);
+    return targets_.emplace(base_url, std::move(t)).first->second;
+  }
+
+  net::io_context ioc_;
+  net::executor_work_guard<net::io_context::executor_type> work_;
+  Shared shared_;
+  std::map<std::string, Target> targets_;  // by base URL; nodes stay where they are
 };
 
 }  // namespace
 
-RoundResult run_ws_round(const Expectation& expect, const ClientConfig& config,
-                         std::size_t concurrency, ClockFn clock) {
-  net::io_context ioc(1);
-  const HostPort hp = parse_base_url(config.base_url);
-  Round round{expect, config, clock, {}, fmt::format("{}:{}", hp.host, hp.port)};
-  beast::error_code ec;
-  round.endpoints = tcp::resolver(ioc).resolve(hp.host, hp.port, ec);
-  std::vector<std::unique_ptr<WsConnection>> conns;
-  for (std::size_t i = 0; i < concurrency; ++i)
-    conns.push_back(std::make_unique<WsConnection>(ioc, round));
-
-  const double cpu0 = thread_cpu_us();
-  if (config.stagger.count() > 0) {
-    // Starts spread evenly over the stagger window, as the engine spreads the HTTP streams.
-    const TimePoint begin = clock();
-    for (std::size_t i = 0; i < conns.size(); ++i)
-      conns[i]->start_at(begin +
-                         config.stagger * static_cast<long>(i) / static_cast<long>(conns.size()));
-  } else {
-    for (auto& c : conns) c->start();
-  }
-  net::steady_timer stop_check(ioc);
-  std::function<void()> check = [&] {
-    if (config.stop && config.stop->load(std::memory_order_relaxed))
-      for (auto& c : conns) c->interrupt();
-    if (std::all_of(conns.begin(), conns.end(), [](const auto& c) { return c->finished(); }))
-      return;
-    stop_check.expires_after(stop_check_every);
-    stop_check.async_wait([&](beast::error_code e) {
-      if (!e) check();
-    });
-  };
-  if (config.stop) check();
-  ioc.run();
-
-  RoundResult out;
-  out.client_cpu_us = thread_cpu_us() - cpu0;
-  TimePoint first = TimePoint::max(), last = TimePoint::min();
-  for (auto& c : conns) {
-    out.tcp += c->tcp();
-    for (StreamRecord& r : c->turns()) {
-      first = std::min(first, r.t0);
-      last = std::max(last, r.end.value_or(r.t0));
-      out.streams.push_back(std::move(r));
-    }
-  }
-  if (!out.streams.empty()) out.wall_s = std::chrono::duration<double>(last - first).count();
-  return out;
+std::unique_ptr<Driver> make_ws_driver(ClockFn clock) {
+  return std::make_unique<WsDriver>(clock);
 }
 
 }  // namespace ssebench::bench

@@ -606,7 +606,7 @@ std::vector<std::chrono::microseconds> every(std::chrono::microseconds gap, std:
 
 TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
-  for (Transport t : {Transport::sse, Transport::poll}) {
+  for (Transport t : {Transport::sse, Transport::poll, Transport::ws}) {
     SCOPED_TRACE(std::string(to_string(t)));
     const ClientConfig c = config(4.0, 50, PollShape::delta);
     Engine engine;
@@ -617,6 +617,7 @@ TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
     double waited_ms = 0;
     for (const StreamRecord& s : r.streams) {
       EXPECT_TRUE(s.ok()) << what_failed(s);
+      EXPECT_EQ(s.transcript, x.transcript);
       ASSERT_TRUE(s.scheduled);
       EXPECT_LE(*s.scheduled, s.t0);
       const StreamFigures from_schedule = stream_figures(s, x.clock.content_offsets(), 4.0);
@@ -639,18 +640,27 @@ TEST(Clients, OpenLoopLatencyFromTheScheduleIsAtLeastLatencyFromTheSend) {
   }
 }
 
-TEST(Clients, UserSessionsTakeTurnsWithTheirThinkTimeBetween) {
+/** Two users over 500 ms; ws: each keeps one connection across its turns (ws_turns is more). */
+void expect_user_sessions(Transport t) {
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   Engine engine;
   const auto think = std::chrono::milliseconds(30);
   const auto duration = std::chrono::milliseconds(500);
-  const RoundResult r = engine.run_users(x, Transport::sse, config(8.0), 2, think, duration);
+  ClientConfig c = config(8.0);
+  c.ws_turns = 100;
+  const RoundResult r = engine.run_users(x, t, c, 2, think, duration);
   ASSERT_GT(r.streams.size(), 4u);  // ≈ 70 ms turns + 30 ms think: about 5 each
+  std::size_t connections = 0;
+  for (const StreamRecord& s : r.streams) connections += s.connections;
+  if (t == Transport::ws) {
+    EXPECT_EQ(connections, 2u) << "one connection per user";
+  }
   TimePoint begin = TimePoint::max();
   for (const StreamRecord& s : r.streams) begin = std::min(begin, *s.scheduled);
   std::size_t firsts = 0;
   for (const StreamRecord& s : r.streams) {
     EXPECT_TRUE(s.ok()) << what_failed(s);
+    EXPECT_EQ(s.transcript, x.transcript);
     ASSERT_TRUE(s.scheduled && s.end);
     EXPECT_LE(*s.scheduled, s.t0);
     EXPECT_LT(*s.scheduled, begin + duration);
@@ -666,6 +676,14 @@ TEST(Clients, UserSessionsTakeTurnsWithTheirThinkTimeBetween) {
     EXPECT_LE(running, 2);
   }
   EXPECT_EQ(firsts, 2u);  // one first turn per user
+}
+
+TEST(Clients, UserSessionsTakeTurnsWithTheirThinkTimeBetween) {
+  expect_user_sessions(Transport::sse);
+}
+
+TEST(Clients, WsUserSessionsKeepAConnectionPerUserAcrossTheirTurns) {
+  expect_user_sessions(Transport::ws);
 }
 
 /** What must not depend on how a case's streams are split: counts summed over its streams. */
@@ -740,6 +758,93 @@ TEST(Clients, TwoShardsRunTheStreamsOfOneProcessBetweenThem) {
   EXPECT_EQ(counts_of(whole.run_round(x, Transport::sse, c, 5)).streams, 5u);
   EXPECT_EQ(counts_of(first.run_round(x, Transport::sse, c, 5)).streams, 3u);
   EXPECT_EQ(counts_of(second.run_round(x, Transport::sse, c, 5)).streams, 2u);
+}
+
+// ---- ws under every load model ----------------------------------------------------------------
+
+TEST(Clients, WsOpenLoopArrivalsEachPlayTheirTurnsOnAConnectionOfTheirOwn) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(8.0);
+  c.ws_turns = 2;
+  LoadRunner runner(1);
+  const OpenLoop load = small_open_loop();
+  const std::size_t arrivals = arrival_offsets(load.arrivals, load.duration).size();
+  const RoundResult r = runner.run_open(x, Transport::ws, c, load);
+  ASSERT_EQ(r.streams.size(), 2 * arrivals);  // arrival by arrival, turn by turn
+  std::size_t counted = 0;
+  for (std::size_t k = 0; k < r.streams.size(); k += 2) {
+    const StreamRecord& first = r.streams[k];
+    const StreamRecord& second = r.streams[k + 1];
+    for (const StreamRecord* s : {&first, &second}) {
+      EXPECT_TRUE(s->ok()) << what_failed(*s);
+      EXPECT_EQ(s->transcript, x.transcript);
+      ASSERT_TRUE(s->scheduled && s->end);
+      EXPECT_LE(*s->scheduled, s->t0);
+    }
+    EXPECT_EQ(first.connections, 1u);
+    EXPECT_EQ(second.connections, 0u);
+    // The second turn is due when the first ends, on the same connection.
+    EXPECT_EQ(*second.scheduled, *first.end);
+    EXPECT_EQ(first.counted, second.counted) << "an arrival's turns are counted together";
+    counted += first.counted ? 2 : 0;
+  }
+  EXPECT_GT(counted, 0u);
+  EXPECT_LT(counted, r.streams.size()) << "the warm-up and cool-down windows count nothing";
+  EXPECT_GT(r.tcp.bytes_in, 0u);
+}
+
+TEST(Clients, WsUserSessionsOpenANewConnectionAfterItsTurns) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = config(8.0);
+  c.ws_turns = 2;
+  LoadRunner runner(1);
+  UserLoad load;
+  load.users = 3;
+  load.think = std::chrono::milliseconds(20);
+  load.duration = std::chrono::milliseconds(600);
+  load.warmup = std::chrono::milliseconds(100);
+  const RoundResult r = runner.run_users(x, Transport::ws, c, load);
+  std::size_t connections = 0, counted = 0;
+  for (const StreamRecord& s : r.streams) {
+    EXPECT_TRUE(s.ok()) << what_failed(s);
+    EXPECT_EQ(s.transcript, x.transcript);
+    ASSERT_TRUE(s.scheduled);
+    EXPECT_LE(*s.scheduled, s.t0);
+    connections += s.connections;
+    counted += s.counted ? 1 : 0;
+  }
+  // ≈ 70 ms turns + 20 ms think over 600 ms: about 6 turns a user, 2 on each connection (a
+  // user's last connection may have played one).
+  EXPECT_GT(r.streams.size(), 3 * 4u);
+  EXPECT_LE(r.streams.size(), 2 * connections);
+  EXPECT_GE(r.streams.size() + load.users, 2 * connections);
+  EXPECT_GT(counted, 0u);
+  EXPECT_LT(counted, r.streams.size()) << "the warm-up counts nothing";
+}
+
+TEST(Clients, ASoakReplacesWsConnectionsBesideSseStreams) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  std::vector<SoakGroup> groups;
+  groups.push_back({&x, Transport::sse, config(8.0), 3});
+  groups.push_back({&x, Transport::ws, config(8.0), 3});
+  groups.back().config.ws_turns = 2;
+  Engine engine;
+  std::size_t ticks = 0;
+  const SoakResult r =
+      engine.run_soak(groups, std::chrono::milliseconds(100), std::chrono::milliseconds(900),
+                      std::chrono::milliseconds(200), [&](Clock::duration) { ++ticks; });
+  ASSERT_EQ(r.groups.size(), 2u);
+  for (const SoakGroupResult& g : r.groups) {
+    EXPECT_EQ(g.streams_failed, 0u) << g.first_error;
+    // ≈ 70 ms a stream over 1 s: each of the 3 replaced many times.
+    EXPECT_GT(g.streams_ok, 3 * 5u);
+    EXPECT_EQ(g.events, g.streams_ok * x.recording->events.size());
+    EXPECT_EQ(g.lag_ms.size(), g.streams_ok * x.clock.content_offsets().size());
+    EXPECT_LE(g.streams_cut, 3u);
+  }
+  EXPECT_EQ(r.groups[1].streams_ok % 2, 0u) << "a ws connection's two turns, both ended well";
+  EXPECT_GE(ticks, 3u);
+  EXPECT_GT(r.client_cpu_us, 0);
 }
 
 }  // namespace

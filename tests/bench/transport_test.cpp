@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "ssebench/bench/engine.hpp"
@@ -41,6 +43,34 @@ TEST(Transport, OnlyPollHasAnIntervalAndPollsAreShaped) {
   EXPECT_TRUE(is_polled(Transport::long_poll));
   EXPECT_FALSE(is_polled(Transport::sse));
   EXPECT_FALSE(is_polled(Transport::rest));
+}
+
+TEST(Transport, EveryTransportHasOneRowAndTheQueriesReadIt) {
+  const std::span<const TransportRow> table = transport_table();
+  ASSERT_EQ(table.size(), std::size(all_transports));
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    const Transport t = all_transports[i];
+    SCOPED_TRACE(std::string(to_string(t)));
+    const TransportRow& row = row_of(t);
+    EXPECT_EQ(&row, &table[i]) << "rows in all_transports order";
+    EXPECT_EQ(row.transport, t);
+    EXPECT_EQ(to_string(t), row.name);
+    EXPECT_EQ(parse_transport(row.name), t);
+    EXPECT_EQ(has_interval(t), row.has_interval);
+    EXPECT_EQ(is_polled(t), row.shapes != Shapes::none);
+    const std::vector<PollShape> shapes = shapes_for(t, all_poll_shapes);
+    for (PollShape s : all_poll_shapes) {
+      const bool runs = std::find(shapes.begin(), shapes.end(), s) != shapes.end();
+      EXPECT_EQ(runs,
+                row.shapes == Shapes::every || (row.shapes == Shapes::cursor && has_cursor(s)))
+          << to_string(s);
+    }
+    // A libcurl transport says how its streams are made; another loop makes its own.
+    EXPECT_EQ(row.make_stream != nullptr, row.loop == Loop::curl);
+  }
+  // ws is the one transport on its own loop.
+  EXPECT_EQ(row_of(Transport::ws).loop, Loop::asio);
+  EXPECT_TRUE(shapes_for(Transport::ws, all_poll_shapes).empty());
 }
 
 TEST(PollShape, NamesAreTheServersShapeValues) {

@@ -1,11 +1,22 @@
 #pragma once
 /**
- * The client engine: every stream of a round, whatever its transport, on one libcurl multi
- * handle driven by the calling thread (curl_multi_poll/perform, plus timers for poll schedules).
+ * The client engine: closed rounds, open-loop arrivals, user sessions and the soak, each written
+ * once over a driver that its transport's row names (transport.hpp, bench/src/driver.hpp): the
+ * HTTP transports' streams on one libcurl multi handle, ws's connections on an Asio io_context,
+ * both driven by the calling thread.
  *
  * Connections stay in the multi handle's cache between rounds (keep-alive), so an Engine lives
- * for a whole case. Every socket libcurl opens is tracked so that TCP_INFO can be read before
- * it closes and, for sockets still open, at the end of each round.
+ * for a whole case. Every socket opened is tracked so that TCP_INFO can be read before it
+ * closes and, for sockets still open, at the end of each round.
+ *
+ * ws: a stream is one turn, a record per turn. A connection plays up to ClientConfig::ws_turns
+ * turns in every load model, the first one opening it (its record counts the connection and
+ * the upgrade): in a closed round each of `concurrency` connections plays its turns back to
+ * back; in open-loop each arrival is one connection playing its turns back to back (the first
+ * turn scheduled at the arrival, each later one when the turn before it ended); in user sessions
+ * a user keeps its connection across its turns, think time between them, as a chat client keeps
+ * its socket (OpenAI's Responses WebSocket mode keeps one for a conversation), and opens a new
+ * one after ws_turns turns or a failed turn.
  */
 #include <array>
 #include <cstddef>
@@ -62,7 +73,7 @@ class Engine {
    * An open-loop round: stream k is due at the round's start + schedule[k] (arrival_offsets());
    * at most `max_concurrency` run at once (0 = no cap): an arrival beyond it waits for one to
    * end. Every record carries its scheduled start beside its t0. Returns when every stream has
-   * ended. ws has no open-loop round (std::invalid_argument).
+   * ended. Records come arrival by arrival, the same number for each (ws: its turns).
    */
   RoundResult run_open(const Expectation& expect, Transport transport, const ClientConfig& config,
                        std::span<const std::chrono::microseconds> schedule,
@@ -72,7 +83,7 @@ class Engine {
    * Closed-loop chat sessions: `users` each start a stream, read it to its end, think for
    * `think`, and start the next, until `duration` has passed (a turn due after it is not
    * started). A turn's scheduled start is the previous one's end + think (the first turns spread
-   * over one think time). ws has none (std::invalid_argument).
+   * over one think time). ws: a user's turns share its connection (see above).
    */
   RoundResult run_users(const Expectation& expect, Transport transport, const ClientConfig& config,
                         std::size_t users, Clock::duration think, Clock::duration duration);
@@ -83,7 +94,9 @@ class Engine {
    * `ramp + duration` has passed or a group's config.stop is set. `tick(elapsed)` is called from
    * this thread about every `tick_every` (to sample the server). Timers (staggered starts, poll
    * schedules, deadlines) are checked every 10 ms: a soak keeps thousands of streams, and a scan
-   * of every one per wake-up would cost more than they do.
+   * of every one per wake-up would cost more than they do. ws groups (a connection of
+   * config.ws_turns turns, replaced when it ends) run on a second thread with their own loop;
+   * client_cpu_us sums both threads.
    */
   SoakResult run_soak(std::span<const SoakGroup> groups, Clock::duration ramp,
                       Clock::duration duration, Clock::duration tick_every,

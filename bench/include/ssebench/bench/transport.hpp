@@ -21,18 +21,46 @@ enum class Transport { sse, rest, poll, long_poll, ws };
 inline constexpr Transport all_transports[] = {Transport::sse, Transport::rest, Transport::poll,
                                                Transport::long_poll, Transport::ws};
 
+/** Which poll shapes a transport runs (PollShape: ssebench/poll_shape.hpp, core). */
+enum class Shapes {
+  none,    // not polled
+  every,   // every shape
+  cursor,  // the shapes with a cursor (delta, events): there is something to wait after
+};
+/** Which driver runs a transport's streams (bench/src/driver.hpp). */
+enum class Loop {
+  curl,  // libcurl's multi handle: the HTTP transports
+  asio,  // an Asio io_context: ws
+};
+class Stream;          // private to the engine (bench/src/stream.hpp)
+struct StreamContext;  // private to the engine (bench/src/stream.hpp)
+
+/** One transport, all that differs between transports: adding one is one row (transport.cpp)
+ *  and, for a new protocol, its client. */
+struct TransportRow {
+  Transport transport;
+  std::string_view name;  // "sse", "rest", "poll", "long-poll", "ws": flags, case names, JSON
+  bool has_interval;      // runs at a poll interval (ClientConfig::interval)
+  Shapes shapes;          // polled (reads a background job) unless none
+  Loop loop;
+  /** Loop::curl: makes one of its streams; nullptr for the other loops. */
+  std::unique_ptr<Stream> (*make_stream)(const StreamContext& ctx);
+};
+/** Every transport's row, in all_transports order. */
+std::span<const TransportRow> transport_table();
+const TransportRow& row_of(Transport t);
+
 /** "sse", "rest", "poll", "long-poll", "ws". */
 std::string_view to_string(Transport t);
 std::optional<Transport> parse_transport(std::string_view name);
-/** poll runs at a poll interval; the others have none. */
+/** Its row's has_interval: poll runs at a poll interval; the others have none. */
 bool has_interval(Transport t);
-/** poll and long-poll read a background job, in one of the poll shapes. */
+/** Its row's shapes are not none: poll and long-poll read a background job in a poll shape. */
 bool is_polled(Transport t);
 
-// PollShape, to_string, parse_poll_shape and has_cursor: ssebench/poll_shape.hpp (core).
 /**
- * The shapes a transport runs out of `listed`, in the listed order: poll every one, long-poll
- * the cursor shapes, sse and rest none.
+ * The shapes a transport runs out of `listed`, in the listed order, by its row: poll every one,
+ * long-poll the cursor shapes, sse, rest and ws none.
  */
 std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed);
 

@@ -1,0 +1,207 @@
+// The libcurl driver: every HTTP transport's streams on one multi handle, driven by the calling
+// thread (curl_multi_poll/perform; in a soak, curl_multi_socket_action over epoll).
+#include <curl/curl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <optional>
+#include <stdexcept>
+
+#include "driver.hpp"
+#include "socket_tracker.hpp"
+#include "stream.hpp"
+
+namespace ssebench::bench {
+
+namespace {
+/** Spare cached connections beyond the round's concurrency. */
+constexpr long spare_connections = 16;
+
+/** libcurl's global state, initialised once for the process. */
+struct CurlGlobal {
+  CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
+};
+
+int wait_ms(TimePoint until, TimePoint now) {
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(until - now).count();
+  return static_cast<int>(std::clamp<long long>(ms, 0, max_wait.count()));
+}
+
+/**
+ * HTTP/2: the round's streams multiplexed over one connection (a browser tab's one connection
+ * per origin); beyond the server's SETTINGS_MAX_CONCURRENT_STREAMS (and libcurl's
+ * CURLMOPT_MAX_CONCURRENT_STREAMS, 100) streams wait for a free one, as in a browser. Without
+ * keep-alive every request has its own connection, as over HTTP/1.1.
+ */
+void set_http(CURLM* multi, const ClientConfig& config) {
+  const bool mux = config.http == HttpVersion::http2;
+  curl_multi_setopt(multi, CURLMOPT_PIPELINING, mux ? CURLPIPE_MULTIPLEX : CURLPIPE_NOTHING);
+  // HTTP/2: one multiplexed connection, as a browser tab per origin. HTTP/1.1: the configured
+  // cap (the browser profile's 6), else none.
+  const long cap = mux && config.keep_alive ? 1L : static_cast<long>(config.max_host_connections);
+  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, cap);
+}
+
+/**
+ * Drives a multi handle through curl_multi_socket_action: libcurl names the sockets it wants
+ * watched (CURLMOPT_SOCKETFUNCTION) and when it wants a timeout (CURLMOPT_TIMERFUNCTION); epoll
+ * waits for both. Installed for the soak only, removed at its end.
+ */
+class SocketLoop {
+ public:
+  explicit SocketLoop(CURLM* multi) : multi_(multi), epoll_(epoll_create1(EPOLL_CLOEXEC)) {
+    if (epoll_ < 0) throw std::runtime_error("epoll_create1 failed");
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &SocketLoop::on_socket);
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &SocketLoop::on_timer);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+    int running = 0;
+    curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);  // handles added before
+  }
+  ~SocketLoop() {
+    curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, nullptr);
+    curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, nullptr);
+    ::close(epoll_);
+  }
+  SocketLoop(const SocketLoop&) = delete;
+  SocketLoop& operator=(const SocketLoop&) = delete;
+
+  /** Waits for socket activity, libcurl's timeout or `until`, and lets libcurl act on it. */
+  void wait(TimePoint until, ClockFn clock) {
+    TimePoint limit = until;
+    if (curl_timeout_) limit = std::min(limit, *curl_timeout_);
+    std::array<epoll_event, 256> events;
+    const int n =
+        epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), wait_ms(limit, clock()));
+    int running = 0;
+    for (int i = 0; i < n; ++i) {
+      int mask = 0;
+      if (events[static_cast<std::size_t>(i)].events & EPOLLIN) mask |= CURL_CSELECT_IN;
+      if (events[static_cast<std::size_t>(i)].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+      if (events[static_cast<std::size_t>(i)].events & (EPOLLERR | EPOLLHUP))
+        mask |= CURL_CSELECT_ERR;
+      curl_multi_socket_action(multi_, events[static_cast<std::size_t>(i)].data.fd, mask, &running);
+    }
+    if (curl_timeout_ && *curl_timeout_ <= clock()) {
+      curl_timeout_.reset();
+      curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+    }
+  }
+
+ private:
+  static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
+    auto* loop = static_cast<SocketLoop*>(self);
+    epoll_event ev{};
+    ev.data.fd = fd;
+    if (what == CURL_POLL_REMOVE) {
+      epoll_ctl(loop->epoll_, EPOLL_CTL_DEL, fd, nullptr);
+      return 0;
+    }
+    ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0u) | (what & CURL_POLL_OUT ? EPOLLOUT : 0u);
+    if (epoll_ctl(loop->epoll_, EPOLL_CTL_MOD, fd, &ev) != 0)
+      epoll_ctl(loop->epoll_, EPOLL_CTL_ADD, fd, &ev);
+    return 0;
+  }
+
+  static int on_timer(CURLM*, long timeout_ms, void* self) {
+    auto* loop = static_cast<SocketLoop*>(self);
+    if (timeout_ms < 0)
+      loop->curl_timeout_.reset();
+    else
+      loop->curl_timeout_ = Clock::now() + std::chrono::milliseconds(timeout_ms);
+    return 0;
+  }
+
+  CURLM* multi_;
+  int epoll_;
+  std::optional<TimePoint> curl_timeout_;
+};
+
+class CurlDriver final : public Driver {
+ public:
+  explicit CurlDriver(ClockFn clock) : clock_(clock) {
+    static CurlGlobal global;
+    multi_ = curl_multi_init();
+    if (!multi_) throw std::runtime_error("curl_multi_init failed");
+  }
+  // Streams still held by the caller remove their handles first; cleanup closes the cached
+  // connections through the tracker.
+  ~CurlDriver() override {
+    soak_.reset();
+    curl_multi_cleanup(multi_);
+  }
+
+  void prepare(const ClientConfig& config, std::size_t streams) override {
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS, static_cast<long>(streams) + spare_connections);
+    set_http(multi_, config);
+  }
+
+  // Room for every stream's connection twice over: past MAXCONNECTS libcurl prunes its cache
+  // (a walk of every connection) each time a transfer ends. libcurl's socket interface, not
+  // curl_multi_perform: perform visits every transfer (and polls its socket) on every call,
+  // which at 10,000 streams costs more than the streams do; socket_action touches only the
+  // sockets epoll reports.
+  void begin_soak(std::size_t streams) override {
+    curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
+                      2 * static_cast<long>(streams) + spare_connections);
+    soak_ = std::make_unique<SocketLoop>(multi_);
+    collect_ended_ = true;
+  }
+  void end_soak() override {
+    soak_.reset();
+    collect_ended_ = false;
+    take_ended();
+  }
+
+  std::unique_ptr<Session> make(const SessionSpec& spec) override {
+    const StreamContext ctx{multi_,      &sockets_,      clock_,      spec.expect,
+                            spec.config, spec.transport, &h2_openers_};
+    return row_of(spec.transport).make_stream(ctx);
+  }
+
+  void step() override {
+    if (!soak_) {
+      int running = 0;
+      curl_multi_perform(multi_, &running);
+    }
+    int queued = 0;
+    while (CURLMsg* msg = curl_multi_info_read(multi_, &queued)) {
+      if (msg->msg != CURLMSG_DONE) continue;
+      Stream* s = nullptr;
+      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
+      const CURLcode result = msg->data.result;
+      curl_multi_remove_handle(multi_, msg->easy_handle);
+      s->on_done(result);  // may add the handle again
+      if (s->finished()) ended(s);
+    }
+  }
+
+  void wait(TimePoint until) override {
+    if (soak_) return soak_->wait(until, clock_);
+    curl_multi_poll(multi_, nullptr, 0, wait_ms(until, clock_()), nullptr);
+  }
+
+  TcpCounters take_round() override { return sockets_.take_round(); }
+
+  std::size_t open_sockets() const { return sockets_.open_sockets(); }
+
+ private:
+  ClockFn clock_;
+  std::size_t h2_openers_ = 0;  // StreamContext::h2_openers
+  SocketTracker sockets_;       // outlives `multi_`: its close callback runs in curl_multi_cleanup
+  CURLM* multi_ = nullptr;
+  std::unique_ptr<SocketLoop> soak_;
+};
+}  // namespace
+
+std::unique_ptr<Driver> make_curl_driver(ClockFn clock) {
+  return std::make_unique<CurlDriver>(clock);
+}
+
+std::size_t open_sockets(const Driver& curl_driver) {
+  return dynamic_cast<const CurlDriver&>(curl_driver).open_sockets();
+}
+
+}  // namespace ssebench::bench
