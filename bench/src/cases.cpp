@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/json.hpp>
+
 #include <cstdint>
 #include <regex>
 
@@ -55,19 +57,9 @@ std::size_t CaseSpec::at_once() const {
 
 namespace {
 
-/** A JSON string: quotes, backslashes and control characters escaped. */
+/** A JSON string, escaped as Boost.JSON writes it. */
 std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\')
-      out += {'\\', ch};
-    else if (c < 0x20)
-      out += fmt::format("\\u{:04x}", c);
-    else
-      out += ch;
-  }
-  return out + "\"";
+  return boost::json::serialize(boost::json::string_view(s.data(), s.size()));
 }
 
 std::string json_number(auto v) {

@@ -135,8 +135,12 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     // Open-loop: a few streams per engine, enough to verify and open connections.
     const std::size_t warm_streams =
         open || sessions ? 2 * hc.shard.count * runner.threads() : spec.concurrency;
-    w.add(runner.run_round(expect, spec.transport, warm, warm_streams));
-    if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
+    try {
+      w.add(runner.run_round(expect, spec.transport, warm, warm_streams));
+      if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
+    } catch (const std::exception& e) {
+      failure = fmt::format("warm-up: {}", e.what());
+    }
   }
 
   CaseAggregate agg(expect.clock.content_offsets(), rec.completion_tokens, cfg.speed);
@@ -144,10 +148,16 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
     if (reset_stats(run.url)) before = fetch_stats(run.url);
-    RoundResult round = open ? runner.run_open(expect, spec.transport, cfg, load)
-                        : sessions
-                            ? runner.run_users(expect, spec.transport, cfg, user_load)
-                            : runner.run_round(expect, spec.transport, cfg, spec.concurrency);
+    RoundResult round;
+    try {
+      round = open       ? runner.run_open(expect, spec.transport, cfg, load)
+              : sessions ? runner.run_users(expect, spec.transport, cfg, user_load)
+                         : runner.run_round(expect, spec.transport, cfg, spec.concurrency);
+    } catch (const std::exception& e) {
+      // A load the engine cannot run says why: the case fails, counted; the run goes on.
+      failure = e.what();
+      break;
+    }
     if (before) {
       if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
         ServerRound s;
