@@ -1,0 +1,89 @@
+#pragma once
+/**
+ * The cases of a run: one CaseSpec record per case, every dimension a field; the name (for
+ * people and Google Benchmark's filter) is built from the record and never parsed back, and the
+ * record's JSON fields go into every benchmark.json entry of its case.
+ */
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "ssebench/bench/harness_config.hpp"
+#include "ssebench/bench/transport.hpp"
+#include "ssebench/recording.hpp"
+
+namespace ssebench::bench {
+
+/** How a case's streams start: closed rounds of C at once, open-loop arrivals, user sessions. */
+enum class LoadKind { closed, open, users };
+/** "closed", "open", "users". */
+std::string_view to_string(LoadKind k);
+
+struct CaseSpec {
+  Transport transport = Transport::sse;  // the base transport
+  std::string recording{};               // recording id
+  LoadKind load = LoadKind::closed;
+  std::size_t concurrency = 1;              // closed: streams per round
+  double rate = 0;                          // open: arrivals per second
+  std::size_t max_concurrency = 0;          // open: streams at once, 0 = no cap
+  std::size_t users = 0;                    // users: the number of users
+  long interval_ms = 0;                     // poll: the poll interval; 0 for the others
+  std::optional<PollShape> shape{};         // poll and long-poll: what their answers carry
+  HttpVersion http = HttpVersion::http1_1;  // ws: 1.1, its upgrade
+  std::size_t turns = 1;                    // ws: turns per connection
+  std::size_t host_conns = 0;               // connection cap, 0 = none
+  // The dimensions coming next, fixed today.
+  std::string_view link = "none";
+  std::string_view tls = "off";
+  std::string_view proxy = "none";
+  std::string_view client = "harness";
+
+  /**
+   * "TRANSPORT/RECORDING/LOAD[/interval_ms:I][/shape:S][/http:2][/turns:N][/host_conns:N]",
+   * LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at their plain value (HTTP/1.1,
+   * one turn, no cap) are left out, so plain cases keep the names they always had.
+   */
+  std::string name() const;
+  /** Streams at once that a connection cap can hold back: closed C, open the cap (0 = none),
+   *  users N. */
+  std::size_t at_once() const;
+};
+
+/** A top-level JSON field: its key and its value as JSON text ("\"sse\"", "100", "null"). */
+struct JsonField {
+  std::string key;
+  std::string json;
+  bool operator==(const JsonField&) const = default;
+};
+
+/**
+ * The record as benchmark.json fields, in this order: transport, recording, load, concurrency,
+ * rate, max_concurrency, users, interval_ms, shape, http, turns, host_conns, link, tls, proxy,
+ * client. A dimension the case does not have is null (closed: rate null; sse: shape null).
+ */
+std::vector<JsonField> case_fields(const CaseSpec& spec);
+
+/** The cases of a configuration, in the order they run, and why any were left out. */
+struct CaseList {
+  std::vector<CaseSpec> cases;
+  std::vector<std::string> skipped;  // one line each: "rest/ID: ..., skipped"
+};
+
+/**
+ * Every case of `config` over `recordings` (config.models' recordings, in that order): for each
+ * transport, recording, load (the closed concurrency levels; or the rates, then the users,
+ * which replace them), interval (poll), shape (poll every listed shape, long-poll the cursor
+ * ones) and variant (the libcurl transports each HTTP version and, over HTTP/1.1, each host
+ * cap below the load; ws each number of turns). rest needs the recording's successful
+ * stream:false answer, the others its streamed events.
+ */
+CaseList enumerate_cases(const HarnessConfig& config, std::span<const Recording* const> recordings);
+
+/** Whether Google Benchmark's --benchmark_filter (a regex, '-' negates) selects `name`. */
+bool selected(const std::string& filter, const std::string& name);
+
+}  // namespace ssebench::bench

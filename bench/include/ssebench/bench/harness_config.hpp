@@ -1,0 +1,111 @@
+#pragma once
+/**
+ * The harness's own flags (Google Benchmark's are taken out by benchmark::Initialize first): one
+ * HarnessConfig whose fields carry their defaults, parsed on core's flags::Parser; `--help`
+ * prints the defaults of a default-built config.
+ */
+#include <cstddef>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "ssebench/bench/arrivals.hpp"
+#include "ssebench/bench/load.hpp"
+#include "ssebench/bench/transport.hpp"
+#include "ssebench/flags.hpp"
+
+namespace ssebench::bench {
+
+/** The mock server this build made (started when no --server is given); empty: none built. */
+std::string built_server_binary();
+/** The recordings folder of the source tree this build came from. */
+std::string built_recordings_dir();
+
+struct HarnessConfig {
+  std::string server;                                 // running server URL; empty: start one
+  std::string server_binary = built_server_binary();  // the server started on port 0
+  unsigned server_threads = 1;                        // its --threads
+  std::string recordings = built_recordings_dir();    // folder of *.jsonl
+  std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
+  // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
+  // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
+  // replay in 13 s; the default suite runs 68 settings of them (the 16 HTTP settings — sse, rest,
+  // 4 poll shapes × 3 intervals, 2 long-poll shapes — over HTTP/1.1 and HTTP/2, ws in 1 and 4
+  // turns) at 2 concurrency levels.
+  std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
+                                  "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-4"};
+  std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
+  std::vector<long> intervals_ms{50, 250, 1000};  // poll periods
+  /** ws: turns per connection, one case each; 1 names the case ws/ID/c:C, N ws/ID/c:C/turns:N. */
+  std::vector<std::size_t> ws_turns{1, 4};
+  /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
+  std::vector<PollShape> poll_shapes{std::begin(all_poll_shapes), std::end(all_poll_shapes)};
+  double speed = 1.0;  // replay speed of measured rounds
+  int rounds = 1;      // measured rounds (iterations) per case
+  bool warmup = true;  // one uncounted round at speed 0 first
+  PollSchedule schedule = PollSchedule::fixed_rate;
+  bool keep_alive = true;  // false: a new connection for every request
+  /** HTTP versions of the libcurl transports, each a variant: 2 = HTTP/2 cleartext with prior
+   *  knowledge, a round's streams over one connection, names ending in /http:2; 1.1 keeps the
+   *  names as they were. */
+  std::vector<HttpVersion> http{HttpVersion::http1_1, HttpVersion::http2};
+  /**
+   * Stream starts spread evenly over this window, about one token gap: C streams replaying the
+   * same recording from the same instant would emit every token in lockstep bursts that no real
+   * traffic has. 0 = all at once (the worst-case burst).
+   */
+  long stagger_ms = 20;
+  long long_poll_wait_ms = 10'000;  // wait_ms of long-poll requests
+  /**
+   * Connection caps per round (ClientConfig::max_host_connections), 0 = none. A cap N adds the
+   * cases "/host_conns:N" beside the uncapped ones, for concurrency levels above N only (at or
+   * below it the cap changes nothing). 6 = the browser profile: HTTP/1.1's per-origin limit.
+   */
+  std::vector<std::size_t> host_connections{0};
+  bool quick = false;  // CI's reduced set (apply_quick)
+
+  // Load models (METRICS.md, "Load models").
+  /** Open-loop arrival rates in streams/s, one case each ("/rate:R" where closed rounds have
+   *  "/c:C"); empty: closed rounds of --concurrency streams started together. */
+  std::vector<double> rates;
+  ArrivalKind arrival = ArrivalKind::poisson;
+  double burstiness = 1;            // gamma's shape: CV of the gaps = 1/sqrt(shape)
+  std::uint64_t seed = 1;           // of the arrival schedule: fixed, so runs and shards agree
+  std::size_t max_concurrency = 0;  // open-loop: streams at once, 0 = no cap ("/max_conc:N")
+  /** Closed-loop chat sessions, one case each ("/users:N"): each user's turns back to back with
+   *  --think-ms between them, over --duration (its windows as for the rates). */
+  std::vector<std::size_t> users;
+  long think_ms = 1000;    // a user's think time between turns
+  double duration_s = 10;  // open-loop and sessions: the window streams are due in
+  double warmup_s = 0;     // its head: streams due then run, not counted
+  double cooldown_s = 0;   // its tail: the same
+  /** A case whose harness lag p99 (t0 - scheduled start of the streams that did not wait for
+   *  --max-concurrency) exceeds this is flagged: the harness was behind (harness_behind=1). */
+  double behind_ms = 5;
+  /**
+   * Threads, each with its own libcurl multi handle, a case's streams split between them; 0 = one
+   * per core. 1 by default: the suite's figures (client CPU per token of one thread, connections
+   * per stream) and the committed results stay comparable; more threads are for scale runs,
+   * where one thread becomes the client bottleneck.
+   */
+  unsigned client_threads = 1;
+  Shard shard;  // --shard i/N: this process runs stream k of every case when k mod N = i
+};
+
+/**
+ * --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win);
+ * every poll shape stays, so the quick suite still compares them all.
+ */
+void apply_quick(HarnessConfig& c, const std::set<std::string>& given);
+
+/**
+ * Parses what benchmark::Initialize left in argv (`--name=VALUE` or `--name VALUE`); `help` is
+ * set by --help. Throws flags::Error: one line naming the flag and what it takes.
+ */
+HarnessConfig parse_harness_flags(int argc, char** argv, bool& help);
+
+/** The --help text of the harness's flags, the defaults taken from `defaults`. */
+std::string harness_help(const HarnessConfig& defaults);
+
+}  // namespace ssebench::bench

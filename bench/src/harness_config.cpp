@@ -1,0 +1,244 @@
+#include "ssebench/bench/harness_config.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace ssebench::bench {
+
+std::string built_server_binary() {
+#ifdef SSEBENCH_MOCK_SERVER
+  return SSEBENCH_MOCK_SERVER;
+#else
+  return "";
+#endif
+}
+
+std::string built_recordings_dir() {
+#ifdef SSEBENCH_RECORDINGS_DIR
+  return SSEBENCH_RECORDINGS_DIR;
+#else
+  return "recordings";
+#endif
+}
+
+void apply_quick(HarnessConfig& c, const std::set<std::string>& given) {
+  if (!given.contains("models")) c.models = {"chat-gpt-4o-mini-text"};
+  if (!given.contains("concurrency")) c.concurrency = {1, 10};
+  if (!given.contains("intervals")) c.intervals_ms = {50, 250};
+}
+
+namespace {
+
+/** A list flag's values, each a whole number of at least `min`. */
+template <class T>
+std::vector<T> counts(std::string_view flag, std::string_view text, T min) {
+  return flags::list_of<T>(flag, text,
+                           [&](std::string_view v) { return flags::integer<T>(flag, v, min); });
+}
+
+/** A duration in milliseconds as the clients take it (at most flags::max_duration_ms). */
+long ms(std::string_view flag, std::string_view text, std::uint64_t min = 0) {
+  return static_cast<long>(flags::duration_ms(flag, text, min));
+}
+
+/** A number above 0 (rates, gamma's shape): 0 itself is no rate. */
+double positive(std::string_view flag, std::string_view text) {
+  const double v = flags::real(flag, text);
+  if (!(v > 0)) throw flags::bad_value(flag, text, "a number above 0");
+  return v;
+}
+
+/** "I/N" with 0 <= I < N. */
+Shard shard_of(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) throw flags::bad_value("shard", text, "I/N");
+  Shard s;
+  s.index = flags::integer<std::size_t>("shard", text.substr(0, slash));
+  s.count = flags::integer<std::size_t>("shard", text.substr(slash + 1), 1);
+  if (s.index >= s.count) throw flags::bad_value("shard", text, "I/N with 0 <= I < N");
+  return s;
+}
+
+/** What no single flag can check: values that must agree with each other. */
+void check_together(const HarnessConfig& c) {
+  for (std::size_t n : c.users)
+    if (n < c.shard.count)
+      throw flags::Error(
+          fmt::format("--users values must be at least the number of shards ({})", c.shard.count));
+  if (!(c.duration_s > c.warmup_s + c.cooldown_s))
+    throw flags::Error("--duration must exceed --warmup-s + --cooldown-s");
+  if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
+    throw flags::Error(
+        fmt::format("--max-concurrency must be at least the number of shards ({})", c.shard.count));
+}
+
+}  // namespace
+
+HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
+  HarnessConfig c;
+  flags::Parser p;
+  p.toggle("help", [&] { help = true; });
+  p.value("server", [&](std::string_view v) { c.server = v; });
+  p.value("server-binary", [&](std::string_view v) { c.server_binary = v; });
+  p.value("server-threads", [&](std::string_view v) {
+    c.server_threads = flags::integer<unsigned>("server-threads", v);
+  });
+  p.value("recordings", [&](std::string_view v) { c.recordings = v; });
+  p.value("cases", [&](std::string_view v) {
+    c.transports = flags::list_of<Transport>("cases", v, [](std::string_view t) {
+      const auto tr = parse_transport(t);
+      if (!tr) throw flags::bad_value("cases", t, "sse, rest, poll, long-poll or ws");
+      return *tr;
+    });
+  });
+  p.value("models", [&](std::string_view v) {
+    c.models =
+        flags::list_of<std::string>("models", v, [](std::string_view m) { return std::string(m); });
+  });
+  p.value("concurrency",
+          [&](std::string_view v) { c.concurrency = counts<std::size_t>("concurrency", v, 1); });
+  p.value("intervals", [&](std::string_view v) {
+    c.intervals_ms = flags::list_of<long>("intervals", v,
+                                          [](std::string_view i) { return ms("intervals", i, 1); });
+  });
+  p.value("ws-turns",
+          [&](std::string_view v) { c.ws_turns = counts<std::size_t>("ws-turns", v, 1); });
+  p.value("poll-shapes", [&](std::string_view v) {
+    c.poll_shapes = flags::list_of<PollShape>("poll-shapes", v, [](std::string_view s) {
+      const auto shape = parse_poll_shape(s);
+      if (!shape) throw flags::bad_value("poll-shapes", s, "openai, snapshot, delta or events");
+      return *shape;
+    });
+  });
+  p.value("speed", [&](std::string_view v) { c.speed = flags::real("speed", v); });
+  p.value("rounds", [&](std::string_view v) { c.rounds = flags::integer<int>("rounds", v, 1); });
+  p.toggle("no-warmup", [&] { c.warmup = false; });
+  p.value("poll-schedule", [&](std::string_view v) {
+    if (v == "fixed-rate")
+      c.schedule = PollSchedule::fixed_rate;
+    else if (v == "after-response")
+      c.schedule = PollSchedule::after_response;
+    else
+      throw flags::bad_value("poll-schedule", v, "fixed-rate or after-response");
+  });
+  p.toggle("no-keep-alive", [&] { c.keep_alive = false; });
+  p.value("http", [&](std::string_view v) {
+    c.http = flags::list_of<HttpVersion>("http", v, [](std::string_view h) {
+      const auto version = parse_http_version(h);
+      if (!version) throw flags::bad_value("http", h, "1.1 or 2");
+      return *version;
+    });
+  });
+  p.value("stagger-ms", [&](std::string_view v) { c.stagger_ms = ms("stagger-ms", v); });
+  p.value("long-poll-wait-ms",
+          [&](std::string_view v) { c.long_poll_wait_ms = ms("long-poll-wait-ms", v); });
+  p.value("host-connections", [&](std::string_view v) {
+    c.host_connections = counts<std::size_t>("host-connections", v, 0);
+  });
+  p.toggle("quick", [&] { c.quick = true; });
+  p.value("rate", [&](std::string_view v) {
+    c.rates =
+        flags::list_of<double>("rate", v, [](std::string_view r) { return positive("rate", r); });
+  });
+  p.value("arrival", [&](std::string_view v) {
+    const auto k = parse_arrival_kind(v);
+    if (!k) throw flags::bad_value("arrival", v, "constant, poisson or gamma");
+    c.arrival = *k;
+  });
+  p.value("burstiness", [&](std::string_view v) { c.burstiness = positive("burstiness", v); });
+  p.value("seed",
+          [&](std::string_view v) { c.seed = flags::integer<unsigned long long>("seed", v); });
+  p.value("max-concurrency", [&](std::string_view v) {
+    c.max_concurrency = flags::integer<std::size_t>("max-concurrency", v);
+  });
+  p.value("users", [&](std::string_view v) { c.users = counts<std::size_t>("users", v, 1); });
+  p.value("think-ms", [&](std::string_view v) { c.think_ms = ms("think-ms", v); });
+  // A window's seconds stay within a year, as every duration flag does.
+  constexpr double max_s = static_cast<double>(flags::max_duration_ms) / 1000;
+  p.value("duration",
+          [&](std::string_view v) { c.duration_s = flags::real("duration", v, 0, max_s); });
+  p.value("warmup-s",
+          [&](std::string_view v) { c.warmup_s = flags::real("warmup-s", v, 0, max_s); });
+  p.value("cooldown-s",
+          [&](std::string_view v) { c.cooldown_s = flags::real("cooldown-s", v, 0, max_s); });
+  p.value("behind-ms", [&](std::string_view v) { c.behind_ms = flags::real("behind-ms", v); });
+  p.value("client-threads", [&](std::string_view v) {
+    c.client_threads = flags::integer<unsigned>("client-threads", v);
+    if (c.client_threads == 0) c.client_threads = std::max(1u, std::thread::hardware_concurrency());
+  });
+  p.value("shard", [&](std::string_view v) { c.shard = shard_of(v); });
+
+  const std::set<std::string> given = p.parse(argc, argv);
+  if (c.quick) apply_quick(c, given);
+  check_together(c);
+  return c;
+}
+
+std::string harness_help(const HarnessConfig& d) {
+  const auto join = [](const auto& v) {
+    std::string s;
+    for (const auto& x : v) {
+      if (!s.empty()) s += ',';
+      s += fmt::format("{}", x);
+    }
+    return s;
+  };
+  std::vector<std::string> ts;
+  for (Transport t : d.transports) ts.emplace_back(to_string(t));
+  std::vector<std::string> shapes;
+  for (PollShape s : d.poll_shapes) shapes.emplace_back(to_string(s));
+  std::vector<std::string> versions;
+  for (HttpVersion h : d.http) versions.emplace_back(to_string(h));
+  return fmt::format(
+      "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
+      "  --server=URL             use a running server (default: start {} on port 0)\n"
+      "  --server-threads=N       threads of the started server (default {})\n"
+      "  --recordings=DIR         recordings folder (default {})\n"
+      "  --cases=LIST             transports (default {})\n"
+      "  --models=LIST            recording ids (default {})\n"
+      "  --concurrency=LIST       streams per round (default {})\n"
+      "  --intervals=LIST         poll intervals in ms, for poll (default {})\n"
+      "  --ws-turns=LIST          ws: sequential turns per connection, a case each (default {})\n"
+      "  --poll-shapes=LIST       what poll answers carry: poll runs each, long-poll the cursor\n"
+      "                           shapes delta and events (default {})\n"
+      "  --speed=S                replay speed of measured rounds (default {})\n"
+      "  --rounds=N               measured rounds per case (default {})\n"
+      "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
+      "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
+      "  --no-keep-alive          a new connection for every request\n"
+      "  --http=LIST              1.1 and/or 2: HTTP/2 cleartext (prior knowledge), a round's\n"
+      "                           streams multiplexed over one connection (default {})\n"
+      "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
+      "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
+      "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"
+      "                           HTTP/1.1 (cases /host_conns:N, for concurrency > N; default {})\n"
+      "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
+      "50,250\n"
+      "                           (every poll shape stays)\n"
+      "load models (METRICS.md, \"Load models\"):\n"
+      "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
+      "                           of the closed rounds of --concurrency\n"
+      "  --arrival=K              constant | poisson | gamma (default {})\n"
+      "  --burstiness=B           gamma's shape: < 1 burstier, > 1 smoother (default {})\n"
+      "  --seed=N                 of the arrival schedule (default {})\n"
+      "  --max-concurrency=N      open-loop: streams at once, arrivals beyond wait (default {};\n"
+      "                           0 = no cap; cases /max_conc:N)\n"
+      "  --users=LIST             closed-loop chat sessions of N users, a case each (/users:N)\n"
+      "  --think-ms=MS            a user's think time between turns (default {})\n"
+      "  --duration=S             open-loop and sessions: seconds streams are due in (default {})\n"
+      "  --warmup-s=S             streams due in the first S run, not counted (default {})\n"
+      "  --cooldown-s=S           streams due in the last S run, not counted (default {})\n"
+      "  --behind-ms=MS           flag a case whose harness lag p99 exceeds MS (default {})\n"
+      "  --client-threads=N       threads, each its own multi handle; 0 = cores (default {})\n"
+      "  --shard=I/N              run stream k of each case when k mod N = I (default {}/{})\n",
+      d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
+      join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
+      join(d.host_connections), to_string(d.arrival), d.burstiness, d.seed, d.max_concurrency,
+      d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads,
+      d.shard.index, d.shard.count);
+}
+
+}  // namespace ssebench::bench

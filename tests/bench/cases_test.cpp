@@ -1,0 +1,288 @@
+// What the case enumeration yields: order, names, variants, skips, and each record's fields.
+#include "ssebench/bench/cases.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <map>
+
+namespace ssebench::bench {
+namespace {
+
+/** A recording with streamed events and, when `rest_status` is set, a stream:false answer. */
+Recording recording(std::string id, std::optional<int> rest_status = 200, bool events = true) {
+  Recording r;
+  r.id = std::move(id);
+  if (events) {
+    Event e;
+    e.kind = "content";
+    e.content = true;
+    e.text = "hi";
+    r.events.push_back(e);
+  }
+  if (rest_status) {
+    r.nonstream.emplace();
+    r.nonstream->status = *rest_status;
+  }
+  return r;
+}
+
+/** A config with one of everything unless a test widens it. */
+HarnessConfig one_of_each() {
+  HarnessConfig c;
+  c.transports = {Transport::sse};
+  c.concurrency = {2};
+  c.intervals_ms = {50};
+  c.ws_turns = {1};
+  c.poll_shapes = {PollShape::delta};
+  c.http = {HttpVersion::http1_1};
+  c.host_connections = {0};
+  return c;
+}
+
+std::vector<std::string> names(const CaseList& list) {
+  std::vector<std::string> out;
+  for (const CaseSpec& c : list.cases) out.push_back(c.name());
+  return out;
+}
+
+CaseList enumerate(const HarnessConfig& c, const std::vector<const Recording*>& rs) {
+  return enumerate_cases(c, rs);
+}
+
+TEST(Cases, TransportsThenRecordingsThenLoadsThenIntervalsThenShapesThenVariants) {
+  const Recording a = recording("a"), b = recording("b");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::poll, Transport::sse};
+  c.concurrency = {1, 10};
+  c.intervals_ms = {50, 250};
+  c.poll_shapes = {PollShape::snapshot, PollShape::delta};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  const CaseList list = enumerate(c, {&a, &b});
+  EXPECT_TRUE(list.skipped.empty());
+  const std::vector<std::string> want_poll_a_c1 = {
+      "poll/a/c:1/interval_ms:50/shape:snapshot",
+      "poll/a/c:1/interval_ms:50/shape:snapshot/http:2",
+      "poll/a/c:1/interval_ms:50/shape:delta",
+      "poll/a/c:1/interval_ms:50/shape:delta/http:2",
+      "poll/a/c:1/interval_ms:250/shape:snapshot",
+      "poll/a/c:1/interval_ms:250/shape:snapshot/http:2",
+      "poll/a/c:1/interval_ms:250/shape:delta",
+      "poll/a/c:1/interval_ms:250/shape:delta/http:2",
+  };
+  const std::vector<std::string> got = names(list);
+  ASSERT_EQ(got.size(), 2u /*recordings*/ * 2 /*c*/ * 8 + 2 * 2 * 2 /*sse: c × http*/);
+  EXPECT_EQ(std::vector<std::string>(got.begin(), got.begin() + 8), want_poll_a_c1);
+  EXPECT_EQ(got[8], "poll/a/c:10/interval_ms:50/shape:snapshot");
+  EXPECT_EQ(got[16], "poll/b/c:1/interval_ms:50/shape:snapshot");
+  const std::vector<std::string> want_sse = {
+      "sse/a/c:1", "sse/a/c:1/http:2", "sse/a/c:10", "sse/a/c:10/http:2",
+      "sse/b/c:1", "sse/b/c:1/http:2", "sse/b/c:10", "sse/b/c:10/http:2"};
+  EXPECT_EQ(std::vector<std::string>(got.end() - 8, got.end()), want_sse);
+}
+
+TEST(Cases, TheRecordHoldsWhatTheNameSays) {
+  const Recording a = recording("chat-gpt-4o-json");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::poll};
+  c.concurrency = {100};
+  c.intervals_ms = {250};
+  c.http = {HttpVersion::http2};
+  const CaseList list = enumerate(c, {&a});
+  ASSERT_EQ(list.cases.size(), 1u);
+  const CaseSpec& s = list.cases[0];
+  EXPECT_EQ(s.name(), "poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:delta/http:2");
+  EXPECT_EQ(s.transport, Transport::poll);
+  EXPECT_EQ(s.recording, "chat-gpt-4o-json");
+  EXPECT_EQ(s.load, LoadKind::closed);
+  EXPECT_EQ(s.concurrency, 100u);
+  EXPECT_EQ(s.interval_ms, 250);
+  EXPECT_EQ(s.shape, PollShape::delta);
+  EXPECT_EQ(s.http, HttpVersion::http2);
+  EXPECT_EQ(s.host_conns, 0u);
+  EXPECT_EQ(s.link, "none");
+  EXPECT_EQ(s.tls, "off");
+  EXPECT_EQ(s.proxy, "none");
+  EXPECT_EQ(s.client, "harness");
+}
+
+TEST(Cases, LongPollRunsTheCursorShapesOnlyAndIsSkippedWithoutOne) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::long_poll};
+  c.poll_shapes = {PollShape::openai, PollShape::events, PollShape::snapshot, PollShape::delta};
+  EXPECT_EQ(names(enumerate(c, {&a})), (std::vector<std::string>{"long-poll/a/c:2/shape:events",
+                                                                 "long-poll/a/c:2/shape:delta"}));
+  c.poll_shapes = {PollShape::openai, PollShape::snapshot};
+  const CaseList none = enumerate(c, {&a});
+  EXPECT_TRUE(none.cases.empty());
+  ASSERT_EQ(none.skipped.size(), 1u);
+  EXPECT_EQ(none.skipped[0],
+            "long-poll: no cursor shape (delta, events) in --poll-shapes, skipped");
+}
+
+TEST(Cases, RestNeedsASuccessfulNonStreamAnswerAndTheOthersStreamedEvents) {
+  const Recording ok = recording("ok"), failed = recording("failed", 429),
+                  none = recording("none", std::nullopt), silent = recording("silent", 200, false);
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::rest, Transport::sse};
+  const CaseList list = enumerate(c, {&ok, &failed, &none, &silent});
+  EXPECT_EQ(names(list), (std::vector<std::string>{"rest/ok/c:2", "rest/silent/c:2", "sse/ok/c:2",
+                                                   "sse/failed/c:2", "sse/none/c:2"}));
+  EXPECT_EQ(list.skipped,
+            (std::vector<std::string>{
+                "rest/failed: the recording has no successful stream:false answer, skipped",
+                "rest/none: the recording has no successful stream:false answer, skipped",
+                "sse/silent: the recording has no streamed events, skipped"}));
+}
+
+TEST(Cases, HostCapsOnlyAboveTheLoadAndOnlyOverHttp1) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.concurrency = {1, 6, 10};
+  c.host_connections = {0, 6};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  EXPECT_EQ(
+      names(enumerate(c, {&a})),
+      (std::vector<std::string>{"sse/a/c:1", "sse/a/c:1/http:2", "sse/a/c:6", "sse/a/c:6/http:2",
+                                "sse/a/c:10", "sse/a/c:10/host_conns:6", "sse/a/c:10/http:2"}));
+  const CaseList list = enumerate(c, {&a});
+  EXPECT_EQ(list.cases[5].host_conns, 6u);
+  EXPECT_EQ(list.cases[5].at_once(), 10u);
+}
+
+TEST(Cases, WsRunsItsTurnsOverHttp1WithNoCaps) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::ws};
+  c.concurrency = {3};
+  c.ws_turns = {1, 4};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  c.host_connections = {0, 1};
+  const CaseList list = enumerate(c, {&a});
+  EXPECT_EQ(names(list), (std::vector<std::string>{"ws/a/c:3", "ws/a/c:3/turns:4"}));
+  for (const CaseSpec& s : list.cases) {
+    EXPECT_EQ(s.http, HttpVersion::http1_1);
+    EXPECT_EQ(s.host_conns, 0u);
+    EXPECT_FALSE(s.shape);
+  }
+  EXPECT_EQ(list.cases[1].turns, 4u);
+}
+
+TEST(Cases, RatesThenUsersReplaceTheClosedRoundsForEveryTransportWsToo) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  c.concurrency = {1, 100};
+  c.rates = {2.5, 30};
+  c.users = {4};
+  c.max_concurrency = 6;
+  c.ws_turns = {1, 3};
+  c.host_connections = {0, 4};
+  const CaseList list = enumerate(c, {&a});
+  EXPECT_TRUE(list.skipped.empty());
+  EXPECT_EQ(
+      names(list),
+      (std::vector<std::string>{
+          "sse/a/rate:2.5/max_conc:6", "sse/a/rate:2.5/max_conc:6/host_conns:4",
+          "sse/a/rate:30/max_conc:6", "sse/a/rate:30/max_conc:6/host_conns:4", "sse/a/users:4",
+          "ws/a/rate:2.5/max_conc:6", "ws/a/rate:2.5/max_conc:6/turns:3", "ws/a/rate:30/max_conc:6",
+          "ws/a/rate:30/max_conc:6/turns:3", "ws/a/users:4", "ws/a/users:4/turns:3"}));
+  const CaseSpec& open = list.cases[0];
+  EXPECT_EQ(open.load, LoadKind::open);
+  EXPECT_DOUBLE_EQ(open.rate, 2.5);
+  EXPECT_EQ(open.max_concurrency, 6u);
+  EXPECT_EQ(open.at_once(), 6u);
+  const CaseSpec& users = list.cases[4];
+  EXPECT_EQ(users.load, LoadKind::users);
+  EXPECT_EQ(users.users, 4u);
+  EXPECT_EQ(users.at_once(), 4u);
+}
+
+TEST(Cases, AnUncappedRateTakesEveryHostCap) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.rates = {10};
+  c.host_connections = {0, 1000};
+  EXPECT_EQ(names(enumerate(c, {&a})),
+            (std::vector<std::string>{"sse/a/rate:10", "sse/a/rate:10/host_conns:1000"}));
+}
+
+/** The fields as one JSON object, as they appear in an entry of benchmark.json. */
+boost::json::object as_object(const std::vector<JsonField>& fields) {
+  std::string text = "{";
+  for (const JsonField& f : fields)
+    text += (text.size() > 1 ? "," : "") + ("\"" + f.key + "\":" + f.json);
+  return boost::json::parse(text + "}").as_object();
+}
+
+TEST(Cases, FieldsAreEveryDimensionInOrderAndNullWhereTheCaseHasNone) {
+  CaseSpec s{.transport = Transport::poll,
+             .recording = "r",
+             .concurrency = 100,
+             .interval_ms = 250,
+             .shape = PollShape::delta,
+             .http = HttpVersion::http2};
+  const std::vector<JsonField> fields = case_fields(s);
+  std::vector<std::string> keys;
+  for (const JsonField& f : fields) keys.push_back(f.key);
+  EXPECT_EQ(keys,
+            (std::vector<std::string>{"transport", "recording", "load", "concurrency", "rate",
+                                      "max_concurrency", "users", "interval_ms", "shape", "http",
+                                      "turns", "host_conns", "link", "tls", "proxy", "client"}));
+  const boost::json::object o = as_object(fields);
+  EXPECT_EQ(o.at("transport"), "poll");
+  EXPECT_EQ(o.at("recording"), "r");
+  EXPECT_EQ(o.at("load"), "closed");
+  EXPECT_EQ(o.at("concurrency"), 100);
+  EXPECT_TRUE(o.at("rate").is_null());
+  EXPECT_TRUE(o.at("max_concurrency").is_null());
+  EXPECT_TRUE(o.at("users").is_null());
+  EXPECT_EQ(o.at("interval_ms"), 250);
+  EXPECT_EQ(o.at("shape"), "delta");
+  EXPECT_EQ(o.at("http"), "2");
+  EXPECT_TRUE(o.at("turns").is_null());
+  EXPECT_EQ(o.at("host_conns"), 0);
+  EXPECT_EQ(o.at("link"), "none");
+  EXPECT_EQ(o.at("tls"), "off");
+  EXPECT_EQ(o.at("proxy"), "none");
+  EXPECT_EQ(o.at("client"), "harness");
+}
+
+TEST(Cases, OpenUsersAndWsFields) {
+  const boost::json::object open = as_object(case_fields(
+      CaseSpec{.transport = Transport::ws, .load = LoadKind::open, .rate = 2.5, .turns = 3}));
+  EXPECT_EQ(open.at("load"), "open");
+  EXPECT_TRUE(open.at("concurrency").is_null());
+  EXPECT_EQ(open.at("rate"), 2.5);
+  EXPECT_EQ(open.at("max_concurrency"), 0);
+  EXPECT_TRUE(open.at("users").is_null());
+  EXPECT_TRUE(open.at("interval_ms").is_null());
+  EXPECT_TRUE(open.at("shape").is_null());
+  EXPECT_EQ(open.at("http"), "1.1");
+  EXPECT_EQ(open.at("turns"), 3);
+  const boost::json::object users =
+      as_object(case_fields(CaseSpec{.load = LoadKind::users, .users = 8, .host_conns = 6}));
+  EXPECT_EQ(users.at("load"), "users");
+  EXPECT_EQ(users.at("users"), 8);
+  EXPECT_TRUE(users.at("rate").is_null());
+  EXPECT_EQ(users.at("host_conns"), 6);
+}
+
+TEST(Cases, ARecordingIdIsAJsonString) {
+  const boost::json::object o =
+      as_object(case_fields(CaseSpec{.recording = "odd \"id\" \\ with\ttab"}));
+  EXPECT_EQ(o.at("recording"), "odd \"id\" \\ with\ttab");
+}
+
+TEST(Cases, TheFilterSelectsAsGoogleBenchmarkDoes) {
+  EXPECT_TRUE(selected("", "sse/a/c:1"));
+  EXPECT_TRUE(selected("all", "sse/a/c:1"));
+  EXPECT_TRUE(selected("sse/.*", "sse/a/c:1"));
+  EXPECT_FALSE(selected("poll", "sse/a/c:1"));
+  EXPECT_FALSE(selected("-sse", "sse/a/c:1"));
+  EXPECT_TRUE(selected("-poll", "sse/a/c:1"));
+}
+
+}  // namespace
+}  // namespace ssebench::bench

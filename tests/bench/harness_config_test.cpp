@@ -1,0 +1,176 @@
+// The harness's flags: both spellings, every value checked whole, one line per mistake.
+#include "ssebench/bench/harness_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace ssebench::bench {
+namespace {
+
+/** Parses `args` (program name added); `help` set by --help. */
+HarnessConfig parse(std::initializer_list<const char*> args, bool* help = nullptr) {
+  std::vector<std::string> owned{"ssebench-bench"};
+  for (const char* a : args) owned.emplace_back(a);
+  std::vector<char*> argv;
+  for (std::string& a : owned) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  bool h = false;
+  HarnessConfig c = parse_harness_flags(static_cast<int>(owned.size()), argv.data(), h);
+  if (help) *help = h;
+  return c;
+}
+
+/** The one line a bad command line gives. */
+std::string error_of(std::initializer_list<const char*> args) {
+  try {
+    parse(args);
+  } catch (const flags::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(HarnessConfig, NoFlagsGiveTheDefaults) {
+  const HarnessConfig c = parse({});
+  const HarnessConfig d;
+  EXPECT_EQ(c.models, d.models);
+  EXPECT_EQ(c.concurrency, (std::vector<std::size_t>{1, 100}));
+  EXPECT_EQ(c.intervals_ms, (std::vector<long>{50, 250, 1000}));
+  EXPECT_EQ(c.transports.size(), std::size(all_transports));
+  EXPECT_EQ(c.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
+  EXPECT_EQ(c.host_connections, (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(c.rates.empty());
+  EXPECT_TRUE(c.warmup);
+}
+
+TEST(HarnessConfig, EqualsAndSpaceSpellingsAgree) {
+  const HarnessConfig a = parse({"--concurrency=2,10", "--cases=sse,ws", "--speed=4"});
+  const HarnessConfig b = parse({"--concurrency", "2,10", "--cases", "sse,ws", "--speed", "4"});
+  EXPECT_EQ(a.concurrency, (std::vector<std::size_t>{2, 10}));
+  EXPECT_EQ(a.concurrency, b.concurrency);
+  EXPECT_EQ(a.transports, (std::vector<Transport>{Transport::sse, Transport::ws}));
+  EXPECT_EQ(a.transports, b.transports);
+  EXPECT_DOUBLE_EQ(a.speed, 4);
+  EXPECT_DOUBLE_EQ(b.speed, 4);
+}
+
+TEST(HarnessConfig, EveryKindOfValue) {
+  bool help = false;
+  const HarnessConfig c = parse({"--poll-shapes=delta,events,delta",
+                                 "--http=2",
+                                 "--intervals=50",
+                                 "--ws-turns=1,3",
+                                 "--host-connections=0,6",
+                                 "--rate=2.5,30",
+                                 "--arrival=gamma",
+                                 "--burstiness=0.5",
+                                 "--seed=11",
+                                 "--max-concurrency=6",
+                                 "--users=4",
+                                 "--think-ms=200",
+                                 "--duration=1.2",
+                                 "--warmup-s=0.2",
+                                 "--cooldown-s=0.2",
+                                 "--shard=1/2",
+                                 "--no-warmup",
+                                 "--no-keep-alive",
+                                 "--poll-schedule=after-response",
+                                 "--stagger-ms=0",
+                                 "--rounds=3",
+                                 "--server=http://127.0.0.1:1",
+                                 "--help"},
+                                &help);
+  EXPECT_EQ(c.poll_shapes, (std::vector<PollShape>{PollShape::delta, PollShape::events}));
+  EXPECT_EQ(c.http, (std::vector<HttpVersion>{HttpVersion::http2}));
+  EXPECT_EQ(c.ws_turns, (std::vector<std::size_t>{1, 3}));
+  EXPECT_EQ(c.host_connections, (std::vector<std::size_t>{0, 6}));
+  EXPECT_EQ(c.rates, (std::vector<double>{2.5, 30}));
+  EXPECT_EQ(c.arrival, ArrivalKind::gamma);
+  EXPECT_DOUBLE_EQ(c.burstiness, 0.5);
+  EXPECT_EQ(c.seed, 11u);
+  EXPECT_EQ(c.max_concurrency, 6u);
+  EXPECT_EQ(c.users, (std::vector<std::size_t>{4}));
+  EXPECT_EQ(c.think_ms, 200);
+  EXPECT_DOUBLE_EQ(c.duration_s, 1.2);
+  EXPECT_EQ(c.shard.index, 1u);
+  EXPECT_EQ(c.shard.count, 2u);
+  EXPECT_FALSE(c.warmup);
+  EXPECT_FALSE(c.keep_alive);
+  EXPECT_EQ(c.schedule, PollSchedule::after_response);
+  EXPECT_EQ(c.stagger_ms, 0);
+  EXPECT_EQ(c.rounds, 3);
+  EXPECT_EQ(c.server, "http://127.0.0.1:1");
+  EXPECT_TRUE(help);
+}
+
+TEST(HarnessConfig, QuickKeepsTheFlagsGiven) {
+  const HarnessConfig q = parse({"--quick"});
+  EXPECT_EQ(q.models, (std::vector<std::string>{"chat-gpt-4o-mini-text"}));
+  EXPECT_EQ(q.concurrency, (std::vector<std::size_t>{1, 10}));
+  EXPECT_EQ(q.intervals_ms, (std::vector<long>{50, 250}));
+  const HarnessConfig given = parse({"--concurrency", "3", "--quick"});
+  EXPECT_EQ(given.concurrency, (std::vector<std::size_t>{3}));
+  EXPECT_EQ(given.intervals_ms, (std::vector<long>{50, 250}));
+}
+
+TEST(HarnessConfig, ClientThreadsZeroMeansOnePerCore) {
+  EXPECT_GE(parse({"--client-threads=0"}).client_threads, 1u);
+  EXPECT_EQ(parse({"--client-threads=3"}).client_threads, 3u);
+}
+
+TEST(HarnessConfig, ABadValueIsOneLineNamingTheFlag) {
+  EXPECT_EQ(error_of({"--concurrency=2,x"}),
+            "bad value 'x' for --concurrency: a whole number, at least 1");
+  EXPECT_EQ(error_of({"--concurrency=0"}),
+            "bad value '0' for --concurrency: a whole number, at least 1");
+  EXPECT_EQ(error_of({"--ws-turns=0"}), "bad value '0' for --ws-turns: a whole number, at least 1");
+  EXPECT_EQ(error_of({"--cases=sse,poll-full"}),
+            "bad value 'poll-full' for --cases: sse, rest, poll, long-poll or ws");
+  EXPECT_EQ(error_of({"--poll-shapes=delta,full"}),
+            "bad value 'full' for --poll-shapes: openai, snapshot, delta or events");
+  EXPECT_EQ(error_of({"--http=3"}), "bad value '3' for --http: 1.1 or 2");
+  EXPECT_EQ(error_of({"--arrival=uniform"}),
+            "bad value 'uniform' for --arrival: constant, poisson or gamma");
+  EXPECT_EQ(error_of({"--rate=0"}), "bad value '0' for --rate: a number above 0");
+  EXPECT_EQ(error_of({"--shard=2/2"}), "bad value '2/2' for --shard: I/N with 0 <= I < N");
+  EXPECT_EQ(error_of({"--shard=2"}), "bad value '2' for --shard: I/N");
+  EXPECT_EQ(error_of({"--rounds=0"}), "bad value '0' for --rounds: a whole number, at least 1");
+  EXPECT_EQ(error_of({"--speed=fast"}), "bad value 'fast' for --speed: a number, at least 0");
+  EXPECT_EQ(error_of({"--intervals=0"}),
+            "bad value '0' for --intervals: a whole number from 1 to 31536000000");
+  EXPECT_EQ(error_of({"--http="}), "bad value '' for --http: needs at least one value");
+  EXPECT_EQ(error_of({"--no-such-flag"}), "unknown flag --no-such-flag");
+  EXPECT_EQ(error_of({"--concurency=2"}),
+            "unknown flag --concurency (did you mean --concurrency?)");
+  EXPECT_EQ(error_of({"--speed"}), "--speed needs a value");
+  EXPECT_EQ(error_of({"--no-warmup=1"}), "--no-warmup takes no value (got '1')");
+}
+
+TEST(HarnessConfig, FlagsThatMustAgree) {
+  EXPECT_EQ(error_of({"--duration=1", "--warmup-s=0.5", "--cooldown-s=0.5"}),
+            "--duration must exceed --warmup-s + --cooldown-s");
+  EXPECT_EQ(error_of({"--shard=0/3", "--users=2"}),
+            "--users values must be at least the number of shards (3)");
+  EXPECT_EQ(error_of({"--shard=0/3", "--max-concurrency=2"}),
+            "--max-concurrency must be at least the number of shards (3)");
+}
+
+TEST(HarnessConfig, HelpPrintsTheDefaultsOfADefaultConfig) {
+  HarnessConfig d;
+  d.concurrency = {7, 70};
+  d.server_binary = "/x/server";
+  const std::string help = harness_help(d);
+  EXPECT_NE(help.find("--concurrency=LIST       streams per round (default 7,70)"),
+            std::string::npos)
+      << help;
+  EXPECT_NE(help.find("start /x/server on port 0"), std::string::npos);
+  EXPECT_NE(help.find("(default sse,rest,poll,long-poll,ws)"), std::string::npos);
+  EXPECT_NE(help.find("(default 1.1,2)"), std::string::npos);
+  EXPECT_NE(help.find("--shard=I/N"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ssebench::bench
