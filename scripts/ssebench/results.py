@@ -115,14 +115,6 @@ def load(path):
     return data.get("context", {}), list(cases.values())
 
 
-def load_or_exit(path, command):
-    """load(), or the reason on one line and exit 2: what every command does with a bad run."""
-    try:
-        return load(path)
-    except ResultsError as e:
-        raise SystemExit(f"{command}: {e}") from None
-
-
 # Derived figures -------------------------------------------------------------------------------
 
 def wire_total(counters, prefix=""):
