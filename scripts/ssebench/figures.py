@@ -45,7 +45,8 @@ class Figure:
     column: object = None     # its place among the console table's columns (None: not shown)
     header: str = ""          # the console table's column header
     predicted: bool = False   # scripts/model.py predicts it (predicted_<name>, _band)
-    only_in: str = ""         # why the smoke runs of the tests do not have it ("" = they do)
+    only_in: str = ""         # why the harness runs ctest makes (smoke, ws, HTTP/2, merged
+                              # shards) do not have it; "" = they do (figures_test.py checks)
 
 
 FIGURES = []
@@ -106,8 +107,8 @@ _latency("lag_ms", "delivery lag",
          compared=("mean", "p50", "p99"), predicted=("mean", "p99"),
          columns={"p50": (2, "lag p50 ms", "{:.2f}"), "p99": (3, "lag p99 ms", "{:.2f}")})
 _latency("itl_ms", "inter-token gap", SHORT)
-_latency("dispatch_lag_ms", "dispatch lag", FULL, only_in="open-loop and users cases")
-_latency("harness_lag_ms", "harness lag", FULL, only_in="open-loop and users cases")
+_latency("dispatch_lag_ms", "dispatch lag", FULL)
+_latency("harness_lag_ms", "harness lag", FULL)
 
 # Requests and connections.
 _row("requests_per_stream", "", True, PROTOCOL, MEAN_STREAMS, floor=0.5, fmt="{:.1f}",
@@ -138,11 +139,9 @@ for _d in ("in", "out"):
     _row(f"body_bytes_{_d}_per_request", "B", True, PROTOCOL, MEAN_REQUESTS, fmt="{:.0f}",
          label=f"body bytes {_d} per request")
     _row(f"header_bytes_{_d}_per_request", "B", True, PROTOCOL, MEAN_REQUESTS, fmt="{:.0f}",
-         label=f"header and framing bytes {_d} per request",
-         only_in="closed rounds (no warm-up or cool-down windows)")
+         label=f"header and framing bytes {_d} per request")
     _row(f"header_share_{_d}", "", True, PROTOCOL, MEAN_RUN, fmt="{:.2f}",
-         label=f"header share of the TCP payload {_d}",
-         only_in="closed rounds (no warm-up or cool-down windows)")
+         label=f"header share of the TCP payload {_d}")
 # CPU (µs): the round's, over every stream run.
 _per("client_cpu_us", "µs", "client CPU µs", MACHINE, MEAN_RUN, floors={"per_token": 2.0},
      columns={"per_token": (5, "client CPU µs/tok", "{:.1f}")})
@@ -160,14 +159,12 @@ _row("round_wall_s_mean", "s", True, MACHINE, MAX, fmt="{:.2f}", label="round wa
 
 # Settings of the run the harness writes as counters (the case's dimensions are fields).
 _row("speed", "", None, SETTING, SAME, fmt="{:g}", label="replay speed")
-_row("duration_s", "s", None, SETTING, SAME, fmt="{:g}", label="duration, s",
-     only_in="open-loop and users cases")
+_row("duration_s", "s", None, SETTING, SAME, fmt="{:g}", label="duration, s")
 _row("think_ms", "ms", None, SETTING, SAME, fmt="{:g}", label="think time, ms",
      only_in="users cases (none in the smoke runs)")
 _row("harness_behind", "", True, SETTING, MAX, fmt="{:.0f}",
-     label="harness behind its schedule (1 = yes)", only_in="open-loop and users cases")
-_row("shards", "", None, SETTING, SHARDS, fmt="{:.0f}", label="shards merged",
-     only_in="sharded runs and merge_shards' output")
+     label="harness behind its schedule (1 = yes)")
+_row("shards", "", None, SETTING, SHARDS, fmt="{:.0f}", label="shards merged")
 # Google Benchmark's own numbers of an entry.
 _row("iterations", "", None, SETTING, SAME, fmt="{:.0f}", label="rounds")
 _row("real_time", "ms", None, SETTING, MAX, fmt="{:.0f}", label="round time (manual), ms")

@@ -8,12 +8,10 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = os.path.join(HERE, "../../scripts")
-sys.path.insert(0, HERE)
-sys.path.insert(0, SCRIPTS)
-import crossover  # noqa: E402
-import fixtures  # noqa: E402
+import fixtures
+from ssebench import crossover, results
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
 
 CHARTS = ["lag", "bytes_per_token", "cpu_per_token", "ttft", "lag_cdf", "frontier",
           "bytes_split", "scaling", "model"]
@@ -37,7 +35,7 @@ class Charts(unittest.TestCase):
     def test_the_crossover_is_where_the_costs_cross(self):
         with tempfile.TemporaryDirectory() as tmp:
             run = fixtures.write(tmp, "sweep", fixtures.sweep())
-            _, cases = crossover.bench_results.load(run)
+            _, cases = results.load(run)
         rows = {(r["concurrency"], r["cost"]): r for r in crossover.find(cases)}
         bytes_row = rows[(10, "bytes")]
         self.assertEqual(bytes_row["how"], "at")
