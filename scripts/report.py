@@ -20,7 +20,8 @@ from ssebench import cli, report, results
 
 def main(argv):
     ap = cli.parser(__doc__, "report.py")
-    ap.add_argument("run", nargs="?", help="the reference run (a results folder): the default suite")
+    ap.add_argument("run", nargs="?",
+                    help="the reference run (a results folder): the default suite")
     ap.add_argument("--sweep", help="a crossover sweep whose table the section quotes as well")
     ap.add_argument("--readme", default=report.README)
     mode = ap.add_mutually_exclusive_group()
