@@ -37,7 +37,7 @@ import math
 import os
 
 from . import figures, results
-from .recordings import CONTENT_KINDS, Recording, load_recording  # noqa: F401 (model's API)
+from .recordings import Recording, load_recording
 
 SEGMENT_HEADER_BYTES = 52  # IPv4 20 + TCP 20 + timestamps 12, as the harness's wire_bytes
 STATUS_LINE = "HTTP/1.1 200 OK\r\n"

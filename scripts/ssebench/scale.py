@@ -27,6 +27,7 @@ def log(msg):
 
 
 raise_nofile = server.raise_nofile
+pinned = server.pinned
 
 
 def Proc(argv, cpu=None, env=None, wait_url=True):  # noqa: N802 (a child, as before)

@@ -41,6 +41,15 @@ def raise_nofile():
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
+def pinned(cpu):
+    """A preexec_fn: the descriptor limit raised, and the child on CPU `cpu` (None: any)."""
+    def pre():
+        raise_nofile()
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+    return pre
+
+
 def _readline(stream, timeout_s):
     """The first line of a child's stdout within timeout_s, or None."""
     sel = selectors.DefaultSelector()
@@ -65,14 +74,9 @@ class Child:
 
     def __init__(self, argv, cpu=None, env=None, wait_url=True, stderr=subprocess.DEVNULL,
                  start_timeout_s=START_TIMEOUT_S, track=False):
-        def pre():
-            raise_nofile()
-            if cpu is not None:
-                os.sched_setaffinity(0, {cpu})
-
         self.argv = argv
         self.p = subprocess.Popen(argv, stdout=subprocess.PIPE if wait_url else subprocess.DEVNULL,
-                                  stderr=stderr, preexec_fn=pre, env=env)
+                                  stderr=stderr, preexec_fn=pinned(cpu), env=env)
         if track:
             _children.append(self)
         self.url = None

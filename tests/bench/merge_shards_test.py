@@ -6,7 +6,6 @@ run alone gives its exact percentiles within the histograms' precision. On synth
 the merge of two halves' histograms is the whole's, and its percentiles are within precision of
 the exact ones over every sample.
 Usage: merge_shards_test.py SSEBENCH_BENCH WORK_DIR"""
-import json
 import os
 import random
 import shutil
