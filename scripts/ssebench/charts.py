@@ -9,11 +9,7 @@ from .plot import plt
 
 def tick_label(case):
     """'poll 250\ndelta', 'long-poll\nevents', 'sse', 'sse\nhttp:2': one short line each."""
-    label = case["transport"]
-    label += f" {case['interval_ms']}" if case["interval_ms"] else ""
-    label += f"\n{case['shape']}" if case["shape"] else ""
-    via = results.via(case)
-    return label + ("\n" + via.replace(" ", "\n") if via else "")
+    return plot.tick(case, " {}")
 
 
 def layout(cases):

@@ -49,6 +49,16 @@ def machine(context):
             f"commit {context.get('ssebench_commit', '?')}")
 
 
+def tick(case, interval="\n{} ms"):
+    """Short lines under a bar: the base transport, its interval (`interval` formats it), its
+    shape, its variant parts one a line: 'poll\n250 ms\ndelta\nhttp:2', 'sse\nhttp:2'."""
+    text = case["transport"]
+    text += interval.format(case["interval_ms"]) if case["interval_ms"] else ""
+    text += f"\n{case['shape']}" if case["shape"] else ""
+    via = results.via(case)
+    return text + ("\n" + via.replace(" ", "\n") if via else "")
+
+
 def color(case, intervals):
     """One colour per base transport (results.COLORS), whatever its variant; poll's intervals
     on a blue-to-red ramp (`intervals`: the run's, results.intervals)."""

@@ -18,6 +18,7 @@ from the run's context, each panel its recording and load. Every chart is writte
 import math
 
 from . import recordings, results
+from . import plot
 from .plot import color as case_color, machine, plt, save_in
 
 SHAPE_MARKERS = {"": "o", "openai": "X", "snapshot": "s", "delta": "^", "events": "D"}
@@ -40,11 +41,7 @@ def label(case):
 
 def tick(case):
     """'poll', '50 ms', its shape, its variant ('http:2'): short lines under a bar."""
-    text = case["transport"]
-    text += f"\n{case['interval_ms']} ms" if case["interval_ms"] else ""
-    text += f"\n{case['shape']}" if case["shape"] else ""
-    via = results.via(case)
-    return text + ("\n" + via.replace(" ", "\n") if via else "")
+    return plot.tick(case)
 
 
 def loads(cases):
