@@ -18,7 +18,7 @@ from the run's context, each panel its recording and load. Every chart is writte
 import math
 
 from . import recordings, results
-from . import plot
+from . import figures, plot
 from .plot import color as case_color, machine, plt, save_in
 
 SHAPE_MARKERS = {"": "o", "openai": "X", "snapshot": "s", "delta": "^", "events": "D"}
@@ -42,6 +42,11 @@ def label(case):
 def tick(case):
     """'poll', '50 ms', its shape, its variant ('http:2'): short lines under a bar."""
     return plot.tick(case)
+
+
+def label_of(counter, log=False):
+    """An axis label: the counter's label in figures.py."""
+    return figures.get(counter).label + (" (log)" if log else "")
 
 
 def loads(cases):
@@ -114,7 +119,7 @@ def ttft(context, cases, recs, out_dir):
             ax.set_xticks(range(len(variants)))
             ax.set_xticklabels([tick(v) for v in variants], fontsize=6, rotation=90)
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
-            ax.set_ylabel("TTFT p50, ms")
+            ax.set_ylabel(label_of("ttft_ms_p50"))
             ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
             ax.grid(axis="y", alpha=0.3)
     handles = [plt.Line2D([], [], color="tab:green", ls="--", label="recorded first-token time"),
@@ -170,7 +175,7 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
                        and "lag_ms_mean" in c["counters"] and not c["error"]), key=variant_key)
         for col, (xkey, xlabel) in enumerate([
                 ("wire", "wire bytes per token, in + out (log)"),
-                ("server_cpu_us_per_token", "server CPU µs per token (log)")]):
+                ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]):
             ax = axes[ri][col]
             lines = {}
             for c in mine:
@@ -202,7 +207,7 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(xlabel)
-            ax.set_ylabel("mean delivery lag, ms (log)")
+            ax.set_ylabel(label_of("lag_ms_mean", log=True))
             ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
             ax.grid(alpha=0.3, which="both")
     present = {c["transport"] for c in cases}
@@ -320,9 +325,8 @@ def scaling(context, cases, out_dir):
         for c in cases:
             if c["recording"] == rec and not c["error"]:
                 groups.setdefault(results.variant(c), []).append(c)
-        for col, (key, ylabel) in enumerate([("server_cpu_us_per_token",
-                                              "server CPU µs per token (log)"),
-                                             ("lag_ms_p99", "p99 delivery lag, ms (log)")]):
+        for col, key in enumerate(("server_cpu_us_per_token", "lag_ms_p99")):
+            ylabel = label_of(key, log=True)
             ax = axes[ri][col]
             for v, cs in sorted(groups.items(), key=lambda item: variant_key(item[1][0])):
                 pts = sorted((c["concurrency"], c["counters"][key]) for c in cs

@@ -29,7 +29,11 @@ def main(argv):
     problems = []
     seen = set()
     for p in paths:
-        names = counters(p)
+        try:
+            names = counters(p)
+        except (results.ResultsError, ValueError) as e:
+            problems.append(str(e))
+            continue
         if not names:
             problems.append(f"{p}: no counter at all")
         seen |= names
