@@ -144,3 +144,49 @@ def fmt_value(v):
     if abs(v) >= 1:
         return f"{v:.2f}"
     return f"{v:.4f}"
+
+
+def report(rows, only_base, only_new, failed_new, notes, fail_pct, alpha, changed_only):
+    """(the printed text, whether the gate fails): a row per case and figure, then the cases on
+    one side, the failed ones, the notes and the count."""
+    out = []
+    header = ["case", "figure", "base", "new", "change", "p (n)", ""]
+    table = []
+    for r in rows:
+        interesting = r["significant"] or r["regression"] or (
+            fail_pct is not None and abs(r["change_pct"]) > fail_pct)
+        if changed_only and not interesting:
+            continue
+        p = "-" if r["p"] is None else f"{r['p']:.3f}"
+        verdict = ""
+        if r["regression"]:
+            verdict = "REGRESSION"
+        elif r["significant"]:
+            verdict = "worse" if r["change_pct"] > 0 else "better"
+        if not r["gated"]:
+            verdict += " (not gated)" if verdict else ""
+        unit = f" {r['unit']}" if r["unit"] else ""
+        table.append([r["case"], r["figure"], fmt_value(r["base"]) + unit,
+                      fmt_value(r["new"]) + unit, f"{r['change_pct']:+.1f} %",
+                      f"{p} ({r['n'][0]}/{r['n'][1]})", verdict])
+    if table:
+        widths = [max(len(x[i]) for x in table + [header]) for i in range(len(header))]
+        for line in [header] + table:
+            out.append("  ".join(c.ljust(widths[i]) if i < 2 or i == 6 else c.rjust(widths[i])
+                               for i, c in enumerate(line)).rstrip())
+    for n in only_base:
+        out.append(f"only in BASE: {n}")
+    for n in only_new:
+        out.append(f"only in NEW: {n}")
+    for n, e in failed_new:
+        out.append(f"FAILED in NEW: {n}: {e}")
+    for note in notes:
+        out.append(f"note: {note}")
+    regressions = [r for r in rows if r["regression"]]
+    compared = len({r["case"] for r in rows})
+    out.append(f"compare: {compared} cases in both, {len(only_base)} only in BASE, {len(only_new)} "
+          f"only in NEW, {len(regressions)} regressions"
+          + (f" past {fail_pct:g} %" if fail_pct is not None else "")
+          + f" (U test, alpha {alpha:g})")
+    return "\n".join(out), fail_pct is not None and bool(regressions or failed_new)
+
