@@ -3,85 +3,27 @@
 concurrency (sse, ws, poll, long-poll, rest, each over HTTP/1.1 and HTTP/2), then the ratios the
 findings quote, over every recording and concurrency of the run: HTTP/2 against HTTP/1.1 (wire
 bytes, server CPU per token) and ws against sse (wire bytes, server CPU, lag p50).
-Usage: scripts/variants_table.py RUN RECORDING CONCURRENCY [RUN_FOR_REPLACED_ROWS]
-(rows of the optional second run replace the first run's cases of the same name)."""
-import os
+Rows of the optional second run replace the first run's cases of the same name."""
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_results  # noqa: E402
-
-ROWS = [("sse", 0, ""), ("sse http:2", 0, ""), ("ws", 0, ""), ("ws turns:4", 0, ""),
-        ("poll", 250, "delta"), ("poll http:2", 250, "delta"),
-        ("poll", 250, "events"), ("poll http:2", 250, "events"),
-        ("poll", 50, "delta"), ("poll http:2", 50, "delta"),
-        ("long-poll", 0, "delta"), ("long-poll http:2", 0, "delta"),
-        ("rest", 0, ""), ("rest http:2", 0, "")]
-
-
-def wire(c):
-    return c["counters"]["wire_bytes_in_per_token"] + c["counters"]["wire_bytes_out_per_token"]
-
-
-def server_cpu(c):
-    return c["counters"]["server_cpu_us_per_token"]
-
-
-def table(cases, rec, level, replaced):
-    by = {(c["transport"], c["interval_ms"], c["shape"]): c for c in cases
-          if c["recording"] == rec and c["concurrency"] == level}
-    print("| case | lag p50 / p99 ms | CPU µs/token: client + server | wire B/token in + out "
-          "| header + framing B/request in, out | header share in |")
-    print("|---|---|---|---|---|---|")
-    for t, i, s in ROWS:
-        c = by.get((t, i, s))
-        if not c:
-            continue
-        c = replaced.get(c["name"], c)
-        k = c["counters"]
-        name = t + (f" {i} ms" if i else "") + (f" {s}" if s else "")
-        hdr = (f"{k['header_bytes_in_per_request']:.0f}, {k['header_bytes_out_per_request']:.0f}"
-               if "header_bytes_in_per_request" in k else "-")
-        share = f"{100 * k['header_share_in']:.0f} %" if "header_share_in" in k else "-"
-        print(f"| `{name}` | {k['lag_ms_p50']:.2f} / {k['lag_ms_p99']:.2f} | "
-              f"{k['client_cpu_us_per_token']:.1f} + {k['server_cpu_us_per_token']:.1f} | "
-              f"{k['wire_bytes_in_per_token']:.0f} + {k['wire_bytes_out_per_token']:.0f} | "
-              f"{hdr} | {share} |")
-
-
-def ratios(cases):
-    by = {(c["recording"], c["concurrency"], c["transport"], c["interval_ms"], c["shape"]): c
-          for c in cases if not c["error"]}
-    print()
-    for rec in dict.fromkeys(c["recording"] for c in cases):
-        for level in sorted({c["concurrency"] for c in cases}):
-            parts = []
-            for t, i, s in (("sse", 0, ""), ("poll", 250, "delta"), ("poll", 50, "delta"),
-                            ("long-poll", 0, "delta"), ("rest", 0, "")):
-                a, b = by.get((rec, level, t, i, s)), by.get((rec, level, t + " http:2", i, s))
-                if a and b:
-                    parts.append(f"{t}{' ' + str(i) if i else ''}: wire {wire(b) / wire(a):.2f}x "
-                                 f"server CPU {server_cpu(b) / server_cpu(a):.2f}x")
-            ws, sse = by.get((rec, level, "ws", 0, "")), by.get((rec, level, "sse", 0, ""))
-            if ws and sse:
-                parts.append(f"ws/sse: wire {wire(ws) / wire(sse):.2f}x server CPU "
-                             f"{server_cpu(ws) / server_cpu(sse):.2f}x lag p50 "
-                             f"{ws['counters']['lag_ms_p50']:.2f} vs {sse['counters']['lag_ms_p50']:.2f}")
-            if parts:
-                print(f"{rec} c:{level}, http:2 / http 1.1 — " + "; ".join(parts))
+from ssebench import cli, variants
 
 
 def main():
-    if len(sys.argv) not in (4, 5):
-        sys.exit(__doc__)
-    _, cases = bench_results.load(sys.argv[1])
+    ap = cli.parser(__doc__, "variants_table.py")
+    ap.add_argument("run", metavar="RUN")
+    ap.add_argument("recording", metavar="RECORDING")
+    ap.add_argument("concurrency", metavar="CONCURRENCY", type=int)
+    ap.add_argument("replacing", metavar="RUN_FOR_REPLACED_ROWS", nargs="?")
+    a = ap.parse_args()
+    _, cases = cli.load("variants_table", a.run)
     replaced = {}
-    if len(sys.argv) == 5:
-        _, more = bench_results.load(sys.argv[4])
-        replaced = {c["name"]: c for c in more}
-    table(cases, sys.argv[2], int(sys.argv[3]), replaced)
-    ratios(cases)
+    if a.replacing:
+        replaced = {c["name"]: c for c in cli.load("variants_table", a.replacing)[1]}
+    variants.table(cases, a.recording, a.concurrency, replaced)
+    variants.ratios(cases)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,8 +17,7 @@ import sys
 
 import yaml
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-import timing  # noqa: E402
+import timing  # beside this file: on the path as the script's own folder
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"

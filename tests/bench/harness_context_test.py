@@ -3,31 +3,32 @@
 reports its TCP retransmission total, the context lists the poll shapes, and every poll or
 long-poll case names its shape last (long-poll only a cursor shape).
 Usage: harness_context_test.py HARNESS_JSON"""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-import bench_results  # noqa: E402
+from ssebench import results
 
-context, cases = bench_results.load(sys.argv[1])
+context, cases = results.load(sys.argv[1])
 problems = []
 if context.get("interface") != "lo":
     problems.append(f"interface is {context.get('interface')!r}, want 'lo'")
 if str(context.get("interface_mtu_bytes")) != "65536":
     problems.append(f"interface_mtu_bytes is {context.get('interface_mtu_bytes')!r}, want 65536")
 listed = context.get("poll_shapes", "").split(",")
-if not listed or not set(listed) <= set(bench_results.SHAPES):
+if not listed or not set(listed) <= set(results.SHAPES):
     problems.append(f"poll_shapes is {context.get('poll_shapes')!r}")
 if not cases:
     problems.append("no benchmark in the JSON")
 for c in cases:
     if "tcp_retransmits" not in c["counters"]:
         problems.append(f"{c['name']}: no tcp_retransmits counter")
-    polled = c["base"] in ("poll", "long-poll")
+    polled = c["transport"] in ("poll", "long-poll")
     # The shape is the last part of the setting: only the variants (/http:2 …) come after it.
-    tail = "/shape:" + c["shape"] + "".join("/" + v for v in c["via"].split())
+    tail = "/shape:" + c["shape"] + "".join("/" + v for v in results.via(c).split())
     if polled != bool(c["shape"]) or (polled and not c["name"].endswith(tail)):
         problems.append(f"{c['name']}: the shape is not the name's last part but the variants")
+    if c["load"] != "closed" or c["concurrency"] != 2 or c["recording"] not in c["name"]:
+        problems.append(f"{c['name']}: fields load {c['load']}, concurrency {c['concurrency']}, "
+                        f"recording {c['recording']}")
     if c["shape"] and c["shape"] not in listed:
         problems.append(f"{c['name']}: shape {c['shape']} is not in poll_shapes")
     if c["transport"] == "long-poll" and c["shape"] not in ("delta", "events"):

@@ -1,15 +1,13 @@
 #!/usr/bin/python3
-"""Reads the --http=2 smoke run's JSON: the context says http 2, every case name ends in /http:2
-(after the shape, which bench_results still reads), every case succeeded over one connection and
-reports header bytes apart from body bytes.
+"""Reads the --http=2 smoke run's JSON: the context says http 2, every case's http field is "2"
+and its name ends in /http:2 (for people and filters), every case succeeded over one connection
+and reports header bytes apart from body bytes.
 Usage: harness_http2_test.py HARNESS_JSON"""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-import bench_results  # noqa: E402
+from ssebench import results
 
-context, cases = bench_results.load(sys.argv[1])
+context, cases = results.load(sys.argv[1])
 problems = []
 if context.get("http") != "2":
     problems.append(f"context http is {context.get('http')!r}, want '2'")
@@ -20,9 +18,11 @@ for c in cases:
     if c["error"]:
         problems.append(f"{c['name']}: failed: {c['error']}")
     if not c["name"].endswith("/http:2") or c["http"] != "2":
-        problems.append(f"{c['name']}: the name does not end in /http:2")
-    if c["base"] in ("poll", "long-poll") and not c["shape"]:
-        problems.append(f"{c['name']}: no shape read from the name")
+        problems.append(f"{c['name']}: http {c['http']!r}, or the name does not end in /http:2")
+    if c["transport"] in ("poll", "long-poll") and not c["shape"]:
+        problems.append(f"{c['name']}: no shape field")
+    if results.label(c) != f"{c['transport']} http:2":
+        problems.append(f"{c['name']}: label {results.label(c)!r}")
     for name in ("header_bytes_in_per_request", "header_bytes_out_per_request",
                  "body_bytes_in_per_request", "header_share_in"):
         if name not in counters:

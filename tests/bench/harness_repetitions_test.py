@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Reads a run made with --benchmark_repetitions=2: every case has two iteration entries
-(repetition_index 0 and 1) and Google Benchmark's aggregates; bench_results reads one case per
-name with both repetitions; the counters issue 10 added are there (the lag CDF's points, the
+(repetition_index 0 and 1) and Google Benchmark's aggregates; ssebench.results reads one case
+per name with both repetitions; the counters issue 10 added are there (the lag CDF's points, the
 header bytes); the table reads it; and scripts/compare finds the run equal to itself.
 Usage: harness_repetitions_test.py HARNESS_JSON"""
 import json
@@ -9,9 +9,9 @@ import os
 import subprocess
 import sys
 
+from ssebench import results
+
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
-sys.path.insert(0, SCRIPTS)
-import bench_results  # noqa: E402
 
 path = sys.argv[1]
 with open(path, encoding="utf-8") as f:
@@ -20,7 +20,9 @@ problems = []
 iterations = {}
 aggregates = set()
 for b in data["benchmarks"]:
-    name = bench_results.parse_name(b["run_name"])["name"]
+    name = results.display_name(b["run_name"])
+    if "transport" not in b:
+        problems.append(f"{b['name']}: no case fields ({b.get('run_type')} entry)")
     if b.get("run_type") == "aggregate":
         aggregates.add(name)
     else:
@@ -32,9 +34,9 @@ for name, reps in iterations.items():
         problems.append(f"{name}: repetitions {reps}, want [0, 1]")
     if name not in aggregates:
         problems.append(f"{name}: no aggregate entries")
-_, cases = bench_results.load(path)
+_, cases = results.load(path)
 if [c["name"] for c in cases] != list(iterations):
-    problems.append("bench_results does not give one case per name in run order")
+    problems.append("ssebench.results does not give one case per name in run order")
 for c in cases:
     if len(c["repetitions"]) != 2:
         problems.append(f"{c['name']}: {len(c['repetitions'])} repetitions read")

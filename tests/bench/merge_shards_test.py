@@ -6,17 +6,15 @@ run alone gives its exact percentiles within the histograms' precision. On synth
 the merge of two halves' histograms is the whole's, and its percentiles are within precision of
 the exact ones over every sample.
 Usage: merge_shards_test.py SSEBENCH_BENCH WORK_DIR"""
-import json
 import os
 import random
 import shutil
 import subprocess
 import sys
 
+from ssebench import histograms, results
+
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
-sys.path.insert(0, SCRIPTS)
-import bench_results  # noqa: E402
-import histograms  # noqa: E402
 
 PRECISION = 1 / 256
 FLAGS = ["--cases=sse,poll", "--poll-shapes=delta", "--intervals=50", "--http=1.1",
@@ -41,7 +39,7 @@ def merge(out, *shards):
                        capture_output=True, text=True)
     if p.returncode != 0:
         problems.append(f"merge_shards exited {p.returncode}: {p.stderr[-800:]}")
-    return {c["name"]: c for c in bench_results.load(out)[1]}
+    return {c["name"]: c for c in results.load(out)[1]}
 
 
 def near(got, want):
@@ -75,7 +73,7 @@ single = harness(work, "single")
 shard0 = harness(work, "shard0", "--shard=0/2")
 shard1 = harness(work, "shard1", "--shard=1/2", "--client-threads=2")
 if not problems:
-    _, cases = bench_results.load(single)
+    _, cases = results.load(single)
     exact = {c["name"]: c for c in cases}
     alone = merge(os.path.join(work, "merged_single"), single)
     merged = merge(os.path.join(work, "merged"), shard0, shard1)
@@ -85,14 +83,18 @@ if not problems:
         if one["error"]:
             problems.append(f"{name}: failed: {one['error']}")
         k1, km = one["counters"], merged.get(name, {}).get("counters", {})
-        if "rate:30" not in one["transport"]:
-            problems.append(f"{name}: the rate is not in the transport label")
+        if (one["load"], one["rate"], one["max_concurrency"], one["concurrency"]) != \
+                ("open", 30, 6, None):
+            problems.append(f"{name}: load fields {one['load']} rate {one['rate']} max "
+                            f"{one['max_concurrency']} concurrency {one['concurrency']}")
+        if km.get("rate_per_s") is not None or "rate" in km:
+            problems.append(f"{name}: the rate is a counter")
         totals = ["streams", "streams_ok", "streams_run", "errors"]
         for k in totals:
             if km.get(k) != k1.get(k):
                 problems.append(f"{name}: {k} merged {km.get(k)} vs one process {k1.get(k)}")
         per_stream = ["events_per_stream", "content_events_per_stream"]
-        if one["base"] == "sse":
+        if one["transport"] == "sse":
             per_stream.append("requests_per_stream")
         for k in per_stream:
             if round(km.get(k, -1) * km.get("streams", 0)) != round(k1[k] * k1["streams"]):

@@ -11,7 +11,6 @@ Run from the repository root: /usr/bin/python3 tests/recordings/roundtrip_test.p
 import json
 import pathlib
 import statistics
-import sys
 import unittest
 
 import yaml
@@ -20,8 +19,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"
 CAPTURES = RECORDINGS / "captures"
 
-sys.path.insert(0, str(ROOT / "scripts" / "recordings"))
-import timing  # noqa: E402
+import timing  # scripts/recordings/, on PYTHONPATH (tests/recordings/CMakeLists.txt)
 
 CHAT_KINDS = {"role", "content", "refusal", "tool_args", "finish", "usage", "done", "error"}
 

@@ -8,12 +8,10 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = os.path.join(HERE, "../../scripts")
-sys.path.insert(0, HERE)
-sys.path.insert(0, SCRIPTS)
-import crossover  # noqa: E402
-import fixtures  # noqa: E402
+import fixtures
+from ssebench import crossover, results
+
+SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
 
 CHARTS = ["lag", "bytes_per_token", "cpu_per_token", "ttft", "lag_cdf", "frontier",
           "bytes_split", "scaling", "model"]
@@ -34,10 +32,32 @@ class Charts(unittest.TestCase):
                     self.assertTrue(os.path.getsize(path) > 1000, path)
             self.assertTrue(os.path.exists(os.path.join(run, "crossover.txt")))
 
+    def test_open_loop_and_users_cases_chart_and_tabulate(self):
+        rec = fixtures.REC
+        names = [f"sse/{rec}/c:10", f"sse/{rec}/rate:2/max_conc:6", f"sse/{rec}/users:4",
+                 f"poll/{rec}/rate:2/max_conc:6/interval_ms:250/shape:delta",
+                 f"poll/{rec}/users:4/interval_ms:250/shape:delta", f"ws/{rec}/c:10/turns:4",
+                 f"sse/{rec}/c:10/http:2"]
+        with tempfile.TemporaryDirectory() as tmp:
+            run = fixtures.write(tmp, "open", fixtures.run(cases=names, repetitions=1))
+            for cmd in (["model.py", run, "--write"], ["charts.py", run], ["bench_table.py", run],
+                        ["crossover.py", run]):
+                p = subprocess.run([sys.executable, os.path.join(SCRIPTS, cmd[0]), *cmd[1:]],
+                                   capture_output=True, text=True)
+                self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+                if cmd[0] == "bench_table.py":
+                    rows = {line.split()[0]: line.split() for line in p.stdout.splitlines()
+                            if line.startswith(("sse/", "poll/"))}
+            self.assertTrue(os.path.exists(os.path.join(run, "frontier.svg")))
+        # ×sse against the sse case of the same load (open-loop and users too): sse itself 1.00
+        self.assertEqual(rows[f"sse/{rec}/rate:2/max_conc:6"][-3], "1.00")
+        self.assertEqual(rows[f"sse/{rec}/users:4"][-3], "1.00")
+        self.assertNotEqual(rows[f"poll/{rec}/users:4/interval_ms:250/shape:delta"][-3], "-")
+
     def test_the_crossover_is_where_the_costs_cross(self):
         with tempfile.TemporaryDirectory() as tmp:
             run = fixtures.write(tmp, "sweep", fixtures.sweep())
-            _, cases = crossover.bench_results.load(run)
+            _, cases = results.load(run)
         rows = {(r["concurrency"], r["cost"]): r for r in crossover.find(cases)}
         bytes_row = rows[(10, "bytes")]
         self.assertEqual(bytes_row["how"], "at")

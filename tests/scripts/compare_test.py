@@ -7,9 +7,10 @@ import sys
 import tempfile
 import unittest
 
+import fixtures
+from ssebench import compare
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-import fixtures  # noqa: E402
 
 COMPARE = os.path.join(HERE, "../../scripts/compare")
 SSE, POLL, LONG = fixtures.CASES
@@ -140,14 +141,7 @@ class Compare(unittest.TestCase):
 class UTest(unittest.TestCase):
     """The U test's p-values, worked by hand as scipy.stats.mannwhitneyu (method='auto') does."""
 
-    @classmethod
-    def setUpClass(cls):
-        import importlib.machinery
-        import importlib.util
-        loader = importlib.machinery.SourceFileLoader("compare", COMPARE)
-        spec = importlib.util.spec_from_loader("compare", loader)
-        cls.m = importlib.util.module_from_spec(spec)
-        loader.exec_module(cls.m)
+    m = compare
 
     def test_exact_small_samples(self):
         # P(U >= 16) = 1/70 of the orderings of 4 and 4, twice (two-sided)

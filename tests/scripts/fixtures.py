@@ -1,9 +1,12 @@
 """Synthetic Google Benchmark JSON in ssebench-bench's shape, for the script tests: no benchmark
 runs in a test. A run is a list of cases, each with N repetitions whose counters vary by a
-small, seeded noise around the given values."""
+small, seeded noise around the given values. Each entry carries its case fields, made here from
+the case's name by ssebench.migrate (the one name reader), as the harness writes them."""
 import json
 import os
 import random
+
+from ssebench import migrate
 
 CONTEXT = {"host_name": "ci-runner", "cpu_model": "Test CPU", "num_cpus": 2,
            "recordings": "", "ssebench_commit": "0000000"}
@@ -14,7 +17,7 @@ BASE_COUNTERS = {
     "lag_ms_p99": 0.5, "requests_per_stream": 1.0, "wire_bytes_in_per_token": 329.0,
     "wire_bytes_out_per_token": 40.0, "http_bytes_in_per_token": 275.0,
     "segments_in_per_token": 1.04, "client_cpu_us_per_token": 30.0,
-    "server_cpu_us_per_token": 17.0, "errors": 0.0, "streams": 10.0, "concurrency": 10.0,
+    "server_cpu_us_per_token": 17.0, "errors": 0.0, "streams": 10.0,
     "lag_ms_min": 0.1, "lag_ms_p10": 0.15, "lag_ms_p25": 0.2, "lag_ms_p75": 0.35,
     "lag_ms_p90": 0.4, "lag_ms_p95": 0.45, "lag_ms_max": 0.9, "tcp_payload_bytes_in_per_token": 275.0,
     "http_header_bytes_in_per_token": 1.0, "tokens_per_stream": 177.0, "ttlt_ms_p50": 2750.0,
@@ -27,8 +30,7 @@ CASES = ["sse/chat-gpt-4o-json/c:10", "poll/chat-gpt-4o-json/c:10/interval_ms:25
 POLL_COUNTERS = {"lag_ms_mean": 125.0, "lag_ms_p50": 124.0, "lag_ms_p99": 248.0,
                  "ttft_ms_p50": 750.0, "ttft_ms_p99": 752.0, "requests_per_stream": 13.0,
                  "wire_bytes_in_per_token": 30.0, "http_bytes_in_per_token": 25.0,
-                 "client_cpu_us_per_token": 4.0, "server_cpu_us_per_token": 3.0,
-                 "interval_ms": 250.0}
+                 "client_cpu_us_per_token": 4.0, "server_cpu_us_per_token": 3.0}
 
 
 def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None, failed=(),
@@ -40,13 +42,13 @@ def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None,
     benchmarks = []
     for name in cases or CASES:
         for rep in range(repetitions):
-            entry = {"name": name + "/iterations:1/manual_time",
+            entry = {"name": name + "/iterations:1/manual_time", **migrate.fields_from_name(name),
                      "run_name": name + "/iterations:1/manual_time", "run_type": "iteration",
                      "repetitions": repetitions, "repetition_index": rep, "threads": 1,
                      "iterations": 1, "real_time": 3000.0, "cpu_time": 10.0, "time_unit": "ms"}
             own = (counters or {}).get(name, POLL_COUNTERS if name == CASES[1] else {})
             for k, v in dict(BASE_COUNTERS, **own).items():
-                fixed = ("errors", "streams", "concurrency", "tokens_per_stream", "speed")
+                fixed = ("errors", "streams", "tokens_per_stream", "speed")
                 jitter = 1 + rng.uniform(-noise, noise) if k not in fixed else 1
                 entry[k] = v * jitter * scale.get((name, k), 1.0)
             if name in failed:
@@ -55,6 +57,7 @@ def run(cases=None, repetitions=5, noise=0.01, seed=1, scale=None, context=None,
             benchmarks.append(entry)
         if repetitions > 1:  # Google Benchmark's aggregates, which readers must skip
             benchmarks.append({"name": name + "/iterations:1/manual_time_mean",
+                               **migrate.fields_from_name(name),
                                "run_name": name + "/iterations:1/manual_time",
                                "run_type": "aggregate", "aggregate_name": "mean",
                                "lag_ms_p99": 999.0})
@@ -82,12 +85,12 @@ def sweep():
     for c in (1, 10):
         for name in (f"sse/{REC}/c:{c}", f"rest/{REC}/c:{c}", f"long-poll/{REC}/c:{c}/shape:delta"):
             cases.append(name)
-            counters[name] = {"concurrency": c}
+            counters[name] = {}
         for p in INTERVALS:
             name = f"poll/{REC}/c:{c}/interval_ms:{p}/shape:delta"
             cases.append(name)
             wire = 400 * (100 / p) ** 0.2
-            counters[name] = {"concurrency": c, "interval_ms": p, "lag_ms_mean": p / 2,
+            counters[name] = {"lag_ms_mean": p / 2,
                               "lag_ms_p99": 0.99 * p, "wire_bytes_in_per_token": wire,
                               "wire_bytes_out_per_token": 0.0,
                               "server_cpu_us_per_token": 17 * 40 / p}

@@ -8,9 +8,7 @@ import sys
 import tempfile
 import unittest
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "../../scripts"))
-import model  # noqa: E402
+from ssebench import model
 
 RUN = sys.argv.pop(1) if len(sys.argv) > 1 else None
 

@@ -9,10 +9,10 @@ import sys
 import tempfile
 import unittest
 
+import fixtures
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPORT = os.path.join(HERE, "../../scripts/report.py")
-sys.path.insert(0, HERE)
-import fixtures  # noqa: E402
 
 README = sys.argv.pop(1) if len(sys.argv) > 1 else None
 

@@ -1,11 +1,9 @@
 #!/usr/bin/python3
 """scripts/scale_table.py on a synthetic scale.json: the sustained step of a ladder, every ratio
 and its verdict, and a table that names them. Nothing is run or timed."""
-import os
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts"))
-import scale_table  # noqa: E402
+from ssebench import scale_table
 
 
 def point(eps, p99, cpu=10.0, rss=4096.0, errors=0):

@@ -1,8 +1,8 @@
-"""The trade-off charts of a run (issue 10), drawn by charts.py beside its bar charts.
+"""The trade-off charts of a run (issue 10), drawn by scripts/charts.py beside its bar charts.
 
-Each chart is one figure with a panel per recording (rows) and, where it says so, per
-concurrency (columns); the figure's title names the machine and the commit from the run's
-context, each panel its recording and concurrency. Every chart is written as PNG and SVG.
+Each chart is one figure with a panel per recording (rows) and, where it says so, per load
+(columns: the concurrency, rate or users); the figure's title names the machine and the commit
+from the run's context, each panel its recording and load. Every chart is written as PNG and SVG.
 - ttft: TTFT p50 by transport (bar; tick p99; hollow diamond: the model's prediction), the
   recording's own first-token time as a dashed line.
 - lag_cdf: the delivery lag's CDF per transport, from the percentiles the JSON carries (min,
@@ -16,17 +16,11 @@ context, each panel its recording and concurrency. Every chart is written as PNG
 - model: measured against predicted (lag mean, bytes in per token), the bands as error bars.
 """
 import math
-import os
 
-import matplotlib
+from . import recordings, results
+from . import figures, plot
+from .plot import color as case_color, machine, plt, save_in
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-import bench_results  # noqa: E402
-import model  # noqa: E402
-
-TRANSPORT_ORDER = ["sse", "rest", "long-poll", "poll"]
 SHAPE_MARKERS = {"": "o", "openai": "X", "snapshot": "s", "delta": "^", "events": "D"}
 SHAPE_LINES = {"": "-", "openai": ":", "snapshot": "--", "delta": "-", "events": "-."}
 MIN_DRAWN_LAG_MS = 0.05  # the model's lag for sse and long-poll is ≈ 0: not drawn on a log axis
@@ -35,74 +29,46 @@ CDF_POINTS = [("lag_ms_min", 0.0), ("lag_ms_p10", 0.10), ("lag_ms_p25", 0.25),
               ("lag_ms_p95", 0.95), ("lag_ms_p99", 0.99), ("lag_ms_max", 1.0)]
 
 
-def machine(context):
-    """'vm: AMD EPYC, 2 cores, lo (MTU 65536), commit 21caaef914a6'."""
-    cores = context.get("cores") or context.get("num_cpus") or "?"
-    iface = str(context.get("interface", "?")).split(" ")[0]
-    return (f"{context.get('host_name', '?')}: {context.get('cpu_model', '?')}, {cores} cores, "
-            f"{iface} (MTU {context.get('interface_mtu_bytes', '?')}), "
-            f"commit {context.get('ssebench_commit', '?')}")
-
-
-def rank(order, value):
-    return order.index(value) if value in order else len(order)
-
-
 def variant_key(case):
-    return (rank(TRANSPORT_ORDER, case["transport"]), case["interval_ms"],
-            rank(bench_results.SHAPES, case["shape"]), case["shape"])
+    return results.sort_key(case)
 
 
 def label(case):
-    text = case["transport"] + (f" {case['interval_ms']} ms" if case["interval_ms"] else "")
+    """'poll http:2 250 ms delta', 'sse', 'ws turns:4': legends and annotations."""
+    text = results.label(case) + (f" {case['interval_ms']} ms" if case["interval_ms"] else "")
     return text + (f" {case['shape']}" if case["shape"] else "")
 
 
 def tick(case):
     """'poll', '50 ms', its shape, its variant ('http:2'): short lines under a bar."""
-    text = case.get("base", case["transport"])
-    text += f"\n{case['interval_ms']} ms" if case["interval_ms"] else ""
-    text += f"\n{case['shape']}" if case["shape"] else ""
-    return text + ("\n" + case["via"].replace(" ", "\n") if case.get("via") else "")
+    return plot.tick(case)
 
 
-def setting_color(case, intervals):
-    """One color per transport; the poll intervals on a blue-to-red ramp."""
-    fixed = {"sse": "black", "rest": "0.55", "long-poll": "tab:purple"}
-    if case["transport"] in fixed:
-        return fixed[case["transport"]]
-    cmap = plt.get_cmap("plasma")
-    i = intervals.index(case["interval_ms"]) if case["interval_ms"] in intervals else 0
-    return cmap(0.1 + 0.75 * i / max(1, len(intervals) - 1))
+def label_of(counter, log=False):
+    """An axis label: the counter's label in figures.py."""
+    return figures.get(counter).label + (" (log)" if log else "")
 
 
-def recordings_of(cases):
-    order = {}
+def loads(cases):
+    """One case per load of the run (closed concurrency, open-loop rate, users), in order."""
+    first = {}
     for c in cases:
-        order.setdefault(c["recording"], len(order))
-    return sorted(order, key=order.get)
+        first.setdefault(results.load_key(c), c)
+    return [first[k] for k in sorted(first)]
 
 
-# Deterministic SVGs (no date, fixed element ids): drawing a run again changes no byte.
-plt.rcParams["svg.hashsalt"] = "ssebench"
-SVG_METADATA = {"Date": None}
-
-
-def save(fig, out_dir, name):
-    paths = []
-    for ext in ("png", "svg"):
-        path = os.path.join(out_dir, f"{name}.{ext}")
-        fig.savefig(path, dpi=110 if ext == "png" else None,
-                    metadata=SVG_METADATA if ext == "svg" else None)
-        paths.append(path)
-    plt.close(fig)
-    return paths
+def same_load(a, b):
+    return results.load_key(a) == results.load_key(b)
 
 
 def grid(rows, cols, width_per_col, height_per_row):
     fig, axes = plt.subplots(rows, cols, figsize=(max(7, width_per_col * cols),
                                                   height_per_row * rows + 0.8), squeeze=False)
     return fig, axes
+
+
+def save(fig, out_dir, name):
+    return save_in(fig, out_dir, name)
 
 
 def recorded_first_token_ms(case, recs):
@@ -115,30 +81,30 @@ def recorded_first_token_ms(case, recs):
 
 def load_recordings(context, cases):
     recs = {}
-    for rid in recordings_of(cases):
+    for rid in results.recordings(cases):
         try:
-            recs[rid] = model.load_recording(rid, context.get("recordings"))
+            recs[rid] = recordings.load_recording(rid, context.get("recordings"))
         except (OSError, ValueError):
             recs[rid] = None
     return recs
 
 
 def ttft(context, cases, recs, out_dir):
-    recordings = recordings_of(cases)
-    levels = sorted({c["concurrency"] for c in cases})
-    variants = sorted({bench_results.variant(c): c for c in cases}.values(), key=variant_key)
-    fig, axes = grid(len(recordings), len(levels), 0.45 * len(variants) + 2, 3.4)
-    by = {(c["recording"], c["concurrency"], bench_results.variant(c)): c for c in cases}
-    for ri, rec in enumerate(recordings):
+    recs_in = results.recordings(cases)
+    levels = loads(cases)
+    variants = sorted({results.variant(c): c for c in cases}.values(), key=variant_key)
+    fig, axes = grid(len(recs_in), len(levels), 0.45 * len(variants) + 2, 3.4)
+    by = {(c["recording"], results.load_key(c), results.variant(c)): c for c in cases}
+    for ri, rec in enumerate(recs_in):
         for li, level in enumerate(levels):
             ax = axes[ri][li]
             first = None
             for vi, v in enumerate(variants):
-                c = by.get((rec, level, bench_results.variant(v)))
+                c = by.get((rec, results.load_key(level), results.variant(v)))
                 if not c or "ttft_ms_p50" not in c["counters"]:
                     continue
                 k = c["counters"]
-                ax.bar(vi, k["ttft_ms_p50"], 0.7, color=setting_color(c, intervals_of(cases)),
+                ax.bar(vi, k["ttft_ms_p50"], 0.7, color=case_color(c, results.intervals(cases)),
                        alpha=0.85, hatch="//" if c["error"] else None)
                 ax.text(vi, k["ttft_ms_p50"], f"{k['ttft_ms_p50']:.0f}", ha="center",
                         va="bottom", fontsize=5, rotation=90)
@@ -153,8 +119,8 @@ def ttft(context, cases, recs, out_dir):
             ax.set_xticks(range(len(variants)))
             ax.set_xticklabels([tick(v) for v in variants], fontsize=6, rotation=90)
             ax.set_ylim(0, ax.get_ylim()[1] * 1.12)
-            ax.set_ylabel("TTFT p50, ms")
-            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.set_ylabel(label_of("ttft_ms_p50"))
+            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
             ax.grid(axis="y", alpha=0.3)
     handles = [plt.Line2D([], [], color="tab:green", ls="--", label="recorded first-token time"),
                plt.Line2D([], [], color="black", lw=1.2, label="p99 (tick); bar: p50"),
@@ -166,32 +132,28 @@ def ttft(context, cases, recs, out_dir):
     return save(fig, out_dir, "ttft")
 
 
-def intervals_of(cases):
-    return sorted({c["interval_ms"] for c in cases if c["interval_ms"]})
-
-
 def lag_cdf(context, cases, out_dir):
-    recordings = recordings_of(cases)
-    levels = sorted({c["concurrency"] for c in cases})
-    intervals = intervals_of(cases)
-    fig, axes = grid(len(recordings), len(levels), 6.5, 3.6)
-    for ri, rec in enumerate(recordings):
+    recs_in = results.recordings(cases)
+    levels = loads(cases)
+    intervals = results.intervals(cases)
+    fig, axes = grid(len(recs_in), len(levels), 6.5, 3.6)
+    for ri, rec in enumerate(recs_in):
         for li, level in enumerate(levels):
             ax = axes[ri][li]
             for c in sorted((c for c in cases if c["recording"] == rec
-                             and c["concurrency"] == level), key=variant_key):
+                             and same_load(c, level)), key=variant_key):
                 pts = [(c["counters"][k], q) for k, q in CDF_POINTS if k in c["counters"]]
                 pts = [(max(x, 1e-3), q) for x, q in pts]
                 if len(pts) < 2:
                     continue
                 xs, qs = zip(*pts)
-                ax.plot(xs, qs, color=setting_color(c, intervals), ls=SHAPE_LINES.get(c["shape"]),
+                ax.plot(xs, qs, color=case_color(c, intervals), ls=SHAPE_LINES.get(c["shape"]),
                         marker=".", ms=3, lw=1.2, label=label(c))
             ax.set_xscale("log")
             ax.set_xlabel("delivery lag per token, ms (log)")
             ax.set_ylabel("fraction of tokens")
             ax.set_ylim(0, 1.02)
-            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
             ax.grid(alpha=0.3)
             if ri == 0 and li == len(levels) - 1:
                 ax.legend(fontsize=6, ncol=2, loc="lower right")
@@ -203,37 +165,30 @@ def lag_cdf(context, cases, out_dir):
     return save(fig, out_dir, "lag_cdf")
 
 
-def wire_total(k, prefix=""):
-    try:
-        return k[prefix + "wire_bytes_in_per_token"] + k.get(prefix + "wire_bytes_out_per_token",
-                                                            k.get("wire_bytes_out_per_token", 0))
-    except KeyError:
-        return None
-
-
 def frontier(context, cases, out_dir, level=None, name="frontier"):
-    recordings = recordings_of(cases)
-    level = level or max(c["concurrency"] for c in cases)
-    intervals = intervals_of(cases)
-    fig, axes = grid(len(recordings), 2, 6.5, 4.0)
-    for ri, rec in enumerate(recordings):
-        mine = sorted((c for c in cases if c["recording"] == rec and c["concurrency"] == level
+    recs_in = results.recordings(cases)
+    level = level or loads(cases)[-1]
+    intervals = results.intervals(cases)
+    fig, axes = grid(len(recs_in), 2, 6.5, 4.0)
+    for ri, rec in enumerate(recs_in):
+        mine = sorted((c for c in cases if c["recording"] == rec and same_load(c, level)
                        and "lag_ms_mean" in c["counters"] and not c["error"]), key=variant_key)
         for col, (xkey, xlabel) in enumerate([
                 ("wire", "wire bytes per token, in + out (log)"),
-                ("server_cpu_us_per_token", "server CPU µs per token (log)")]):
+                ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]):
             ax = axes[ri][col]
             lines = {}
             for c in mine:
                 k = c["counters"]
-                x = wire_total(k) if xkey == "wire" else k.get(xkey)
+                x = results.wire_total(k) if xkey == "wire" else k.get(xkey)
                 if x is None:
                     continue
-                color = setting_color(c, intervals)
+                color = case_color(c, intervals)
                 ax.plot(x, max(k["lag_ms_mean"], 1e-3), marker=SHAPE_MARKERS.get(c["shape"], "o"),
                         color=color, ls="none", ms=6)
-                if c["transport"] == "poll":
-                    lines.setdefault(c["shape"], []).append((x, max(k["lag_ms_mean"], 1e-3)))
+                if c["transport"] == "poll":  # a line per variant and shape
+                    lines.setdefault((results.label(c), c["shape"]), []).append(
+                        (x, max(k["lag_ms_mean"], 1e-3)))
                 if xkey == "wire" and k.get("predicted_lag_ms_mean", 0) >= MIN_DRAWN_LAG_MS and \
                         "predicted_wire_bytes_in_per_token" in k:
                     px = k["predicted_wire_bytes_in_per_token"] + k.get("wire_bytes_out_per_token",
@@ -242,22 +197,25 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
                             marker=SHAPE_MARKERS.get(c["shape"], "o"), mfc="none", mec=color,
                             ls="none", ms=9, alpha=0.6)
                 if c["transport"] != "poll" or c["interval_ms"] == max(intervals or [0]):
-                    ax.annotate(label(c) if c["transport"] != "poll" else f"poll {c['shape']}",
+                    ax.annotate(label(c) if c["transport"] != "poll"
+                                else f"{results.label(c)} {c['shape']}",
                                 (x, max(k["lag_ms_mean"], 1e-3)), fontsize=6,
                                 xytext=(4, 2), textcoords="offset points")
-            for shape, pts in lines.items():
+            for (_, shape), pts in lines.items():
                 pts.sort(key=lambda p: p[1])
                 ax.plot(*zip(*pts), color="0.6", lw=0.8, ls=SHAPE_LINES.get(shape, "-"), zorder=0)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel(xlabel)
-            ax.set_ylabel("mean delivery lag, ms (log)")
-            ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+            ax.set_ylabel(label_of("lag_ms_mean", log=True))
+            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
             ax.grid(alpha=0.3, which="both")
-    handles = [plt.Line2D([], [], color=setting_color({"transport": t, "interval_ms": 0}, []),
-                          marker="o", ls="none", label=t) for t in ("sse", "rest", "long-poll")]
-    handles += [plt.Line2D([], [], color=setting_color({"transport": "poll", "interval_ms": i},
-                                                       intervals), marker="o", ls="none",
+    present = {c["transport"] for c in cases}
+    handles = [plt.Line2D([], [], color=results.COLORS[t], marker="o", ls="none", label=t)
+               for t in results.TRANSPORTS if t in results.COLORS
+               and (t in present or t != "ws")]
+    handles += [plt.Line2D([], [], color=case_color({"transport": "poll", "interval_ms": i},
+                                               intervals), marker="o", ls="none",
                            label=f"poll {i} ms") for i in intervals]
     handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", label=f"shape {s}")
                 for s, m in SHAPE_MARKERS.items() if s and any(c["shape"] == s for c in cases)]
@@ -265,7 +223,8 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
                               label="hollow: the model's (lag, bytes); sse, long-poll: ≈ 0"))
     fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=min(6, len(handles)),
                bbox_to_anchor=(0.5, 1 - 0.68 / fig.get_figheight()))
-    fig.suptitle(f"Trade-off frontier: lag against network and server load, {level} streams "
+    fig.suptitle(f"Trade-off frontier: lag against network and server load, "
+                 f"{results.load_text(level)} "
                  f"(lower left is better)\n{machine(context)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 1.2 / fig.get_figheight()))
     return save(fig, out_dir, name)
@@ -283,7 +242,7 @@ def split(case, recs):
     tcpip = wire_in - tcp_in
     rec = recs.get(case["recording"])
     framing = 0.0
-    if case["transport"] == "sse" and rec is not None:
+    if case["transport"] == "sse" and str(case["http"]) == "1.1" and rec is not None:
         framing = (sum(len(f"{len(e['bytes'].encode()):x}") + 4 for e in rec.events) + 5) / \
             max(rec.tokens, 1)
     if "http_header_bytes_in_per_token" in k:
@@ -298,25 +257,25 @@ def split(case, recs):
 
 
 def bytes_split(context, cases, recs, out_dir):
-    recordings = recordings_of(cases)
-    level = max(c["concurrency"] for c in cases)
-    variants = sorted({bench_results.variant(c): c for c in cases}.values(), key=variant_key)
-    fig, axes = grid(len(recordings), 1, 0.55 * len(variants) + 3, 3.4)
-    by = {(c["recording"], c["concurrency"], bench_results.variant(c)): c for c in cases}
+    recs_in = results.recordings(cases)
+    level = loads(cases)[-1]
+    variants = sorted({results.variant(c): c for c in cases}.values(), key=variant_key)
+    fig, axes = grid(len(recs_in), 1, 0.55 * len(variants) + 3, 3.4)
+    by = {(c["recording"], results.load_key(c), results.variant(c)): c for c in cases}
     parts = [("payload (bodies, no chunk framing)", "tab:blue"),
              ("HTTP status, headers, chunk framing", "tab:orange"),
              ("TCP/IP headers (52 B per segment)", "tab:gray"),
              ("bytes out (requests, ACKs), all layers", "tab:olive")]
     measured_header = any("http_header_bytes_in_per_token" in c["counters"] for c in cases)
-    for ri, rec in enumerate(recordings):
+    for ri, rec in enumerate(recs_in):
         ax = axes[ri][0]
         splits = {}
         for vi, v in enumerate(variants):
-            c = by.get((rec, level, bench_results.variant(v)))
+            c = by.get((rec, results.load_key(level), results.variant(v)))
             s = split(c, recs) if c else None
             if s is not None:
                 splits[vi] = (c, s)
-        sse = [sum(s) for c, s in splits.values() if c["transport"] == "sse"]
+        sse = [sum(s) for c, s in splits.values() if results.label(c) == "sse"]
         top = max([sum(s) for _, s in splits.values()] or [1])
         clip = min(top, 2.5 * sse[0]) if sse else top  # the few far taller bars are cut
         for vi, (c, s) in splits.items():
@@ -337,7 +296,7 @@ def bytes_split(context, cases, recs, out_dir):
         ax.set_xticks(range(len(variants)))
         ax.set_xticklabels([tick(v) for v in variants], fontsize=7)
         ax.set_ylabel("bytes per token")
-        ax.set_title(f"{rec} · {level} stream{'s' if level != 1 else ''}", fontsize=9)
+        ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         if ri == 0:
             handles, names = ax.get_legend_handles_labels()
@@ -354,20 +313,20 @@ def bytes_split(context, cases, recs, out_dir):
 
 
 def scaling(context, cases, out_dir):
+    cases = [c for c in cases if c["load"] == "closed"]  # against concurrency
     levels = sorted({c["concurrency"] for c in cases})
     if len(levels) < 2:
         return []
-    recordings = recordings_of(cases)
-    intervals = intervals_of(cases)
-    fig, axes = grid(len(recordings), 2, 6.0, 3.4)
-    for ri, rec in enumerate(recordings):
+    recs_in = results.recordings(cases)
+    intervals = results.intervals(cases)
+    fig, axes = grid(len(recs_in), 2, 6.0, 3.4)
+    for ri, rec in enumerate(recs_in):
         groups = {}
         for c in cases:
             if c["recording"] == rec and not c["error"]:
-                groups.setdefault(bench_results.variant(c), []).append(c)
-        for col, (key, ylabel) in enumerate([("server_cpu_us_per_token",
-                                              "server CPU µs per token (log)"),
-                                             ("lag_ms_p99", "p99 delivery lag, ms (log)")]):
+                groups.setdefault(results.variant(c), []).append(c)
+        for col, key in enumerate(("server_cpu_us_per_token", "lag_ms_p99")):
+            ylabel = label_of(key, log=True)
             ax = axes[ri][col]
             for v, cs in sorted(groups.items(), key=lambda item: variant_key(item[1][0])):
                 pts = sorted((c["concurrency"], c["counters"][key]) for c in cs
@@ -375,7 +334,7 @@ def scaling(context, cases, out_dir):
                 if len(pts) < 1:
                     continue
                 c0 = cs[0]
-                ax.plot(*zip(*pts), color=setting_color(c0, intervals),
+                ax.plot(*zip(*pts), color=case_color(c0, intervals),
                         ls=SHAPE_LINES.get(c0["shape"], "-"),
                         marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0))
             ax.set_xscale("log")
@@ -396,7 +355,7 @@ def model_fit(context, cases, out_dir):
     figures = [("lag_ms_mean", "mean delivery lag, ms (polling, rest)"),
                ("wire_bytes_in_per_token", "wire bytes in per token"),
                ("requests_per_stream", "requests per stream")]
-    intervals = intervals_of(cases)
+    intervals = results.intervals(cases)
     fig, axes = grid(1, len(figures), 5.0, 4.6)
     any_point = False
     for ax, (key, name) in zip(axes[0], figures):
@@ -411,7 +370,7 @@ def model_fit(context, cases, out_dir):
             floor = 1e-2
             ax.errorbar(max(p, floor), max(m, floor), xerr=[[min(band, max(p, floor) - floor / 2)],
                                                             [band]],
-                        marker=SHAPE_MARKERS.get(c["shape"], "o"), color=setting_color(c, intervals),
+                        marker=SHAPE_MARKERS.get(c["shape"], "o"), color=case_color(c, intervals),
                         ms=4, lw=0.6, ls="none", alpha=0.8)
             lo, hi = min(lo, max(p, floor), max(m, floor)), max(hi, p + band, m)
             any_point = True

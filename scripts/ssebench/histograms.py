@@ -2,7 +2,7 @@
 merged and queried exactly as bench/include/ssebench/bench/histogram.hpp does: log-linear
 buckets over nanoseconds, 2^sub_bucket_bits sub-buckets per power of two, a percentile linear
 between order statistics, each order statistic its bucket's midpoint clamped to the exact
-min and max. Shared by merge_shards and its test.
+min and max. Shared by merge_shards (ssebench/merge.py) and its test.
 """
 import json
 import math

@@ -1,0 +1,70 @@
+"""matplotlib for every chart of the scripts (Agg backend): figures saved as PNG and SVG
+atomically, deterministic SVGs, the run's machine for titles, a case's colour."""
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from . import results  # noqa: E402
+
+# Deterministic SVGs (no date, fixed element ids): drawing a run again changes no byte.
+plt.rcParams["svg.hashsalt"] = "ssebench"
+SVG_METADATA = {"Date": None}
+PNG_DPI = 110
+
+
+def save(fig, path_png, dpi=PNG_DPI):
+    """fig as PATH.png and PATH.svg, each through a temporary name and a rename: a chart is
+    never seen half-written. Closes the figure; returns both paths."""
+    root, _ = os.path.splitext(path_png)
+    paths = []
+    for ext in ("png", "svg"):
+        final = f"{root}.{ext}"
+        tmp = f"{root}.tmp-{os.getpid()}.{ext}"
+        try:
+            fig.savefig(tmp, dpi=dpi if ext == "png" else None,
+                        metadata=SVG_METADATA if ext == "svg" else None)
+            os.replace(tmp, final)
+        finally:
+            if os.path.exists(tmp):
+                os.remove(tmp)
+        paths.append(final)
+    plt.close(fig)
+    return paths
+
+
+def save_in(fig, out_dir, name):
+    """save() as OUT_DIR/NAME.png and .svg."""
+    return save(fig, os.path.join(out_dir, f"{name}.png"))
+
+
+def machine(context):
+    """'vm: AMD EPYC, 2 cores, lo (MTU 65536), commit 21caaef914a6'."""
+    cores = context.get("cores") or context.get("num_cpus") or "?"
+    iface = str(context.get("interface", "?")).split(" ")[0]
+    return (f"{context.get('host_name', '?')}: {context.get('cpu_model', '?')}, {cores} cores, "
+            f"{iface} (MTU {context.get('interface_mtu_bytes', '?')}), "
+            f"commit {context.get('ssebench_commit', '?')}")
+
+
+def tick(case, interval="\n{} ms"):
+    """Short lines under a bar: the base transport, its interval (`interval` formats it), its
+    shape, its variant parts one a line: 'poll\n250 ms\ndelta\nhttp:2', 'sse\nhttp:2'."""
+    text = case["transport"]
+    text += interval.format(case["interval_ms"]) if case["interval_ms"] else ""
+    text += f"\n{case['shape']}" if case["shape"] else ""
+    via = results.via(case)
+    return text + ("\n" + via.replace(" ", "\n") if via else "")
+
+
+def color(case, intervals):
+    """One colour per base transport (results.COLORS), whatever its variant; poll's intervals
+    on a blue-to-red ramp (`intervals`: the run's, results.intervals)."""
+    fixed = results.COLORS.get(case["transport"])
+    if fixed is not None:
+        return fixed
+    cmap = plt.get_cmap("plasma")
+    i = intervals.index(case["interval_ms"]) if case["interval_ms"] in intervals else 0
+    return cmap(0.1 + 0.75 * i / max(1, len(intervals) - 1))

@@ -1,0 +1,147 @@
+"""Child processes of the scripts, and the mock server among them: started on port 0, its URL read
+from its first line ("listening on http://ADDR:PORT"), stopped with SIGTERM (then SIGKILL).
+Used by scale.py, crosscheck and the recorder's round trip."""
+import json
+import os
+import re
+import resource
+import selectors
+import signal
+import subprocess
+import time
+import urllib.request
+
+from .recordings import ROOT
+
+START_TIMEOUT_S = 10  # until the "listening on" line
+STOP_TIMEOUT_S = 10   # after SIGTERM, before SIGKILL
+HTTP_TIMEOUT_S = 10
+TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+# Every tracked child, stopped by stop_all() (crosscheck registers it at exit).
+_children = []
+
+
+class StartError(RuntimeError):
+    """A child that did not say where it listens: one line."""
+
+
+def build_binary(relative, preset="release", build_dir=None):
+    """build/<preset>/<relative> (or <build_dir>/<relative>)."""
+    return os.path.join(build_dir or os.path.join(ROOT, "build", preset), relative)
+
+
+def mock_server_binary(preset="release", build_dir=None):
+    return build_binary(os.path.join("mock_server", "ssebench-mock-server"), preset, build_dir)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def pinned(cpu):
+    """A preexec_fn: the descriptor limit raised, and the child on CPU `cpu` (None: any)."""
+    def pre():
+        raise_nofile()
+        if cpu is not None:
+            os.sched_setaffinity(0, {cpu})
+    return pre
+
+
+def _readline(stream, timeout_s):
+    """The first line of a child's stdout within timeout_s, or None."""
+    sel = selectors.DefaultSelector()
+    sel.register(stream, selectors.EVENT_READ)
+    buf = b""
+    end = time.monotonic() + timeout_s
+    while b"\n" not in buf:
+        left = end - time.monotonic()
+        if left <= 0 or not sel.select(left):
+            return None
+        chunk = os.read(stream.fileno(), 4096)
+        if not chunk:
+            break
+        buf += chunk
+    sel.close()
+    return buf.split(b"\n", 1)[0].decode(errors="replace")
+
+
+class Child:
+    """A child process; with wait_url, one that prints "listening on URL" first (the mock
+    server, the floor). cpu: pin it to that CPU; raised descriptor limit always."""
+
+    def __init__(self, argv, cpu=None, env=None, wait_url=True, stderr=subprocess.DEVNULL,
+                 start_timeout_s=START_TIMEOUT_S, track=False):
+        self.argv = argv
+        self.p = subprocess.Popen(argv, stdout=subprocess.PIPE if wait_url else subprocess.DEVNULL,
+                                  stderr=stderr, preexec_fn=pinned(cpu), env=env)
+        if track:
+            _children.append(self)
+        self.url = None
+        self.port = None
+        if wait_url:
+            line = _readline(self.p.stdout, start_timeout_s)
+            m = _LISTENING.search(line or "")
+            if not m:
+                self.stop()
+                raise StartError(f"{argv[0]} did not start: no 'listening on' line "
+                                 f"(got {line!r})")
+            self.url = m.group(1)
+            self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+
+    @property
+    def pid(self):
+        return self.p.pid
+
+    def cpu_us(self):
+        with open(f"/proc/{self.p.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) * TICK_US
+
+    def rss_bytes(self):
+        with open(f"/proc/{self.p.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        return 0
+
+    def stats(self):
+        """The mock server's GET /mock/stats."""
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(self.url + "/mock/stats", timeout=HTTP_TIMEOUT_S) as r:
+            return json.load(r)
+
+    def stop(self, sig=signal.SIGTERM, timeout_s=STOP_TIMEOUT_S):
+        if self in _children:
+            _children.remove(self)
+        if self.p.poll() is None:
+            try:
+                self.p.send_signal(sig)
+                self.p.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+            except ProcessLookupError:
+                pass
+        if self.p.stdout:
+            self.p.stdout.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.stop()
+
+
+def mock_server(recordings, *args, binary=None, preset="release", build_dir=None, **kw):
+    """ssebench-mock-server on 127.0.0.1 port 0 serving `recordings`, `args` added."""
+    exe = binary or mock_server_binary(preset, build_dir)
+    return Child([exe, "--recordings", recordings, *args, "--port", "0"], **kw)
+
+
+def stop_all():
+    """Stops every tracked child (at exit, on a signal)."""
+    while _children:
+        _children[-1].stop()
