@@ -38,9 +38,10 @@ Overrides (both directions unless named; unset: the profile's value):
 Tuning:
   --behind-us=US      lateness p99 that flags a window as behind (default {})
   --spin-us=US        wake this early and spin to each release (default {})
+  --rt-priority=N     SCHED_FIFO priority of the loop, 0 = normal scheduling (default {})
   --tun-device=PATH   the TUN clone device (default {})
 )",
-      d.profile, d.name, d.seed, d.control_dir, d.behind_us, d.spin_us, d.tun_device);
+      d.profile, d.name, d.seed, d.control_dir, d.behind_us, d.spin_us, d.rt_priority, d.tun_device);
 }
 
 GilbertElliott parse_ge(std::string_view text) {
@@ -91,6 +92,7 @@ int run_cli(int argc, char** argv) {
   });
   p.value("behind-us", [&](std::string_view v) { c.behind_us = flags::integer<long>("behind-us", v, 1); });
   p.value("spin-us", [&](std::string_view v) { c.spin_us = flags::integer<long>("spin-us", v, 0, 10'000); });
+  p.value("rt-priority", [&](std::string_view v) { c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99); });
   p.value("tun-device", [&](std::string_view v) { c.tun_device = v; });
   Link link;
   try {

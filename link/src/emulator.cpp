@@ -1,5 +1,6 @@
 #include "ssebench/link/emulator.hpp"
 
+#include <sched.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -84,6 +85,11 @@ Emulator::Emulator(Config c, Link link)
                                      : c_.control;
   // Timer slack (50 µs by default) would be added to every wake-up: ask for none.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+  if (c_.rt_priority > 0) {
+    sched_param sp{};
+    sp.sched_priority = c_.rt_priority;
+    realtime_ = ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0;
+  }
   remove_stale(c_.control_dir);
 
   srv_ns_.emplace(server_ns_);
@@ -144,9 +150,9 @@ Emulator::~Emulator() {
 std::string Emulator::ready_line() const {
   return fmt::format(
       "ready server_ns={} client_ns={} server_addr={} client_addr={} control={} profile={} "
-      "rtt_ms={:g}",
+      "rtt_ms={:g} realtime={}",
       server_ns_, client_ns_, c_.server_addr, c_.client_addr, control_path_, link_.name,
-      link_.rtt_ms);
+      link_.rtt_ms, realtime_ ? 1 : 0);
 }
 
 std::uint32_t Emulator::take_buffer() {

@@ -35,6 +35,11 @@ struct Config {
   std::int64_t behind_us = 500;
   // Wake this long before a release and spin to it: trades CPU for lateness (0 = sleep only).
   std::int64_t spin_us = 0;
+  // SCHED_FIFO priority of the loop (0 = normal scheduling). The emulator is the network, not
+  // the system measured: on a busy machine a build or the server must not delay its releases.
+  // It sleeps between packets, so it takes no more CPU for it; refused (no CAP_SYS_NICE): kept
+  // normal, and the ready line says realtime=0.
+  int rt_priority = 10;
 
   // Overrides of the profile, both directions unless named (unset: the profile's value).
   std::optional<double> delay_ms, jitter_ms, loss, rate_mbit, down_mbit, up_mbit;
@@ -100,6 +105,7 @@ class Emulator {
   std::int64_t window_start_ns_ = 0;
   double cpu_start_s_ = 0;
   bool stop_ = false;
+  bool realtime_ = false;
 };
 
 /** The whole program: parses flags, sets up, runs; returns the exit status. */
