@@ -277,6 +277,23 @@ void Emulator::reset() {
   cpu_start_s_ = cpu_seconds();
 }
 
+void Emulator::set_link(Link link) {
+  for (auto [pipe, out] : {std::pair{&down_, cli_tun_.get()}, std::pair{&up_, srv_tun_.get()}}) {
+    while (const auto next = pipe->next_release()) {
+      const auto due = pipe->pop(*next);
+      (void)!::write(out, arena_.data() + std::size_t{due->packet.slot} * packet_buffer_bytes,
+                     due->packet.size);
+      free_.push_back(due->packet.slot);
+    }
+  }
+  link_ = std::move(link);
+  const Nanos now = now_ns();
+  down_ = Pipe(link_.down, seed_of(c_.seed, 1), now);
+  up_ = Pipe(link_.up, seed_of(c_.seed, 2), now);
+  figures_.profile = link_.name;
+  reset();
+}
+
 void Emulator::on_control_accept() {
   for (;;) {
     Fd conn(::accept4(control_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
@@ -313,8 +330,19 @@ void Emulator::on_control_read(int fd) {
     } else if (cmd == "reset") {
       answer = stats_json();  // the window it closes
       reset();
+    } else if (cmd.starts_with("profile ")) {
+      // The command line's overrides still apply over the new profile.
+      Config c = c_;
+      c.profile = cmd.substr(8);
+      try {
+        set_link(configured_link(c));
+        answer = fmt::format(R"({{"profile":"{}","rtt_ms":{:g}}})", json_escape(link_.name),
+                             link_.rtt_ms);
+      } catch (const std::exception& e) {
+        answer = fmt::format(R"({{"error":"{}"}})", json_escape(e.what()));
+      }
     } else {
-      answer = fmt::format(R"({{"error":"unknown command, want stats or reset"}})");
+      answer = R"({"error":"unknown command, want stats, reset or profile NAME"})";
     }
     answer += '\n';
     // One short line into an empty socket buffer: a partial write means the peer is gone.

@@ -32,8 +32,7 @@ void Samples::clear() {
   max_ns_ = 0;
 }
 
-namespace {
-std::string escaped(std::string_view s) {
+std::string json_escape(std::string_view s) {
   std::string out;
   for (const char c : s) {
     if (c == '"' || c == '\\') out += '\\';
@@ -41,12 +40,11 @@ std::string escaped(std::string_view s) {
   }
   return out;
 }
-}  // namespace
 
 std::string Figures::json() const {
   const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
   const auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1e3; };
-  std::string out = fmt::format(R"({{"profile":"{}","window_s":{:.3f})", escaped(profile), window_s);
+  std::string out = fmt::format(R"({{"profile":"{}","window_s":{:.3f})", json_escape(profile), window_s);
   const auto side = [&](std::string_view name, const PipeCounts& c, const Samples& q) {
     out += fmt::format(
         R"(,"{0}_packets":{1},"{0}_bytes":{2},"{0}_delivered":{3},"{0}_drops_loss":{4},)"

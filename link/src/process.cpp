@@ -39,6 +39,7 @@ Ready parse_ready(std::string_view line) {
     else if (k == "control") r.control = v;
     else if (k == "profile") r.profile = v;
     else if (k == "rtt_ms") r.rtt_ms = std::stod(v);
+    else if (k == "realtime") r.realtime = v == "1";
   }
   if (r.server_ns.empty() || r.client_ns.empty() || r.control.empty())
     throw std::runtime_error("ready line without server_ns, client_ns or control");

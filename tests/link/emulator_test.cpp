@@ -23,6 +23,7 @@
 #include <fstream>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "../temp_dir.hpp"
 #include "ssebench/link/netns.hpp"
@@ -142,17 +143,25 @@ TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
   NEED_ROOT();
   ASSERT_FALSE(shell("command -v ping").empty()) << "install iputils-ping";
   for (const ProfileRow& row : profile_table()) {
-    auto link = Process::start(exe, {"--profile=" + std::string(row.name), "--name=ping"});
     // An ICMP echo of 84 IP bytes serializes once each way at the profile's rates.
     const auto serialize_ms = [](double mbit) { return mbit == 0 ? 0 : 84 * 8 / (mbit * 1e3); };
     const double want = row.rtt_ms + serialize_ms(row.down_mbit) + serialize_ms(row.up_mbit);
-    const auto [min, avg] = ping_ms(link.ready(), 11);
+    // A sample during which the emulator itself saw a release later than the tolerance (this
+    // 2-core machine's other work, or the hypervisor) says nothing of the profile: it is taken
+    // again, twice at most, as a run flagged link_behind would be.
+    double min = 0, avg = 0, late_max_us = 0;
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      auto link = Process::start(exe, {"--profile=" + std::string(row.name), "--name=ping"});
+      std::tie(min, avg) = ping_ms(link.ready(), 11);
+      const std::string stats = control(link.ready().control, "stats");
+      late_max_us = field(stats, "lateness_us_max");
+      std::printf("%-17s RTT %7.3f ms: ping min %7.3f avg %7.3f ms, lateness p50 %.1f max %.1f us\n",
+                  std::string(row.name).c_str(), want, min, avg, field(stats, "lateness_us_p50"),
+                  late_max_us);
+      if (late_max_us <= 500) break;
+    }
     EXPECT_NEAR(avg, want, 0.5) << row.name;
     EXPECT_GE(min, want - 0.05) << row.name << ": faster than the profile";
-    const std::string stats = control(link.ready().control, "stats");
-    std::printf("%-17s RTT %7.3f ms: ping min %7.3f avg %7.3f ms, lateness p50 %.1f max %.1f us\n",
-                std::string(row.name).c_str(), want, min, avg, field(stats, "lateness_us_p50"),
-                field(stats, "lateness_us_max"));
   }
 }
 
@@ -305,7 +314,24 @@ TEST(Emulator, StatsAndResetOnTheControlSocket) {
   EXPECT_EQ(field(before, "down_packets"), 3) << before;
   EXPECT_EQ(field(before, "down_bytes"), 3 * 84) << before;
   EXPECT_EQ(field(control(r.control, "stats"), "up_packets"), 0);
-  EXPECT_EQ(control(r.control, "bogus"), R"({"error":"unknown command, want stats or reset"})");
+  EXPECT_EQ(control(r.control, "bogus"),
+            R"({"error":"unknown command, want stats, reset or profile NAME"})");
+}
+
+TEST(Emulator, ProfileCommandSwitchesTheLinkInPlace) {
+  NEED_ROOT();
+  auto link = Process::start(exe, {"--profile=none", "--name=switch"});
+  const Ready& r = link.ready();
+  EXPECT_EQ(control(r.control, "profile cable"), R"({"profile":"cable","rtt_ms":28})");
+  const auto [min, avg] = ping_ms(r, 5);
+  EXPECT_NEAR(avg, 28 + 84 * 8 / 5e3 + 84 * 8 / 1e3, 0.5);
+  EXPECT_GE(min, 28.0);
+  const std::string stats = control(r.control, "stats");
+  EXPECT_NE(stats.find(R"("profile":"cable")"), std::string::npos) << stats;
+  EXPECT_EQ(field(stats, "up_packets"), 5);
+  EXPECT_EQ(control(r.control, "profile 9g").rfind(R"({"error":"unknown profile '9g')", 0), 0u);
+  EXPECT_NE(control(r.control, "stats").find(R"("profile":"cable")"), std::string::npos)
+      << "a refused profile changes nothing";
 }
 
 TEST(Emulator, SigtermRemovesEverything) {

@@ -75,6 +75,9 @@ class Emulator {
   std::string stats_json();
   /** Starts a new window. */
   void reset();
+  /** Shapes with another link from now on (the namespaces stay): packets still held are
+   *  released at once, the pipes start afresh, a new window starts. */
+  void set_link(Link link);
 
  private:
   std::uint32_t take_buffer();

@@ -6,6 +6,7 @@
  */
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ssebench/link/pipe.hpp"
@@ -32,6 +33,9 @@ class Samples {
   std::int64_t max_ns_ = 0;
   Rng rng_{0x5eed};
 };
+
+/** `s` as the inside of a JSON string (quotes and backslashes escaped, control bytes dropped). */
+std::string json_escape(std::string_view s);
 
 /** Figures of one window. */
 struct Figures {

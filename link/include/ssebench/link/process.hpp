@@ -23,6 +23,7 @@ namespace ssebench::link {
 struct Ready {
   std::string server_ns, client_ns, server_addr, client_addr, control, profile;
   double rtt_ms = 0;
+  bool realtime = false;  // its loop got SCHED_FIFO
 };
 
 /** Parses a `ready k=v ...` line; throws std::runtime_error when it is not one. */
