@@ -68,12 +68,18 @@ int main(int argc, char** argv) {
   bool help = false;
   flags::Parser p;
   p.value("exe", [&](std::string_view v) { c.exe = v; });
-  p.value("rate", [&](std::string_view v) { c.rate = flags::integer<unsigned>("rate", v, 1, 1'000'000); });
+  p.value("rate",
+          [&](std::string_view v) { c.rate = flags::integer<unsigned>("rate", v, 1, 1'000'000); });
   p.value("seconds", [&](std::string_view v) { c.seconds = flags::real("seconds", v, 0.1, 600); });
-  p.value("delay-ms", [&](std::string_view v) { c.delay_ms = flags::real("delay-ms", v, 0, 10'000); });
-  p.value("size", [&](std::string_view v) { c.size = flags::integer<unsigned>("size", v, 16, 1472); });
-  p.value("spin-us", [&](std::string_view v) { c.spin_us = flags::integer<int>("spin-us", v, 0, 10'000); });
-  p.value("rt-priority", [&](std::string_view v) { c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99); });
+  p.value("delay-ms",
+          [&](std::string_view v) { c.delay_ms = flags::real("delay-ms", v, 0, 10'000); });
+  p.value("size",
+          [&](std::string_view v) { c.size = flags::integer<unsigned>("size", v, 16, 1472); });
+  p.value("spin-us",
+          [&](std::string_view v) { c.spin_us = flags::integer<int>("spin-us", v, 0, 10'000); });
+  p.value("rt-priority", [&](std::string_view v) {
+    c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99);
+  });
   p.toggle("help", [&] { help = true; });
   try {
     p.parse(argc, argv);
@@ -99,7 +105,8 @@ int main(int argc, char** argv) {
     sockaddr_in at{};
     at.sin_family = AF_INET;
     ::inet_pton(AF_INET, r.server_addr.c_str(), &at.sin_addr);
-    if (::bind(rx.get(), reinterpret_cast<sockaddr*>(&at), sizeof at) != 0) throw std::runtime_error("bind");
+    if (::bind(rx.get(), reinterpret_cast<sockaddr*>(&at), sizeof at) != 0)
+      throw std::runtime_error("bind");
     socklen_t len = sizeof at;
     ::getsockname(rx.get(), reinterpret_cast<sockaddr*>(&at), &len);
     timeval tv{0, 200'000};
@@ -126,7 +133,8 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_until(start + std::chrono::nanoseconds(1'000'000'000LL * i / c.rate));
       const std::int64_t sent = now_ns();
       std::memcpy(payload.data(), &sent, sizeof sent);
-      ::sendto(tx.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&at), sizeof at);
+      ::sendto(tx.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&at),
+               sizeof at);
     }
     const double sent_s = std::chrono::duration<double>(Clock::now() - start).count();
     receiver.join();
@@ -137,15 +145,17 @@ int main(int argc, char** argv) {
         "realtime %s\n",
         offered, static_cast<unsigned long long>(total), sent_s, c.size, c.delay_ms, c.spin_us,
         r.realtime ? "on" : "off");
-    std::printf("emulator: lateness p50 %.1f us, p99 %.1f us, max %.1f us; CPU %.2f us/packet; "
-                "behind %g\n",
-                field(stats, "lateness_us_p50"), field(stats, "lateness_us_p99"),
-                field(stats, "lateness_us_max"), field(stats, "cpu_us_per_packet"),
-                field(stats, "link_behind"));
-    std::printf("end to end: %zu of %llu received; one-way delay beyond the configured: p50 %.1f "
-                "us, p99 %.1f us, max %.1f us\n",
-                extra_ns.size(), static_cast<unsigned long long>(total), quantile(extra_ns, 0.5),
-                quantile(extra_ns, 0.99), quantile(extra_ns, 1.0));
+    std::printf(
+        "emulator: lateness p50 %.1f us, p99 %.1f us, max %.1f us; CPU %.2f us/packet; "
+        "behind %g\n",
+        field(stats, "lateness_us_p50"), field(stats, "lateness_us_p99"),
+        field(stats, "lateness_us_max"), field(stats, "cpu_us_per_packet"),
+        field(stats, "link_behind"));
+    std::printf(
+        "end to end: %zu of %llu received; one-way delay beyond the configured: p50 %.1f "
+        "us, p99 %.1f us, max %.1f us\n",
+        extra_ns.size(), static_cast<unsigned long long>(total), quantile(extra_ns, 0.5),
+        quantile(extra_ns, 0.99), quantile(extra_ns, 1.0));
     std::printf("%s\n", stats.c_str());
     return field(stats, "lateness_us_p99") <= 100 ? 0 : 3;
   } catch (const std::exception& e) {

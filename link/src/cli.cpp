@@ -41,7 +41,8 @@ Tuning:
   --rt-priority=N     SCHED_FIFO priority of the loop, 0 = normal scheduling (default {})
   --tun-device=PATH   the TUN clone device (default {})
 )",
-      d.profile, d.name, d.seed, d.control_dir, d.behind_us, d.spin_us, d.rt_priority, d.tun_device);
+      d.profile, d.name, d.seed, d.control_dir, d.behind_us, d.spin_us, d.rt_priority,
+      d.tun_device);
 }
 
 GilbertElliott parse_ge(std::string_view text) {
@@ -58,9 +59,9 @@ GilbertElliott parse_ge(std::string_view text) {
 }
 
 void check_name(std::string_view name) {
-  const bool ok = !name.empty() && name.size() <= 24 &&
-                  name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") ==
-                      std::string_view::npos;
+  const bool ok =
+      !name.empty() && name.size() <= 24 &&
+      name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") == std::string_view::npos;
   if (!ok) throw flags::bad_value("name", name, "1 to 24 lowercase letters and digits");
 }
 
@@ -72,27 +73,37 @@ int run_cli(int argc, char** argv) {
   flags::Parser p;
   p.value("profile", [&](std::string_view v) { c.profile = v; });
   p.value("name", [&](std::string_view v) { check_name(v), c.name = v; });
-  p.value("seed", [&](std::string_view v) { c.seed = flags::integer<unsigned long long>("seed", v); });
+  p.value("seed",
+          [&](std::string_view v) { c.seed = flags::integer<unsigned long long>("seed", v); });
   p.value("control", [&](std::string_view v) { c.control = v; });
   p.toggle("list-profiles", [&] { list = true; });
   p.toggle("help", [&] { help = true; });
-  p.value("delay-ms", [&](std::string_view v) { c.delay_ms = flags::real("delay-ms", v, 0, 60'000); });
-  p.value("jitter-ms", [&](std::string_view v) { c.jitter_ms = flags::real("jitter-ms", v, 0, 60'000); });
+  p.value("delay-ms",
+          [&](std::string_view v) { c.delay_ms = flags::real("delay-ms", v, 0, 60'000); });
+  p.value("jitter-ms",
+          [&](std::string_view v) { c.jitter_ms = flags::real("jitter-ms", v, 0, 60'000); });
   p.toggle("reorder", [&] { c.reorder = true; });
   p.value("loss", [&](std::string_view v) { c.loss = flags::real("loss", v, 0, 1); });
   p.value("ge", [&](std::string_view v) { c.ge = parse_ge(v); });
-  p.value("rate-mbit", [&](std::string_view v) { c.rate_mbit = flags::real("rate-mbit", v, 0, 100'000); });
-  p.value("down-mbit", [&](std::string_view v) { c.down_mbit = flags::real("down-mbit", v, 0, 100'000); });
-  p.value("up-mbit", [&](std::string_view v) { c.up_mbit = flags::real("up-mbit", v, 0, 100'000); });
+  p.value("rate-mbit",
+          [&](std::string_view v) { c.rate_mbit = flags::real("rate-mbit", v, 0, 100'000); });
+  p.value("down-mbit",
+          [&](std::string_view v) { c.down_mbit = flags::real("down-mbit", v, 0, 100'000); });
+  p.value("up-mbit",
+          [&](std::string_view v) { c.up_mbit = flags::real("up-mbit", v, 0, 100'000); });
   p.value("queue-packets", [&](std::string_view v) {
     c.queue_packets = flags::integer<unsigned long long>("queue-packets", v);
   });
   p.value("queue-bytes", [&](std::string_view v) {
     c.queue_bytes = flags::integer<unsigned long long>("queue-bytes", v);
   });
-  p.value("behind-us", [&](std::string_view v) { c.behind_us = flags::integer<long>("behind-us", v, 1); });
-  p.value("spin-us", [&](std::string_view v) { c.spin_us = flags::integer<long>("spin-us", v, 0, 10'000); });
-  p.value("rt-priority", [&](std::string_view v) { c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99); });
+  p.value("behind-us",
+          [&](std::string_view v) { c.behind_us = flags::integer<long>("behind-us", v, 1); });
+  p.value("spin-us",
+          [&](std::string_view v) { c.spin_us = flags::integer<long>("spin-us", v, 0, 10'000); });
+  p.value("rt-priority", [&](std::string_view v) {
+    c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99);
+  });
   p.value("tun-device", [&](std::string_view v) { c.tun_device = v; });
   Link link;
   try {
@@ -117,12 +128,16 @@ int run_cli(int argc, char** argv) {
   }
   // The environment: exit 1, nothing made yet.
   if (::geteuid() != 0) {
-    std::fprintf(stderr, "ssebench-link: needs root (network namespaces and TUN devices): run it with sudo\n");
+    std::fprintf(
+        stderr,
+        "ssebench-link: needs root (network namespaces and TUN devices): run it with sudo\n");
     return 1;
   }
   if (::access(c.tun_device.c_str(), R_OK | W_OK) != 0) {
-    std::fprintf(stderr, "ssebench-link: %s: no TUN device (modprobe tun, or a container without /dev/net/tun)\n",
-                 c.tun_device.c_str());
+    std::fprintf(
+        stderr,
+        "ssebench-link: %s: no TUN device (modprobe tun, or a container without /dev/net/tun)\n",
+        c.tun_device.c_str());
     return 1;
   }
   // Blocked before set-up so a Ctrl-C during it waits for the loop, which then cleans up.

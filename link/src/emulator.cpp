@@ -27,7 +27,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-Nanos now_ns() { return std::chrono::duration_cast<Nanos>(Clock::now().time_since_epoch()); }
+Nanos now_ns() {
+  return std::chrono::duration_cast<Nanos>(Clock::now().time_since_epoch());
+}
 
 double cpu_seconds() {
   timespec ts{};
@@ -81,8 +83,8 @@ Emulator::Emulator(Config c, Link link)
   const long pid = ::getpid();
   server_ns_ = netns_name(c_.name, pid, "srv");
   client_ns_ = netns_name(c_.name, pid, "cli");
-  control_path_ = c_.control.empty() ? fmt::format("{}/{}-{}.sock", c_.control_dir, c_.name, pid)
-                                     : c_.control;
+  control_path_ =
+      c_.control.empty() ? fmt::format("{}/{}-{}.sock", c_.control_dir, c_.name, pid) : c_.control;
   // Timer slack (50 µs by default) would be added to every wake-up: ask for none.
   ::prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   if (c_.rt_priority > 0) {
@@ -170,8 +172,8 @@ std::uint32_t Emulator::take_buffer() {
 void Emulator::do_read(int fd, Pipe& pipe, Samples& queue_delay) {
   for (int i = 0; i < read_budget; ++i) {
     const std::uint32_t slot = take_buffer();
-    const ssize_t n = ::read(fd, arena_.data() + std::size_t{slot} * packet_buffer_bytes,
-                             packet_buffer_bytes);
+    const ssize_t n =
+        ::read(fd, arena_.data() + std::size_t{slot} * packet_buffer_bytes, packet_buffer_bytes);
     if (n <= 0) {
       free_.push_back(slot);
       if (n < 0 && errno != EAGAIN && errno != EINTR) fail("read from TUN");
@@ -229,8 +231,8 @@ void Emulator::run() {
     if (const auto u = up_.next_release(); u && (!next || *u < *next)) next = u;
     if (c_.spin_us > 0 && next && *next - now_ns() <= std::chrono::microseconds(c_.spin_us))
       timeout = 0;
-    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()),
-                               timeout);
+    const int n =
+        ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
     if (n < 0) {
       if (errno == EINTR) continue;
       fail("epoll_wait");

@@ -44,13 +44,14 @@ std::string json_escape(std::string_view s) {
 std::string Figures::json() const {
   const auto ms = [](std::int64_t ns) { return static_cast<double>(ns) / 1e6; };
   const auto us = [](std::int64_t ns) { return static_cast<double>(ns) / 1e3; };
-  std::string out = fmt::format(R"({{"profile":"{}","window_s":{:.3f})", json_escape(profile), window_s);
+  std::string out =
+      fmt::format(R"({{"profile":"{}","window_s":{:.3f})", json_escape(profile), window_s);
   const auto side = [&](std::string_view name, const PipeCounts& c, const Samples& q) {
     out += fmt::format(
         R"(,"{0}_packets":{1},"{0}_bytes":{2},"{0}_delivered":{3},"{0}_drops_loss":{4},)"
         R"("{0}_drops_queue":{5},"{0}_queue_delay_ms_p50":{6:.3f},"{0}_queue_delay_ms_p99":{7:.3f})",
-        name, c.packets, c.bytes, c.delivered, c.drops_loss, c.drops_queue,
-        ms(q.quantile_ns(0.5)), ms(q.quantile_ns(0.99)));
+        name, c.packets, c.bytes, c.delivered, c.drops_loss, c.drops_queue, ms(q.quantile_ns(0.5)),
+        ms(q.quantile_ns(0.99)));
   };
   side("down", down, down_queue_delay);
   side("up", up, up_queue_delay);

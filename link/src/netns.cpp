@@ -32,7 +32,9 @@ namespace {
   throw std::system_error(errno, std::generic_category(), std::string(what));
 }
 
-std::string path_of(std::string_view name) { return fmt::format("{}/{}", netns_dir, name); }
+std::string path_of(std::string_view name) {
+  return fmt::format("{}/{}", netns_dir, name);
+}
 
 // iproute2's netns_add: /run/netns is made a shared mount point (a bind mount of itself), so a
 // namespace mounted there is seen from every mount namespace, as `ip netns` expects.
@@ -128,8 +130,9 @@ Netns::Netns(std::string name) : name_(std::move(name)) {
     fail("open /proc/thread-self/ns/net");
   }
   // A new namespace for this thread, pinned by the bind mount, then back home.
-  const bool made = ::unshare(CLONE_NEWNET) == 0 &&
-                    ::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) == 0;
+  const bool made =
+      ::unshare(CLONE_NEWNET) == 0 &&
+      ::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) == 0;
   const int e = errno;
   if (::setns(home.get(), CLONE_NEWNET) != 0) std::terminate();  // never left in the new one
   if (!made) {

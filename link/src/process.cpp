@@ -32,14 +32,22 @@ Ready parse_ready(std::string_view line) {
     if (eq == std::string_view::npos) continue;
     const std::string_view k = kv.substr(0, eq);
     const std::string v(kv.substr(eq + 1));
-    if (k == "server_ns") r.server_ns = v;
-    else if (k == "client_ns") r.client_ns = v;
-    else if (k == "server_addr") r.server_addr = v;
-    else if (k == "client_addr") r.client_addr = v;
-    else if (k == "control") r.control = v;
-    else if (k == "profile") r.profile = v;
-    else if (k == "rtt_ms") r.rtt_ms = std::stod(v);
-    else if (k == "realtime") r.realtime = v == "1";
+    if (k == "server_ns")
+      r.server_ns = v;
+    else if (k == "client_ns")
+      r.client_ns = v;
+    else if (k == "server_addr")
+      r.server_addr = v;
+    else if (k == "client_addr")
+      r.client_addr = v;
+    else if (k == "control")
+      r.control = v;
+    else if (k == "profile")
+      r.profile = v;
+    else if (k == "rtt_ms")
+      r.rtt_ms = std::stod(v);
+    else if (k == "realtime")
+      r.realtime = v == "1";
   }
   if (r.server_ns.empty() || r.client_ns.empty() || r.control.empty())
     throw std::runtime_error("ready line without server_ns, client_ns or control");
@@ -60,8 +68,9 @@ std::string control(const std::string& path, std::string_view command) {
   char buf[4096];
   while (answer.find('\n') == std::string::npos) {
     const ssize_t n = ::read(s.get(), buf, sizeof buf);
-    if (n <= 0) throw std::system_error(n == 0 ? ECONNRESET : errno, std::generic_category(),
-                                        "read from " + path);
+    if (n <= 0)
+      throw std::system_error(n == 0 ? ECONNRESET : errno, std::generic_category(),
+                              "read from " + path);
     answer.append(buf, static_cast<std::size_t>(n));
   }
   answer.resize(answer.find('\n'));
@@ -103,10 +112,11 @@ Process Process::start(const std::string& exe, const std::vector<std::string>& a
         (n = ::read(out_r.get(), buf, sizeof buf)) <= 0) {
       const int status = p.stop(SIGTERM);
       std::string why;
-      while ((n = ::read(err_r.get(), buf, sizeof buf)) > 0) why.append(buf, static_cast<std::size_t>(n));
+      while ((n = ::read(err_r.get(), buf, sizeof buf)) > 0)
+        why.append(buf, static_cast<std::size_t>(n));
       while (!why.empty() && why.back() == '\n') why.pop_back();
-      throw std::runtime_error(fmt::format("{} did not get ready (exit status {}): {}", exe,
-                                           status, why.empty() ? "no message" : why));
+      throw std::runtime_error(fmt::format("{} did not get ready (exit status {}): {}", exe, status,
+                                           why.empty() ? "no message" : why));
     }
     line.append(buf, static_cast<std::size_t>(n));
   }

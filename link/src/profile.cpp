@@ -57,8 +57,8 @@ Link trace_link(std::string_view spec) {
   double rtt_ms = 0;
   if (parts.size() == 3) {
     if (!parts[2].starts_with("rtt="))
-      throw ProfileError(fmt::format(
-          "bad profile 'trace:{}': the third part is rtt=MS, not '{}'", spec, parts[2]));
+      throw ProfileError(fmt::format("bad profile 'trace:{}': the third part is rtt=MS, not '{}'",
+                                     spec, parts[2]));
     try {
       rtt_ms = flags::real("profile", std::string_view(parts[2]).substr(4), 0, 60'000);
     } catch (const flags::Error& e) {
@@ -77,7 +77,9 @@ Link trace_link(std::string_view spec) {
 
 }  // namespace
 
-std::span<const ProfileRow> profile_table() { return table; }
+std::span<const ProfileRow> profile_table() {
+  return table;
+}
 
 Link make_link(std::string_view spec) {
   if (spec.starts_with("trace:")) return trace_link(spec.substr(6));
@@ -91,8 +93,10 @@ Link make_link(std::string_view spec) {
     return l;
   }
   std::string names;
-  for (const ProfileRow& row : table) names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
-  throw ProfileError(fmt::format("unknown profile '{}': one of {}, trace:DOWN,UP[,rtt=MS]", spec, names));
+  for (const ProfileRow& row : table)
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", row.name);
+  throw ProfileError(
+      fmt::format("unknown profile '{}': one of {}, trace:DOWN,UP[,rtt=MS]", spec, names));
 }
 
 std::string format_profile_table() {

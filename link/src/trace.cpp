@@ -29,8 +29,8 @@ Trace parse_trace(std::string_view text, std::string name) {
       throw TraceError(fmt::format("{}:{}: '{}' is not a whole number of milliseconds", t.name,
                                    line_no, line.substr(0, 40)));
     if (!t.ms.empty() && *ms < t.ms.back())
-      throw TraceError(fmt::format("{}:{}: timestamp goes backwards ({} after {})", t.name,
-                                   line_no, *ms, t.ms.back()));
+      throw TraceError(fmt::format("{}:{}: timestamp goes backwards ({} after {})", t.name, line_no,
+                                   *ms, t.ms.back()));
     if (t.ms.size() == max_trace_lines)
       throw TraceError(fmt::format("{}:{}: more than {} lines", t.name, line_no, max_trace_lines));
     t.ms.push_back(*ms);

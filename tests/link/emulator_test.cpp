@@ -83,8 +83,26 @@ std::uint16_t bound_port(int fd) {
   return ntohs(a.sin_port);
 }
 
+/** A UDP receiver bound in one namespace (big buffer: no drop of its own) and a sender in the
+ *  other, with the receiver's address. */
+struct UdpPath {
+  Fd rx, tx;
+  sockaddr_in to{};
+};
+
+UdpPath udp_path(const std::string& rx_ns, const std::string& rx_addr, const std::string& tx_ns) {
+  UdpPath u{socket_in(rx_ns, SOCK_DGRAM), socket_in(tx_ns, SOCK_DGRAM)};
+  const int big = 8 << 20;
+  ::setsockopt(u.rx.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
+  auto at = address(rx_addr, 0);
+  EXPECT_EQ(::bind(u.rx.get(), reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
+  u.to = address(rx_addr, bound_port(u.rx.get()));
+  return u;
+}
+
 void set_timeout(int fd, std::chrono::milliseconds t) {
-  timeval tv{static_cast<time_t>(t.count() / 1000), static_cast<suseconds_t>(t.count() % 1000 * 1000)};
+  timeval tv{static_cast<time_t>(t.count() / 1000),
+             static_cast<suseconds_t>(t.count() % 1000 * 1000)};
   ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
@@ -118,7 +136,8 @@ std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args, ui
   ::close(err[1]);
   std::string text;
   char buf[1024];
-  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;) text.append(buf, static_cast<std::size_t>(n));
+  for (ssize_t n; (n = ::read(err[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
   ::close(err[0]);
   int status = 0;
   ::waitpid(pid, &status, 0);
@@ -155,9 +174,10 @@ TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
       std::tie(min, avg) = ping_ms(link.ready(), 11);
       const std::string stats = control(link.ready().control, "stats");
       late_max_us = field(stats, "lateness_us_max");
-      std::printf("%-17s RTT %7.3f ms: ping min %7.3f avg %7.3f ms, lateness p50 %.1f max %.1f us\n",
-                  std::string(row.name).c_str(), want, min, avg, field(stats, "lateness_us_p50"),
-                  late_max_us);
+      std::printf(
+          "%-17s RTT %7.3f ms: ping min %7.3f avg %7.3f ms, lateness p50 %.1f max %.1f us\n",
+          std::string(row.name).c_str(), want, min, avg, field(stats, "lateness_us_p50"),
+          late_max_us);
       if (late_max_us <= 500) break;
     }
     EXPECT_NEAR(avg, want, 0.5) << row.name;
@@ -168,7 +188,8 @@ TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
 TEST(Emulator, TcpGoodputIsTheConfiguredRate) {
   NEED_ROOT();
   constexpr double rate_mbit = 8;
-  auto link = Process::start(exe, {"--profile=none", "--rate-mbit=8", "--delay-ms=10", "--name=tcp"});
+  auto link =
+      Process::start(exe, {"--profile=none", "--rate-mbit=8", "--delay-ms=10", "--name=tcp"});
   const Ready& r = link.ready();
   Fd listener = socket_in(r.server_ns, SOCK_STREAM);
   auto any = address(r.server_addr, 0);
@@ -198,8 +219,10 @@ TEST(Emulator, TcpGoodputIsTheConfiguredRate) {
     if (n <= 0) break;
     const auto now = Clock::now();
     if (now - start >= 1000ms && now - start <= 3500ms) {
-      if (first == Clock::time_point{}) first = now;
-      else window_bytes += static_cast<std::uint64_t>(n);
+      if (first == Clock::time_point{})
+        first = now;
+      else
+        window_bytes += static_cast<std::uint64_t>(n);
       last = now;
     }
     if (now - start > 3500ms) break;
@@ -220,13 +243,7 @@ TEST(Emulator, MeasuredLossIsInsideTheBinomialBounds) {
   constexpr int n = 5000;
   auto link = Process::start(exe, {"--profile=none", "--loss=0.05", "--seed=11", "--name=loss"});
   const Ready& r = link.ready();
-  Fd rx = socket_in(r.server_ns, SOCK_DGRAM);
-  const int big = 8 << 20;
-  ::setsockopt(rx.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-  auto at = address(r.server_addr, 0);
-  ASSERT_EQ(::bind(rx.get(), reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
-  auto to = address(r.server_addr, bound_port(rx.get()));
-  Fd tx = socket_in(r.client_ns, SOCK_DGRAM);
+  auto [rx, tx, to] = udp_path(r.server_ns, r.server_addr, r.client_ns);
   control(r.control, "reset");
   // Paced at 10,000 packets/s so no queue but the emulator's own sees a burst.
   const auto start = Clock::now();
@@ -240,8 +257,8 @@ TEST(Emulator, MeasuredLossIsInsideTheBinomialBounds) {
   const std::string stats = control(r.control, "stats");
   const double sd = std::sqrt(n * p * (1 - p));
   const int lost = n - received;
-  std::printf("lost %d of %d (%.2f %%, configured %.0f %%): %s\n", lost, n, 100.0 * lost / n, p * 100,
-              stats.c_str());
+  std::printf("lost %d of %d (%.2f %%, configured %.0f %%): %s\n", lost, n, 100.0 * lost / n,
+              p * 100, stats.c_str());
   EXPECT_GE(lost, n * p - 3.29 * sd);
   EXPECT_LE(lost, n * p + 3.29 * sd);
   EXPECT_EQ(field(stats, "up_packets"), n) << "only the test's packets cross the link";
@@ -256,17 +273,11 @@ TEST(Emulator, GeneratedTraceDeliversItsOpportunitiesPerSecond) {
   for (int t = 4; t <= 100; t += 4) text += fmt::format("{0}\n{0}\n{0}\n", t);
   const auto down = dir.write("gen.down", text);
   const auto up = dir.write("gen.up", "1\n");
-  auto link = Process::start(
-      exe, {"--profile=trace:" + down.string() + "," + up.string() + ",rtt=20", "--name=trace",
-            "--queue-packets=100"});
+  auto link =
+      Process::start(exe, {"--profile=trace:" + down.string() + "," + up.string() + ",rtt=20",
+                           "--name=trace", "--queue-packets=100"});
   const Ready& r = link.ready();
-  Fd rx = socket_in(r.client_ns, SOCK_DGRAM);
-  const int big = 8 << 20;
-  ::setsockopt(rx.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
-  auto at = address(r.client_addr, 0);
-  ASSERT_EQ(::bind(rx.get(), reinterpret_cast<sockaddr*>(&at), sizeof at), 0);
-  auto to = address(r.client_addr, bound_port(rx.get()));
-  Fd tx = socket_in(r.server_ns, SOCK_DGRAM);
+  auto [rx, tx, to] = udp_path(r.client_ns, r.client_addr, r.server_ns);
   // Offered: `per_s` IP packets of `ip_bytes` for 2.5 s; counted at the receiver from 0.5 s on.
   const auto delivered_per_s = [&](int ip_bytes, int per_s) {
     std::vector<char> payload(static_cast<std::size_t>(ip_bytes - 28), 'p');
@@ -274,7 +285,8 @@ TEST(Emulator, GeneratedTraceDeliversItsOpportunitiesPerSecond) {
       const auto start = Clock::now();
       for (int i = 0; Clock::now() - start < 2500ms; ++i) {
         std::this_thread::sleep_until(start + std::chrono::microseconds(1'000'000LL * i / per_s));
-        ::sendto(tx.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+        ::sendto(tx.get(), payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to),
+                 sizeof to);
       }
     });
     std::vector<char> buf(2048);
@@ -282,7 +294,8 @@ TEST(Emulator, GeneratedTraceDeliversItsOpportunitiesPerSecond) {
     const auto start = Clock::now();
     int counted = 0;
     while (Clock::now() - start < 2500ms)
-      if (::recv(rx.get(), buf.data(), buf.size(), 0) > 0 && Clock::now() - start >= 500ms) ++counted;
+      if (::recv(rx.get(), buf.data(), buf.size(), 0) > 0 && Clock::now() - start >= 500ms)
+        ++counted;
     sender.join();
     while (::recv(rx.get(), buf.data(), buf.size(), 0) > 0) {  // drain what is queued
     }
@@ -293,7 +306,8 @@ TEST(Emulator, GeneratedTraceDeliversItsOpportunitiesPerSecond) {
   control(r.control, "reset");
   std::this_thread::sleep_for(300ms);  // the first run's queue drains (100 packets at 750/s)
   const double small = delivered_per_s(500, 3000);
-  std::printf("trace of 750 opportunities/s: %.1f packets/s of 1,500 B, %.1f of 500 B\n", full, small);
+  std::printf("trace of 750 opportunities/s: %.1f packets/s of 1,500 B, %.1f of 500 B\n", full,
+              small);
   EXPECT_NEAR(full, 750, 750 * 0.02);
   EXPECT_NEAR(small, 2250, 2250 * 0.02);
 }
@@ -396,8 +410,9 @@ TEST(Emulator, MissingTunDeviceIsExit1AndLeavesNothing) {
   pid_t pid = 0;
   const auto [status, err] = run_to_exit({"--tun-device=/nonexistent/tun"}, 0, &pid);
   EXPECT_EQ(status, 1);
-  EXPECT_EQ(err, "ssebench-link: /nonexistent/tun: no TUN device (modprobe tun, or a container "
-                 "without /dev/net/tun)\n");
+  EXPECT_EQ(err,
+            "ssebench-link: /nonexistent/tun: no TUN device (modprobe tun, or a container "
+            "without /dev/net/tun)\n");
   EXPECT_TRUE(netns_of(pid).empty());
 }
 
@@ -406,7 +421,8 @@ TEST(Emulator, NonRootIsExit1) {
   pid_t pid = 0;
   const auto [status, err] = run_to_exit({"--profile=3g"}, 65534, &pid);
   EXPECT_EQ(status, 1);
-  EXPECT_EQ(err, "ssebench-link: needs root (network namespaces and TUN devices): run it with sudo\n");
+  EXPECT_EQ(err,
+            "ssebench-link: needs root (network namespaces and TUN devices): run it with sudo\n");
   EXPECT_TRUE(netns_of(pid).empty());
 }
 

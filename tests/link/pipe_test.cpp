@@ -13,7 +13,9 @@ using std::chrono::milliseconds;
 
 constexpr Nanos t0{1'000'000'000};  // an arbitrary start: nothing may assume 0
 
-Nanos at_ms(double ms) { return t0 + Nanos(std::llround(ms * 1e6)); }
+Nanos at_ms(double ms) {
+  return t0 + Nanos(std::llround(ms * 1e6));
+}
 
 std::shared_ptr<const Trace> trace_of(std::vector<std::uint64_t> ms) {
   return std::make_shared<const Trace>(Trace{"synthetic", std::move(ms)});
@@ -111,7 +113,8 @@ TEST(Pipe, NoBottleneckMeansNoQueueLimit) {
   d.delay_us = 1000;
   d.queue_packets = 1;
   Pipe pipe(d, 1, t0);
-  for (std::uint32_t i = 0; i < 10; ++i) EXPECT_EQ(pipe.offer(Packet{1500, i}, at_ms(0)), Verdict::queued);
+  for (std::uint32_t i = 0; i < 10; ++i)
+    EXPECT_EQ(pipe.offer(Packet{1500, i}, at_ms(0)), Verdict::queued);
 }
 
 TEST(Pipe, TraceSmallPacketsShareAnOpportunity) {
@@ -190,8 +193,7 @@ void expect_binomial(std::uint64_t hits, std::uint64_t n, double p) {
 std::vector<bool> losses(Direction d, std::uint64_t seed, int n) {
   Pipe pipe(std::move(d), seed, t0);
   std::vector<bool> lost;
-  for (int i = 0; i < n; ++i)
-    lost.push_back(pipe.offer(Packet{100, 0}, at_ms(i)) == Verdict::lost);
+  for (int i = 0; i < n; ++i) lost.push_back(pipe.offer(Packet{100, 0}, at_ms(i)) == Verdict::lost);
   return lost;
 }
 

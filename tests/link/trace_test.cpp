@@ -42,7 +42,8 @@ TEST(Trace, RejectsDecreasing) {
 TEST(Trace, RejectsEmptyAndZeroLength) {
   EXPECT_EQ(error_of(""), "t.down: empty trace (no timestamps)");
   EXPECT_EQ(error_of("\n\n"), "t.down: empty trace (no timestamps)");
-  EXPECT_EQ(error_of("0\n0\n"), "t.down:2: the last timestamp is 0 ms, so the trace never advances");
+  EXPECT_EQ(error_of("0\n0\n"),
+            "t.down:2: the last timestamp is 0 ms, so the trace never advances");
 }
 
 TEST(Trace, LoadsAFileAndNamesAMissingOne) {
@@ -54,7 +55,8 @@ TEST(Trace, LoadsAFileAndNamesAMissingOne) {
     load_trace(bad);
     FAIL();
   } catch (const TraceError& e) {
-    EXPECT_EQ(std::string(e.what()), bad.string() + ":2: 'x' is not a whole number of milliseconds");
+    EXPECT_EQ(std::string(e.what()),
+              bad.string() + ":2: 'x' is not a whole number of milliseconds");
   }
   EXPECT_THROW(load_trace(dir.path() / "missing"), TraceError);
 }

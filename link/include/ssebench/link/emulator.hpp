@@ -21,15 +21,15 @@ namespace ssebench::link {
 
 /** Settings of one emulator. The link itself comes from the profile, then the overrides. */
 struct Config {
-  std::string profile = "none";        // --profile: a table name or trace:DOWN,UP[,rtt=MS]
-  std::string name = "link";           // --name: namespaces ssebench-NAME-PID-srv|cli
-  std::uint64_t seed = 1;              // --seed: loss and jitter draws (same seed, same drops)
+  std::string profile = "none";             // --profile: a table name or trace:DOWN,UP[,rtt=MS]
+  std::string name = "link";                // --name: namespaces ssebench-NAME-PID-srv|cli
+  std::uint64_t seed = 1;                   // --seed: loss and jitter draws (same seed, same drops)
   std::string tun_device = "/dev/net/tun";  // --tun-device: the TUN clone device
-  std::string control;                 // --control: socket path; default below
+  std::string control;                      // --control: socket path; default below
   std::string control_dir = "/run/ssebench-link";  // default sockets: DIR/NAME-PID.sock
-  std::string server_addr = "10.213.8.1";  // the server namespace's end of the /30
-  std::string client_addr = "10.213.8.2";  // the client namespace's end
-  int mtu = 1500;                      // both TUN devices (the opportunity size is 1,500 B)
+  std::string server_addr = "10.213.8.1";          // the server namespace's end of the /30
+  std::string client_addr = "10.213.8.2";          // the client namespace's end
+  int mtu = 1500;  // both TUN devices (the opportunity size is 1,500 B)
   // Release lateness p99 above this flags a window as behind (link_behind=1): past it, the
   // emulator's own error exceeds the 0.5 ms the ping calibration allows.
   std::int64_t behind_us = 500;
@@ -102,8 +102,8 @@ class Emulator {
   Unlink control_file_;
   std::unordered_map<int, std::string> control_conns_;  // fd → bytes read, not yet a line
   Pipe down_, up_;
-  std::vector<std::uint8_t> arena_;     // packet buffers, packet_buffer_bytes each
-  std::vector<std::uint32_t> free_;     // free buffer indices
+  std::vector<std::uint8_t> arena_;  // packet buffers, packet_buffer_bytes each
+  std::vector<std::uint32_t> free_;  // free buffer indices
   Figures figures_;
   std::int64_t window_start_ns_ = 0;
   double cpu_start_s_ = 0;

@@ -43,17 +43,17 @@ struct GilbertElliott {
 
 /** One direction's link. Defaults: no delay, no loss, no limit, a 1,000-packet queue. */
 struct Direction {
-  std::int64_t delay_us = 0;       // one-way delay added to every packet
-  std::int64_t jitter_us = 0;      // ± uniform jitter on the delay (0 = none)
-  bool reorder = false;            // jitter may reorder packets (else order is kept)
-  double loss = 0;                 // Bernoulli loss per packet (ignored when ge is on)
-  GilbertElliott ge;               // bursty loss, when ge.p > 0
-  double rate_bps = 0;             // bottleneck rate in bit/s (0 = unlimited)
+  std::int64_t delay_us = 0;           // one-way delay added to every packet
+  std::int64_t jitter_us = 0;          // ± uniform jitter on the delay (0 = none)
+  bool reorder = false;                // jitter may reorder packets (else order is kept)
+  double loss = 0;                     // Bernoulli loss per packet (ignored when ge is on)
+  GilbertElliott ge;                   // bursty loss, when ge.p > 0
+  double rate_bps = 0;                 // bottleneck rate in bit/s (0 = unlimited)
   std::shared_ptr<const Trace> trace;  // delivery opportunities, instead of rate_bps
   // Droptail limits of the bottleneck queue. 1,000 packets is netem's default limit and Linux's
   // default txqueuelen, what a WebPageTest-style tc shaper would have; 0 = unbounded.
   std::uint64_t queue_packets = 1000;
-  std::uint64_t queue_bytes = 0;   // 0 = no byte limit
+  std::uint64_t queue_bytes = 0;  // 0 = no byte limit
 
   bool has_bottleneck() const { return rate_bps > 0 || trace != nullptr; }
 };
@@ -88,9 +88,9 @@ struct Due {
 
 /** Counters of one direction since the last reset. */
 struct PipeCounts {
-  std::uint64_t packets = 0;      // offered
-  std::uint64_t bytes = 0;        // offered
-  std::uint64_t delivered = 0;    // released
+  std::uint64_t packets = 0;    // offered
+  std::uint64_t bytes = 0;      // offered
+  std::uint64_t delivered = 0;  // released
   std::uint64_t drops_loss = 0;
   std::uint64_t drops_queue = 0;
 };
@@ -141,9 +141,9 @@ class Pipe {
   Rng rng_;
   Nanos start_;
   // Bottleneck state.
-  Nanos link_free_at_{};        // rate: when the packet in front finishes serializing
-  std::uint64_t opp_ = 0;        // trace: the opportunity the next byte may use...
-  std::uint32_t opp_left_ = opportunity_bytes;  // ...and the bytes left in it
+  Nanos link_free_at_{};   // rate: when the packet in front finishes serializing
+  std::uint64_t opp_ = 0;  // trace: the opportunity the next byte may use...
+  std::uint32_t opp_left_ = opportunity_bytes;           // ...and the bytes left in it
   std::deque<std::pair<Nanos, std::uint32_t>> backlog_;  // (departure, size) not yet sent
   std::uint64_t backlog_bytes_ = 0;
   bool ge_bad_ = false;

@@ -25,8 +25,8 @@ struct TraceError : std::runtime_error {
 };
 
 struct Trace {
-  std::string name;                 // the path it came from, for messages and figures
-  std::vector<std::uint64_t> ms;    // opportunity timestamps, non-decreasing, last > 0
+  std::string name;               // the path it came from, for messages and figures
+  std::vector<std::uint64_t> ms;  // opportunity timestamps, non-decreasing, last > 0
 
   /** The period after which the trace repeats, in ms: its last timestamp. */
   std::uint64_t period_ms() const { return ms.back(); }
