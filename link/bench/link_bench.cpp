@@ -34,9 +34,11 @@ struct Config {
   unsigned rate = 10'000;               // --rate: datagrams per second
   double seconds = 5;                   // --seconds: how long to send
   double delay_ms = 20;                 // --delay-ms: the emulator's one-way delay
-  unsigned size = 200;                  // --size: UDP payload bytes
-  int spin_us = 0;                      // --spin-us: passed on
-  int rt_priority = 10;                 // --rt-priority: passed on
+  std::string profile = "none";         // --profile: the link (its delay unless --delay-ms)
+  bool delay_given = false;
+  unsigned size = 200;   // --size: UDP payload bytes
+  int spin_us = 0;       // --spin-us: passed on
+  int rt_priority = 10;  // --rt-priority: passed on
 };
 
 std::int64_t now_ns() {
@@ -71,8 +73,11 @@ int main(int argc, char** argv) {
   p.value("rate",
           [&](std::string_view v) { c.rate = flags::integer<unsigned>("rate", v, 1, 1'000'000); });
   p.value("seconds", [&](std::string_view v) { c.seconds = flags::real("seconds", v, 0.1, 600); });
-  p.value("delay-ms",
-          [&](std::string_view v) { c.delay_ms = flags::real("delay-ms", v, 0, 10'000); });
+  p.value("delay-ms", [&](std::string_view v) {
+    c.delay_ms = flags::real("delay-ms", v, 0, 10'000);
+    c.delay_given = true;
+  });
+  p.value("profile", [&](std::string_view v) { c.profile = v; });
   p.value("size",
           [&](std::string_view v) { c.size = flags::integer<unsigned>("size", v, 16, 1472); });
   p.value("spin-us",
@@ -89,16 +94,22 @@ int main(int argc, char** argv) {
   if (help) {
     std::cout << fmt::format(
         "Usage: ssebench-link-bench [--rate={}] [--seconds={}] [--delay-ms={}] [--size={}] "
-        "[--spin-us={}] [--rt-priority={}] [--exe=PATH]\n",
-        c.rate, c.seconds, c.delay_ms, c.size, c.spin_us, c.rt_priority);
+        "[--spin-us={}] [--rt-priority={}] [--profile={}] [--exe=PATH]\n",
+        c.rate, c.seconds, c.delay_ms, c.size, c.spin_us, c.rt_priority, c.profile);
     return 0;
   }
   try {
-    auto emu = sl::Process::start(
-        c.exe, {"--profile=none", fmt::format("--delay-ms={}", c.delay_ms), "--name=bench",
-                fmt::format("--spin-us={}", c.spin_us),
-                fmt::format("--rt-priority={}", c.rt_priority), "--queue-packets=0"});
+    // With no profile, the delay is the benchmark's; with one, its own unless --delay-ms.
+    // No queue limit with no profile (nothing may drop); a profile keeps its own.
+    std::vector<std::string> args{"--profile=" + c.profile, "--name=bench",
+                                  fmt::format("--spin-us={}", c.spin_us),
+                                  fmt::format("--rt-priority={}", c.rt_priority)};
+    if (c.profile == "none") args.push_back("--queue-packets=0");
+    if (c.profile == "none" || c.delay_given)
+      args.push_back(fmt::format("--delay-ms={}", c.delay_ms));
+    auto emu = sl::Process::start(c.exe, args);
     const sl::Ready& r = emu.ready();
+    if (c.profile != "none" && !c.delay_given) c.delay_ms = r.rtt_ms / 2;
     sl::Fd rx = udp_in(r.server_ns), tx = udp_in(r.client_ns);
     const int big = 16 << 20;
     ::setsockopt(rx.get(), SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
@@ -137,8 +148,8 @@ int main(int argc, char** argv) {
                sizeof at);
     }
     const double sent_s = std::chrono::duration<double>(Clock::now() - start).count();
+    const std::string stats = sl::control(r.control, "stats");  // the sending window's
     receiver.join();
-    const std::string stats = sl::control(r.control, "stats");
     const double offered = static_cast<double>(total) / sent_s;
     std::printf(
         "rate %.0f packets/s offered (%llu in %.2f s, %u B payload), delay %.1f ms, spin %d us, "
@@ -156,6 +167,9 @@ int main(int argc, char** argv) {
         "us, p99 %.1f us, max %.1f us\n",
         extra_ns.size(), static_cast<unsigned long long>(total), quantile(extra_ns, 0.5),
         quantile(extra_ns, 0.99), quantile(extra_ns, 1.0));
+    std::printf("delivered by the emulator while sending: %.1f packets/s (%.3f Mbit/s of IP)\n",
+                field(stats, "up_delivered") / sent_s,
+                field(stats, "up_delivered") * (c.size + 28) * 8 / sent_s / 1e6);
     std::printf("%s\n", stats.c_str());
     return field(stats, "lateness_us_p99") <= 100 ? 0 : 3;
   } catch (const std::exception& e) {

@@ -93,6 +93,9 @@ Emulator::Emulator(Config c, Link link)
     realtime_ = ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp) == 0;
   }
   remove_stale(c_.control_dir);
+  // Names with our own PID can only be left by a killed emulator whose PID this one reuses.
+  remove_netns(server_ns_);
+  remove_netns(client_ns_);
 
   srv_ns_.emplace(server_ns_);
   cli_ns_.emplace(client_ns_);
