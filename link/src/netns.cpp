@@ -217,7 +217,8 @@ std::vector<std::string> remove_stale(std::string_view control_dir) {
   }
   // Control sockets NAME-PID.sock of emulators that are gone.
   for (const auto& e : std::filesystem::directory_iterator(control_dir, ec)) {
-    std::string_view n = e.path().filename().native();
+    const std::string file = e.path().filename().string();
+    std::string_view n = file;
     if (!n.ends_with(".sock")) continue;
     n.remove_suffix(5);
     const auto dash = n.rfind('-');

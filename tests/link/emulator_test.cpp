@@ -160,6 +160,11 @@ std::pair<double, double> ping_ms(const Ready& r, int count) {
 
 TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
   NEED_ROOT();
+#if defined(__SANITIZE_ADDRESS__)
+  // Instrumented, the emulator wakes ~150 µs late each way (lateness p50 measured under ASan),
+  // which is the build's cost, not the link's: the 0.5 ms calibration is for a plain build.
+  GTEST_SKIP() << "RTT calibration needs an uninstrumented build";
+#endif
   ASSERT_FALSE(shell("command -v ping").empty()) << "install iputils-ping";
   for (const ProfileRow& row : profile_table()) {
     // An ICMP echo of 84 IP bytes serializes once each way at the profile's rates.
