@@ -37,6 +37,15 @@ using namespace std::chrono_literals;
 
 const std::string exe = SSEBENCH_LINK_BIN;
 
+// How far ping's RTT may be from the profile's: 0.5 ms (issue 16). Instrumented by ASan the
+// emulator alone wakes ~150 µs late each way (its lateness p50 there), the build's cost, not the
+// link's: 1 ms then.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double rtt_tolerance_ms = 1.0;
+#else
+constexpr double rtt_tolerance_ms = 0.5;
+#endif
+
 #define NEED_ROOT() \
   if (::geteuid() != 0) GTEST_SKIP() << "needs root (network namespaces, TUN devices)"
 
@@ -160,11 +169,6 @@ std::pair<double, double> ping_ms(const Ready& r, int count) {
 
 TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
   NEED_ROOT();
-#if defined(__SANITIZE_ADDRESS__)
-  // Instrumented, the emulator wakes ~150 µs late each way (lateness p50 measured under ASan),
-  // which is the build's cost, not the link's: the 0.5 ms calibration is for a plain build.
-  GTEST_SKIP() << "RTT calibration needs an uninstrumented build";
-#endif
   ASSERT_FALSE(shell("command -v ping").empty()) << "install iputils-ping";
   for (const ProfileRow& row : profile_table()) {
     // An ICMP echo of 84 IP bytes serializes once each way at the profile's rates.
@@ -185,7 +189,7 @@ TEST(Emulator, PingThroughEveryProfileGivesItsRtt) {
           late_max_us);
       if (late_max_us <= 500) break;
     }
-    EXPECT_NEAR(avg, want, 0.5) << row.name;
+    EXPECT_NEAR(avg, want, rtt_tolerance_ms) << row.name;
     EXPECT_GE(min, want - 0.05) << row.name << ": faster than the profile";
   }
 }
@@ -343,7 +347,7 @@ TEST(Emulator, ProfileCommandSwitchesTheLinkInPlace) {
   const Ready& r = link.ready();
   EXPECT_EQ(control(r.control, "profile cable"), R"({"profile":"cable","rtt_ms":28})");
   const auto [min, avg] = ping_ms(r, 5);
-  EXPECT_NEAR(avg, 28 + 84 * 8 / 5e3 + 84 * 8 / 1e3, 0.5);
+  EXPECT_NEAR(avg, 28 + 84 * 8 / 5e3 + 84 * 8 / 1e3, rtt_tolerance_ms);
   EXPECT_GE(min, 28.0);
   const std::string stats = control(r.control, "stats");
   EXPECT_NE(stats.find(R"("profile":"cable")"), std::string::npos) << stats;
