@@ -4,6 +4,7 @@
 // its CPU per packet, from its control socket, and (2) each datagram's one-way delay beyond the
 // configured one, measured end to end on the same steady clock (the kernel's path included).
 #include <arpa/inet.h>
+#include <sched.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -36,9 +37,10 @@ struct Config {
   double delay_ms = 20;                 // --delay-ms: the emulator's one-way delay
   std::string profile = "none";         // --profile: the link (its delay unless --delay-ms)
   bool delay_given = false;
-  unsigned size = 200;   // --size: UDP payload bytes
-  int spin_us = 0;       // --spin-us: passed on
-  int rt_priority = 10;  // --rt-priority: passed on
+  bool adaptive_wake = true;  // --no-adaptive-wake: passed on
+  unsigned size = 200;        // --size: UDP payload bytes
+  int spin_us = 0;            // --spin-us: passed on
+  int rt_priority = 10;       // --rt-priority: passed on
 };
 
 std::int64_t now_ns() {
@@ -78,6 +80,7 @@ int main(int argc, char** argv) {
     c.delay_given = true;
   });
   p.value("profile", [&](std::string_view v) { c.profile = v; });
+  p.toggle("no-adaptive-wake", [&] { c.adaptive_wake = false; });
   p.value("size",
           [&](std::string_view v) { c.size = flags::integer<unsigned>("size", v, 16, 1472); });
   p.value("spin-us",
@@ -94,7 +97,7 @@ int main(int argc, char** argv) {
   if (help) {
     std::cout << fmt::format(
         "Usage: ssebench-link-bench [--rate={}] [--seconds={}] [--delay-ms={}] [--size={}] "
-        "[--spin-us={}] [--rt-priority={}] [--profile={}] [--exe=PATH]\n",
+        "[--spin-us={}] [--rt-priority={}] [--profile={}] [--no-adaptive-wake] [--exe=PATH]\n",
         c.rate, c.seconds, c.delay_ms, c.size, c.spin_us, c.rt_priority, c.profile);
     return 0;
   }
@@ -105,6 +108,7 @@ int main(int argc, char** argv) {
                                   fmt::format("--spin-us={}", c.spin_us),
                                   fmt::format("--rt-priority={}", c.rt_priority)};
     if (c.profile == "none") args.push_back("--queue-packets=0");
+    if (!c.adaptive_wake) args.push_back("--no-adaptive-wake");
     if (c.profile == "none" || c.delay_given)
       args.push_back(fmt::format("--delay-ms={}", c.delay_ms));
     auto emu = sl::Process::start(c.exe, args);
@@ -139,6 +143,14 @@ int main(int argc, char** argv) {
     });
     sl::control(r.control, "reset");
     std::vector<char> payload(c.size, 'b');
+    // The sender paces at SCHED_FIFO below the emulator's priority when it may: a sender
+    // descheduled for a while catches up in a burst, and a burst of N packets due at one instant
+    // is N writes late at its end, which would measure the sender, not the emulator.
+    if (c.rt_priority > 1) {
+      sched_param sp{};
+      sp.sched_priority = c.rt_priority - 1;
+      ::sched_setscheduler(0, SCHED_FIFO | SCHED_RESET_ON_FORK, &sp);
+    }
     const auto start = Clock::now();
     for (std::uint64_t i = 0; i < total; ++i) {
       std::this_thread::sleep_until(start + std::chrono::nanoseconds(1'000'000'000LL * i / c.rate));

@@ -38,6 +38,7 @@ Overrides (both directions unless named; unset: the profile's value):
 Tuning:
   --behind-us=US      lateness p99 that flags a window as behind (default {})
   --spin-us=US        wake this early and spin to each release (default {})
+  --no-adaptive-wake  sleep to each release instead of waking early by the timer's learned latency
   --rt-priority=N     SCHED_FIFO priority of the loop, 0 = normal scheduling (default {})
   --tun-device=PATH   the TUN clone device (default {})
 )",
@@ -101,6 +102,7 @@ int run_cli(int argc, char** argv) {
           [&](std::string_view v) { c.behind_us = flags::integer<long>("behind-us", v, 1); });
   p.value("spin-us",
           [&](std::string_view v) { c.spin_us = flags::integer<long>("spin-us", v, 0, 10'000); });
+  p.toggle("no-adaptive-wake", [&] { c.adaptive_wake = false; });
   p.value("rt-priority", [&](std::string_view v) {
     c.rt_priority = flags::integer<int>("rt-priority", v, 0, 99);
   });

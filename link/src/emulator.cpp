@@ -14,6 +14,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -210,17 +211,24 @@ void Emulator::do_release() {
   }
 }
 
+Nanos Emulator::wake_advance() const {
+  const std::int64_t learned = c_.adaptive_wake ? wake_late_ns_ : 0;
+  return std::max(Nanos(std::chrono::microseconds(c_.spin_us)), Nanos(learned));
+}
+
 void Emulator::arm_timer() {
   std::optional<Nanos> next = down_.next_release();
   if (const auto u = up_.next_release(); u && (!next || *u < *next)) next = u;
   itimerspec its{};
   if (next) {
-    const Nanos at = *next - std::chrono::microseconds(c_.spin_us);
+    const Nanos at = *next - wake_advance();
     // it_value 0 would disarm: an instant already past is written as 1 ns.
     const std::int64_t ns = std::max<std::int64_t>(1, at.count());
+    timer_armed_for_ = Nanos(ns);
     its.it_value.tv_sec = ns / 1'000'000'000;
     its.it_value.tv_nsec = ns % 1'000'000'000;
   }
+  if (!next) timer_armed_for_ = Nanos{0};
   if (::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &its, nullptr) != 0)
     fail("timerfd_settime");
 }
@@ -228,12 +236,11 @@ void Emulator::arm_timer() {
 void Emulator::run() {
   std::array<epoll_event, 16> events{};
   while (!stop_) {
-    // Within spin_us of the next release: poll instead of sleeping, then release on time.
+    // Within the wake advance of the next release: poll instead of sleeping, then release on time.
     int timeout = -1;
     std::optional<Nanos> next = down_.next_release();
     if (const auto u = up_.next_release(); u && (!next || *u < *next)) next = u;
-    if (c_.spin_us > 0 && next && *next - now_ns() <= std::chrono::microseconds(c_.spin_us))
-      timeout = 0;
+    if (next && *next - now_ns() <= wake_advance()) timeout = 0;
     const int n =
         ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), timeout);
     if (n < 0) {
@@ -249,6 +256,12 @@ void Emulator::run() {
       } else if (tag == tag_timer) {
         std::uint64_t expirations = 0;
         (void)!::read(timer_.get(), &expirations, sizeof expirations);
+        // A wake-up that came late teaches the next ones to come early (an EWMA of lateness).
+        if (timer_armed_for_.count() > 1) {
+          const std::int64_t late = std::clamp<std::int64_t>((now_ns() - timer_armed_for_).count(),
+                                                             0, max_wake_advance_ns);
+          wake_late_ns_ += (late - wake_late_ns_) >> wake_ewma_shift;
+        }
       } else if (tag == tag_signal) {
         signalfd_siginfo si{};
         (void)!::read(signals_.get(), &si, sizeof si);

@@ -33,8 +33,11 @@ struct Config {
   // Release lateness p99 above this flags a window as behind (link_behind=1): past it, the
   // emulator's own error exceeds the 0.5 ms the ping calibration allows.
   std::int64_t behind_us = 500;
-  // Wake this long before a release and spin to it: trades CPU for lateness (0 = sleep only).
+  // Wake at least this long before a release and spin to it: trades CPU for lateness.
   std::int64_t spin_us = 0;
+  // Learn the timer's wake-up latency and wake that much early, spinning the rest (an idle CPU
+  // here wakes ~120 µs late, a busy one ~20 µs); off: sleep to the release itself.
+  bool adaptive_wake = true;
   // SCHED_FIFO priority of the loop (0 = normal scheduling). The emulator is the network, not
   // the system measured: on a busy machine a build or the server must not delay its releases.
   // It sleeps between packets, so it takes no more CPU for it; refused (no CAP_SYS_NICE): kept
@@ -55,6 +58,13 @@ Link configured_link(const Config& c);
 inline constexpr int read_budget = 256;
 /** Bytes of one packet buffer (a packet is at most the MTU). */
 inline constexpr std::size_t packet_buffer_bytes = 2048;
+/** Most the adaptive wake-up may advance a timer (a longer latency is a stall, not a habit). */
+inline constexpr std::int64_t max_wake_advance_ns = 300'000;
+/** Weight of one wake-up in the latency estimate: 1/8 (an EWMA over ~8 wake-ups). */
+inline constexpr int wake_ewma_shift = 3;
+/** The estimate before any wake-up is seen: between this VM's busy (~20 µs) and idle (~120 µs)
+ *  latencies, so a short exchange (a few pings) is not late while the estimate learns. */
+inline constexpr std::int64_t initial_wake_late_ns = 50'000;
 /** Control connections served at once; more are closed on accept. */
 inline constexpr std::size_t max_control_connections = 16;
 
@@ -109,6 +119,10 @@ class Emulator {
   double cpu_start_s_ = 0;
   bool stop_ = false;
   bool realtime_ = false;
+  Nanos timer_armed_for_{};  // when the armed timer should fire (0: disarmed)
+  std::int64_t wake_late_ns_ = initial_wake_late_ns;  // EWMA of how late the timer fires
+  /** How early to wake before a release: spin_us or the learned latency, the larger. */
+  Nanos wake_advance() const;
 };
 
 /** The whole program: parses flags, sets up, runs; returns the exit status. */
