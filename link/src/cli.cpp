@@ -37,7 +37,7 @@ Overrides (both directions unless named; unset: the profile's value):
   --queue-bytes=N     droptail limit in bytes (0 = none)
 Tuning:
   --behind-us=US      lateness p99 that flags a window as behind (default {})
-  --spin-us=US        wake this early and spin to each release (default {})
+  --spin-us=US        wake at least this early and spin to each release (default {})
   --no-adaptive-wake  sleep to each release instead of waking early by the timer's learned latency
   --rt-priority=N     SCHED_FIFO priority of the loop, 0 = normal scheduling (default {})
   --tun-device=PATH   the TUN clone device (default {})

@@ -224,7 +224,8 @@ void Emulator::arm_timer() {
     const Nanos at = *next - wake_advance();
     // it_value 0 would disarm: an instant already past is written as 1 ns.
     const std::int64_t ns = std::max<std::int64_t>(1, at.count());
-    timer_armed_for_ = Nanos(ns);
+    // Only a timer set for the future measures a wake-up; one already due fires at once.
+    timer_armed_for_ = at > now_ns() ? Nanos(ns) : Nanos{0};
     its.it_value.tv_sec = ns / 1'000'000'000;
     its.it_value.tv_nsec = ns % 1'000'000'000;
   }
@@ -257,7 +258,7 @@ void Emulator::run() {
         std::uint64_t expirations = 0;
         (void)!::read(timer_.get(), &expirations, sizeof expirations);
         // A wake-up that came late teaches the next ones to come early (an EWMA of lateness).
-        if (timer_armed_for_.count() > 1) {
+        if (timer_armed_for_.count() > 0) {
           const std::int64_t late = std::clamp<std::int64_t>((now_ns() - timer_armed_for_).count(),
                                                              0, max_wake_advance_ns);
           wake_late_ns_ += (late - wake_late_ns_) >> wake_ewma_shift;

@@ -119,7 +119,7 @@ class Emulator {
   double cpu_start_s_ = 0;
   bool stop_ = false;
   bool realtime_ = false;
-  Nanos timer_armed_for_{};  // when the armed timer should fire (0: disarmed)
+  Nanos timer_armed_for_{};  // when the armed timer should fire (0: disarmed or already due)
   std::int64_t wake_late_ns_ = initial_wake_late_ns;  // EWMA of how late the timer fires
   /** How early to wake before a release: spin_us or the learned latency, the larger. */
   Nanos wake_advance() const;
