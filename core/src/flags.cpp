@@ -22,7 +22,8 @@ T integer(std::string_view flag, std::string_view text, T min, T max) {
   });
   const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (!digits || ec != std::errc{} || p != text.data() + text.size() || v < min || v > max) {
-    if (max == std::numeric_limits<T>::max())
+    // A type's own top (2^32 - 1 and up) is no limit a user means; a port's 65535 is.
+    if (max == std::numeric_limits<T>::max() && sizeof(T) >= 4)
       throw bad_value(flag, text, fmt::format("a whole number, at least {}", min));
     throw bad_value(flag, text, fmt::format("a whole number from {} to {}", min, max));
   }

@@ -60,6 +60,12 @@ TEST(Flags, NumbersAreWholeAndFinite) {
   EXPECT_THROW(real("speed", "-1"), Error);
   EXPECT_THROW(real("speed", ""), Error);
   EXPECT_EQ(duration_ms("t", "1000"), 1000u);
+  try {
+    integer<std::uint16_t>("port", "70000");
+    ADD_FAILURE() << "70000 is no port";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "bad value '70000' for --port: a whole number from 0 to 65535");
+  }
   EXPECT_THROW(duration_ms("t", "999999999999999"), Error);
 }
 
