@@ -40,6 +40,7 @@ std::string CaseSpec::name() const {
   if (http != HttpVersion::http1_1) s += fmt::format("/http:{}", to_string(http));
   if (turns > 1) s += fmt::format("/turns:{}", turns);
   if (host_conns > 0) s += fmt::format("/host_conns:{}", host_conns);
+  if (link != "none") s += fmt::format("/link:{}", link);
   return s;
 }
 
@@ -207,6 +208,14 @@ CaseList enumerate_cases(const HarnessConfig& config,
       }
     }
   }
+  // Links outermost: the whole list on each link in turn, so a run switches profile once a link.
+  std::vector<CaseSpec> one_link = std::move(out.cases);
+  out.cases.clear();
+  for (const std::string& link : config.links)
+    for (CaseSpec c : one_link) {
+      c.link = link;
+      out.cases.push_back(std::move(c));
+    }
   return out;
 }
 

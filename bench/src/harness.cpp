@@ -2,6 +2,7 @@
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,11 +16,13 @@
 #include "ssebench/bench/cases.hpp"
 #include "ssebench/bench/engine.hpp"
 #include "ssebench/bench/harness_config.hpp"
+#include "ssebench/bench/harness_link.hpp"
 #include "ssebench/bench/load.hpp"
 #include "ssebench/bench/results_reporter.hpp"
 #include "ssebench/bench/run_context.hpp"
 #include "ssebench/bench/server.hpp"
 #include "ssebench/bench/stop_signal.hpp"
+#include "ssebench/link/netns.hpp"
 
 namespace ssebench::bench {
 
@@ -37,7 +40,35 @@ struct Run {
   /** Every case's latency histograms (repetitions merged), written beside the JSON. */
   CaseHistograms histograms;
   std::string histograms_path;  // empty: none written
+  LinkEmulator* link = nullptr;  // the run's emulator; null: loopback
+  std::string link_lost_at;      // the case during which the emulator was found gone
 };
+
+/**
+ * The server's /mock/stats, asked from inside the server's namespace when there is a link: over
+ * that namespace's loopback, so these requests never cross the emulated link (nor count in its
+ * figures, nor wait for its round trips). nullopt / false when the server does not answer.
+ */
+std::optional<ServerStats> server_stats(const Run& run, std::string* error = nullptr) {
+  try {
+    std::optional<link::EnterNetns> in_server;
+    if (run.link) in_server.emplace(run.link->ready().server_ns);
+    return fetch_stats(run.url, error);
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return std::nullopt;
+  }
+}
+
+bool server_reset(const Run& run) {
+  try {
+    std::optional<link::EnterNetns> in_server;
+    if (run.link) in_server.emplace(run.link->ready().server_ns);
+    return reset_stats(run.url);
+  } catch (const std::exception&) {
+    return false;
+  }
+}
 
 /** A case and what it replays. */
 struct RegisteredCase {
@@ -106,6 +137,35 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   }
   const Recording& rec = *expect.recording;
   const auto started = Clock::now();
+  // A link: its profile (links are the outermost loop, so this switches once a link), the
+  // clients in its client namespace (setns is per thread: the engines' threads are started
+  // from this one, inside it), and the streams stopped when the emulator exits.
+  std::optional<link::EnterNetns> in_client;
+  if (run.link) {
+    cfg.stop = run.link->abort_flag();
+    std::string not_run;
+    if (const std::optional<std::string> gone = run.link->lost()) {
+      not_run = fmt::format("not run: the link emulator {} before this case", *gone);
+      if (run.link_lost_at.empty())
+        run.link_lost_at =
+            fmt::format("before case {} of {} ({})", run.cases_done + 1, run.cases_total, one.name);
+    } else {
+      try {
+        if (run.link->profile() != spec.link) run.link->switch_to(spec.link);
+        in_client.emplace(run.link->ready().client_ns);
+      } catch (const std::exception& e) {
+        not_run = fmt::format("not run: link {}: {}", spec.link, e.what());
+      }
+    }
+    if (!not_run.empty()) {
+      ++run.cases_done;
+      ++run.cases_failed;
+      state.SkipWithError(not_run.c_str());
+      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
+                 not_run);
+      return;
+    }
+  }
   LoadRunner runner(hc.client_threads, hc.shard);
   const bool open = spec.load == LoadKind::open;
   const bool sessions = spec.load == LoadKind::users;
@@ -144,10 +204,18 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   }
 
   CaseAggregate agg(expect.clock.content_offsets(), rec.completion_tokens, cfg.speed);
+  // The link's window: the measured rounds (the warm-up is never counted).
+  if (run.link && failure.empty()) {
+    try {
+      run.link->reset();
+    } catch (const std::exception&) {
+      // Gone: lost() says so below.
+    }
+  }
   for (auto _ : state) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
-    if (reset_stats(run.url)) before = fetch_stats(run.url);
+    if (server_reset(run)) before = server_stats(run);
     RoundResult round;
     try {
       round = open       ? runner.run_open(expect, spec.transport, cfg, load)
@@ -159,7 +227,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       break;
     }
     if (before) {
-      if (const std::optional<ServerStats> after = fetch_stats(run.url)) {
+      if (const std::optional<ServerStats> after = server_stats(run)) {
         ServerRound s;
         s.cpu_us = after->cpu_us() - before->cpu_us();
         s.lateness_us_p50 = after->lateness_us_p50;
@@ -172,6 +240,21 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     agg.add(round);
   }
   if (failure.empty() && agg.failed() > 0) failure = summarize_errors(agg, "");
+  std::vector<std::pair<std::string, double>> link_figures;
+  if (run.link) {
+    try {
+      link_figures = run.link->stats();
+    } catch (const std::exception&) {
+      // Gone: lost() says so next.
+    }
+    if (const std::optional<std::string> gone = run.link->lost()) {
+      failure = fmt::format("the link emulator {} during this case{}", *gone,
+                            agg.failed() > 0 ? ": " + summarize_errors(agg, "") : "");
+      if (run.link_lost_at.empty())
+        run.link_lost_at =
+            fmt::format("during case {} of {} ({})", run.cases_done + 1, run.cases_total, one.name);
+    }
+  }
   if (stop_requested.load()) {
     // Whatever its streams saw, the case did not run to its end.
     failure = fmt::format("interrupted ({}) during this case{}", stop_signal_name(),
@@ -199,6 +282,12 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                  "{} ms): more --client-threads, or a lower rate\n",
                  one.name, behind, hc.behind_ms);
   }
+  for (const auto& [name, value] : link_figures) state.counters[name] = value;
+  if (find(link_figures, "link_behind").value_or(0) > 0)
+    fmt::print(stderr,
+               "{}: warning: the link emulator fell behind its schedule (its release lateness p99 "
+               "{:.0f} µs > its --behind-us): the emulator, not the link, shaped this case\n",
+               one.name, find(link_figures, "link_lateness_us_p99").value_or(0));
   if (hc.shard.count > 1) state.counters["shards"] = static_cast<double>(hc.shard.count);
   for (auto& [figure, h] : agg.histograms()) run.histograms[one.name][figure].merge(h);
   write_histograms(run.histograms_path, run.histograms);
@@ -315,6 +404,29 @@ int harness_main(int argc, char** argv) {
     }
   }
 
+  // A link (any but none): the emulator first, the server inside its server namespace next.
+  std::unique_ptr<LinkEmulator> link;
+  if (needs_emulator(config.links)) {
+    if (::geteuid() != 0) {
+      fmt::print(stderr,
+                 "ssebench-bench: --link={} needs root (network namespaces and TUN devices): run "
+                 "it with sudo\n",
+                 fmt::join(config.links, ","));
+      return 1;
+    }
+    const std::string exe = built_link_binary();
+    if (exe.empty()) {
+      fmt::print(stderr, "ssebench-bench: --link: no link emulator (ssebench-link) was built\n");
+      return 2;
+    }
+    try {
+      link = std::make_unique<LinkEmulator>(exe, config.links.front());
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ssebench-bench: {}\n", e.what());
+      return 1;
+    }
+    run->link = link.get();
+  }
   std::unique_ptr<ServerProcess> server;
   std::string server_desc;
   if (!config.server.empty()) {
@@ -326,20 +438,25 @@ int harness_main(int argc, char** argv) {
       fmt::print(stderr, "ssebench-bench: no server built; pass --server=URL\n");
       return 2;
     }
+    std::vector<std::string> server_args{"--recordings", config.recordings, "--threads",
+                                         std::to_string(config.server_threads)};
+    if (link) {
+      server_args.push_back("--bind");
+      server_args.push_back(link->ready().server_addr);
+    }
     try {
-      server = std::make_unique<ServerProcess>(
-          config.server_binary,
-          std::vector<std::string>{"--recordings", config.recordings, "--threads",
-                                   std::to_string(config.server_threads)});
+      server = std::make_unique<ServerProcess>(config.server_binary, std::move(server_args),
+                                               link ? link->ready().server_ns : std::string());
     } catch (const std::exception& e) {
       fmt::print(stderr, "ssebench-bench: {}\n", e.what());
       return 2;
     }
     run->url = server->url();
     server_desc = "started: " + server->command();
+    if (link) server_desc += fmt::format(" (in network namespace {})", link->ready().server_ns);
   }
   std::string stats_error;
-  if (!fetch_stats(run->url, &stats_error)) {
+  if (!server_stats(*run, &stats_error)) {
     fmt::print(stderr, "ssebench-bench: the server does not answer: {}\n", stats_error);
     return 2;
   }
@@ -363,7 +480,13 @@ int harness_main(int argc, char** argv) {
   run->cases_total = 0;
   for (const auto& one : registered)
     run->cases_total += selected(filter, one->name) ? repetitions : 0;
-  add_context(config, run->url, server_desc, run->histograms_path);
+  {
+    // The interface, its MTU and the route as the clients see them: from the client namespace.
+    std::optional<link::EnterNetns> in_client;
+    if (link) in_client.emplace(link->ready().client_ns);
+    add_context(config, run->url, server_desc, run->histograms_path);
+  }
+  add_link_context(config.links, link.get());
   fmt::print(stderr, "ssebench-bench: {} cases against {}\n", registered.size(), run->url);
 
   std::unique_ptr<benchmark::BenchmarkReporter> display;
@@ -385,6 +508,14 @@ int harness_main(int argc, char** argv) {
     return stop_exit_status();
   }
   if (results.write_failed()) return 1;
+  if (link && (link->lost() || !run->link_lost_at.empty())) {
+    fmt::print(stderr,
+               "ssebench-bench: the link emulator {} {}: that case's streams failed and the "
+               "cases after it did not run\n",
+               link->lost().value_or("failed"),
+               run->link_lost_at.empty() ? "after the last case" : run->link_lost_at);
+    return 1;
+  }
   if (run->cases_failed > 0) {
     fmt::print(stderr, "ssebench-bench: {} of {} cases failed\n", run->cases_failed,
                run->cases_done);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "ssebench/bench/harness_link.hpp"
+
 namespace ssebench::bench {
 
 std::string built_server_binary() {
@@ -69,6 +71,8 @@ void check_together(const HarnessConfig& c) {
           fmt::format("--users values must be at least the number of shards ({})", c.shard.count));
   if (!(c.duration_s > c.warmup_s + c.cooldown_s))
     throw flags::Error("--duration must exceed --warmup-s + --cooldown-s");
+  if (!c.server.empty() && needs_emulator(c.links))
+    throw flags::Error("--link starts its own server inside the link's namespace; drop --server");
   if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
     throw flags::Error(
         fmt::format("--max-concurrency must be at least the number of shards ({})", c.shard.count));
@@ -138,6 +142,7 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
     c.host_connections = counts<std::size_t>("host-connections", v, 0);
   });
   p.toggle("quick", [&] { c.quick = true; });
+  p.value("link", [&](std::string_view v) { c.links = parse_links(v); });
   p.value("rate", [&](std::string_view v) {
     c.rates =
         flags::list_of<double>("rate", v, [](std::string_view r) { return positive("rate", r); });
@@ -217,6 +222,9 @@ std::string harness_help(const HarnessConfig& d) {
       "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
       "50,250\n"
       "                           (every poll shape stays)\n"
+      "  --link=LIST              links, every case on each (default {}): none = loopback;\n"
+      "                           a profile of ssebench-link --list-profiles (3g, lte, ...) or\n"
+      "                           trace:DOWN,UP[,rtt=MS] runs through the link emulator (root)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
       "                           of the closed rounds of --concurrency\n"
@@ -236,9 +244,9 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), to_string(d.arrival), d.burstiness, d.seed, d.max_concurrency,
-      d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads,
-      d.shard.index, d.shard.count);
+      join(d.host_connections), join(d.links), to_string(d.arrival), d.burstiness, d.seed,
+      d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
+      d.client_threads, d.shard.index, d.shard.count);
 }
 
 }  // namespace ssebench::bench

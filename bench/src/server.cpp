@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -69,7 +70,8 @@ double number(const json::object& o, std::string_view key) {
 }
 }  // namespace
 
-ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args) {
+ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args,
+                             const std::string& netns) {
   args.insert(args.begin(), binary);
   args.push_back("--port");
   args.push_back("0");
@@ -80,6 +82,11 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   std::vector<char*> argv;  // built before fork: the child only calls async-signal-safe functions
   for (std::string& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The namespace is opened here: the child only calls setns on it.
+  const int ns_fd =
+      netns.empty() ? -1 : open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
+  if (!netns.empty() && ns_fd < 0)
+    throw std::runtime_error("no network namespace /run/netns/" + netns);
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   const pid_t parent = getpid();
@@ -91,11 +98,13 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
     // run cleanly (its results written) and then this server.
     setpgid(0, 0);
     if (getppid() != parent) _exit(127);
+    if (ns_fd >= 0 && setns(ns_fd, CLONE_NEWNET) != 0) _exit(126);
     dup2(fds[1], STDOUT_FILENO);
     execv(argv[0], argv.data());
     _exit(127);
   }
   close(fds[1]);
+  if (ns_fd >= 0) close(ns_fd);
   stdout_fd_ = fds[0];
   std::string line;
   const auto until = std::chrono::steady_clock::now() + start_timeout;

@@ -64,6 +64,12 @@ struct HarnessConfig {
    */
   std::vector<std::size_t> host_connections{0};
   bool quick = false;  // CI's reduced set (apply_quick)
+  /**
+   * Links, the outermost loop (harness_link.hpp): every case on the first, then every case on
+   * the next, ... `none` alone is loopback; any other starts the link emulator (root), and a
+   * `none` beside others is the emulator's profile none (same namespaces, no shaping).
+   */
+  std::vector<std::string> links{"none"};
 
   // Load models (METRICS.md, "Load models").
   /** Open-loop arrival rates in streams/s, one case each ("/rate:R" where closed rounds have

@@ -23,10 +23,12 @@ class ServerProcess {
   static constexpr std::chrono::seconds stop_timeout{5};
 
   /**
-   * Runs `binary args… --port 0` and reads the first stdout line, `listening on URL`.
-   * Throws std::runtime_error with the reason if it does not come.
+   * Runs `binary args… --port 0` and reads the first stdout line, `listening on URL`; with a
+   * `netns`, inside that named network namespace (/run/netns/NAME, entered in the child before
+   * exec). Throws std::runtime_error with the reason if it does not come.
    */
-  ServerProcess(const std::string& binary, std::vector<std::string> args);
+  ServerProcess(const std::string& binary, std::vector<std::string> args,
+                const std::string& netns = {});
   ~ServerProcess();
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
