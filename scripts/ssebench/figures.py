@@ -157,6 +157,36 @@ _row("server_lateness_us_max", "µs", True, MACHINE, MAX, fmt="{:.0f}",
 _row("tcp_retransmits", "", True, MACHINE, SUM, fmt="{:.0f}", label="TCP retransmissions")
 _row("round_wall_s_mean", "s", True, MACHINE, MAX, fmt="{:.2f}", label="round wall time, s")
 
+# The link emulator's own figures over the case's measured rounds (--link runs only: `reset`
+# before them, `stats` after; link/README.md's stats fields). down = server -> client. A sharded
+# link run starts an emulator per shard: counts sum, the worst percentiles and flag win.
+_LINK = "--link runs (root; BenchHarness.LinkAxis checks them)"
+for _d, _way in (("down", "server to client"), ("up", "client to server")):
+    _row(f"link_{_d}_packets", "", None, PROTOCOL, SUM, fmt="{:.0f}",
+         label=f"link: packets {_way}", only_in=_LINK)
+    _row(f"link_{_d}_bytes", "B", None, PROTOCOL, SUM, fmt="{:.0f}",
+         label=f"link: IP bytes {_way}", only_in=_LINK)
+    _row(f"link_{_d}_delivered", "", None, PROTOCOL, SUM, fmt="{:.0f}",
+         label=f"link: packets {_way} delivered in the window", only_in=_LINK)
+    _row(f"link_{_d}_drops_loss", "", True, PROTOCOL, SUM, fmt="{:.0f}",
+         label=f"link: packets {_way} lost (the profile's loss)", only_in=_LINK)
+    _row(f"link_{_d}_drops_queue", "", True, PROTOCOL, SUM, fmt="{:.0f}",
+         label=f"link: packets {_way} dropped by the full queue", only_in=_LINK)
+    _row(f"link_{_d}_queue_delay_ms_p50", "ms", True, PROTOCOL, MEAN_STREAMS, fmt="{:.2f}",
+         label=f"link: queueing delay {_way} p50, ms", only_in=_LINK)
+    _row(f"link_{_d}_queue_delay_ms_p99", "ms", True, PROTOCOL, MAX, fmt="{:.2f}",
+         label=f"link: queueing delay {_way} p99, ms", only_in=_LINK)
+_row("link_cpu_us_per_packet", "µs", True, MACHINE, MEAN_STREAMS, fmt="{:.1f}",
+     label="link emulator CPU per packet, µs", only_in=_LINK)
+_row("link_lateness_us_p50", "µs", True, MACHINE, MEAN_STREAMS, fmt="{:.0f}",
+     label="link emulator release lateness p50, µs", only_in=_LINK)
+_row("link_lateness_us_p99", "µs", True, MACHINE, MAX, fmt="{:.0f}",
+     label="link emulator release lateness p99, µs", only_in=_LINK)
+_row("link_lateness_us_max", "µs", True, MACHINE, MAX, fmt="{:.0f}",
+     label="link emulator release lateness max, µs", only_in=_LINK)
+_row("link_behind", "", True, SETTING, MAX, fmt="{:.0f}",
+     label="link emulator behind its schedule (1 = yes)", only_in=_LINK)
+
 # Settings of the run the harness writes as counters (the case's dimensions are fields).
 _row("speed", "", None, SETTING, SAME, fmt="{:g}", label="replay speed")
 _row("duration_s", "s", None, SETTING, SAME, fmt="{:g}", label="duration, s")
