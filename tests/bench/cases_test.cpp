@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
 #include <map>
 
@@ -104,6 +105,30 @@ TEST(Cases, TheRecordHoldsWhatTheNameSays) {
   EXPECT_EQ(s.tls, "off");
   EXPECT_EQ(s.proxy, "none");
   EXPECT_EQ(s.client, "harness");
+}
+
+TEST(Cases, LinksAreTheOutermostLoopAndNamedUnlessNone) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::poll, Transport::sse};
+  const std::vector<std::string> one_link = names(enumerate(c, {&a}));
+  c.links = {"none", "3g"};
+  const CaseList list = enumerate(c, {&a});
+  ASSERT_EQ(list.cases.size(), 2 * one_link.size());
+  // Every case on none (names as they always were), then every case on 3g: one switch a link.
+  for (std::size_t i = 0; i < one_link.size(); ++i) {
+    const CaseSpec& none = list.cases[i];
+    const CaseSpec& g3 = list.cases[one_link.size() + i];
+    EXPECT_EQ(none.name(), one_link[i]);
+    EXPECT_EQ(none.link, "none");
+    EXPECT_EQ(g3.name(), one_link[i] + "/link:3g");
+    EXPECT_EQ(g3.link, "3g");
+    const std::vector<JsonField> fields = case_fields(g3);
+    const auto link = std::find_if(fields.begin(), fields.end(),
+                                   [](const JsonField& f) { return f.key == "link"; });
+    ASSERT_NE(link, fields.end());
+    EXPECT_EQ(link->json, "\"3g\"");
+  }
 }
 
 TEST(Cases, LongPollRunsTheCursorShapesOnlyAndIsSkippedWithoutOne) {

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <initializer_list>
 #include <string>
 #include <vector>
@@ -156,6 +160,38 @@ TEST(HarnessConfig, FlagsThatMustAgree) {
             "--users values must be at least the number of shards (3)");
   EXPECT_EQ(error_of({"--shard=0/3", "--max-concurrency=2"}),
             "--max-concurrency must be at least the number of shards (3)");
+}
+
+TEST(HarnessConfig, LinksAreCheckedByTheLinkLibraryAndATraceKeepsItsCommas) {
+  EXPECT_EQ(parse({}).links, std::vector<std::string>{"none"});
+  EXPECT_EQ(parse({"--link=none,3g,lte"}).links, (std::vector<std::string>{"none", "3g", "lte"}));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("harness_config_test_" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string down = (dir / "down").string(), up = (dir / "up").string(),
+                    bad = (dir / "bad").string();
+  std::ofstream(down) << "1\n2\n";
+  std::ofstream(up) << "1\n";
+  std::ofstream(bad) << "2\n1\n";
+  const std::string traces = "--link=lan,trace:" + down + "," + up + ",rtt=40,3g";
+  const std::string one_trace = "--link=trace:" + down + "," + up;
+  const std::string bad_trace = "--link=trace:" + bad + "," + up;
+  EXPECT_EQ(parse({traces.c_str()}).links,
+            (std::vector<std::string>{"lan", "trace:" + down + "," + up + ",rtt=40", "3g"}));
+  EXPECT_EQ(parse({one_trace.c_str()}).links,
+            (std::vector<std::string>{"trace:" + down + "," + up}));
+  EXPECT_TRUE(error_of({bad_trace.c_str()}).starts_with("--link: " + bad + ":2: "))
+      << error_of({bad_trace.c_str()});
+  std::filesystem::remove_all(dir);
+  EXPECT_EQ(error_of({"--link=3gg"}),
+            "--link: unknown profile '3gg'; the closest is '3g' (ssebench-link --list-profiles)");
+  EXPECT_EQ(error_of({"--link=none,lossy1"}),
+            "--link: unknown profile 'lossy1'; the closest is 'lossy-1' (ssebench-link "
+            "--list-profiles)");
+  EXPECT_EQ(error_of({"--link=3g,3g"}), "--link: '3g' is listed twice");
+  EXPECT_EQ(error_of({"--link=3g", "--server=http://127.0.0.1:1"}),
+            "--link starts its own server inside the link's namespace; drop --server");
+  EXPECT_NO_THROW(parse({"--link=none", "--server=http://127.0.0.1:1"}));
 }
 
 TEST(HarnessConfig, HelpPrintsTheDefaultsOfADefaultConfig) {

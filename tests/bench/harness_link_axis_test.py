@@ -4,12 +4,13 @@ otherwise). One sse case of a short recording at --speed=4 on `lan` and on `3g`:
 - the names end in /link:lan and /link:3g, the records' link fields say so, lan runs first;
 - 3g's time to first token is above lan's by most of 3g's 300 ms round trip (its connection was
   opened in the warm-up: the request and the first bytes' round trip; a handshake would add one);
-- every link_* counter is there, packets went both ways, the emulator delivered them;
+- every link_* counter is there, packets went both ways, the emulator delivered them, and its
+  packets are the clients' TCP segments (TCP_INFO), none of the harness's /mock/stats requests;
 - scripts/ssebench/figures.py has a row for every counter of the run (figures_test.py);
 - the context lists the links, the emulator and 3g's profile (300 ms, 1.6 / 0.768 Mbit/s);
 - the interface the clients use is the emulator's TUN end, MTU 1500;
 - no ssebench-bench-* namespace is left.
-Usage: harness_link_test.py HARNESS_BINARY OUT_DIR"""
+Usage: harness_link_axis_test.py HARNESS_BINARY OUT_DIR"""
 import json
 import os
 import subprocess
@@ -18,7 +19,7 @@ import sys
 from ssebench import results
 
 if os.geteuid() != 0:
-    print("harness_link_test: not root, skipped (the link emulator needs root)")
+    print("harness_link_axis_test: not root, skipped (the link emulator needs root)")
     sys.exit(77)
 
 harness, out_dir = sys.argv[1], sys.argv[2]
@@ -53,6 +54,14 @@ else:
         if not (k["link_down_packets"] > 0 and k["link_up_packets"] > 0
                 and k["link_down_bytes"] > 0 and k["link_down_delivered"] > 0):
             problems.append(f"{c['name']}: link counters {k}")
+        # The emulator saw the clients' TCP segments and nothing else: the harness's /mock/stats
+        # requests (three per round, each a connection of ~10 packets) go over the server
+        # namespace's loopback. A packet of slack each way: a last ACK after the socket's count.
+        for way, seg in (("down", "segments_in_per_stream"), ("up", "segments_out_per_stream")):
+            sent = k[seg] * k["streams_run"]
+            if abs(k[f"link_{way}_packets"] - sent) > 2:
+                problems.append(f"{c['name']}: link_{way}_packets {k[f'link_{way}_packets']}, "
+                                f"the clients' sockets counted {sent:.0f} segments")
         # The answer's bytes went down the link: at least the HTTP bytes the client read.
         if k["link_down_bytes"] < k["http_bytes_in_per_stream"] * k["streams"]:
             problems.append(f"{c['name']}: link_down_bytes {k['link_down_bytes']} below the "
@@ -62,7 +71,7 @@ else:
         gap = g3.get("ttft_ms_p50", 0) - lan.get("ttft_ms_p50", 0)
         if gap < 0.8 * 300:
             problems.append(f"3g's ttft p50 is {gap:.1f} ms above lan's, want >= 240 (0.8 RTT)")
-        print(f"harness_link_test: ttft p50 lan {lan.get('ttft_ms_p50'):.1f} ms, "
+        print(f"harness_link_axis_test: ttft p50 lan {lan.get('ttft_ms_p50'):.1f} ms, "
               f"3g {g3.get('ttft_ms_p50'):.1f} ms (+{gap:.1f})")
     if context.get("links") != "lan,3g":
         problems.append(f"context links {context.get('links')!r}")
@@ -86,5 +95,5 @@ else:
     if None in ns or left:
         problems.append(f"namespaces left: {left} (of {ns})")
 for p in problems:
-    print(f"harness_link_test: {p}", file=sys.stderr)
+    print(f"harness_link_axis_test: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)
