@@ -547,6 +547,9 @@ def run_case(case, args, server, bench, flags, outdir, recordings, link=None,
     else:
         pcap = os.path.join(outdir, f"{tag}.client-tun.pcapng")
         srv_pcap = os.path.join(outdir, f"{tag}.server-tun.pcapng")
+        # The probes' and the last case's closing packets may still be held by the link: each
+        # capture must start with nothing in flight, or one end sees a packet the other did not.
+        link.wait_quiet()
         caps = [Capture(None, pcap, "sblink-cli", link.fields["client_ns"], wait=False),
                 Capture(None, srv_pcap, "sblink-srv", link.fields["server_ns"], wait=False)]
         for c in caps:
