@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -1211,7 +1212,6 @@ class Link:
 
     def control(self, command):
         """One command on the control socket, its JSON answer."""
-        import socket
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(LINK_CONTROL_TIMEOUT_S)
