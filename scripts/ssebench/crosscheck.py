@@ -19,6 +19,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -54,6 +55,10 @@ CONTENT_KINDS = {"content", "refusal", "tool_args", "response.output_text.delta"
 
 class Fail(Exception):
     """A one-line error that ends the run with exit code 2."""
+
+
+class EnvFail(Fail):
+    """The environment is wrong (not root for --link): one line, exit code 1."""
 
 
 def last_line(text, returncode):
@@ -211,14 +216,23 @@ class Server:
 
 
 class Capture:
-    """tshark on lo, filtered to the server's port, into a pcapng file."""
+    """tshark on one interface (lo, filtered to the server's port; or a TUN end of the link inside
+    its namespace, unfiltered) into a pcapng file."""
 
-    def __init__(self, port, path):
+    def __init__(self, port, path, iface="lo", netns=None, wait=True):
         self.path = path
         self.errpath = path + ".tshark.log"
         self.err = open(self.errpath, "wb")
-        self.proc = spawn(["tshark", "-q", "-i", "lo", "-f", f"tcp port {port}", "-w", path],
-                          stdout=subprocess.DEVNULL, stderr=self.err)
+        argv = ["tshark", "-q", "-i", iface, "-w", path]
+        if port is not None:
+            argv[4:4] = ["-f", f"tcp port {port}"]
+        if netns:
+            argv = ["ip", "netns", "exec", netns] + argv
+        self.proc = spawn(argv, stdout=subprocess.DEVNULL, stderr=self.err)
+        if wait:
+            self.wait_started()
+
+    def wait_started(self):
         # tshark says "Capturing on" before dumpcap has opened the device; the file's header is
         # written once it has, and a failure (no permission) ends tshark.
         end = time.monotonic() + TSHARK_START_TIMEOUT_S
@@ -291,17 +305,29 @@ class Conn:
         for c2s in (True, False):
             data = bytearray()
             marks = []
+            ahead = {}  # start -> payload: segments beyond a gap (one lost on a link), held
             for t, d, n, _flags, seq, payload, _ip_len in self.frames:
                 if d != c2s or n == 0:
                     continue
                 start = seq - 1  # relative sequence numbers start at 1 after the SYN
                 if start + n <= len(data):
                     continue  # a retransmission of bytes already placed
-                if start != len(data):
-                    raise Fail(f"tcp.stream {self.sid}: a gap in the capture at byte {len(data)} "
-                               f"(segment starts at {start}); packets were lost")
-                data += payload
+                if start > len(data):
+                    if len(payload) > len(ahead.get(start, b"")):
+                        ahead[start] = payload
+                    continue
+                data += payload[len(data) - start:]
+                while ahead:  # the gap filled: what was held may follow now
+                    s0 = min(ahead)
+                    if s0 > len(data):
+                        break
+                    held = ahead.pop(s0)
+                    if s0 + len(held) > len(data):
+                        data += held[len(data) - s0:]
                 marks.append((len(data), t))
+            if ahead:
+                raise Fail(f"tcp.stream {self.sid}: a gap in the capture at byte {len(data)} "
+                           f"(next segment starts at {min(ahead)}); packets were lost")
             out[c2s] = (bytes(data), marks)
         return out
 
@@ -337,8 +363,8 @@ def read_capture(path, port):
             continue
         conn = conns.setdefault(sid, Conn(sid))
         conn.frames.append((t, c2s, n, flags, seq, payload, int(parts[8])))
-        if flags & SYN and not flags & ACK:
-            conn.syn_time = t
+        if flags & SYN and not flags & ACK and conn.syn_time is None:
+            conn.syn_time = t  # the first: a SYN lost on a link is sent again later
         if c2s and n > 0 and conn.first_c2s_payload_time is None:
             conn.first_c2s_payload_time = t
     return conns
@@ -477,12 +503,13 @@ def summary(values):
 # ---------------------------------------------------------------------------------------------
 # One case
 
-def bench_flags(bench, server, model):
+def bench_flags(bench, server, model, prefix=()):
     """The optional flags this harness accepts. Its --help cannot say (Google Benchmark's
-    Initialize answers --help first), so each flag is tried with --benchmark_list_tests."""
+    Initialize answers --help first), so each flag is tried with --benchmark_list_tests (which
+    asks the server for its stats: prefix puts it in the link's client namespace)."""
     supported = set()
     for flag in ("--no-warmup", "--rounds=1", "--speed=1"):
-        cmd = [bench, flag, f"--server={server.url}", "--cases=sse", f"--models={model}",
+        cmd = [*prefix, bench, flag, f"--server={server.url}", "--cases=sse", f"--models={model}",
                "--benchmark_list_tests=true"]
         try:
             r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
@@ -495,12 +522,16 @@ def bench_flags(bench, server, model):
     return supported
 
 
-def run_case(case, args, server, bench, flags, outdir, recordings):
+def run_case(case, args, server, bench, flags, outdir, recordings, link=None,
+             link_config=None):
+    """One case; with a link (Link) and its configuration (link_model), across it: the harness
+    in the client namespace, a capture on each TUN end."""
     transport, model = case
     tag = f"{transport}-{model}"
     pcap = os.path.join(outdir, f"{tag}.pcapng")
     bench_json = os.path.join(outdir, f"{tag}.bench.json")
-    cmd = [bench, f"--server={server.url}", f"--cases={transport}", f"--models={model}",
+    prefix = [] if link is None else ["ip", "netns", "exec", link.fields["client_ns"]]
+    cmd = [*prefix, bench, f"--server={server.url}", f"--cases={transport}", f"--models={model}",
            f"--concurrency={args.concurrency}", f"--intervals={args.interval_ms}",
            f"--recordings={recordings}", f"--poll-shapes={args.poll_shape}",
            f"--benchmark_out={bench_json}", "--benchmark_out_format=json"]
@@ -510,9 +541,21 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
             cmd.append(flag + value)
     if transport == "ws":
         cmd.append(f"--ws-turns={args.ws_turns}")  # one setting: the default runs 1 and 4
-    print(f"crosscheck: {tag}: capturing; {' '.join(cmd[1:])}", file=sys.stderr)
+    print(f"crosscheck: {tag}: capturing; {' '.join(cmd[len(prefix) + 1:])}", file=sys.stderr)
 
-    cap = Capture(server.port, pcap)
+    if link is None:
+        caps = [Capture(server.port, pcap)]
+    else:
+        pcap = os.path.join(outdir, f"{tag}.client-tun.pcapng")
+        srv_pcap = os.path.join(outdir, f"{tag}.server-tun.pcapng")
+        # The probes' and the last case's closing packets may still be held by the link: each
+        # capture must start with nothing in flight, or one end sees a packet the other did not.
+        link.wait_quiet()
+        caps = [Capture(None, pcap, "sblink-cli", link.fields["client_ns"], wait=False),
+                Capture(None, srv_pcap, "sblink-srv", link.fields["server_ns"], wait=False)]
+        for c in caps:
+            c.wait_started()
+        link.control("reset")  # the emulator's window: this case's packets only
     with open(os.path.join(outdir, f"{tag}.bench.log"), "wb") as log:
         proc = spawn(cmd, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -520,9 +563,14 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
         except subprocess.TimeoutExpired:
             raise Fail(f"{tag}: ssebench-bench ran longer than {args.timeout} s (--timeout)")
         release(proc)
-    stats = server.stats()
-    time.sleep(CAPTURE_TAIL_S)
-    dropped = cap.stop()
+    if link is None:
+        stats = server.stats()
+        time.sleep(CAPTURE_TAIL_S)
+    else:
+        link.wait_quiet()
+        link_stats = link.control("stats")
+        stats = server.stats()
+    dropped = sum(c.stop() for c in caps)
     if rc != 0:
         raise Fail(f"{tag}: ssebench-bench exited with {rc}; see {log.name}")
     if dropped:
@@ -565,24 +613,33 @@ def run_case(case, args, server, bench, flags, outdir, recordings):
 
     header, events = load_recording(os.path.join(recordings, model + ".jsonl"))
     conns = read_capture(pcap, server.port)
-    return compare(tag, transport, counter, total, header, events, conns, stats,
-                   args, bench_json, pcap)
+    if link is None:
+        return compare(tag, transport, counter, total, header, events, conns, stats,
+                       args, bench_json, pcap)
+    rows, figures = compare(tag, transport, counter, total, header, events, conns, stats, args,
+                            bench_json, pcap, server_conns=read_capture(srv_pcap, server.port))
+    matched = match_link(read_pcapng(srv_pcap), read_pcapng(pcap),
+                         (link.fields["server_addr"], link.fields["client_addr"]))
+    figures["link"] = link_rows(row_adder(rows, tag), matched, link_config, link_stats)
+    figures["link"].update({"emulator_stats": link_stats, "server_pcap": srv_pcap,
+                            "ready": link.ready})
+    return rows, figures
 
 
-def compare(tag, transport, counter, total, header, events, conns, stats, args,
-            bench_json, pcap):
-    rows = []
-
+def row_adder(rows, tag):
+    """row(figure, harness, instrument, ok, tolerance, note) appends one comparison to rows."""
     def row(figure, harness, instrument, ok, tolerance, note=""):
         rows.append({"case": tag, "figure": figure, "harness": harness, "instrument": instrument,
                      "difference": None if harness is None or instrument is None
                      else harness - instrument,
                      "verdict": "OK" if ok else "MISMATCH", "tolerance": tolerance,
                      "note": note})
+    return row
 
-    # Which connections carried the case's requests (not the harness's or our /mock/stats,
-    # which are HTTP/1.1 whatever the case's version).
-    h2 = args.http == "2"
+
+def case_connections(conns, h2, pcap):
+    """The connections that carried the case's requests, not the harness's or our /mock/stats
+    (HTTP/1.1 whatever the case's version): ([Conn], [(conn, parts, requests, responses)])."""
     data_conns, data = [], []
     for sid in sorted(conns):
         conn = conns[sid]
@@ -603,6 +660,17 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         data.append((conn, parts, reqs, parse_responses(*parts[False])))
     if not data_conns:
         raise Fail(f"{pcap}: no request of the case in the capture")
+    return data_conns, data
+
+
+def compare(tag, transport, counter, total, header, events, conns, stats, args,
+            bench_json, pcap, server_conns=None):
+    """conns: the client's view (loopback, or the client's TUN end of a link); server_conns:
+    the server's TUN end of a link, where the server's lateness is read (None: conns)."""
+    rows = []
+    row = row_adder(rows, tag)
+    h2 = args.http == "2"
+    data_conns, data = case_connections(conns, h2, pcap)
 
     def prefin(conn, c2s):
         """Segments of one direction before the connection's first FIN or RST."""
@@ -636,23 +704,31 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         h2_rows(row, counter, total, cap, data, stats, transport, events)
     else:
         http1_rows(row, total, cap, stats)
-    shared_rows(row, total, cap, data_conns, n_conns, prefin)
+    shared_rows(row, total, cap, data_conns, n_conns, prefin,
+                sum(len(h2_late_frames(q)) for _c, _p, q, _r in data) if h2 else 0)
     if h2:
         return rows, {"capture": cap, "server_stats": stats, "bench_json": bench_json,
                       "pcap": pcap, "wire_timing": {}}
 
     timing = wire_timing(transport, header, events, data, float(args.speed))
+    if server_conns is not None:
+        # Across a link the client's end sees the request a one-way delay before the server
+        # does and the events one after: the server's pacing is read at the server's end.
+        at_server = wire_timing(transport, header, events,
+                                case_connections(server_conns, h2, pcap)[1], float(args.speed))
+        for k in ("lateness_ms", "content_lateness_ms", "headers_delay_ms"):
+            timing[k] = at_server[k]
     if transport == "sse":
         # The harness checks each stream's text; the capture checks every byte of every event.
         row("SSE chunks identical to the recording's events", timing["events_expected"],
             timing["events_identical"], timing["events_expected"] == timing["events_identical"],
             "exact", "harness column: recorded events x streams; one HTTP chunk per event")
-        sse_rows(row, counter, timing, stats, float(args.speed))
+        sse_rows(row, counter, timing, stats, float(args.speed), server_conns is not None)
     elif transport == "ws":
         row("ws text frames identical to the recording's payloads", timing["events_expected"],
             timing["events_identical"], timing["events_expected"] == timing["events_identical"],
             "exact", "harness column: recorded events x turns; one frame per event's data")
-        sse_rows(row, counter, timing, stats, float(args.speed))
+        sse_rows(row, counter, timing, stats, float(args.speed), server_conns is not None)
     else:
         poll_rows(row, counter, timing, transport)
     counts = {k: timing.pop(k) for k in ("empty_polls", "events_expected", "events_identical")}
@@ -681,17 +757,21 @@ def http1_rows(row, total, cap, stats):
         srv_out == cap["payload_in"], "exact", "")
 
 
-def shared_rows(row, total, cap, data_conns, n_conns, prefin):
-    """Segments, wire bytes, connections and requests: the same rule over either version."""
+def shared_rows(row, total, cap, data_conns, n_conns, prefin, late_frames=0):
+    """Segments, wire bytes, connections and requests: the same rule over either version.
+    late_frames: HTTP/2 control frames the client may send after the reading (h2_late_frames),
+    each in a segment of its own that draws an ACK."""
     # Segments: TCP_INFO counts every segment from the SYN on (pure ACKs too) and is read when
     # the round ends, before the connections close; the capture's comparable count stops at the
     # first FIN. A delayed ACK of the last bytes may leave after the read: at most one per
     # connection and direction.
+    slack = n_conns + late_frames
+    late = f" + {late_frames} late HTTP/2 frames" if late_frames else ""
     for name, c2s in (("out", True), ("in", False)):
         h = total(f"segments_{name}")
         c = cap[f"segs_{name}_prefin"]
-        row(f"segments_{name} (TCP_INFO tcpi_segs_{name})", h, c, 0 <= c - h <= n_conns,
-            f"0 <= capture - harness <= {n_conns} (connections)",
+        row(f"segments_{name} (TCP_INFO tcpi_segs_{name})", h, c, 0 <= c - h <= slack,
+            f"0 <= capture - harness <= {slack} (connections{late})",
             f"capture: all segments before the first FIN; with payload "
             f"{cap[f'segs_{name}_data']}, all incl. teardown {cap[f'segs_{name}_all']}")
     # wire_bytes: the harness's formula (payload + 52 per segment) on its own counters, against
@@ -702,8 +782,8 @@ def shared_rows(row, total, cap, data_conns, n_conns, prefin):
         c = cap[f"payload_{name}"] + WIRE_HEADER_BYTES * cap[f"segs_{name}_prefin"]
         real = cap[f"ip_bytes_{name}_prefin"]
         row(f"wire_bytes_{name} (payload + {WIRE_HEADER_BYTES}/segment)", h, c,
-            0 <= c - h <= WIRE_HEADER_BYTES * n_conns,
-            f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {n_conns} (as segments)",
+            0 <= c - h <= WIRE_HEADER_BYTES * slack,
+            f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {slack} (as segments)",
             f"capture's real IPv4 bytes {real}: the formula is off by {c - real:+d}")
     h_conn = total("connections")
     row("connections (SYN)", h_conn, cap["connections"], h_conn == cap["connections"], "exact", "")
@@ -733,19 +813,26 @@ def h2_frames(data):
     return out
 
 
+def h2_late_frames(frames):
+    """The client's frames that may leave after the harness reads TCP_INFO: WINDOW_UPDATE for
+    the last DATA, GOAWAY at close, and RST_STREAM (STREAM_CLOSED) for streams already ended,
+    which libcurl sends as each stream ends on loopback but at the close across a link."""
+    return [f for f in frames if f[0] in (H2_WINDOW_UPDATE, H2_GOAWAY, H2_RST_STREAM)]
+
+
 def h2_rows(row, counter, total, cap, data, stats, transport, events):
     """Bytes over HTTP/2 against the frames on the wire."""
     requests = cap["requests"]
     data_out = sum(len(f[3]) for _c, _p, q, _r in data for f in q if f[0] == H2_DATA)
     data_in = sum(len(f[3]) for _c, _p, _q, r in data for f in r if f[0] == H2_DATA)
-    # Sent bytes are acked bytes, read when the round ends: WINDOW_UPDATEs (and the GOAWAY of
-    # the close) the client sends after that reading are on the wire, not in the harness's count.
-    late = sum(H2_FRAME_HEADER + len(f[3]) for _c, _p, q, _r in data for f in q
-               if f[0] in (H2_WINDOW_UPDATE, H2_GOAWAY))
+    # Sent bytes are acked bytes, read when the round ends: WINDOW_UPDATEs, RST_STREAMs and the
+    # GOAWAY of the close that the client sends after that reading are on the wire, not in the
+    # harness's count.
+    late = sum(H2_FRAME_HEADER + len(f[3]) for _c, _p, q, _r in data for f in h2_late_frames(q))
     h_out, h_in = total("tcp_payload_bytes_out"), total("tcp_payload_bytes_in")
     row("tcp_payload_bytes_out (client, TCP_INFO)", h_out, cap["payload_out"],
         0 <= cap["payload_out"] - h_out <= late,
-        f"0 <= capture - harness <= {late} (its WINDOW_UPDATE and GOAWAY frames)",
+        f"0 <= capture - harness <= {late} (its WINDOW_UPDATE, RST_STREAM, GOAWAY frames)",
         "bytes_acked - SYN, read at the round's end")
     row("tcp_payload_bytes_in (client, TCP_INFO)", h_in, cap["payload_in"],
         h_in == cap["payload_in"], "exact", "tcpi_bytes_received")
@@ -935,7 +1022,7 @@ def latency_rows(row, counter, timing, max_overhead_ms, note):
                 f"{wire['count']} samples; " + note)
 
 
-def sse_rows(row, counter, timing, stats, speed):
+def sse_rows(row, counter, timing, stats, speed, link=False):
     if speed == 0:  # no schedule: the server records no lateness, and lag is the backlog
         latency_rows(row, counter, timing, CLIENT_OVERHEAD_MAX_MS,
                      "speed 0: every offset is 0")
@@ -945,9 +1032,13 @@ def sse_rows(row, counter, timing, stats, speed):
     for q in ("p50", "p99"):
         server_ms = counter(f"server_lateness_us_{q}") / 1000.0
         d = None if wl[q] is None else wl[q] - server_ms
+        # Across a link TCP may hold written bytes in the socket (congestion window, loss
+        # recovery): the wire may then be later than the server's write, never earlier.
+        upper = math.inf if link else SERVER_LATENESS_TOL_MS
         row(f"server lateness {q} ms (vs wire, all events)", server_ms, wl[q],
-            d is not None and -SERVER_LATENESS_TOL_MS <= d <= SERVER_LATENESS_TOL_MS,
-            f"|wire - server| <= {SERVER_LATENESS_TOL_MS} ms",
+            d is not None and -SERVER_LATENESS_TOL_MS <= d <= upper,
+            f"wire - server >= -{SERVER_LATENESS_TOL_MS} ms (above: TCP held the bytes)" if link
+            else f"|wire - server| <= {SERVER_LATENESS_TOL_MS} ms",
             f"wire: chunk's packet - (request's last packet + offset); {wl['count']} events; "
             f"/mock/stats afterwards: count {lat.get('count')}")
     n_server = lat.get("count")
@@ -965,6 +1056,380 @@ def poll_rows(row, counter, timing, transport):
         return
     row("empty polls", e, timing["empty_polls"], e == timing["empty_polls"], "exact",
         "answers to GET with nothing after the events already received")
+
+
+# ---------------------------------------------------------------------------------------------
+# Across the emulated link (--link): ssebench-link (link/README.md) joins a server namespace and
+# a client namespace by two TUN devices; a capture on each TUN end sees every packet before the
+# emulator takes it and after it gives it back, on one clock (both are the kernel's
+# CLOCK_REALTIME at the packet socket), so each packet's time inside the emulator is measured
+# from outside it and compared with the schedule its configuration implies.
+
+LINK_NAME = "xcheck"  # the emulator's --name: namespaces ssebench-xcheck-PID-srv|cli
+LINK_READY_TIMEOUT_S = 10
+LINK_CONTROL_TIMEOUT_S = 5
+# After the harness exits, the traffic is over once no packet entered the link for this long
+# (a FIN or ACK lost on a lossy link is sent again after an RTO of 200 ms or more).
+LINK_QUIET_S = 1.0
+LINK_QUIET_MAX_S = 15.0
+# The emulator's bottleneck queue when no --queue-* flag is given (link/README.md, pipe.hpp).
+LINK_QUEUE_PACKETS = 1000
+LINKTYPE_RAW, LINKTYPE_IPV4 = 101, 228  # a TUN device has no link-layer header
+# The capture path's own share of a packet's measured delay, beyond what the emulator states as
+# its error (its release lateness): the emulator's wake-up when a packet arrives on a TUN (its
+# clock starts when it has read the packet; the sender's capture stamped it before), the TUN
+# write into the other namespace's stack up to its packet socket, and the two stamps. Never
+# negative. Measured (README.md, "Across the emulated link"): through --link=none, where nothing
+# is held, p50 20-60 us, p99 50-130 us, max 0.2-1.2 ms (a wake-up from idle on this VM). The bound
+# of each quantile is a few times the worst seen.
+CAPTURE_PATH_US = {"p50": 200.0, "p99": 1000.0, "max": 2500.0}
+# No packet may leave before its time: the capture's stamps of one packet's two ends can only
+# disagree by their resolution (ns) and by CLOCK_REALTIME's slew against the emulator's
+# CLOCK_MONOTONIC over the delay (NTP slews at most 500 ppm: 10 µs over 20 ms).
+EARLY_SLACK_US = 10.0
+
+
+def read_pcapng(path):
+    """The packets of a pcapng file: [(time ns, bytes)], each interface's if_tsresol honoured.
+    Raw IP only (a TUN device's capture); read here, not by tshark, for the bytes and the ns."""
+    try:
+        with open(path, "rb") as f:
+            buf = f.read()
+    except OSError as e:
+        raise Fail(f"{path}: {e}")
+    out, ifaces, pos, end = [], [], 0, "<"
+    while pos + 12 <= len(buf):
+        if buf[pos:pos + 4] == b"\x0a\x0d\x0d\x0a":  # section header: its byte order
+            end = "<" if buf[pos + 8:pos + 12] == b"\x4d\x3c\x2b\x1a" else ">"
+            ifaces = []
+        btype = int.from_bytes(buf[pos:pos + 4], "little" if end == "<" else "big")
+        blen = int.from_bytes(buf[pos + 4:pos + 8], "little" if end == "<" else "big")
+        if blen < 12 or pos + blen > len(buf):
+            break  # a block cut short: the writer was stopped mid-write
+        body = buf[pos + 8:pos + blen - 4]
+        order = "little" if end == "<" else "big"
+        if btype == 1:  # interface description: link type, then options
+            linktype = int.from_bytes(body[0:2], order)
+            if linktype not in (LINKTYPE_RAW, LINKTYPE_IPV4):
+                raise Fail(f"{path}: link type {linktype}, not raw IP (a TUN capture)")
+            ns_per_tick, o = 1000, 8  # default resolution 10^-6 s
+            while o + 4 <= len(body):
+                code, n = int.from_bytes(body[o:o + 2], order), int.from_bytes(body[o + 2:o + 4],
+                                                                               order)
+                if code == 0:
+                    break
+                if code == 9:  # if_tsresol
+                    v = body[o + 4]
+                    ns_per_tick = 1e9 / (2 ** (v & 0x7F)) if v & 0x80 else 10 ** (9 - v)
+                o += 4 + (n + 3) // 4 * 4
+            ifaces.append(ns_per_tick)
+        elif btype == 6:  # enhanced packet
+            iface = int.from_bytes(body[0:4], order)
+            ts = (int.from_bytes(body[4:8], order) << 32) | int.from_bytes(body[8:12], order)
+            caplen = int.from_bytes(body[12:16], order)
+            origlen = int.from_bytes(body[16:20], order)
+            if caplen != origlen:
+                raise Fail(f"{path}: a packet cut to {caplen} of {origlen} bytes (snap length)")
+            out.append((int(ts * ifaces[iface]), bytes(body[20:20 + caplen])))
+        pos += blen
+    return out
+
+
+def packet_key(pkt):
+    """A packet's identity on both sides: its bytes but the TTL and the header checksum (which
+    a router would change; the emulator changes nothing)."""
+    return pkt[:8] + pkt[9:10] + pkt[12:]
+
+
+def ipv4_addrs(pkt):
+    if len(pkt) < 20 or pkt[0] >> 4 != 4:
+        return None, None
+    return ".".join(map(str, pkt[12:16])), ".".join(map(str, pkt[16:20]))
+
+
+def link_model(exe, args):
+    """Each direction's configuration, as ssebench-link builds it (emulator.cpp's
+    configured_link): the profile's row of --list-profiles, then the overrides given."""
+    if args.link.startswith("trace:"):
+        raise Fail("--link: a trace profile is not checked: its delivery opportunities are "
+                   "timed from the emulator's start, which no capture sees")
+    try:
+        r = subprocess.run([exe, "--list-profiles"], capture_output=True, text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"{exe} --list-profiles took more than 30 s")
+    if r.returncode != 0:
+        raise Fail(f"{exe} --list-profiles: {last_line(r.stderr, r.returncode)}")
+    row = next((line.split() for line in r.stdout.splitlines()[1:]
+                if line.split() and line.split()[0] == args.link), None)
+    if row is None:
+        names = ", ".join(line.split()[0] for line in r.stdout.splitlines()[1:]
+                          if line.split() and not line.startswith("trace:"))
+        raise Fail(f"--link: unknown profile '{args.link}': one of {names}")
+
+    def rate(v):
+        return 0.0 if v == "-" else float(v) * 1e6
+
+    rtt_ms, loss = float(row[3]), float(row[4]) / 100
+    delay_us = math.floor(rtt_ms * 1000 / 2 + 0.5)
+    if args.link_delay_ms is not None:
+        delay_us = math.floor(args.link_delay_ms * 1000 + 0.5)
+        rtt_ms = args.link_delay_ms * 2
+    if args.link_loss is not None:
+        loss = args.link_loss
+    model = {"profile": args.link, "rtt_ms": rtt_ms}
+    for name, col in (("down", 1), ("up", 2)):
+        rate_bps = rate(row[col]) if args.link_rate_mbit is None else args.link_rate_mbit * 1e6
+        model[name] = {"delay_ns": delay_us * 1000, "rate_bps": rate_bps, "loss": loss,
+                       "queue_packets": LINK_QUEUE_PACKETS if rate_bps > 0 else 0}
+    return model
+
+
+def link_argv(exe, args):
+    argv = [exe, f"--profile={args.link}", f"--name={LINK_NAME}"]
+    for flag, value in (("--delay-ms", args.link_delay_ms), ("--loss", args.link_loss),
+                        ("--rate-mbit", args.link_rate_mbit)):
+        if value is not None:
+            argv.append(f"{flag}={value:g}")
+    return argv
+
+
+class Link:
+    """ssebench-link, started here: its ready line's fields, its control socket."""
+
+    def __init__(self, argv, outdir):
+        self.logpath = os.path.join(outdir, "link.log")
+        self.log = open(self.logpath, "wb")
+        self.proc = spawn(argv, stdout=subprocess.PIPE, stderr=self.log)
+        line = children._readline(self.proc.stdout, LINK_READY_TIMEOUT_S)
+        if not line or not line.startswith("ready "):
+            self.stop()
+            with open(self.logpath, "rb") as f:
+                why = last_line(f.read().decode(errors="replace"), self.proc.returncode)
+            cls = Fail if self.proc.returncode == 2 else EnvFail
+            raise cls(f"ssebench-link did not start: {why}")
+        self.ready = line
+        self.fields = dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+
+    def control(self, command):
+        """One command on the control socket, its JSON answer."""
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(LINK_CONTROL_TIMEOUT_S)
+                s.connect(self.fields["control"])
+                s.sendall(command.encode() + b"\n")
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        break
+                    buf += chunk
+            return json.loads(buf)
+        except (OSError, ValueError) as e:
+            raise Fail(f"ssebench-link control socket {self.fields.get('control')}: {e}")
+
+    def wait_quiet(self):
+        """Until no packet has entered the link for LINK_QUIET_S and none is held."""
+        end = time.monotonic() + LINK_QUIET_MAX_S
+        last, since = None, time.monotonic()
+        while time.monotonic() < end:
+            st = self.control("stats")
+            moved = (st["down_packets"], st["up_packets"])
+            held = sum(st[f"{d}_packets"] - st[f"{d}_delivered"] - st[f"{d}_drops_loss"]
+                       - st[f"{d}_drops_queue"] for d in ("down", "up"))
+            if moved != last:
+                last, since = moved, time.monotonic()
+            elif held == 0 and time.monotonic() - since >= LINK_QUIET_S:
+                return
+            time.sleep(0.1)
+        raise Fail(f"packets still crossed the link {LINK_QUIET_MAX_S} s after the harness "
+                   "exited")
+
+    def stop(self):
+        _stop(self.proc)
+        release(self.proc)
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.log.close()
+
+
+class NetnsServer(Server):
+    """The mock server inside the link's server namespace, bound to its TUN address. Its
+    /mock/stats is read from inside that namespace, where the address is local: that request
+    never crosses the link or the captures."""
+
+    def __init__(self, binary, recordings_dir, outdir, netns, addr):
+        self.netns = netns
+        self.log = open(os.path.join(outdir, "server.log"), "wb")
+        argv = ["ip", "netns", "exec", netns, binary, "--recordings", recordings_dir,
+                "--bind", addr, "--port", "0"]
+        try:
+            self.child = children.Child(argv, stderr=self.log,
+                                        start_timeout_s=SERVER_START_TIMEOUT_S, track=True)
+        except children.StartError as e:
+            self.log.close()
+            raise Fail(str(e))
+        self.url, self.port = self.child.url, self.child.port
+
+    def stats(self):
+        code = ("import sys, urllib.request as u\n"
+                "o = u.build_opener(u.ProxyHandler({}))\n"
+                f"sys.stdout.write(o.open(sys.argv[1], timeout={HTTP_TIMEOUT_S}).read().decode())")
+        try:
+            r = subprocess.run(["ip", "netns", "exec", self.netns, sys.executable, "-c", code,
+                                self.url + "/mock/stats"], capture_output=True, text=True,
+                               timeout=HTTP_TIMEOUT_S + 5)
+            if r.returncode != 0:
+                raise Fail(f"{self.url}/mock/stats: {last_line(r.stderr, r.returncode)}")
+            return json.loads(r.stdout)
+        except (subprocess.TimeoutExpired, ValueError) as e:
+            raise Fail(f"{self.url}/mock/stats: {e}")
+
+
+def link_schedule(tx, delivered, d):
+    """What the emulator's pipe (pipe.cpp) does with one direction's packets, replayed on the
+    times the sender's capture stamped them: [(release ns, queue ns) or None], and the packets
+    the bottleneck queue refuses. A packet is refused when the queue holds queue_packets not yet
+    serialized; otherwise it leaves the bottleneck back to back at the rate and is released a
+    delay after; a packet lost on the path (not delivered, not refused) still used the rate."""
+    out, backlog, link_free, last_release, refused = [], [], None, None, 0
+    head = 0
+    for (t, pkt), got in zip(tx, delivered):
+        if d["rate_bps"] > 0:
+            while head < len(backlog) and backlog[head] <= t:
+                head += 1
+            if d["queue_packets"] and len(backlog) - head >= d["queue_packets"]:
+                refused += 1
+                out.append(None)
+                continue
+            serialize = math.floor(len(pkt) * 8.0 * 1e9 / d["rate_bps"] + 0.5)
+            link_free = (t if link_free is None else max(link_free, t)) + serialize
+            departs = link_free
+            backlog.append(departs)
+        else:
+            departs = t
+        if not got:
+            out.append(None)
+            continue
+        release = departs + d["delay_ns"]
+        if last_release is not None:
+            release = max(release, last_release)  # order is kept
+        last_release = release
+        out.append((release, departs - t))
+    return out, refused
+
+
+def match_link(srv_packets, cli_packets, addrs):
+    """Every packet of each direction at its sender's TUN end, matched to the same packet at the
+    receiver's (first unmatched one with the same bytes, in order: the emulator keeps order).
+    {dir: {"tx": [(t, pkt)], "rx_t": [t or None per tx], "unknown": [t]}}."""
+    server, client = addrs
+    sides = {"down": (srv_packets, cli_packets, server), "up": (cli_packets, srv_packets, client)}
+    out = {}
+    for name, (at_sender, at_receiver, src) in sides.items():
+        tx = [(t, p) for t, p in at_sender if ipv4_addrs(p)[0] == src]
+        rx = [(t, p) for t, p in at_receiver if ipv4_addrs(p)[0] == src]
+        waiting = {}
+        for i, (_t, p) in enumerate(tx):
+            waiting.setdefault(packet_key(p), []).append(i)
+        heads = {k: 0 for k in waiting}
+        rx_t, unknown = [None] * len(tx), []
+        for t, p in rx:
+            k = packet_key(p)
+            ids = waiting.get(k)
+            if ids is None or heads[k] >= len(ids):
+                unknown.append(t)
+                continue
+            rx_t[ids[heads[k]]] = t
+            heads[k] += 1
+        out[name] = {"tx": tx, "rx_t": rx_t, "unknown": unknown, "rx": len(rx)}
+    return out
+
+
+def nearest_rank(sorted_values, q):
+    """The emulator's quantile (figures.cpp): the ceil(q n)-th smallest."""
+    k = min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))
+    return sorted_values[k]
+
+
+def ranks(values):
+    s = sorted(values)
+    if not s:
+        return {"count": 0, "p50": None, "p99": None, "max": None}
+    return {"count": len(s), "p50": nearest_rank(s, 0.5), "p99": nearest_rank(s, 0.99),
+            "max": s[-1]}
+
+
+def link_rows(row, matched, model, st):
+    """The capture's counts against the emulator's per direction, and every packet's delay
+    against its schedule. A packet's error (its receiver's stamp - its schedule replayed from its
+    sender's stamp) is the emulator's lateness for it plus the capture path's share, which is
+    never negative: so over the same packets (the emulator's window is the case's, both
+    directions, and its quantiles are nearest-rank as these) each quantile of the errors is at
+    least the lateness's, and above it by no more than the capture path's (CAPTURE_PATH_US).
+    Returns the figures for the JSON."""
+    figures, all_err = {}, []
+    for name in ("down", "up"):
+        d, m = model[name], matched[name]
+        who = "server -> client" if name == "down" else "client -> server"
+        delivered = [t is not None for t in m["rx_t"]]
+        sched, refused = link_schedule(m["tx"], delivered, d)
+        added, err, queue = [], [], []
+        for (t, _p), r, s in zip(m["tx"], m["rx_t"], sched):
+            if r is None or s is None:
+                continue
+            added.append((r - t) / 1e6)
+            err.append((r - s[0]) / 1e3)
+            queue.append(s[1] / 1e6)
+        all_err += err
+        lost = sum(not x for x in delivered)
+        n_tx = len(m["tx"])
+        row(f"link {name}: packets into the link ({who})", st[f"{name}_packets"], n_tx,
+            st[f"{name}_packets"] == n_tx, "exact",
+            "emulator: read from its TUN; capture: sent at the sender's TUN end")
+        row(f"link {name}: packets delivered", st[f"{name}_delivered"], len(added),
+            st[f"{name}_delivered"] == len(added), "exact",
+            "capture: matched at the receiver's end (IP header but TTL/checksum, and payload)")
+        drops = st[f"{name}_drops_loss"] + st[f"{name}_drops_queue"]
+        row(f"link {name}: packets lost (loss + queue drops)", drops, lost, drops == lost,
+            "exact", f"capture: at the sender's end only; emulator loss "
+            f"{st[f'{name}_drops_loss']}, queue {st[f'{name}_drops_queue']}")
+        if d["rate_bps"] > 0:
+            row(f"link {name}: queue drops", st[f"{name}_drops_queue"], refused,
+                st[f"{name}_drops_queue"] == refused, "exact",
+                f"capture: the bottleneck queue ({d['queue_packets']} packets) replayed")
+        row(f"link {name}: packets at the receiver never sent", 0, len(m["unknown"]),
+            not m["unknown"], "exact", "")
+        if err:
+            low = min(err)
+            row(f"link {name}: delay error min us (capture - schedule)", 0.0, low,
+                low >= -EARLY_SLACK_US, f"min >= -{EARLY_SLACK_US:g} us (never early)",
+                f"{len(err)} packets; schedule = sender's stamp + queue + "
+                f"{d['delay_ns'] / 1e6:g} ms")
+        qs = ranks(queue)
+        if d["rate_bps"] > 0 and queue:
+            for q in ("p50", "p99"):
+                emu = st[f"{name}_queue_delay_ms_{q}"]
+                tol = CAPTURE_PATH_US[q] / 1000
+                row(f"link {name}: queue ms {q} (serialization + wait)", emu, qs[q],
+                    abs(emu - qs[q]) <= tol, f"|capture - emulator| <= {tol:g} ms",
+                    "capture: the rate's schedule replayed from the sender's stamps")
+        figures[name] = {
+            "packets": n_tx, "delivered": len(added), "lost": lost, "refused_by_queue": refused,
+            "unknown_at_receiver": len(m["unknown"]), "configured_delay_ms": d["delay_ns"] / 1e6,
+            "rate_mbit": d["rate_bps"] / 1e6, "loss": d["loss"],
+            "added_delay_ms": ranks(added),
+            "added_minus_configured_ms": ranks([a - d["delay_ns"] / 1e6 for a in added]),
+            "queue_ms": qs, "error_us": ranks(err), "error_us_min": min(err) if err else None}
+    e = ranks(all_err)
+    if e["count"]:
+        for q in ("p50", "p99", "max"):
+            lat = st[f"lateness_us_{q}"]
+            row(f"link: delay error {q} us (both ways)", lat, e[q],
+                lat - EARLY_SLACK_US <= e[q] <= lat + CAPTURE_PATH_US[q],
+                f"lateness {q} <= capture <= lateness {q} + {CAPTURE_PATH_US[q]:g} us "
+                "(capture path)", "harness column: the emulator's release lateness")
+    figures["error_us"] = e
+    return figures
 
 
 # ---------------------------------------------------------------------------------------------
@@ -993,6 +1458,33 @@ def print_table(rows):
                          for i, (x, w) in enumerate(zip(c, widths))))
 
 
+def print_link(config, figures):
+    d = config["down"]
+    print(f"\nacross the link {config['profile']} (one-way delay {d['delay_ns'] / 1e6:g} ms, "
+          f"rate down/up {config['down']['rate_bps'] / 1e6:g}/{config['up']['rate_bps'] / 1e6:g} "
+          f"Mbit/s, 0 = none, loss {d['loss']:g}), per case and direction: packets, lost; "
+          "added delay - configured p50/p99/max ms; of it queue (serialization + wait) "
+          "p50/p99/max ms; error = capture - schedule p50/p99/max us; the emulator's lateness "
+          "p50/p99/max us")
+    for name, f in figures.items():
+        link = f.get("link")
+        if not link:
+            continue
+        st = link["emulator_stats"]
+        late = "/".join(f"{st[f'lateness_us_{q}']:.1f}" for q in ("p50", "p99", "max"))
+        for dname in ("down", "up"):
+            x = link[dname]
+            a, q, e = x["added_minus_configured_ms"], x["queue_ms"], x["error_us"]
+            if not a["count"]:
+                print(f"  {name} {dname}: {x['packets']} packets, {x['lost']} lost")
+                continue
+            qtext = (f"{q['p50']:.3f}/{q['p99']:.3f}/{q['max']:.3f}" if q["count"]
+                     and x["rate_mbit"] else "none")
+            print(f"  {name} {dname}: {x['packets']} packets, {x['lost']} lost; "
+                  f"+{a['p50']:.3f}/{a['p99']:.3f}/{a['max']:.3f} ms; queue {qtext}; error "
+                  f"{e['p50']:.1f}/{e['p99']:.1f}/{e['max']:.1f} us; lateness {late}")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--cases", default="sse,poll", help="transports (default sse,poll)")
@@ -1014,7 +1506,28 @@ def main():
     p.add_argument("--timeout", type=float, default=BENCH_TIMEOUT_S,
                    help=f"seconds one case's harness run may take (default {BENCH_TIMEOUT_S})")
     p.add_argument("--out", help="output folder (default results/local/crosscheck-<UTC time>)")
+    p.add_argument("--link", metavar="PROFILE",
+                   help="across ssebench-link with this profile (root): the server and the "
+                   "harness in its namespaces, a capture on each TUN end, every packet's delay "
+                   "checked against the link's schedule")
+    p.add_argument("--link-delay-ms", type=float, metavar="MS",
+                   help="with --link: one-way delay each way instead of the profile's RTT/2")
+    p.add_argument("--link-loss", type=float, metavar="P",
+                   help="with --link: random loss per packet each way, 0 to 1")
+    p.add_argument("--link-rate-mbit", type=float, metavar="MBIT",
+                   help="with --link: rate limit each way instead of the profile's")
     args = p.parse_args()
+    for name in ("link_delay_ms", "link_loss", "link_rate_mbit"):
+        v = getattr(args, name)
+        flag = "--" + name.replace("_", "-")
+        if v is not None and args.link is None:
+            p.error(f"{flag} needs --link")
+        if v is not None and not (0 <= v <= (1 if name == "link_loss" else 100_000)):
+            p.error(f"{flag}: {v:g} is out of range")
+    if args.link is not None and os.geteuid() != 0:
+        print("crosscheck: --link needs root (it makes network namespaces and captures in "
+              "them); run it with sudo", file=sys.stderr)
+        return 1
     outdir = args.out or os.path.join(
         ROOT, "results", "local",
         "crosscheck-" + datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%SZ"))
@@ -1022,9 +1535,25 @@ def main():
     try:
         ensure_tshark()
         server_bin, bench = find_binaries(args)
+        link = link_config = None
+        if args.link is not None:
+            link_bin = os.path.join(os.path.dirname(os.path.dirname(server_bin)), "link",
+                                    "ssebench-link")
+            if not os.access(link_bin, os.X_OK):
+                raise Fail(f"no {link_bin}: build the target ssebench-link")
+            link_config = link_model(link_bin, args)
         os.makedirs(outdir, exist_ok=True)
-        server = Server(server_bin, args.recordings, outdir)
-        flags = bench_flags(bench, server, args.models.split(",")[0])
+        if link_config is not None:
+            link = Link(link_argv(link_bin, args), outdir)
+            if float(link.fields.get("rtt_ms", "nan")) != link_config["rtt_ms"]:
+                raise Fail(f"ssebench-link says rtt_ms={link.fields.get('rtt_ms')}, its "
+                           f"--list-profiles {link_config['rtt_ms']:g}: the table changed?")
+            server = NetnsServer(server_bin, args.recordings, outdir, link.fields["server_ns"],
+                                 link.fields["server_addr"])
+        else:
+            server = Server(server_bin, args.recordings, outdir)
+        prefix = [] if link is None else ["ip", "netns", "exec", link.fields["client_ns"]]
+        flags = bench_flags(bench, server, args.models.split(",")[0], prefix)
         if "--no-warmup" not in flags:
             raise Fail(f"{bench} has no --no-warmup: its uncounted warm-up would be in the "
                        "capture")
@@ -1033,11 +1562,16 @@ def main():
             for t in args.cases.split(","):
                 for m in args.models.split(","):
                     r, f = run_case((t, m), args, server, bench, flags, outdir,
-                                    args.recordings)
+                                    args.recordings, link, link_config)
                     rows += r
                     figures[f"{t}/{m}"] = f
         finally:
             server.stop()
+            if link is not None:
+                link.stop()
+    except EnvFail as e:
+        print(f"crosscheck: {e}", file=sys.stderr)
+        return 1
     except Fail as e:
         print(f"crosscheck: {e}", file=sys.stderr)
         return 2
@@ -1060,12 +1594,14 @@ def main():
                                     ("headers late", "headers_delay_ms"))
                  if w[key]["count"]]
         print(f"  {name}: " + "; ".join(parts))
+    if link_config is not None:
+        print_link(link_config, figures)
     mismatches = sum(r["verdict"] != "OK" for r in rows)
     result = {"format": "ssebench-crosscheck", "version": 1,
               "created_utc": datetime.datetime.now(datetime.timezone.utc).isoformat(),
               "command": sys.argv, "server_binary": server_bin, "bench_binary": bench,
               "concurrency": args.concurrency, "interval_ms": args.interval_ms,
-              "speed": args.speed, "rows": rows, "figures": figures,
+              "speed": args.speed, "link": link_config, "rows": rows, "figures": figures,
               "mismatches": mismatches}
     with open(os.path.join(outdir, "crosscheck.json"), "w") as f:
         json.dump(result, f, indent=1, default=str)
