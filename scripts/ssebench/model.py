@@ -368,8 +368,11 @@ class Bodies:
         return open_object(("queued", self.responses)) + self.tails[0] + 1
 
 
-def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
-    """{figure: (value, band half-width)} for one case."""
+def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1, mss=None):
+    """{figure: (value, band half-width)} for one case. mss: the link's largest segment payload
+    (a real link's 1,448 bytes: an answer longer than that takes several segments); None on
+    loopback, where every answer up to 64 KiB is one segment."""
+    segs = (lambda n: 1) if mss is None else (lambda n: max(1, math.ceil(n / mss)))  # noqa: E731
     if transport in ("poll", "long-poll") and not shape:
         shape = "events"  # runs before issue 7: their poll is today's shape events
     s = speed if speed > 0 else 1.0
@@ -392,7 +395,9 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
         headers = header_bytes(rec.response_headers)
         bodies = sum(len(e["bytes"].encode()) + len(f"{len(e['bytes'].encode()):x}") + 4
                      for e in rec.events) + 5  # + the last chunk 0\r\n\r\n
-        segments = 1 + len(rec.events) + 1 + 1  # headers, one per event, the last chunk, an ACK
+        # headers, one per event, the last chunk, an ACK
+        segments = (segs(headers) + sum(segs(len(e["bytes"].encode()) + 8) for e in rec.events)
+                    + 1 + 1)
         lag_band = (busy_ms, 2 * busy_ms)
     elif transport == "rest":
         body = rec.nonstream["body"].encode() if rec.nonstream else b""
@@ -400,7 +405,7 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
         lags = [at - o for o in offsets_ms]
         headers = header_bytes(rec.nonstream.get("headers") or JSON_HEADERS, len(body))
         bodies = len(body)
-        segments = 2
+        segments = segs(headers + bodies) + 1
         lag_band = (3 * busy_ms, 3 * busy_ms)  # every body at once: the thread reads them in turn
     elif transport == "poll":
         polls = max(1, math.ceil(end_ms / p - 1e-9)) if p > 0 else 1
@@ -408,7 +413,7 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
             polls += 1  # the job ends only once its last event's time has passed
         requests = 1 + polls
         h, body = job_answer(b.pending)  # the creation's answer: the queued object
-        headers, bodies, segments = h, body, 1
+        headers, bodies, segments = h, body, segs(h + body)
         seen = 0
         for k in range(1, polls + 1):
             due = due_at(k * p)
@@ -423,7 +428,7 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
             h, _ = job_answer(body)
             headers += h
             bodies += body
-            segments += 1
+            segments += segs(h + body)
             seen = due
         if shape == "openai":
             lags = [polls * p - o for o in offsets_ms]
@@ -441,14 +446,14 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1):
         requests = 1 + (len(edges) - 1) + 1
         lags = [0.0] * len(offsets_ms)
         h, body = job_answer(b.pending)
-        headers, bodies, segments = h, body, 1
+        headers, bodies, segments = h, body, segs(h + body)
         body_of = b.delta if shape == "delta" else b.events
         for first, due in list(zip(edges, edges[1:])) + [(len(job_times), len(job_times))]:
             body = body_of(first, due)
             h, _ = job_answer(body)
             headers += h
             bodies += body
-            segments += 2  # the answer and, for a held one, the ACK of its request
+            segments += segs(h + body) + 1  # the answer and, for a held one, the ACK of its request
         lag_band = (busy_ms, 3 * busy_ms)
     else:
         return {}
@@ -494,16 +499,376 @@ def lags_first(lags, offsets_ms, transport, p, shape, end_ms, rec):
     return 0.0
 
 
+# Link terms (issue 16) ---------------------------------------------------------------------------
+# What a link adds to a case predicted on loopback: round trips, serialization at the link's rate,
+# and the recovery of lost segments. Every term is a small function of the profile's numbers
+# (results/<run>'s context.link_profiles, from link/src/profile.cpp) and says where it comes from.
+# Times in ms; R is the round-trip time, split evenly, half each way (link/README.md).
+
+MSS_BYTES = 1448         # a 1,500-byte link MTU less 52 bytes of IPv4, TCP and timestamps
+RTO_MIN_MS = 200.0       # Linux TCP_RTO_MIN: the retransmission timeout is at least SRTT + 200 ms
+REO_WND_SHARE = 0.25     # RACK's reordering window, min_rtt / 4 (RFC 8985 §6.2, Linux's default)
+SATURATED = 0.9          # utilisation of a direction above which its queue grows without bound
+P99_SHARE = 0.01         # the share of events above a p99
+
+
+class Link:
+    """A profile's numbers (context.link_profiles[NAME]); a rate of 0 is unknown (a trace)."""
+
+    def __init__(self, name, profile):
+        self.name = name
+        self.rtt_ms = float(profile.get("rtt_ms") or 0.0)
+        self.down_mbit = float(profile.get("down_mbit") or 0.0)
+        self.up_mbit = float(profile.get("up_mbit") or 0.0)
+        self.loss = float(profile.get("loss") or 0.0)
+        self.queue_packets = profile.get("queue_packets")
+
+    @property
+    def rate_known(self):
+        return self.down_mbit > 0 and self.up_mbit > 0
+
+
+def link_of(context, name, where=""):
+    """The case's link (None on loopback, `none`); ResultsError when the run's context has no
+    such profile: a case on a link the run does not describe cannot be predicted."""
+    if name in (None, "", "none"):
+        return None
+    profiles = context.get("link_profiles") or {}
+    if name not in profiles or not isinstance(profiles[name], dict):
+        known = ", ".join(sorted(profiles)) or "none"
+        raise results.ResultsError(
+            f"{where}link '{name}' is not in the run's context.link_profiles (it has: {known})")
+    return Link(name, profiles[name])
+
+
+def serialization_ms(nbytes, mbit):
+    """The time `nbytes` take to leave at `mbit` Mbit/s: bytes × 8 / rate (a 1,500-byte packet at
+    12 Mbit/s: 1 ms, link/README.md). 0 when the rate is unknown (a trace)."""
+    return nbytes * 8 / (mbit * 1000) if mbit > 0 else 0.0
+
+
+def first_token_rtts(transport, fresh):
+    """Round trips between t0 (the client's clock starts just before connecting, METRICS.md) and
+    the first token's arrival, beyond the server's own first-token time. A fresh connection pays
+    TCP's handshake (1 RTT: SYN out, SYN-ACK back; the request rides with the last ACK), then
+    the request's one way and the answer's one way (1 RTT); a reused connection pays only the
+    latter. ws pays the handshake, its HTTP Upgrade (1 RTT) and the prompt message and first
+    answer (1 RTT): 3 fresh, 1 on a connection kept for the next turn. h2c with prior knowledge
+    sends its preface with the first request: no extra round trip."""
+    if not fresh:
+        return 1.0
+    return 3.0 if transport == "ws" else 2.0
+
+
+def fresh_share(counters):
+    """The share of streams that opened a connection, from the case's connections_per_stream:
+    the harness's pool keeps connections from its warm-up round (loopback runs: 0.0 at c:1, 0.04
+    for sse at c:100), so most measured streams pay no handshake. A setting of the client, not a
+    timing: read from the run as the speed is. 1 when the run does not say."""
+    v = counters.get("connections_per_stream")
+    return 1.0 if v is None else min(1.0, max(0.0, float(v)))
+
+
+def poll_link_lags(offsets_ms, job_times_ms, end_ms, p, rtt, handshake, up_ms, down_ms, shape):
+    """A fixed-rate poller on a link, simulated event by event: (lags, polls). t0 = 0; the
+    creation request leaves at `handshake` (a fresh connection's RTT, else 0), reaches the server
+    after R/2 + up_ms (its serialization up), and the job's clock starts then; its answer is back
+    at R. Poll k leaves at slot k·P — never before the previous answer is back: an answer that
+    came late moves to the next slot (job_client.cpp) — and sees every job event due by its
+    arrival; its answer is back R + down_ms after it left. So while R < P the poll's own round
+    trip costs nothing beyond what SSE pays (its request's half is prepaid by the schedule, the
+    answer's half SSE pays too): lag = wait for the next poll (P/2 on average) + R + handshake,
+    SSE's R + handshake; once R ≥ P the polls can only go every (⌊R/P⌋ + 1)·P."""
+    start = handshake + rtt / 2 + up_ms       # the job's clock origin, client time
+    back = handshake + rtt + up_ms + down_ms  # the creation answer
+    slot, polls, seen_at = 0, 0, {}
+    ended = False
+    while not ended:
+        slot += 1
+        at = slot * p
+        if at < back:
+            slot = math.floor(back / p) + 1
+            at = slot * p
+        polls += 1
+        job_now = at + rtt / 2 + up_ms - start
+        due = sum(1 for x in job_times_ms if x <= job_now)
+        back = at + rtt + up_ms + down_ms
+        ended = job_now > end_ms or polls > 100000
+        for i in range(due):
+            seen_at.setdefault(i, back)
+    n = len(job_times_ms)
+    if shape == "openai":
+        return [back - o for o in offsets_ms], polls
+    return [seen_at.get(min(i, n - 1), back) - o for i, o in content_index(offsets_ms,
+                                                                           job_times_ms)], polls
+
+
+def content_index(offsets_ms, job_times_ms):
+    """[(job event index, offset)] for each content event: the first job event at its offset
+    not taken yet (content events are job events)."""
+    out, j = [], 0
+    for o in offsets_ms:
+        while j < len(job_times_ms) - 1 and job_times_ms[j] < o - 1e-9:
+            j += 1
+        out.append((j, o))
+        j += 1
+    return out
+
+
+def long_poll_link_lags(offsets_ms, job_times_ms, rtt, handshake, up_ms, down_ms, wait_ms):
+    """A long poller on a link, simulated: (lags, requests). Each request leaves as soon as the
+    previous answer is back and reaches the server R/2 later; the server answers at once with
+    every event due since the last answer, or holds it until the next event (or its wait limit,
+    an empty answer). So while tokens come slower than one per RTT each answer carries one and
+    lag is SSE's; once they come faster, the events of a round trip wait for the next request:
+    tokens per answer ≈ max(1, R × token rate) (long_poll_batch), requests per stream fall, and
+    lag adds up to 1 RTT (R/2 on average) beyond SSE's."""
+    start = handshake + rtt / 2 + up_ms
+    back = handshake + rtt + up_ms + down_ms
+    delivered = {}
+    nxt, requests = 0, 1
+    n = len(job_times_ms)
+    while nxt < n:
+        arrive = back + rtt / 2 + up_ms - start  # job time the request reaches the server
+        if job_times_ms[nxt] <= arrive:
+            answer = arrive
+        elif job_times_ms[nxt] - arrive <= wait_ms:
+            answer = job_times_ms[nxt]
+        else:
+            answer = arrive + wait_ms  # empty: the wait limit passed
+        requests += 1
+        back = answer + start + rtt / 2 + down_ms
+        while nxt < n and job_times_ms[nxt] <= answer:
+            delivered[nxt] = back
+            nxt += 1
+    requests += 1  # the answer that finds the job ended, as on loopback
+    return [delivered.get(i, back) - o for i, o in content_index(offsets_ms, job_times_ms)], \
+        requests
+
+
+def long_poll_batch(rtt_ms, tokens_per_s):
+    """Tokens per long-poll answer once a round trip is longer than the gap between tokens:
+    max(1, R × token rate) (METRICS.md: 'long-poll batches when tokens come faster than a
+    round trip')."""
+    return max(1.0, rtt_ms / 1000 * tokens_per_s)
+
+
+def recovery_ms(rtt, gap_ms):
+    """The extra delay of a lost data segment (Linux: SACK, RACK-TLP on by default). A later
+    segment on the same connection within the timers lets RACK mark the lost one once the later
+    one's SACK is back and the lost one was sent more than RTT + reo_wnd (RTT/4) ago: the
+    retransmission comes max(gap + R, 1.25·R) after the original would have. With nothing
+    behind it (a sparse stream: one segment in flight) the tail loss probe waits 2·SRTT + 200 ms
+    (tcp_schedule_loss_probe adds TCP_RTO_MIN when one packet is out), capped by the RTO,
+    SRTT + 200 ms (TCP_RTO_MIN; RTTVAR ≈ 0 on an emulated link): so never more than R + 200 ms.
+    A lost SYN or SYN-ACK costs the initial RTO, 1 s (RFC 6298), on a fresh connection only."""
+    return min(max(gap_ms + rtt, (1 + REO_WND_SHARE) * rtt), rtt + RTO_MIN_MS)
+
+
+def loss_extra(p, rtt, gap_ms):
+    """(mean, p99) extra lag per event on a connection whose data segments are `gap_ms` apart
+    and lost with probability p each: a loss delays its own event by D = recovery_ms and every
+    event behind it until the retransmission arrives (TCP delivers in order): 1 + D/gap events,
+    the later ones by D/2 on average. A share s = p·(1 + D/gap) of events is delayed; the mean
+    adds p·D·(1 + D/(2·gap)) (at most D/2 when every event waits); the p99 adds D·(1 − 0.01/s)
+    once s > 1 % (delayed events spread evenly on [0, D]), else ≈ 0."""
+    if p <= 0 or gap_ms <= 0:
+        return 0.0, 0.0
+    d = recovery_ms(rtt, gap_ms)
+    share = min(1.0, p * (1 + d / gap_ms))
+    mean = min(d / 2, p * d * (1 + d / (2 * gap_ms)))
+    p99 = d * (1 - P99_SHARE / share) if share > P99_SHARE else 0.0
+    return mean, p99
+
+
+def mathis_mbit(rtt, p):
+    """One TCP connection's throughput bound at loss p: MSS / RTT × √(3 / 2p) (Mathis, Semke,
+    Mahdavi, Ott, CCR 1997), Mbit/s; unbounded without loss or RTT."""
+    if p <= 0 or rtt <= 0:
+        return math.inf
+    return MSS_BYTES * 8 / rtt / 1000 * math.sqrt(3 / (2 * p))
+
+
+def head_of_line(link, streams, gap_ms, mbit_per_stream):
+    """HTTP/1.1 (a connection per stream) against HTTP/2 (the streams on one connection) at the
+    link's loss: {"1.1"|"2": (mean extra ms, p99 extra ms, bound Mbit/s, demand Mbit/s,
+    saturated)}. On HTTP/2 a lost segment holds back every stream's bytes behind it on the shared
+    connection, whose segments are gap/streams apart: nearly every event waits once
+    p·(1 + D/gap_conn) reaches 1, and the one congestion window (Mathis) carries all streams'
+    demand; over HTTP/1.1 each stream has its own window and only its own losses."""
+    out = {}
+    for http, n in (("1.1", 1), ("2", max(1, streams))):
+        mean, p99 = loss_extra(link.loss, link.rtt_ms, gap_ms / n)
+        bound, demand = mathis_mbit(link.rtt_ms, link.loss), mbit_per_stream * n
+        out[http] = (mean, p99, bound, demand, demand > SATURATED * bound)
+    return out
+
+
+def utilisation(concurrency, bytes_per_stream, duration_ms, mbit):
+    """Demand over the link's rate in one direction: streams × bytes × 8 over the stream's
+    duration (0 when the rate is unknown). Above SATURATED the bottleneck queue grows through the
+    stream and lag is bounded below by the backlog, not predicted."""
+    if mbit <= 0 or duration_ms <= 0:
+        return 0.0
+    return concurrency * bytes_per_stream * 8 / (duration_ms * mbit * 1000)
+
+
+def queue_wait_ms(rho, mbit):
+    """Mean wait at the bottleneck for a utilisation rho < 1 (M/D/1: ρ / (2(1 − ρ)) packet
+    times of a 1,500-byte packet)."""
+    if mbit <= 0 or rho <= 0 or rho >= 1:
+        return 0.0
+    return rho / (2 * (1 - rho)) * serialization_ms(1500, mbit)
+
+
+POST_BYTES = 700   # a stream's request when the run does not say (headers and JSON body)
+GET_BYTES = 120    # a poll's GET when the run does not say
+
+
+def predict_on_link(rec, case, link, context):
+    """(prediction, notes) for a case on a link: predict()'s loopback figures with the link's
+    segments (MSS), then the round-trip, rate and loss terms above on ttft and lag, and the
+    round trips on long-poll's (and a late poll's) requests. notes: why a figure is left out."""
+    t, c = case["transport"], case["counters"]
+    speed = c.get("speed", 1.0) or 1.0
+    conc = case["concurrency"] or 1
+    base = predict(rec, "sse" if t == "ws" else t, case["interval_ms"], case["shape"], speed,
+                   conc, mss=MSS_BYTES)
+    if t == "ws":  # only its timing: ws frames its events itself, requests are turns
+        base = {k: v for k, v in base.items() if k in ("lag_ms_mean", "lag_ms_p99", "ttft_ms_p50")}
+    if not base:
+        return {}, []
+    notes = []
+    r = link.rtt_ms
+    share = fresh_share(c)
+    fresh = share >= 0.5
+    handshake = r if fresh else 0.0
+    s = speed if speed > 0 else 1.0
+    offsets = [e["t_us"] / s / 1000 for e in rec.content]
+    job_times = [e["t_us"] / s / 1000 for e in rec.job_events]
+    end_ms = rec.end_us / s / 1000
+    tokens = max(rec.tokens, 1)
+    requests = base["requests_per_stream"][0] if "requests_per_stream" in base else 1.0
+    wire_in = base.get("wire_bytes_in_per_token", (0.0, 0.0))[0] * tokens
+    out_req = c.get("http_bytes_out_per_stream")
+    req_bytes = (out_req / max(c.get("requests_per_stream", 1.0), 1.0) if out_req
+                 else (POST_BYTES if t in ("sse", "rest", "ws") else GET_BYTES))
+    answers = max(requests - 1, 1) if t in ("poll", "long-poll") else max(len(rec.events), 1)
+    if t == "rest":
+        answers = 1
+    up_ms = serialization_ms(req_bytes + 52, link.up_mbit)
+    down_ms = serialization_ms(wire_in / answers, link.down_mbit) if wire_in else 0.0
+    rho_down = utilisation(conc, wire_in, end_ms, link.down_mbit)
+    rho_up = utilisation(conc, requests * (req_bytes + 52) + 52 * answers / 2, end_ms,
+                         link.up_mbit)
+    wait = queue_wait_ms(rho_down, link.down_mbit)
+    pred = dict(base)
+    lags = None
+    p = float(case["interval_ms"] or 0)
+    if t in ("sse", "ws"):
+        one = first_token_rtts(t, True) - 1 if fresh else 0.0
+        lag = r + one * r + up_ms + down_ms + wait
+        lags = [lag] * len(offsets)
+        mean = r * (1 + share * (first_token_rtts(t, True) - 1)) + up_ms + down_ms + wait
+        pred["lag_ms_mean"] = (mean, base["lag_ms_mean"][1])
+        pred["lag_ms_p99"] = (r * (first_token_rtts(t, True) if share > P99_SHARE else 1)
+                              + up_ms + down_ms + wait, base["lag_ms_p99"][1])
+        pred["ttft_ms_p50"] = (offsets[0] + lag if offsets else 0.0, base["ttft_ms_p50"][1])
+    elif t == "rest":
+        body_at = (rec.nonstream["offset_us"] if rec.nonstream else rec.end_us) / s / 1000
+        deliver = body_at + handshake + r + up_ms + down_ms + wait
+        lags = [deliver - o for o in offsets]
+    elif t == "poll":
+        lags, polls = poll_link_lags(offsets, job_times, end_ms, p, r, handshake, up_ms,
+                                     down_ms + wait, case["shape"] or "events")
+        pred["requests_per_stream"] = (1.0 + polls, base["requests_per_stream"][1])
+    elif t == "long-poll":
+        wait_limit = float(context.get("long_poll_wait_ms") or 10000)
+        lags, reqs = long_poll_link_lags(offsets, job_times, r, handshake, up_ms, down_ms + wait,
+                                         wait_limit)
+        pred["requests_per_stream"] = (float(reqs), 0.35 * reqs)
+    if lags and t not in ("sse", "ws"):
+        first = lags[0]
+        ordered = sorted(lags)
+        pred["lag_ms_mean"] = (sum(ordered) / len(ordered), base["lag_ms_mean"][1])
+        pred["lag_ms_p99"] = (percentile(ordered, 0.99), base["lag_ms_p99"][1])
+        pred["ttft_ms_p50"] = (offsets[0] + first, base["ttft_ms_p50"][1])
+    # The link's own error: the emulator's release lateness is < 0.1 ms (link/README.md); a
+    # share of R for the harness's and server's timers against the schedule, the queue's wait.
+    link_band = 1.0 + 0.05 * r + 3 * wait + down_ms
+    for k in ("lag_ms_mean", "lag_ms_p99", "ttft_ms_p50"):
+        if k in pred:
+            pred[k] = (pred[k][0], pred[k][1] + link_band)
+    if t == "long-poll" and "lag_ms_p99" in pred:
+        # which event a round trip catches depends on where the round trip starts: up to 1 RTT
+        pred["lag_ms_p99"] = (pred["lag_ms_p99"][0], pred["lag_ms_p99"][1] + 0.5 * r)
+        pred["lag_ms_mean"] = (pred["lag_ms_mean"][0], pred["lag_ms_mean"][1] + 0.25 * r)
+    if link.loss > 0:
+        gap = end_ms / answers if t != "sse" else end_ms / max(len(rec.events), 1)
+        p_eff = link.loss * (1 if t in ("sse", "ws", "rest") else 2)  # a poll's request too
+        mbit = wire_in * 8 / (end_ms * 1000) if end_ms > 0 else 0.0
+        hol = head_of_line(Link(link.name, {"rtt_ms": r, "loss": p_eff}), conc, gap, mbit)
+        mean_x, p99_x, bound, demand, saturated = hol["2" if str(case["http"]) == "2" else "1.1"]
+        if saturated:
+            notes.append(f"lag not predicted: one connection's bound at {link.loss:.0%} loss "
+                         f"(Mathis) {bound:.2f} Mbit/s < the streams' {demand:.2f} Mbit/s")
+            for k in ("lag_ms_mean", "lag_ms_p99", "ttft_ms_p50"):
+                pred.pop(k, None)
+        for k, extra, widen in (("lag_ms_mean", mean_x, mean_x),
+                                ("lag_ms_p99", p99_x, 0.5 * recovery_ms(r, gap / (
+                                    conc if str(case["http"]) == "2" else 1)))):
+            if k in pred:
+                pred[k] = (pred[k][0] + extra, pred[k][1] + widen)
+        if "ttft_ms_p50" in pred:
+            pred["ttft_ms_p50"] = (pred["ttft_ms_p50"][0],
+                                   pred["ttft_ms_p50"][1] + recovery_ms(r, gap))
+        for k in [k for k in pred if "bytes" in k]:
+            pred[k] = (pred[k][0], pred[k][1] + 2 * link.loss * pred[k][0])  # retransmissions
+    if not link.rate_known:
+        notes.append("rate unknown (a trace): only its round trip is modelled, lag and first "
+                     "token not checked")
+        for k in ("lag_ms_mean", "lag_ms_p99", "ttft_ms_p50"):
+            pred.pop(k, None)
+    elif max(rho_down, rho_up) > SATURATED:
+        notes.append(f"lag not predicted: the link is saturated (down {rho_down:.0%}, up "
+                     f"{rho_up:.0%} of its rate): its queue grows through the stream")
+        for k in ("lag_ms_mean", "lag_ms_p99", "ttft_ms_p50"):
+            pred.pop(k, None)
+    return pred, notes
+
+
 # The transports predict() models (bytes over HTTP/1.1 only; no connection cap).
 MODELLED = ("sse", "rest", "poll", "long-poll")
 
 
-def predictions_for(context, cases):
-    """{case name: {figure: (value, band)}} for every case whose recording can be found."""
+def predictions_for(context, cases, notes=None):
+    """{case name: {figure: (value, band)}} for every case whose recording can be found. A case
+    on a link (field `link` other than `none`) gets predict_on_link's terms; notes, a dict when
+    given, gets {case name: [why a figure is not predicted]}. ResultsError when a case names a
+    link the run's context does not describe."""
     folder = context.get("recordings")
     cache = {}
     out = {}
     for c in cases:
+        link = link_of(context, c["link"], f"{c['name']}: ")
+        if link is not None:
+            if c["transport"] not in MODELLED + ("ws",) or c["host_conns"] or c["max_concurrency"]:
+                continue
+            rid = c["recording"]
+            if rid not in cache:
+                try:
+                    cache[rid] = load_recording(rid, folder)
+                except (OSError, ValueError):
+                    cache[rid] = None
+            if cache[rid] is None:
+                continue
+            pred, why = predict_on_link(cache[rid], c, link, context)
+            if str(c["http"]) != "1.1":
+                pred = {k: v for k, v in pred.items() if "bytes" not in k}
+            out[c["run_name"]] = pred
+            if notes is not None and why:
+                notes[c["name"]] = why
+            continue
         if c["transport"] not in MODELLED or c["host_conns"] or c["max_concurrency"]:
             continue  # WebSocket, a connection cap's or concurrency cap's queue: no model yet
         rid = c["recording"]
@@ -544,10 +909,11 @@ def write(path):
     return len(preds)
 
 
-def check(path, wanted=None, transports=None):
-    """Rows (case, figure, predicted, band, measured, inside) and whether all are inside."""
+def check(path, wanted=None, transports=None, notes=None):
+    """Rows (case, figure, predicted, band, measured, inside) and whether all are inside; notes
+    (a dict) as predictions_for fills it."""
     context, cases = results.load(path)
-    preds = predictions_for(context, cases)
+    preds = predictions_for(context, cases, notes)
     rows = []
     for c in cases:
         if c["error"] or (transports and results.label(c) not in transports):
