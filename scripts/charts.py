@@ -11,7 +11,7 @@ recording marks its sse case, the reference every other bar is read against (×s
 import os
 import sys
 
-from ssebench import charts, cli
+from ssebench import charts, cli, results
 
 
 def main():
@@ -28,7 +28,10 @@ def main():
     if not cases:
         print("charts.py: no case with measurements", file=sys.stderr)
         return 1
-    drawn = charts.draw_all(context, cases, out_dir)
+    try:
+        drawn = charts.draw_all(context, cases, out_dir)
+    except results.ResultsError as e:  # a case on a link the context does not describe
+        cli.fail("charts.py", e)
     names = list(dict.fromkeys(os.path.splitext(os.path.basename(p))[0] for p in drawn))
     bars, rest = names[:3], sorted(names[3:])
     print(f"charts: {out_dir}/ {', '.join(bars + rest)} (.png, .svg)")

@@ -368,10 +368,13 @@ class Bodies:
         return open_object(("queued", self.responses)) + self.tails[0] + 1
 
 
-def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1, mss=None):
+def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1, mss=None,
+            schedule=None):
     """{figure: (value, band half-width)} for one case. mss: the link's largest segment payload
     (a real link's 1,448 bytes: an answer longer than that takes several segments); None on
-    loopback, where every answer up to 64 KiB is one segment."""
+    loopback, where every answer up to 64 KiB is one segment. schedule (a link's, from
+    poll_link_lags / long_poll_link_lags): poll, the job times its polls reach the server;
+    long-poll, the job-event index each answer ends at; None: loopback's own."""
     segs = (lambda n: 1) if mss is None else (lambda n: max(1, math.ceil(n / mss)))  # noqa: E731
     if transport in ("poll", "long-poll") and not shape:
         shape = "events"  # runs before issue 7: their poll is today's shape events
@@ -411,12 +414,14 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1, m
         polls = max(1, math.ceil(end_ms / p - 1e-9)) if p > 0 else 1
         if end_ms > 0 and polls * p <= end_ms:
             polls += 1  # the job ends only once its last event's time has passed
+        if schedule is not None:
+            polls = len(schedule)
         requests = 1 + polls
         h, body = job_answer(b.pending)  # the creation's answer: the queued object
         headers, bodies, segments = h, body, segs(h + body)
         seen = 0
         for k in range(1, polls + 1):
-            due = due_at(k * p)
+            due = due_at(k * p if schedule is None else schedule[k - 1])
             if shape == "delta":
                 body = b.delta(seen, due)
             elif shape == "events":
@@ -443,6 +448,8 @@ def predict(rec, transport, interval_ms=0, shape="", speed=1.0, concurrency=1, m
             if (job_times[i] - job_times[i - 1]) * 1000 > BURST_US:
                 edges.append(i)
         edges.append(len(job_times))
+        if schedule is not None:
+            edges = list(schedule)
         requests = 1 + (len(edges) - 1) + 1
         lags = [0.0] * len(offsets_ms)
         h, body = job_answer(b.pending)
@@ -570,7 +577,8 @@ def fresh_share(counters):
 
 
 def poll_link_lags(offsets_ms, job_times_ms, end_ms, p, rtt, handshake, up_ms, down_ms, shape):
-    """A fixed-rate poller on a link, simulated event by event: (lags, polls). t0 = 0; the
+    """A fixed-rate poller on a link, simulated event by event: (lags, arrivals), arrivals the job
+    times its polls reach the server (predict's schedule; their count the polls). t0 = 0; the
     creation request leaves at `handshake` (a fresh connection's RTT, else 0), reaches the server
     after R/2 + up_ms (its serialization up), and the job's clock starts then; its answer is back
     at R. Poll k leaves at slot k·P — never before the previous answer is back: an answer that
@@ -581,7 +589,7 @@ def poll_link_lags(offsets_ms, job_times_ms, end_ms, p, rtt, handshake, up_ms, d
     SSE's R + handshake; once R ≥ P the polls can only go every (⌊R/P⌋ + 1)·P."""
     start = handshake + rtt / 2 + up_ms       # the job's clock origin, client time
     back = handshake + rtt + up_ms + down_ms  # the creation answer
-    slot, polls, seen_at = 0, 0, {}
+    slot, polls, seen_at, arrivals = 0, 0, {}, []
     ended = False
     while not ended:
         slot += 1
@@ -592,15 +600,16 @@ def poll_link_lags(offsets_ms, job_times_ms, end_ms, p, rtt, handshake, up_ms, d
         polls += 1
         job_now = at + rtt / 2 + up_ms - start
         due = sum(1 for x in job_times_ms if x <= job_now)
+        arrivals.append(job_now)
         back = at + rtt + up_ms + down_ms
         ended = job_now > end_ms or polls > 100000
         for i in range(due):
             seen_at.setdefault(i, back)
     n = len(job_times_ms)
     if shape == "openai":
-        return [back - o for o in offsets_ms], polls
+        return [back - o for o in offsets_ms], arrivals
     return [seen_at.get(min(i, n - 1), back) - o for i, o in content_index(offsets_ms,
-                                                                           job_times_ms)], polls
+                                                                           job_times_ms)], arrivals
 
 
 def content_index(offsets_ms, job_times_ms):
@@ -616,7 +625,8 @@ def content_index(offsets_ms, job_times_ms):
 
 
 def long_poll_link_lags(offsets_ms, job_times_ms, rtt, handshake, up_ms, down_ms, wait_ms):
-    """A long poller on a link, simulated: (lags, requests). Each request leaves as soon as the
+    """A long poller on a link, simulated: (lags, requests, edges), edges the job-event index
+    each answer with events ends at, from 0 (predict's schedule). Each request leaves as soon as the
     previous answer is back and reaches the server R/2 later; the server answers at once with
     every event due since the last answer, or holds it until the next event (or its wait limit,
     an empty answer). So while tokens come slower than one per RTT each answer carries one and
@@ -626,7 +636,7 @@ def long_poll_link_lags(offsets_ms, job_times_ms, rtt, handshake, up_ms, down_ms
     start = handshake + rtt / 2 + up_ms
     back = handshake + rtt + up_ms + down_ms
     delivered = {}
-    nxt, requests = 0, 1
+    nxt, requests, edges = 0, 1, [0]
     n = len(job_times_ms)
     while nxt < n:
         arrive = back + rtt / 2 + up_ms - start  # job time the request reaches the server
@@ -641,9 +651,11 @@ def long_poll_link_lags(offsets_ms, job_times_ms, rtt, handshake, up_ms, down_ms
         while nxt < n and job_times_ms[nxt] <= answer:
             delivered[nxt] = back
             nxt += 1
+        if nxt > edges[-1]:
+            edges.append(nxt)
     requests += 1  # the answer that finds the job ended, as on loopback
-    return [delivered.get(i, back) - o for i, o in content_index(offsets_ms, job_times_ms)], \
-        requests
+    return ([delivered.get(i, back) - o for i, o in content_index(offsets_ms, job_times_ms)],
+            requests, edges)
 
 
 def long_poll_batch(rtt_ms, tokens_per_s):
@@ -779,13 +791,15 @@ def predict_on_link(rec, case, link, context):
         deliver = body_at + handshake + r + up_ms + down_ms + wait
         lags = [deliver - o for o in offsets]
     elif t == "poll":
-        lags, polls = poll_link_lags(offsets, job_times, end_ms, p, r, handshake, up_ms,
-                                     down_ms + wait, case["shape"] or "events")
-        pred["requests_per_stream"] = (1.0 + polls, base["requests_per_stream"][1])
+        lags, arrivals = poll_link_lags(offsets, job_times, end_ms, p, r, handshake, up_ms,
+                                        down_ms + wait, case["shape"] or "events")
+        # the bytes and requests of the polls the link lets through (fewer once R ≥ P)
+        pred.update(predict(rec, t, p, case["shape"], speed, conc, MSS_BYTES, arrivals))
     elif t == "long-poll":
         wait_limit = float(context.get("long_poll_wait_ms") or 10000)
-        lags, reqs = long_poll_link_lags(offsets, job_times, r, handshake, up_ms, down_ms + wait,
-                                         wait_limit)
+        lags, reqs, edges = long_poll_link_lags(offsets, job_times, r, handshake, up_ms,
+                                                down_ms + wait, wait_limit)
+        pred.update(predict(rec, t, p, case["shape"], speed, conc, MSS_BYTES, edges))
         pred["requests_per_stream"] = (float(reqs), 0.35 * reqs)
     if lags and t not in ("sse", "ws"):
         first = lags[0]
