@@ -7,6 +7,7 @@ bytes_per_token.png (wire bytes per token, in and out) and cpu_per_token.png (cl
 CPU per token): one panel per load, one group per transport (poll intervals and poll shapes
 apart: 'poll 250 / delta'), one bar per recording. In the bytes and CPU charts a dotted line per
 recording marks its sse case, the reference every other bar is read against (×sse).
+A run over several links (field `link`) also gets ssebench/linkcharts.py's link_*.png.
 """
 import os
 import sys
