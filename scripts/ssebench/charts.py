@@ -91,6 +91,7 @@ BARS = [
 
 def draw_all(context, cases, out_dir):
     """Every chart of a run into OUT_DIR; the paths written."""
+    linkcharts.links(context, cases)  # a case on an unknown link fails before anything is drawn
     paths = []
     for name, title, ylabel, series, marks, baseline in BARS:
         for counter in [k for k, _, _ in series] + ([marks] if marks else []):
