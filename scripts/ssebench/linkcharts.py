@@ -14,11 +14,12 @@ RTT on a log axis; loopback (`none`, RTT 0) is drawn at LOOPBACK_X and labelled 
 the loss-free links whose rate is known; a lossy link is an ×, a trace (rate unknown) a △,
 neither joined: they differ from their neighbours in more than the RTT.
 """
+import os
 import textwrap
 
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from . import crossover, results
+from . import crossover, model, results
 from .plot import machine, plt, save_in
 
 LOOPBACK_X = 0.3  # where RTT 0 sits on the log axis, ms
@@ -30,7 +31,7 @@ def profile(context, name):
     """{rtt_ms, down_mbit, up_mbit, loss, ...} of a link; loopback's zeros for `none`."""
     if name == "none":
         return {"rtt_ms": 0.0, "down_mbit": 0.0, "up_mbit": 0.0, "loss": 0.0}
-    p = (context.get("link_profiles") or {}).get(name)
+    p = model.context_value(context, "link_profiles", {}).get(name)
     if not isinstance(p, dict):
         raise results.ResultsError(f"link '{name}' is not in the run's context.link_profiles")
     return p
@@ -42,6 +43,15 @@ def links(context, cases):
     return sorted(((n, profile(context, n)) for n in names),
                   key=lambda lp: (float(lp[1].get("rtt_ms") or 0), float(lp[1].get("loss") or 0),
                                   lp[0]))
+
+
+def short_name(name):
+    """A profile's name for ticks and sentences: a trace by its down file's name
+    ('trace:…/Verizon-LTE-short.down,…' → 'trace Verizon-LTE-short')."""
+    if not name.startswith("trace:"):
+        return name
+    down = name[len("trace:"):].split(",")[0]
+    return "trace " + os.path.splitext(os.path.basename(down))[0]
 
 
 def is_multi_link(cases):
@@ -101,7 +111,7 @@ def rtt_axis(ax, context, cases, ylabel):
     ls = links(context, cases)
     xs = {}
     for name, p in ls:
-        xs.setdefault(x_of(p), []).append(name if name != "none" else "loopback")
+        xs.setdefault(x_of(p), []).append(short_name(name) if name != "none" else "loopback")
     ax.set_xscale("log")
     ax.set_xticks(list(xs))
     ax.set_xticklabels([f"{'/'.join(v)}\n{k if k != LOOPBACK_X else 0:g} ms" for k, v in xs.items()],
@@ -314,7 +324,7 @@ def hol_chart(context, cases, out_dir):
                        label=f"HTTP/{http}" + (" (one connection)" if http == "2" else
                                                " (a connection per stream)") if i == 0 else None)
         ax.set_xticks(range(len(keys)))
-        ax.set_xticklabels([f"{k[0]}\n{k[2]}\n{k[1]}" for k in keys], fontsize=6)
+        ax.set_xticklabels([f"{short_name(k[0])}\n{k[2]}\n{k[1]}" for k in keys], fontsize=6)
         ax.set_ylabel(ylabel)
         if log:
             plain_log_y(ax)
@@ -323,7 +333,7 @@ def hol_chart(context, cases, out_dir):
         ax.grid(axis="y", alpha=0.3)
     handles, names = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
-    losses = ", ".join(f"{n} {float(profile(context, n).get('loss') or 0):.0%}"
+    losses = ", ".join(f"{short_name(n)} {float(profile(context, n).get('loss') or 0):.0%}"
                        for n in dict.fromkeys(k[0] for k in keys))
     finish(fig, f"Head-of-line blocking: HTTP/2's one connection against HTTP/1.1's connection "
            f"per stream, {top} concurrent streams ({losses} loss each way; hatched: the case "

@@ -9,15 +9,18 @@ run's highest concurrency."""
 from . import linkcharts, model, results
 from .report import fmt, rel
 
+short = linkcharts.short_name
 
-def describe_link(name, p):
+
+def describe_link(name, p, context):
     if name == "none":
-        return "`none` (loopback)"
+        return ("`none` (unshaped, through the emulator's TUN devices: a 1,500-byte MTU)"
+                if context.get("link_emulator") else "`none` (loopback)")
     rate = (f"{float(p['down_mbit']):g} / {float(p['up_mbit']):g} Mbit/s"
             if p.get("down_mbit") and p.get("up_mbit") else "rate from its trace")
     loss = float(p.get("loss") or 0)
     extra = f", {loss:.0%} loss each way" if loss else ""
-    return f"`{name}` ({float(p.get('rtt_ms') or 0):g} ms RTT, {rate}{extra})"
+    return f"`{linkcharts.short_name(name)}` ({float(p.get('rtt_ms') or 0):g} ms RTT, {rate}{extra})"
 
 
 def signed(v):
@@ -74,7 +77,7 @@ def ttft_sentences(run, rec):
         if v is None or base is None:
             continue
         d = v - base
-        parts.append(f"`{link}` {'+' if d >= 0 else '−'}{fmt(abs(d))} ms "
+        parts.append(f"`{short(link)}` {'+' if d >= 0 else '−'}{fmt(abs(d))} ms "
                      f"({rtts(d, run.rtt(link)) or 'no RTT'})")
     if not parts:
         return []
@@ -87,7 +90,7 @@ def ttft_sentences(run, rec):
 def lag_sentences(run, rec):
     out = []
     sse = {link: value(run.find(rec, link, "sse"), "lag_ms_mean") for link in run.lossless()}
-    shown = [f"`{link}` {fmt(v)} ms" for link, v in sse.items() if v is not None]
+    shown = [f"`{short(link)}` {fmt(v)} ms" for link, v in sse.items() if v is not None]
     if len(shown) > 1:
         out.append(f"SSE's mean lag is the way back plus the request's way (measured from before "
                    f"the request): {', '.join(shown)}.")
@@ -99,7 +102,7 @@ def lag_sentences(run, rec):
             if poll is None or s is None:
                 continue
             extra = value(poll, "lag_ms_mean") - s
-            parts.append(f"`{link}` {signed(extra)} ms")
+            parts.append(f"`{short(link)}` {signed(extra)} ms")
             if link != "none" and run.rtt(link) >= p:
                 late.append(link)
         if not parts:
@@ -111,7 +114,7 @@ def lag_sentences(run, rec):
             a = value(run.find(rec, "none", "poll", p), "requests_per_stream")
             b = value(run.find(rec, link, "poll", p), "requests_per_stream")
             if a is not None and b is not None:
-                text += (f" On `{link}` the round trip ({fmt(run.rtt(link))} ms) is at least P: "
+                text += (f" On `{short(link)}` the round trip ({fmt(run.rtt(link))} ms) is at least P: "
                          f"a poll waits for the previous answer, and requests per stream go from "
                          f"{fmt(a)} to {fmt(b)}.")
         out.append(text)
@@ -134,7 +137,7 @@ def long_poll_sentences(run, rec):
     parts = []
     for link, req, extra in rows:
         batch = f", {fmt(tokens / max(req - 2, 1))} tokens an answer" if tokens else ""
-        parts.append(f"`{link}` {fmt(req)} requests{batch}"
+        parts.append(f"`{short(link)}` {fmt(req)} requests{batch}"
                      + (f", p99 lag {signed(extra)} ms beyond SSE's" if extra is not None else ""))
     first, last = rows[0][1], rows[-1][1]
     trend = "fewer" if last < first else "more" if last > first else "as many"
@@ -157,7 +160,7 @@ def bytes_sentences(run, rec):
             continue
         name = results.setting(linkcharts.off_link(vals[0][2]))
         lo, hi = min(v for _, v, _ in vals), max(v for _, v, _ in vals)
-        parts = ", ".join(f"`{link}` {fmt(v)}" for link, v, _ in vals)
+        parts = ", ".join(f"`{short(link)}` {fmt(v)}" for link, v, _ in vals)
         if hi <= 1.02 * lo:
             out.append(f"`{name}`'s wire bytes per token (in + out) hardly move with the link: "
                        f"{parts}.")
@@ -176,7 +179,7 @@ def crossover_sentences(run):
         for r in rows:
             if r["cost"] == "bytes" and r["shape"] == "delta":
                 how = {"at": "", "below": "< ", "above": "> "}[r["how"]]
-                parts.append(f"`{link}` {how}{r['interval_ms']:.0f} ms ({r['recording']})")
+                parts.append(f"`{short(link)}` {how}{r['interval_ms']:.0f} ms ({r['recording']})")
     if len(parts) < 2:
         return []
     return [f"The interval below which `delta` polling costs more wire bytes than SSE, per "
@@ -195,7 +198,7 @@ def hol_sentences(run):
         if None in (p99_1, p99_2, p50_1, p50_2):
             continue
         word = "higher" if p99_2 > p99_1 else "lower"
-        text = (f"`{link}` ({loss:.0%} loss each way), {top} concurrent `{setting}` streams of "
+        text = (f"`{short(link)}` ({loss:.0%} loss each way), {top} concurrent `{setting}` streams of "
                 f"`{rec}`: HTTP/2's one connection has a p99 lag of {fmt(p99_2)} ms (p50 "
                 f"{fmt(p50_2)}), {word} than HTTP/1.1's connection per stream, {fmt(p99_1)} ms "
                 f"(p50 {fmt(p50_1)})")
@@ -235,7 +238,7 @@ def section(path):
         raise results.ResultsError(f"{path}: its cases are on one link only "
                                    f"({run.links[0][0] if run.links else 'none'}): no link findings")
     lines = [f"Run: [{rel(path)}]({rel(path)}) — commit `{run.context.get('ssebench_commit', '?')}`, "
-             f"links: {', '.join(describe_link(n, p) for n, p in run.links)}.", ""]
+             f"links: {', '.join(describe_link(n, p, run.context) for n, p in run.links)}.", ""]
     lines.append("**What changes once there is a network**")
     lines.append("")
     for rec, cs in run.groups.items():
@@ -249,6 +252,6 @@ def section(path):
         lines.append(f"- {s}")
     traces = [n for n, p in run.links if n != "none" and not (p.get("down_mbit") and p.get("up_mbit"))]
     if traces:
-        lines.append(f"- Traces ({', '.join(f'`{t}`' for t in traces)}): their rate is the trace's "
+        lines.append(f"- Traces ({', '.join(f'`{short(t)}`' for t in traces)}): their rate is the trace's "
                      f"and varies, so their figures are read against their RTT only.")
     return "\n".join(lines).rstrip() + "\n"

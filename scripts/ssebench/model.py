@@ -535,12 +535,26 @@ class Link:
         return self.down_mbit > 0 and self.up_mbit > 0
 
 
+def context_value(context, key, default):
+    """A context entry the harness may write as JSON text (Google Benchmark's context holds
+    strings: `links`, `link_profiles`), parsed; ResultsError when the text is not JSON."""
+    v = context.get(key)
+    if v is None or v == "":
+        return default
+    if isinstance(v, str):
+        try:
+            return json.loads(v)
+        except ValueError:
+            raise results.ResultsError(f"context.{key} is not JSON: {v[:60]!r}") from None
+    return v
+
+
 def link_of(context, name, where=""):
     """The case's link (None on loopback, `none`); ResultsError when the run's context has no
     such profile: a case on a link the run does not describe cannot be predicted."""
     if name in (None, "", "none"):
         return None
-    profiles = context.get("link_profiles") or {}
+    profiles = context_value(context, "link_profiles", {})
     if name not in profiles or not isinstance(profiles[name], dict):
         known = ", ".join(sorted(profiles)) or "none"
         raise results.ResultsError(
@@ -885,6 +899,8 @@ def predictions_for(context, cases, notes=None):
             continue
         if c["transport"] not in MODELLED or c["host_conns"] or c["max_concurrency"]:
             continue  # WebSocket, a connection cap's or concurrency cap's queue: no model yet
+        # `none` in a run with the emulator crosses its TUN devices unshaped: a 1,500-byte MTU
+        mss = MSS_BYTES if context.get("link_emulator") else None
         rid = c["recording"]
         if rid not in cache:
             try:
@@ -895,7 +911,7 @@ def predictions_for(context, cases, notes=None):
             continue
         speed = c["counters"].get("speed", 1.0)
         pred = predict(cache[rid], c["transport"], c["interval_ms"], c["shape"], speed,
-                       c["concurrency"] or 0)
+                       c["concurrency"] or 0, mss)
         if str(c["http"]) != "1.1":
             # The byte model is HTTP/1.1's (text headers, chunk framing); timing and requests hold.
             pred = {k: v for k, v in pred.items() if "bytes" not in k}

@@ -1,7 +1,7 @@
 """A synthetic run over several links in the link axis's format (issue 16): every entry carries
 the case field `link` (`none` for loopback) and `link_*` counters; the context has `links` and
 `link_profiles` {NAME: {rtt_ms, down_mbit, up_mbit, loss, queue_packets, source}} (a trace's
-rates 0). Its recording is a tiny one written beside it, so the model and the charts read it.
+rates null), each as JSON text, as Google Benchmark's context holds strings. Its recording is a tiny one written beside it, so the model and the charts read it.
 The timing counters are the model's own predictions (model.predictions_for), so --check passes
 on it as built; a test plants a change to see it fail."""
 import json
@@ -10,6 +10,7 @@ import os
 from ssebench import migrate, model, results
 
 REC = "tiny-links"
+TRACE = "trace:/traces/lte.down,/traces/lte.up,rtt=40"  # a trace profile is named by its paths
 PROFILES = {
     "lan": {"rtt_ms": 1, "down_mbit": 100, "up_mbit": 100, "loss": 0, "queue_packets": 1000,
             "source": "test"},
@@ -21,8 +22,9 @@ PROFILES = {
                 "queue_packets": 1000, "source": "test"},
     "geo-satellite": {"rtt_ms": 600, "down_mbit": 20, "up_mbit": 3, "loss": 0,
                       "queue_packets": 1000, "source": "test"},
-    "trace-lte": {"rtt_ms": 40, "down_mbit": 0, "up_mbit": 0, "loss": 0, "queue_packets": 1000,
-                  "source": "trace:a.down,a.up,rtt=40", "trace": "a.down,a.up"},
+    TRACE: {"rtt_ms": 40, "down_mbit": None, "up_mbit": None, "loss": 0, "queue_packets": 0,
+            "down_trace": "/traces/lte.down", "up_trace": "/traces/lte.up",
+            "source": "mahimahi-format traces at the paths given"},
 }
 LINKS = ["none"] + list(PROFILES)
 INTERVALS = [50, 250, 1000]
@@ -85,15 +87,19 @@ BASE = {"streams": 1.0, "errors": 0.0, "tokens_per_stream": 20.0, "speed": 1.0,
         "tcp_retransmits": 0.0, "lag_ms_p50": 1.0}
 
 
-def run(folder, links=None, context_extra=None):
-    """The run's benchmark.json dict, its predicted figures set as the measured ones."""
+def run(folder, links=None, context_extra=None, emulator=True):
+    """The run's benchmark.json dict, its predicted figures set as the measured ones. emulator:
+    the context says an ssebench-link ran (then `none` crosses its TUN devices unshaped)."""
     links = links or LINKS
     rec_dir = os.path.join(folder, "recordings")
     os.makedirs(rec_dir, exist_ok=True)
     recording(rec_dir)
     context = {"host_name": "ci-runner", "cpu_model": "Test CPU", "num_cpus": 2,
                "recordings": rec_dir, "ssebench_commit": "0000000", "long_poll_wait_ms": "10000",
-               "links": links, "link_profiles": {k: v for k, v in PROFILES.items() if k in links}}
+               "links": json.dumps(links),
+               "link_profiles": json.dumps({k: v for k, v in PROFILES.items() if k in links})}
+    if emulator:
+        context["link_emulator"] = json.dumps({"path": "build/link/ssebench-link"})
     context.update(context_extra or {})
     benchmarks = []
     for link in links:
@@ -104,7 +110,7 @@ def run(folder, links=None, context_extra=None):
                                 tcp_retransmits=40.0 if "http:2" not in name else 12.0)
             if link != "none":
                 counters.update(link_down_packets=1000.0, link_down_drops_loss=
-                                10.0 * PROFILES[link]["loss"] * 100, link_behind=0.0)
+                                10.0 * (PROFILES[link]["loss"] or 0) * 100, link_behind=0.0)
             benchmarks.append(entry(name, link, counters))
     data = {"context": context, "benchmarks": benchmarks}
     return fill(data)

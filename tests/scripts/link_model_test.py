@@ -130,6 +130,11 @@ class Terms(unittest.TestCase):
             model.link_of({"link_profiles": {"3g": {}}}, "mars")
         self.assertIn("'mars'", str(e.exception))
         self.assertIsNone(model.link_of({}, "none"))
+        # the harness writes the profiles as JSON text; a trace's rates are null: unknown
+        trace = model.link_of({"link_profiles": json.dumps(lf.PROFILES)}, lf.TRACE)
+        self.assertEqual((trace.rtt_ms, trace.rate_known), (40.0, False))
+        with self.assertRaises(results.ResultsError):
+            model.link_of({"link_profiles": "{not json"}, "3g")
 
 
 class AMultiLinkRun(unittest.TestCase):
@@ -156,15 +161,19 @@ class AMultiLinkRun(unittest.TestCase):
         self.assertRegex(p.stdout, r"sse/tiny-links/c:1/link:3g +lag_ms_mean .*OUTSIDE")
 
     def test_loopback_cases_keep_their_predictions(self):
-        run = lf.write(self.tmp.name, "links", self.data)
-        context, cases = results.load(run)
-        preds = model.predictions_for(context, cases)
-        rec = model.Recording(os.path.join(context["recordings"], lf.REC + ".jsonl"))
-        for c in cases:
-            if c["link"] == "none" and c["transport"] in model.MODELLED:
-                alone = model.predict(rec, c["transport"], c["interval_ms"], c["shape"], 1.0,
-                                      c["concurrency"])
-                self.assertEqual(preds[c["run_name"]], alone, c["name"])
+        # Without the emulator `none` is loopback: predict()'s own figures. With it, `none`
+        # crosses its TUN devices unshaped: the same with a 1,500-byte MTU's segments.
+        for emulator, mss in ((False, None), (True, model.MSS_BYTES)):
+            run = lf.write(self.tmp.name, f"links-{emulator}",
+                           lf.run(self.tmp.name, emulator=emulator))
+            context, cases = results.load(run)
+            preds = model.predictions_for(context, cases)
+            rec = model.Recording(os.path.join(context["recordings"], lf.REC + ".jsonl"))
+            for c in cases:
+                if c["link"] == "none" and c["transport"] in model.MODELLED:
+                    alone = model.predict(rec, c["transport"], c["interval_ms"], c["shape"], 1.0,
+                                          c["concurrency"], mss)
+                    self.assertEqual(preds[c["run_name"]], alone, c["name"])
 
     def test_charts_and_findings(self):
         run = lf.write(self.tmp.name, "links", self.data)
@@ -178,6 +187,7 @@ class AMultiLinkRun(unittest.TestCase):
         self.assertIn("SSE's first token (p50) comes later than on loopback", text)
         self.assertIn("`3g` +", text)
         self.assertRegex(text, r"`lossy-3` \(3% loss each way\), 100 concurrent `sse` streams")
+        self.assertIn("`trace lte` (40 ms RTT, rate from its trace)", text)
         p = script("report.py", run, "--links")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout, text)
