@@ -35,6 +35,7 @@ import copy
 import json
 import math
 import os
+import re
 
 from . import figures, results
 from .recordings import Recording, load_recording
@@ -558,7 +559,7 @@ def link_of(context, name, where=""):
     if name not in profiles or not isinstance(profiles[name], dict):
         known = ", ".join(sorted(profiles)) or "none"
         raise results.ResultsError(
-            f"{where}link '{name}' is not in the run's context.link_profiles (it has: {known})")
+            f"{where}link '{name}' has no profile (context.link_profiles has: {known})")
     return Link(name, profiles[name])
 
 
@@ -749,6 +750,64 @@ def queue_wait_ms(rho, mbit):
 
 POST_BYTES = 700   # a stream's request when the run does not say (headers and JSON body)
 GET_BYTES = 120    # a poll's GET when the run does not say
+
+
+PROFILE_SOURCE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "link", "src", "profile.cpp")
+_PROFILE_ROW = re.compile(r'\{"([\w.-]+)", ([\d.]+), ([\d.]+), ([\d.]+), ([\d.]+),')
+
+
+def standard_profiles(path=PROFILE_SOURCE):
+    """{name: {rtt_ms, down_mbit, up_mbit, loss}} of the emulator's profile table, read from its
+    one source (link/src/profile.cpp's rows {"name", down, up, rtt, loss, source}), for
+    predictions before a run (--what-if). ResultsError when the file has no such rows."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            rows = _PROFILE_ROW.findall(f.read())
+    except OSError as e:
+        raise results.ResultsError(f"{path}: {e.strerror}") from None
+    if not rows:
+        raise results.ResultsError(f"{path}: no profile rows found")
+    return {n: {"rtt_ms": float(rtt), "down_mbit": float(d), "up_mbit": float(u),
+                "loss": float(loss)} for n, d, u, rtt, loss in rows}
+
+
+WHAT_IF = [("sse", 0, ""), ("ws", 0, ""), ("rest", 0, ""), ("long-poll", 0, "delta")]
+
+
+def what_if(links, recording_ids, concurrency=1, http="1.1", intervals=(250,), folder=None):
+    """Rows (recording, link, setting, {figure: value}, notes): what the model predicts for each
+    transport of WHAT_IF and poll at `intervals` (shape delta) on each standard profile, before
+    any run (kept connections; requests sized as POST_BYTES and GET_BYTES)."""
+    table = standard_profiles()
+    context = {"link_profiles": table}
+    for name in links:
+        link_of(context, name, "--what-if (link/src/profile.cpp): ")
+    out = []
+    for rid in recording_ids:
+        try:
+            rec = load_recording(rid, folder)
+        except (OSError, ValueError) as e:
+            raise results.ResultsError(f"--what-if: {e}") from None
+        settings = WHAT_IF + [("poll", p, "delta") for p in intervals]
+        for name in links:
+            link = link_of(context, name)
+            for t, p, shape in settings:
+                case = {"transport": t, "interval_ms": p, "shape": shape,
+                        "concurrency": concurrency, "http": http,
+                        "counters": {"connections_per_stream": 0.0}}
+                if link is None:
+                    pred, notes = predict(rec, "sse" if t == "ws" else t, p, shape, 1.0,
+                                          concurrency), []
+                    if t == "ws":  # its timing only, as on a link
+                        pred = {k: v for k, v in pred.items() if k in ("lag_ms_mean",
+                                                                       "lag_ms_p99",
+                                                                       "ttft_ms_p50")}
+                else:
+                    pred, notes = predict_on_link(rec, case, link, context)
+                setting = f"{t}/{p}/{shape}" if p else (f"{t}/{shape}" if shape else t)
+                out.append((rid, name, setting, {k: v[0] for k, v in pred.items()}, notes))
+    return out
 
 
 def predict_on_link(rec, case, link, context):

@@ -137,6 +137,30 @@ class Terms(unittest.TestCase):
             model.link_of({"link_profiles": "{not json"}, "3g")
 
 
+class WhatIf(unittest.TestCase):
+    def test_the_profiles_come_from_the_emulators_table(self):
+        table = model.standard_profiles()
+        self.assertEqual(table["3g"], {"rtt_ms": 300, "down_mbit": 1.6, "up_mbit": 0.768,
+                                       "loss": 0})
+        self.assertEqual(table["lossy-3"]["loss"], 0.03)
+        self.assertEqual(table["geo-satellite"]["rtt_ms"], 600)
+        self.assertIn("none", table)
+
+    def test_what_if(self):
+        p = script("model.py", "--what-if=none,3g", "--recordings=chat-gpt-4o-mini-text")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        rows = {tuple(line.split()[:3]): line.split() for line in p.stdout.splitlines()[1:]}
+        loop, far = rows[("chat-gpt-4o-mini-text", "none", "sse")], \
+            rows[("chat-gpt-4o-mini-text", "3g", "sse")]
+        # one round trip and the request's and first event's bytes at 3g's rates
+        self.assertGreater(float(far[3]) - float(loop[3]), 300)
+        self.assertLess(float(far[3]) - float(loop[3]), 320)
+        p = script("model.py", "--what-if=mars")
+        self.assertEqual(p.returncode, 2)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+        self.assertIn("'mars'", p.stderr)
+
+
 class AMultiLinkRun(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
