@@ -114,7 +114,8 @@ def rtt_axis(ax, context, cases, ylabel):
         xs.setdefault(x_of(p), []).append(short_name(name) if name != "none" else "loopback")
     ax.set_xscale("log")
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([f"{'/'.join(v)}\n{k if k != LOOPBACK_X else 0:g} ms" for k, v in xs.items()],
+    ax.set_xticklabels([f"{'/'.join(v)}\n{k if k != LOOPBACK_X else 0:g} ms"
+                        for k, v in xs.items()],
                        fontsize=6, rotation=40, ha="right")
     ax.minorticks_off()
     ax.set_xlabel("link RTT, ms (log; loopback at the left)")

@@ -20,7 +20,8 @@ def describe_link(name, p, context):
             if p.get("down_mbit") and p.get("up_mbit") else "rate from its trace")
     loss = float(p.get("loss") or 0)
     extra = f", {loss:.0%} loss each way" if loss else ""
-    return f"`{linkcharts.short_name(name)}` ({float(p.get('rtt_ms') or 0):g} ms RTT, {rate}{extra})"
+    rtt = float(p.get("rtt_ms") or 0)
+    return f"`{linkcharts.short_name(name)}` ({rtt:g} ms RTT, {rate}{extra})"
 
 
 def signed(v):
@@ -114,7 +115,8 @@ def lag_sentences(run, rec):
             a = value(run.find(rec, "none", "poll", p), "requests_per_stream")
             b = value(run.find(rec, link, "poll", p), "requests_per_stream")
             if a is not None and b is not None:
-                text += (f" On `{short(link)}` the round trip ({fmt(run.rtt(link))} ms) is at least P: "
+                text += (f" On `{short(link)}` the round trip ({fmt(run.rtt(link))} ms) is "
+                         f"at least P: "
                          f"a poll waits for the previous answer, and requests per stream go from "
                          f"{fmt(a)} to {fmt(b)}.")
         out.append(text)
@@ -198,7 +200,8 @@ def hol_sentences(run):
         if None in (p99_1, p99_2, p50_1, p50_2):
             continue
         word = "higher" if p99_2 > p99_1 else "lower"
-        text = (f"`{short(link)}` ({loss:.0%} loss each way), {top} concurrent `{setting}` streams of "
+        text = (f"`{short(link)}` ({loss:.0%} loss each way), {top} concurrent `{setting}` "
+                f"streams of "
                 f"`{rec}`: HTTP/2's one connection has a p99 lag of {fmt(p99_2)} ms (p50 "
                 f"{fmt(p50_2)}), {word} than HTTP/1.1's connection per stream, {fmt(p99_1)} ms "
                 f"(p50 {fmt(p50_1)})")
@@ -226,8 +229,9 @@ def model_sentence(run):
     text = (f"`scripts/model.py --check`: {inside} of {len(on_links)} predicted figures of the "
             f"cases on links are inside their bands")
     if notes:
-        text += f"; {len(notes)} cases have figures it does not predict (saturated or lossy HTTP/2 " \
-                f"past its bound, traces' unknown rate: `scripts/model.py RUN` lists why)"
+        text += (f"; {len(notes)} cases have figures it does not predict (saturated or lossy "
+                 f"HTTP/2 past its bound, traces' unknown rate: `scripts/model.py RUN` lists "
+                 f"why)")
     return [text + "."]
 
 
@@ -235,9 +239,11 @@ def section(path):
     """The findings of a run over several links, Markdown."""
     run = LinkRun(path)
     if len(run.links) < 2:
-        raise results.ResultsError(f"{path}: its cases are on one link only "
-                                   f"({run.links[0][0] if run.links else 'none'}): no link findings")
-    lines = [f"Run: [{rel(path)}]({rel(path)}) — commit `{run.context.get('ssebench_commit', '?')}`, "
+        only = run.links[0][0] if run.links else "none"
+        raise results.ResultsError(f"{path}: its cases are on one link only ({only}): no link "
+                                   f"findings")
+    commit = run.context.get("ssebench_commit", "?")
+    lines = [f"Run: [{rel(path)}]({rel(path)}) — commit `{commit}`, "
              f"links: {', '.join(describe_link(n, p, run.context) for n, p in run.links)}.", ""]
     lines.append("**What changes once there is a network**")
     lines.append("")
@@ -250,8 +256,10 @@ def section(path):
             lines.append("")
     for s in crossover_sentences(run) + hol_sentences(run) + model_sentence(run):
         lines.append(f"- {s}")
-    traces = [n for n, p in run.links if n != "none" and not (p.get("down_mbit") and p.get("up_mbit"))]
+    traces = [n for n, p in run.links
+              if n != "none" and not (p.get("down_mbit") and p.get("up_mbit"))]
     if traces:
-        lines.append(f"- Traces ({', '.join(f'`{short(t)}`' for t in traces)}): their rate is the trace's "
+        names = ", ".join(f"`{short(t)}`" for t in traces)
+        lines.append(f"- Traces ({names}): their rate is the trace's "
                      f"and varies, so their figures are read against their RTT only.")
     return "\n".join(lines).rstrip() + "\n"

@@ -1,7 +1,8 @@
 """A synthetic run over several links in the link axis's format (issue 16): every entry carries
 the case field `link` (`none` for loopback) and `link_*` counters; the context has `links` and
 `link_profiles` {NAME: {rtt_ms, down_mbit, up_mbit, loss, queue_packets, source}} (a trace's
-rates null), each as JSON text, as Google Benchmark's context holds strings. Its recording is a tiny one written beside it, so the model and the charts read it.
+rates null), each as JSON text, as Google Benchmark's context holds strings. Its recording is
+a tiny one written beside it, so the model and the charts read it.
 The timing counters are the model's own predictions (model.predictions_for), so --check passes
 on it as built; a test plants a change to see it fail."""
 import json
@@ -48,7 +49,8 @@ def recording(folder, tokens=20, gap_ms=50, first_ms=100):
                          "headers_offset_us": 50000},
             "nonstream": {"offset_us": end * 1000, "status": 200,
                           "headers": [["content-type", "application/json"]],
-                          "body": json.dumps({"choices": [{"message": {"content": "a" * tokens}}]})}}
+                          "body": json.dumps({"choices": [{"message": {
+                              "content": "a" * tokens}}]})}}
     events = [chunk("content", first_ms + gap_ms * i, "a") for i in range(tokens)]
     events += [chunk("finish", end), {"t_us": end * 1000, "kind": "done",
                                       "bytes": "data: [DONE]\n\n"}]
