@@ -31,6 +31,7 @@ id's digits, ACK segments), 25 % for long-poll's bytes (which events a round tri
 estimated from the schedule, BURST_US).
 """
 
+import collections
 import copy
 import json
 import math
@@ -762,7 +763,7 @@ def queue_wait_ms(rho, mbit):
 
 
 def burst_waits(items, starts, mbit):
-    """({(stream k, leave time t): wait ms}, the deepest backlog in 1,500-byte packets) at the
+    """({(stream k, leave time t): wait ms}, the deepest backlog in packets) at the
     bottleneck of one direction. A closed round's streams replay the same recording, stream k
     from starts[k] (spread over the harness's --stagger-ms, context stagger_ms), so each
     answer's copies reach the link within the stagger: `items` {t: bytes} (a stream's answers
@@ -774,13 +775,19 @@ def burst_waits(items, starts, mbit):
         return {}, 0.0
     arrivals = sorted((start + t, b, k, t)
                       for k, start in enumerate(starts) for t, b in items.items())
-    free, waits, deepest = -math.inf, {}, 0.0
-    packet = serialization_ms(1500, mbit)
+    free, waits, deepest = -math.inf, {}, 0
+    queued = collections.deque()  # (finish time, packets) of what is in the queue, FIFO
+    held = 0
     for at, b, k, t in arrivals:
+        while queued and queued[0][0] <= at:
+            held -= queued.popleft()[1]
         start = max(at, free)
         waits[(k, t)] = start - at
-        deepest = max(deepest, (start - at) / packet)
         free = start + serialization_ms(b, mbit)
+        packets = max(1, math.ceil(b / 1500))
+        queued.append((free, packets))
+        held += packets
+        deepest = max(deepest, held)
     return waits, deepest
 
 
