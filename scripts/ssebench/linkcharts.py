@@ -284,10 +284,20 @@ def crossover_chart(context, cases, out_dir):
     return save_in(fig, out_dir, "link_crossover")
 
 
+def same_link_but_loss(a, b):
+    return all(float(a.get(k) or 0) == float(b.get(k) or 0)
+               for k in ("rtt_ms", "down_mbit", "up_mbit"))
+
+
 def hol_cases(context, cases):
-    """{(link, transport setting): {"1.1": case, "2": case}} on the lossy links at the run's
-    highest concurrency, for the transports measured over both HTTP versions."""
-    lossy = [n for n, p in links(context, cases) if float(p.get("loss") or 0) > 0]
+    """({(link, recording, transport setting): {"1.1": case, "2": case}}, concurrency) on the
+    lossy links, and a loss-free link of the same RTT and rates when the run has one (the
+    reference: what the queue alone does), at the run's highest concurrency there, for the
+    transports measured over both HTTP versions."""
+    ls = links(context, cases)
+    lossy = [n for n, p in ls if float(p.get("loss") or 0) > 0]
+    lossy += [n for n, p in ls if not float(p.get("loss") or 0) and n != "none"
+              and any(same_link_but_loss(p, profile(context, m)) for m in lossy)]
     closed = [c for c in cases if c["load"] == "closed" and c["link"] in lossy
               and not c["host_conns"]]
     if not closed:
@@ -307,11 +317,12 @@ def hol_chart(context, cases, out_dir):
     if not pairs:
         return []
     keys = sorted(pairs, key=lambda k: (float(profile(context, k[0]).get("loss") or 0), k))
-    panels = [("lag p50, ms (log)", "lag_ms_p50", True), ("lag p99, ms (log)", "lag_ms_p99", True),
+    # Linear axes: bars on a log axis start nowhere in particular and overstate differences.
+    panels = [("lag p50, ms", "lag_ms_p50", False), ("lag p99, ms", "lag_ms_p99", False),
               ("failed streams", "errors", False),
               ("client TCP retransmissions", "tcp_retransmits", False)]
     fig, axes = plt.subplots(1, len(panels), squeeze=False,
-                             figsize=(max(12.0, 1.2 * len(keys) * len(panels)), 5.2))
+                             figsize=(max(12.0, 1.0 * len(keys) * len(panels)), 5.6))
     width = 0.38
     for ax, (ylabel, key, log) in zip(axes[0], panels):
         for i, k in enumerate(keys):
@@ -325,7 +336,8 @@ def hol_chart(context, cases, out_dir):
                        label=f"HTTP/{http}" + (" (one connection)" if http == "2" else
                                                " (a connection per stream)") if i == 0 else None)
         ax.set_xticks(range(len(keys)))
-        ax.set_xticklabels([f"{short_name(k[0])}\n{k[2]}\n{k[1]}" for k in keys], fontsize=6)
+        ax.set_xticklabels([f"{short_name(k[0])}\n{k[2]}\n{textwrap.fill(k[1], 14)}"
+                            for k in keys], fontsize=6)
         ax.set_ylabel(ylabel)
         if log:
             plain_log_y(ax)
@@ -336,6 +348,7 @@ def hol_chart(context, cases, out_dir):
     fig.legend(handles, names, loc="lower center", ncol=2, fontsize=8)
     losses = ", ".join(f"{short_name(n)} {float(profile(context, n).get('loss') or 0):.0%}"
                        for n in dict.fromkeys(k[0] for k in keys))
+    losses = losses.replace(" 0%", " no loss")
     finish(fig, f"Head-of-line blocking: HTTP/2's one connection against HTTP/1.1's connection "
            f"per stream, {top} concurrent streams ({losses} loss each way; hatched: the case "
            f"failed)", context, 1)
