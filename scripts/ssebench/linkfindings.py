@@ -114,11 +114,12 @@ def lag_sentences(run, rec):
         for link in late:
             a = value(run.find(rec, "none", "poll", p), "requests_per_stream")
             b = value(run.find(rec, link, "poll", p), "requests_per_stream")
-            if a is not None and b is not None:
-                text += (f" On `{short(link)}` the round trip ({fmt(run.rtt(link))} ms) is "
-                         f"at least P: "
-                         f"a poll waits for the previous answer, and requests per stream go from "
-                         f"{fmt(a)} to {fmt(b)}.")
+            if b is None:
+                continue
+            text += (f" On `{short(link)}` the round trip ({fmt(run.rtt(link))} ms) is at least "
+                     f"P: a poll waits for the previous answer, so it adds more, and makes "
+                     f"{fmt(b)} requests a stream" +
+                     (f" (loopback: {fmt(a)})." if a is not None else "."))
         out.append(text)
     return out
 
@@ -143,9 +144,10 @@ def long_poll_sentences(run, rec):
                      + (f", p99 lag {signed(extra)} ms beyond SSE's" if extra is not None else ""))
     first, last = rows[0][1], rows[-1][1]
     trend = "fewer" if last < first else "more" if last > first else "as many"
+    shortest = "loopback" if rows[0][0] == "none" else f"`{short(rows[0][0])}`"
     return [f"Long polling batches once tokens come faster than a round trip (≈ max(1, RTT × "
             f"token rate) an answer): {'; '.join(parts)} — {trend} requests on the longest "
-            f"round trip than on loopback, and its lag grows by up to a round trip."]
+            f"round trip than on {shortest}, and its lag grows by up to a round trip."]
 
 
 def bytes_sentences(run, rec):
@@ -167,10 +169,11 @@ def bytes_sentences(run, rec):
             out.append(f"`{name}`'s wire bytes per token (in + out) hardly move with the link: "
                        f"{parts}.")
         else:
+            why = ("fewer, bigger answers as the round trip grows" if transport != "sse" else
+                   "a 1,500-byte MTU splits events over 1,448 bytes into more segments (52 "
+                   "bytes of headers each), and ACKs and retransmissions vary")
             out.append(f"`{name}`'s wire bytes per token (in + out) range from {fmt(lo)} to "
-                       f"{fmt(hi)} over the links: {parts} — a poll that waits for its answer "
-                       f"makes fewer, bigger answers; a 1,500-byte MTU splits answers over "
-                       f"1,448 bytes into more segments (52 bytes of headers each).")
+                       f"{fmt(hi)} over the links: {parts} — {why}.")
     return out
 
 
