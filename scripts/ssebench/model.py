@@ -846,7 +846,8 @@ WHAT_IF = [("sse", 0, ""), ("ws", 0, ""), ("rest", 0, ""), ("long-poll", 0, "del
 def what_if(links, recording_ids, concurrency=1, http="1.1", intervals=(250,), folder=None):
     """Rows (recording, link, setting, {figure: value}, notes): what the model predicts for each
     transport of WHAT_IF and poll at `intervals` (shape delta) on each standard profile, before
-    any run (kept connections; requests sized as POST_BYTES and GET_BYTES)."""
+    any run (kept connections, but ws's one a stream, as the harness measures them; the first
+    request sized from the recording, a poll's GET as GET_BYTES)."""
     table = standard_profiles()
     context = {"link_profiles": table}
     for name in links:
@@ -863,7 +864,7 @@ def what_if(links, recording_ids, concurrency=1, http="1.1", intervals=(250,), f
             for t, p, shape in settings:
                 case = {"transport": t, "interval_ms": p, "shape": shape,
                         "concurrency": concurrency, "http": http,
-                        "counters": {"connections_per_stream": 0.0}}
+                        "counters": {"connections_per_stream": 1.0 if t == "ws" else 0.0}}
                 if link is None:
                     pred, notes = predict(rec, "sse" if t == "ws" else t, p, shape, 1.0,
                                           concurrency), []
