@@ -33,7 +33,8 @@ class Terms(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.rec = model.Recording(lf.recording(cls.tmp.name))  # 20 tokens, 100 … 1050 ms
+        cls.rec_path = lf.recording(cls.tmp.name)  # 20 tokens, 100 … 1050 ms
+        cls.rec = model.Recording(cls.rec_path)
 
     @classmethod
     def tearDownClass(cls):
@@ -101,6 +102,30 @@ class Terms(unittest.TestCase):
         extra = on["lag_ms_mean"][0] - sse["lag_ms_mean"][0]
         self.assertGreater(extra, 0)
         self.assertLess(extra, 300)  # at most a round trip, R/2 on average
+
+    def test_the_streams_burst_at_the_bottleneck(self):
+        # two streams started together, one 1,500-byte answer each at 12 Mbit/s (1 ms a packet):
+        # the second copy waits for the first
+        waits, deepest = model.burst_waits({0.0: 1500}, [0.0, 0.0], 12)
+        self.assertEqual(sorted(waits.values()), [0.0, 1.0])
+        self.assertEqual(deepest, 2)
+        # started 5 ms apart, neither waits
+        waits, _ = model.burst_waits({0.0: 1500}, [0.0, 5.0], 12)
+        self.assertEqual(set(waits.values()), {0.0})
+        self.assertEqual(model.burst_waits({0.0: 1500}, [0.0], 0), ({}, 0.0))  # rate unknown
+
+    def test_slow_start(self):
+        # 25 one-segment events 1 ms apart on a new connection, RTT 100: the first 10 go at once,
+        # the next 20 in the second round trip (from 100 ms), so event k ≥ 10 waits 100 − k ms
+        items = {float(k): 1000 for k in range(25)}
+        waits = model.slow_start_waits(items, 100)
+        self.assertEqual([waits[float(k)] for k in range(10)], [0.0] * 10)
+        self.assertEqual([waits[float(k)] for k in range(10, 25)],
+                         [100.0 - k for k in range(10, 25)])
+
+    def test_the_prompt_comes_from_the_recording(self):
+        self.assertEqual(model.request_body_bytes(lf.REC, os.path.dirname(self.rec_path)), 2)
+        self.assertIsNone(model.request_body_bytes("no-such-recording", self.tmp.name))
 
     def test_recovery_and_loss(self):
         self.assertAlmostEqual(model.recovery_ms(40, 15), 55)   # RACK: the next segment's SACK
