@@ -7,11 +7,12 @@ bytes_per_token.png (wire bytes per token, in and out) and cpu_per_token.png (cl
 CPU per token): one panel per load, one group per transport (poll intervals and poll shapes
 apart: 'poll 250 / delta'), one bar per recording. In the bytes and CPU charts a dotted line per
 recording marks its sse case, the reference every other bar is read against (×sse).
+A run over several links (field `link`) also gets ssebench/linkcharts.py's link_*.png.
 """
 import os
 import sys
 
-from ssebench import charts, cli
+from ssebench import charts, cli, results
 
 
 def main():
@@ -28,7 +29,10 @@ def main():
     if not cases:
         print("charts.py: no case with measurements", file=sys.stderr)
         return 1
-    drawn = charts.draw_all(context, cases, out_dir)
+    try:
+        drawn = charts.draw_all(context, cases, out_dir)
+    except results.ResultsError as e:  # a case on a link the context does not describe
+        cli.fail("charts.py", e)
     names = list(dict.fromkeys(os.path.splitext(os.path.basename(p))[0] for p in drawn))
     bars, rest = names[:3], sorted(names[3:])
     print(f"charts: {out_dir}/ {', '.join(bars + rest)} (.png, .svg)")

@@ -3,6 +3,8 @@
 
 Usage: scripts/report.py RUN [--sweep=SWEEP_RUN] [--readme=results/README.md] [--write]
        scripts/report.py --check [--readme=results/README.md]
+       scripts/report.py RUN --links   what changes once there is a network: the findings of a
+                                       run over several links (ssebench/linkfindings.py)
   --write   replace the text between the README's report markers with the generated section
   --check   exit 1 when the committed section differs from what the JSON of the runs its marker
             names gives (ctest runs this: a hand edit or a changed JSON fails it)
@@ -15,7 +17,7 @@ in the section is computed here from the JSON; the words around them are chosen 
 """
 import sys
 
-from ssebench import cli, report, results
+from ssebench import cli, linkfindings, report, results
 
 
 def main(argv):
@@ -27,6 +29,7 @@ def main(argv):
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true")
     mode.add_argument("--check", action="store_true")
+    mode.add_argument("--links", action="store_true")
     a = ap.parse_args(argv)
     try:
         if a.check:
@@ -36,6 +39,9 @@ def main(argv):
             return 0 if ok else 1
         if a.run is None:
             ap.error("RUN is needed without --check")
+        if a.links:
+            sys.stdout.write(linkfindings.section(a.run))
+            return 0
         if a.write:
             if not report.write(a.readme, a.run, a.sweep):
                 print(f"report: put `<!-- report:begin RUN -->` and `{report.END}` in "

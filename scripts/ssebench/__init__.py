@@ -14,6 +14,9 @@ scripts/ a thin argparse front (as Google Benchmark's tools/gbench under its com
                  the logic of scripts/bench_table.py, compare, merge_shards, model.py, charts.py,
                  crossover.py, report.py, variants_table.py, scale.py, scale_table.py,
                  crosscheck/crosscheck.py and recorder/roundtrip.py
+  linkcharts.py, linkfindings.py
+                 a run over several links: its link_*.png (drawn by charts.py) and
+                 report.py --links's sentences
   migrate.py     one-off: the case fields of runs made before them, from their names (the one
                  place that reads a name)
 

@@ -3,7 +3,7 @@ charts of tradeoff.py: one panel per load, one group per transport variant in re
 order, one bar per recording; colours per recording, the sse reference as a dotted line."""
 import os
 
-from . import figures, plot, results, tradeoff
+from . import figures, linkcharts, plot, results, tradeoff
 from .plot import plt
 
 
@@ -91,10 +91,12 @@ BARS = [
 
 def draw_all(context, cases, out_dir):
     """Every chart of a run into OUT_DIR; the paths written."""
+    linkcharts.links(context, cases)  # a case on an unknown link fails before anything is drawn
     paths = []
     for name, title, ylabel, series, marks, baseline in BARS:
         for counter in [k for k, _, _ in series] + ([marks] if marks else []):
             figures.get(counter)
         paths += grouped(cases, os.path.join(out_dir, f"{name}.png"), title, ylabel, series,
                          log=True, marks=marks, baseline=baseline)
-    return paths + tradeoff.draw_all(context, cases, out_dir)
+    paths += tradeoff.draw_all(context, cases, out_dir)
+    return paths + linkcharts.draw_all(context, cases, out_dir)  # [] unless on several links
