@@ -1,10 +1,12 @@
 #!/usr/bin/python3
 """What README.md tells a new user to run (issue 23): its server examples each take a port of
 their own and say how to stop the server; the figures its `--quick` paragraph quotes are the
-committed runs' (REST ahead of 250 ms polling on the quick stream, behind on the 177-token one).
+committed runs' (REST ahead of 250 ms polling on the quick stream, behind on the 177-token one);
+results/local/, where results/README.md sends scratch runs, is ignored by git.
 Usage: readme_claims_test.py (from ctest)."""
 import os
 import re
+import subprocess
 import unittest
 
 from ssebench import results
@@ -52,6 +54,16 @@ class Readme(unittest.TestCase):
         # CI's quick suite is still the stream the paragraph describes.
         with open(os.path.join(ROOT, ".ci/run"), encoding="utf-8") as f:
             self.assertIn(f"reference=results/{quick}", f.read())
+
+    def test_scratch_runs_have_an_ignored_folder(self):
+        with open(os.path.join(ROOT, "results/README.md"), encoding="utf-8") as f:
+            self.assertIn("scripts/bench --results-dir=results/local", f.read())
+        if not os.path.isdir(os.path.join(ROOT, ".git")) and not os.path.isfile(
+                os.path.join(ROOT, ".git")):
+            self.skipTest("not a git checkout")
+        p = subprocess.run(["git", "check-ignore", "-q", "results/local/20261204T000000Z_x/a"],
+                           cwd=ROOT)
+        self.assertEqual(p.returncode, 0, "results/local/ is not ignored by git")
 
 
 if __name__ == "__main__":
