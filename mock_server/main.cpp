@@ -1,8 +1,11 @@
 // ssebench-mock-server: parses the command line, loads the recordings, serves until a signal.
+#include <boost/system/system_error.hpp>
+#include <cctype>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <iostream>
+#include <string>
 
 #include "ssebench/recording.hpp"
 #include "ssebench/server/config.hpp"
@@ -35,6 +38,15 @@ int main(int argc, char** argv) {
     std::cerr << "serving " << folder.recordings.size() - server.load_errors().size()
               << " recordings from " << config.recordings.string() << '\n';
     server.run();
+  } catch (const boost::system::system_error& e) {
+    // Boost throws these from the listening socket (open, bind, listen): one line, not Boost's
+    // "bind: Address already in use [system:98 at /usr/include/boost/asio/...]".
+    std::string why = e.code().message();
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(why[0])));
+    const bool v6 = config.bind_address.find(':') != std::string::npos;
+    std::cerr << "ssebench-mock-server: cannot listen on " << (v6 ? "[" : "") << config.bind_address
+              << (v6 ? "]:" : ":") << config.port << ": " << why << '\n';
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "ssebench-mock-server: " << e.what() << '\n';
     return 1;

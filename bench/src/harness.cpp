@@ -403,6 +403,7 @@ int harness_main(int argc, char** argv) {
       return 2;
     }
   }
+  if (config.check_flags) return 0;  // every flag parsed, every recording named was found
 
   // A link (any but none): the emulator first, the server inside its server namespace next.
   std::unique_ptr<LinkEmulator> link;

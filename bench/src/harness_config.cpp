@@ -143,6 +143,7 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   });
   p.toggle("quick", [&] { c.quick = true; });
   p.value("link", [&](std::string_view v) { c.links = parse_links(v); });
+  p.toggle("check-flags", [&] { c.check_flags = true; });
   p.value("rate", [&](std::string_view v) {
     c.rates =
         flags::list_of<double>("rate", v, [](std::string_view r) { return positive("rate", r); });
@@ -225,6 +226,7 @@ std::string harness_help(const HarnessConfig& d) {
       "  --link=LIST              links, every case on each (default {}): none = loopback;\n"
       "                           a profile of ssebench-link --list-profiles (3g, lte, ...) or\n"
       "                           trace:DOWN,UP[,rtt=MS] runs through the link emulator (root)\n"
+      "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
       "                           of the closed rounds of --concurrency\n"

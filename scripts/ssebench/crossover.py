@@ -159,7 +159,7 @@ def chart(context, rows, out_dir):
         ax.legend(fontsize=6, ncol=2)
     for j in range(len(keys), nrows * cols):
         axes[j // cols][j % cols].axis("off")
-    fig.suptitle("Where polling costs more than SSE: above the line (solid: wire bytes, dashed: "
-                 f"server CPU; ★ the crossing)\n{plot.machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    top = plot.suptitle(fig, "Where polling costs more than SSE: above the line (solid: wire "
+                        f"bytes, dashed: server CPU; ★ the crossing)\n{plot.machine(context)}")
+    fig.tight_layout(rect=(0, 0, 1, top))
     return plot.save_in(fig, out_dir, "crossover")

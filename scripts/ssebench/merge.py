@@ -55,8 +55,43 @@ def merge_entries(entries, hists):
     return out
 
 
+def shard_of(path, context):
+    """(I, N) of the harness's --shard=I/N, from the run's context (0/1: a run not split)."""
+    text = str(context.get("shard", ""))
+    try:
+        index, count = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise MergeError(f"{path}: no shard I/N in its context (got '{text}'): not a run of "
+                         "ssebench-bench --shard") from None
+    if not 0 <= index < count:
+        raise MergeError(f"{path}: shard {text} is not I/N with 0 <= I < N")
+    return index, count
+
+
+def check_shards(runs):
+    """Every shard I/N of one split exactly once: a shard missing or given twice, or shards of
+    different splits, would merge into figures of a run that never happened."""
+    shards = [(path, shard_of(path, data.get("context", {}))) for path, data, _ in runs]
+    counts = sorted({n for _, (_, n) in shards})
+    if len(counts) > 1:
+        raise MergeError("shards of different splits: " + ", ".join(
+            f"{p} is {i}/{n}" for p, (i, n) in shards))
+    count = counts[0]
+    seen = {}
+    for path, (index, _) in shards:
+        if index in seen:
+            raise MergeError(f"shard {index}/{count} given twice: {seen[index]} and {path}")
+        seen[index] = path
+    missing = [f"{i}/{count}" for i in range(count) if i not in seen]
+    if missing:
+        raise MergeError(f"{len(shards)} of {count} shards given; missing "
+                         f"{', '.join(missing)}")
+    return count
+
+
 def merge(out_dir, shards):
-    """Writes OUT_DIR/benchmark.json and benchmark.histograms.json; returns the case count."""
+    """Writes OUT_DIR/benchmark.json and benchmark.histograms.json; returns (shards, cases).
+    Checks everything before writing: on a MergeError nothing is created."""
     runs = []
     for s in shards:
         path, data = results.read_json(s)
@@ -64,6 +99,7 @@ def merge(out_dir, shards):
             runs.append((path, data, histograms.load(path)))
         except (OSError, ValueError) as e:
             raise MergeError(f"{s}: {e}") from None
+    check_shards(runs)
     keys = []  # (run_name, repetition_index) in the first shard's order
     by_run = []
     for path, data, _ in runs:

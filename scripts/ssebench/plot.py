@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.textpath import TextToPath  # noqa: E402
 
 from . import results  # noqa: E402
 
@@ -13,6 +15,38 @@ from . import results  # noqa: E402
 plt.rcParams["svg.hashsalt"] = "ssebench"
 SVG_METADATA = {"Date": None}
 PNG_DPI = 110
+_TEXT_PATH = TextToPath()  # measures a title's width for wrap()
+
+
+def wrap(text, width_in, fontsize):
+    """Each line of `text` wrapped at spaces to `width_in` inches at `fontsize` points, measured
+    in the default font: a title is never cut at the figure's edge."""
+    font = FontProperties(size=fontsize)
+
+    def inches(line):
+        return _TEXT_PATH.get_text_width_height_descent(line, font, ismath=False)[0] / 72
+
+    out = []
+    for line in text.split("\n"):
+        current = ""
+        for word in line.split(" "):
+            trial = f"{current} {word}" if current else word
+            if current and inches(trial) > width_in:
+                out.append(current)
+                current = word
+            else:
+                current = trial
+        out.append(current)
+    return "\n".join(out)
+
+
+def suptitle(fig, text, fontsize=10):
+    """The figure's title wrapped to its width; returns the fraction of the height the layout
+    must leave above the panels (tight_layout's rect top)."""
+    text = wrap(text, fig.get_figwidth() - 0.2, fontsize)
+    fig.suptitle(text, fontsize=fontsize)
+    lines = text.count("\n") + 1
+    return 1 - (0.2 + lines * 1.4 * fontsize / 72) / fig.get_figheight()
 
 
 def save(fig, path_png, dpi=PNG_DPI):

@@ -70,6 +70,9 @@ struct HarnessConfig {
    * `none` beside others is the emulator's profile none (same namespaces, no shaping).
    */
   std::vector<std::string> links{"none"};
+  /** Parse the flags and load the recordings, then exit 0 without running anything: scripts/bench
+   *  checks a command line this way before it makes the run's folder. */
+  bool check_flags = false;
 
   // Load models (METRICS.md, "Load models").
   /** Open-loop arrival rates in streams/s, one case each ("/rate:R" where closed rounds have
