@@ -153,6 +153,9 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       try {
         if (run.link->profile() != spec.link) run.link->switch_to(spec.link);
         in_client.emplace(run.link->ready().client_ns);
+        std::size_t stream_bytes = 0;
+        for (const Event& e : expect.recording->events) stream_bytes += e.bytes.size();
+        cfg.deadline_slack += link_deadline_slack(spec.link, stream_bytes * spec.at_once());
       } catch (const std::exception& e) {
         not_run = fmt::format("not run: link {}: {}", spec.link, e.what());
       }

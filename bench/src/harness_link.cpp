@@ -167,6 +167,15 @@ std::string link_profiles_json(const std::vector<std::string>& links) {
   return json::serialize(all);
 }
 
+std::chrono::milliseconds link_deadline_slack(const std::string& name, std::size_t round_bytes) {
+  const link::Link l = link::make_link(name);
+  double ms = 40 * l.rtt_ms;
+  if (l.down.rate_bps > 0) ms += 2 * static_cast<double>(round_bytes) * 8 / l.down.rate_bps * 1e3;
+  if (l.down.loss > 0 || l.up.loss > 0 || l.down.ge.p > 0 || l.up.ge.p > 0 || l.down.trace)
+    ms += 30'000;
+  return std::chrono::milliseconds(std::llround(ms));
+}
+
 void add_link_context(const std::vector<std::string>& links, const LinkEmulator* emulator) {
   std::string list;
   for (const std::string& l : links) list += (list.empty() ? "" : ",") + l;

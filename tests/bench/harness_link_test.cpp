@@ -56,5 +56,16 @@ TEST(HarnessLink, OnlyNoneNeedsNoEmulator) {
   EXPECT_TRUE(needs_emulator({"none", "lan"}));
 }
 
+TEST(HarnessLink, DeadlineSlackGrowsWithRoundTripsBytesAndLoss) {
+  using std::chrono::milliseconds;
+  // lan: 1 ms RTT, 100 Mbit/s: 40 round trips, 1 MB twice at 100 Mbit/s = 160 ms.
+  EXPECT_EQ(link_deadline_slack("lan", 1'000'000), milliseconds(40 + 160));
+  // 3g: 300 ms RTT, 1.6 Mbit/s down: 12 s of round trips, 100 kB twice = 1 s.
+  EXPECT_EQ(link_deadline_slack("3g", 100'000), milliseconds(12'000 + 1'000));
+  // lossy-1 (40 ms, 10 Mbit/s, 1 %): the retransmission allowance on top.
+  EXPECT_EQ(link_deadline_slack("lossy-1", 0), milliseconds(1'600 + 30'000));
+  EXPECT_EQ(link_deadline_slack("none", 10'000'000), milliseconds(0));
+}
+
 }  // namespace
 }  // namespace ssebench::bench

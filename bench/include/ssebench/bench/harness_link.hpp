@@ -44,6 +44,15 @@ bool needs_emulator(const std::vector<std::string>& links);
 std::string link_profiles_json(const std::vector<std::string>& links);
 
 /**
+ * What a link adds to a stream's deadline (loopback's slack is 10 s): a round's answers at the
+ * link's down rate, twice over (a warm-up round at speed 0 sends every stream's whole answer at
+ * once; polled shapes resend), 40 round trips of handshakes and requests, and 30 s more when
+ * the link loses packets or follows a trace (TCP's retransmission timeout doubles from 200 ms
+ * with each loss of the same segment; a cellular trace stops delivering for seconds).
+ */
+std::chrono::milliseconds link_deadline_slack(const std::string& name, std::size_t round_bytes);
+
+/**
  * The running emulator of a run. Its own process group (a Ctrl-C at the terminal reaches the
  * harness, which ends the case and then stops the emulator) and PR_SET_PDEATHSIG (never
  * outlives the harness). A watcher thread reaps it: once it has exited, `abort_flag()` is set
