@@ -233,8 +233,8 @@ class Session : public std::enable_shared_from_this<Session> {
     count_request(bytes_in);
     if (auto* res = std::get_if<Response>(&out.plan)) {
       res_ = std::move(*res);
-      // HEAD is served wherever GET is (RFC 9110 §9.1): a 405's Allow says so (§15.5.6).
-      if (res_.result() == http::status::method_not_allowed)
+      // HEAD is served wherever GET is (RFC 9110 §9.1): Allow says so (a 405's, a preflight's).
+      if (res_.count(http::field::allow) != 0)
         res_.set(http::field::allow, h1::allow_with_head(res_[http::field::allow]));
       return do_write_response();
     }

@@ -808,6 +808,12 @@ TEST(Conformance, Rfc9110_15_5_6_KnownMethodOnAPathWithoutItIs405WithAllow) {
   EXPECT_TRUE(c.quiet_for(30));
   c.send("DELETE /v1/models HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(c.read().status, 405);
+  // A preflight's Allow, and no Content-Length on its 204 (RFC 9110 §8.6).
+  c.send("OPTIONS /v1/models HTTP/1.1\r\nHost: x\r\nOrigin: http://a\r\n\r\n");
+  const Answer o = c.read();
+  EXPECT_EQ(o.status, 204);
+  EXPECT_EQ(o.header("allow"), "GET, HEAD, OPTIONS");
+  EXPECT_EQ(count_of(o, "content-length"), 0u);
 }
 
 // Deliberate: no Date (RFC 9110 §6.6.1). The suite's header-byte figures for HTTP/1.1 are fixed by
