@@ -487,7 +487,13 @@ class Session : public std::enable_shared_from_this<Session> {
   /** Ends the connection now: every pending operation fails and the session is freed. */
   void abort() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // A close-delimited stream ends with the close: one cut short is reset instead, the
+    // connection error by which an HTTP/1.0 client tells it from a complete one (RFC 9112 §8).
+    if (http10_ && busy_.get() == Busy::stream) {
+      stream_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
     stream_.socket().close(ignored);
     timer_.cancel();
     deadline_.cancel();

@@ -8,6 +8,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -171,6 +172,17 @@ class Conn {
   }
 
   const std::string& pending() const { return buf_; }
+
+  /** Reads until the connection ends: 0 when the server closed it, else the error (errno). */
+  int read_to_end() {
+    for (;;) {
+      char tmp[16384];
+      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      if (n == 0) return 0;
+      if (n < 0) return errno;
+      buf_.append(tmp, static_cast<std::size_t>(n));
+    }
+  }
 
  private:
   bool fill() {
@@ -823,6 +835,23 @@ TEST(Conformance, Rfc9110_6_6_1_NoDateIsSent) {
   c.send(get("/v1/models") + post(chat, stream_body()));
   EXPECT_EQ(count_of(c.read(), "date"), 0u);
   EXPECT_EQ(count_of(c.read(), "date"), 0u);
+}
+
+// A close-delimited stream a limit cuts short (here --stream-lifetime-limit-ms) ends with a reset,
+// not a close: an HTTP/1.0 client can tell it is incomplete. An HTTP/1.1 one has the chunking.
+TEST(Conformance, Rfc9112_8_Http10StreamCutShortIsReset) {
+  test::TempDir dir;
+  dir.write("slow.jsonl", test::recording_text(test::one_then_gap(60'000'000)));
+  const FolderLoad folder = load_folder(dir.path());
+  ASSERT_TRUE(folder.errors.empty()) << folder.errors.front();
+  Config config;
+  config.stream_lifetime_limit_ms = 100;
+  test::RunningServer server(config, folder.recordings);
+  Conn c(server.port());
+  c.send(post(chat, stream_body("slow"), h10));
+  EXPECT_EQ(c.read_to_end(), ECONNRESET);
+  EXPECT_EQ(c.pending().find("Transfer-Encoding"), std::string::npos);
+  EXPECT_NE(c.pending().find("\r\n\r\ndata: "), std::string::npos);  // the head, then an event
 }
 
 // ---- every recording, read by an HTTP/1.0 client ------------------------------------------------
