@@ -131,7 +131,7 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   p.value("http", [&](std::string_view v) {
     c.http = flags::list_of<HttpVersion>("http", v, [](std::string_view h) {
       const auto version = parse_http_version(h);
-      if (!version) throw flags::bad_value("http", h, "1.1 or 2");
+      if (!version) throw flags::bad_value("http", h, "1.1, 2 or 1.0");
       return *version;
     });
   });
@@ -214,8 +214,9 @@ std::string harness_help(const HarnessConfig& d) {
       "  --no-warmup              skip the uncounted warm-up round (run at speed 0)\n"
       "  --poll-schedule=S        fixed-rate | after-response (default fixed-rate)\n"
       "  --no-keep-alive          a new connection for every request\n"
-      "  --http=LIST              1.1 and/or 2: HTTP/2 cleartext (prior knowledge), a round's\n"
-      "                           streams multiplexed over one connection (default {})\n"
+      "  --http=LIST              1.1, 2, 1.0: 2 = HTTP/2 cleartext (prior knowledge), a round's\n"
+      "                           streams multiplexed over one connection; 1.0 = a default nginx\n"
+      "                           upstream, a connection per request (default {})\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"

@@ -127,6 +127,7 @@ void Stream::send(const std::string& path, const std::string* body) {
 // HTTP/1.1 with Upgrade: h2c, which the server does not take, and on_done fails the stream.
 long Stream::http_version() {
   if (config().http == HttpVersion::http1_1) return CURL_HTTP_VERSION_1_1;
+  if (config().http == HttpVersion::http1_0) return CURL_HTTP_VERSION_1_0;
   const bool opens =
       !config().keep_alive || (ctx_.sockets->open_sockets() == 0 && *ctx_.h2_openers == 0);
   if (!opens) return CURL_HTTP_VERSION_2_0;

@@ -54,11 +54,11 @@ bool is_polled(Transport t) {
 }
 
 std::string_view to_string(HttpVersion v) {
-  return v == HttpVersion::http2 ? "2" : "1.1";
+  return v == HttpVersion::http2 ? "2" : v == HttpVersion::http1_0 ? "1.0" : "1.1";
 }
 
 std::optional<HttpVersion> parse_http_version(std::string_view name) {
-  for (HttpVersion v : {HttpVersion::http1_1, HttpVersion::http2})
+  for (HttpVersion v : {HttpVersion::http1_1, HttpVersion::http2, HttpVersion::http1_0})
     if (to_string(v) == name) return v;
   return std::nullopt;
 }

@@ -17,6 +17,7 @@
 
 #include "busy_gauge.hpp"
 #include "h2_session.hpp"
+#include "request_rules.hpp"
 #include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
@@ -82,6 +83,8 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_in_ = 0;
     header_bytes_in_ = 0;
     bytes_out_early_ = 0;
+    http10_ = false;
+    head_ = false;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
     stream_.async_read_some(
@@ -108,9 +111,37 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_read_request() {
     stream_.expires_after(milliseconds(config().request_timeout_ms));
-    http::async_read_header(
-        stream_, buffer_, *parser_,
-        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+    do_scan_head();
+  }
+
+  // The head is read whole and checked as bytes (request_rules.hpp: what Beast's parser would
+  // let through) before Beast parses it from the buffer without another read.
+  void do_scan_head() {
+    const std::string_view bytes(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
+    const h1::HeadScan scan = h1::scan_head(bytes, config().header_limit_bytes);
+    buffer_.consume(scan.skip);
+    bytes_in_ += scan.skip;
+    if (scan.kind == h1::HeadScan::Kind::refused) return refuse(scan.refusal);
+    if (scan.kind == h1::HeadScan::Kind::complete) {
+      if (scan.minor_at != std::string_view::npos)
+        static_cast<char*>(buffer_.data().data())[scan.minor_at] = '1';
+      return http::async_read_header(
+          stream_, buffer_, *parser_,
+          beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+    }
+    stream_.async_read_some(buffer_.prepare(first_read_bytes),
+                            beast::bind_front_handler(&Session::on_head_bytes, shared_from_this()));
+  }
+
+  void on_head_bytes(beast::error_code ec, std::size_t bytes) {
+    if (ec == beast::error::timeout) {
+      stats().timeouts_request.fetch_add(1, std::memory_order_relaxed);
+      return;  // the stream has closed the socket
+    }
+    if (ec == net::error::eof) return do_shutdown();
+    if (ec) return fail(ec, "read");
+    buffer_.commit(bytes);
+    do_scan_head();
   }
 
   // libcurl sends `Expect: 100-continue` before a body over 1 KiB and waits a second for the
@@ -119,9 +150,9 @@ class Session : public std::enable_shared_from_this<Session> {
     bytes_in_ += bytes;
     header_bytes_in_ = bytes;
     if (ec) return on_read(ec, 0);
+    if (auto refusal = h1::check_header(parser_->get())) return refuse(*refusal);
     if (parser_->is_done()) return on_read(ec, 0);
-    const auto expect = parser_->get()[http::field::expect];
-    if (beast::iequals(expect, "100-continue")) {
+    if (h1::expects_continue(parser_->get())) {
       return net::async_write(
           stream_, net::buffer(continue_100.data(), continue_100.size()),
           beast::bind_front_handler(&Session::on_write_continue, shared_from_this()));
@@ -168,6 +199,14 @@ class Session : public std::enable_shared_from_this<Session> {
     handle_request(bytes_in_);
   }
 
+  /** A request refused before its body was read: answered, then the connection closes. */
+  void refuse(const h1::Refusal& r) {
+    ep_ = Endpoint::other;
+    count_request(bytes_in_);
+    keep_alive_ = false;
+    send_error(r.status, r.message, r.code);
+  }
+
   void count_request(std::size_t bytes_in) {
     auto& e = stats().at(ep_);
     e.requests.fetch_add(1, std::memory_order_relaxed);
@@ -183,20 +222,55 @@ class Session : public std::enable_shared_from_this<Session> {
     if (is_ws_upgrade(parser_->get()))
       return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in,
                             beast::buffers_to_string(buffer_.data()), state_);
-    const auto& req = parser_->get();
+    auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
+    http10_ = req.version() < 11;
+    head_ = req.method() == http::verb::head;
+    if (head_) req.method(http::verb::get);  // GET's answer without its body (RFC 9110 §9.3.2)
+    if (req.target() == "*") return answer_asterisk(bytes_in);
     Outcome out = handle(req, *state_, start_);
     ep_ = out.endpoint;
     count_request(bytes_in);
     if (auto* res = std::get_if<Response>(&out.plan)) {
       res_ = std::move(*res);
+      // HEAD is served wherever GET is (RFC 9110 §9.1): Allow says so (a 405's, a preflight's).
+      if (res_.count(http::field::allow) != 0)
+        res_.set(http::field::allow, h1::allow_with_head(res_[http::field::allow]));
       return do_write_response();
     }
     if (auto* hold = std::get_if<HoldPlan>(&out.plan)) {
+      if (head_) {  // what the GET would answer now, without waiting
+        res_ = hold->answer(Clock::now());
+        return do_write_response();
+      }
       hold_ = std::move(*hold);
       return do_hold(hold_.until);
     }
     start_stream(std::move(std::get<StreamPlan>(out.plan)));
+  }
+
+  /** `OPTIONS *` (RFC 9112 §3.2.4): the server's methods. */
+  void answer_asterisk(std::size_t bytes_in) {
+    ep_ = Endpoint::other;
+    count_request(bytes_in);
+    res_ = Response{http::status::no_content, 11};
+    res_.set(http::field::allow, h1::server_methods);
+    res_.prepare_payload();
+    do_write_response();
+  }
+
+  // What an answer's head says beyond what the application layer wrote: the status line is
+  // always HTTP/1.1 (RFC 9110 §2.5: HTTP/1.2 is answered as 1.1, and 1.0 too); an HTTP/1.0 client
+  // is told whether the connection stays (RFC 9112 §9.3: keep-alive only when it asked). An
+  // HTTP/1.1 client's answer is unchanged.
+  template <class Head>
+  void finish_head(Head& head) const {
+    head.version(11);
+    // RFC 9110 §8.6: no Content-Length on a 204 (Beast's prepare_payload writes a 0).
+    if (head.result() == http::status::no_content) head.erase(http::field::content_length);
+    if (!http10_) return;
+    head.keep_alive(keep_alive_);
+    if (keep_alive_) head.set(http::field::connection, "keep-alive");
   }
 
   /** Answers that end the connection: requests the parser refused. */
@@ -211,6 +285,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_response() {
+    finish_head(res_);
+    if (head_) res_.body().clear();  // Content-Length stays the GET's (RFC 9110 §8.6)
     stream_.expires_after(write_timeout());
     http::async_write(stream_, res_,
                       beast::bind_front_handler(&Session::on_write_response, shared_from_this()));
@@ -250,9 +326,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void start_stream(StreamPlan&& plan) {
     plan_ = std::move(plan);
     cursor_ = StreamCursor(plan_);
+    // HTTP/1.0 has no chunked coding (RFC 9112 §6.1): the stream is close-delimited, its end
+    // is the connection's close (§6.3 item 8).
+    if (http10_) keep_alive_ = false;
     plan_.head.keep_alive(keep_alive_);
-    plan_.head.chunked(true);
+    plan_.head.chunked(!http10_);
+    finish_head(plan_.head);
     sse_sr_.emplace(plan_.head);
+    if (head_) return do_write_header();  // HEAD: the head a GET gets, at once, and no body
     set_busy(Busy::stream);
     arm_deadline();
     do_watch();
@@ -278,6 +359,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     stats().at(ep_).header_bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
+    if (head_) return end_stream();
     do_next_event();
   }
 
@@ -301,6 +383,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write_event(Clock::time_point now) {
     const std::string_view bytes = cursor_.bytes();
     late_ns_ = cursor_.lateness_ns(now, start_);
+    if (http10_) {  // close-delimited: the event's bytes alone
+      watchdog_.begin(now, shared_from_this());
+      return net::async_write(
+          stream_.socket(), net::buffer(bytes.data(), bytes.size()),
+          beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
+    }
     auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
                                    bytes.size(), 16);
     end[0] = '\r';
@@ -324,6 +412,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_write_last_chunk() {
+    if (http10_) return end_stream();  // close-delimited: the close ends it
     watchdog_.begin(Clock::now(), shared_from_this());
     net::async_write(stream_.socket(), net::buffer(last_chunk.data(), last_chunk.size()),
                      beast::bind_front_handler(&Session::on_write_last_chunk, shared_from_this()));
@@ -333,6 +422,10 @@ class Session : public std::enable_shared_from_this<Session> {
     watchdog_.end();
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write last chunk");
+    end_stream();
+  }
+
+  void end_stream() {
     set_busy(Busy::none);
     sse_sr_.reset();
     plan_ = {};
@@ -394,7 +487,13 @@ class Session : public std::enable_shared_from_this<Session> {
   /** Ends the connection now: every pending operation fails and the session is freed. */
   void abort() {
     beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    // A close-delimited stream ends with the close: one cut short is reset instead, the
+    // connection error by which an HTTP/1.0 client tells it from a complete one (RFC 9112 §8).
+    if (http10_ && busy_.get() == Busy::stream) {
+      stream_.socket().set_option(net::socket_base::linger(true, 0), ignored);
+    } else {
+      stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    }
     stream_.socket().close(ignored);
     timer_.cancel();
     deadline_.cancel();
@@ -438,6 +537,8 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::string_body> res_;
   Endpoint ep_ = Endpoint::other;
   bool keep_alive_ = true;
+  bool http10_ = false;              // the current request is HTTP/1.0
+  bool head_ = false;                // the current request is HEAD (read as GET)
   Clock::time_point start_;          // the current request was fully read
   std::size_t bytes_in_ = 0;         // bytes the parser consumed for the current request
   std::size_t header_bytes_in_ = 0;  // of those, the request line and header fields

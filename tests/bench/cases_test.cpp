@@ -194,6 +194,22 @@ TEST(Cases, WsRunsItsTurnsOverHttp1WithNoCaps) {
   EXPECT_EQ(list.cases[1].turns, 4u);
 }
 
+TEST(Cases, Http10IsAVariantOfTheLibcurlTransportsOnly) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::rest, Transport::ws};
+  c.http = {HttpVersion::http1_1, HttpVersion::http1_0};
+  const CaseList list = enumerate(c, {&a});
+  EXPECT_EQ(names(list), (std::vector<std::string>{"sse/a/c:2", "sse/a/c:2/http:1.0", "rest/a/c:2",
+                                                   "rest/a/c:2/http:1.0", "ws/a/c:2"}));
+  EXPECT_EQ(list.cases[1].http, HttpVersion::http1_0);
+  const std::vector<JsonField> fields = case_fields(list.cases[1]);
+  const auto http = std::find_if(fields.begin(), fields.end(),
+                                 [](const JsonField& f) { return f.key == "http"; });
+  ASSERT_NE(http, fields.end());
+  EXPECT_EQ(http->json, "\"1.0\"");
+}
+
 TEST(Cases, RatesThenUsersReplaceTheClosedRoundsForEveryTransportWsToo) {
   const Recording a = recording("a");
   HarnessConfig c = one_of_each();

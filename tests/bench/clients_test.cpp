@@ -449,6 +449,31 @@ TEST(ClientsHttp2, PollsCarryFewerHeaderBytesPerRequestAndTheSameBodies) {
   EXPECT_EQ(sse_body[1], 2 * events);
 }
 
+// What a default nginx upstream speaks: streams end with the connection (no chunking), and
+// libcurl asks for no keep-alive, so every request has its own connection. The bodies are
+// HTTP/1.1's bytes, every transcript the recording's; every byte agrees with the server's counters
+// and the kernel's.
+TEST(ClientsHttp10, EveryLibcurlTransportCarriesHttp11sBodiesAConnectionPerRequest) {
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  for (Transport t : {Transport::sse, Transport::rest, Transport::poll, Transport::long_poll}) {
+    SCOPED_TRACE(std::string(to_string(t)));
+    std::array<std::uint64_t, 2> body{};
+    for (HttpVersion http : {HttpVersion::http1_1, HttpVersion::http1_0}) {
+      const Measured m = measure(x, t, config(4.0, 20, PollShape::events, http), 2);
+      expect_bytes_agree(m);
+      const Totals n = totals(m.round);
+      body[http == HttpVersion::http1_0] = n.body_in;
+      if (http == HttpVersion::http1_0) {
+        EXPECT_EQ(n.connections, n.requests);
+      }
+    }
+    // A poll's bodies depend on when it went out; sse's and rest's are the recording's.
+    if (t == Transport::sse || t == Transport::rest) {
+      EXPECT_EQ(body[0], body[1]);
+    }
+  }
+}
+
 // libcurl 7.88 could keep an HTTP/2 answer's last DATA frames and END_STREAM once it had read
 // them off the socket, never handing them to the transfer: with a hundred ≈45 KB long-poll
 // answers ending together on a fresh connection, one round in three to five had a stream stuck

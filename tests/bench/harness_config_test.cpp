@@ -135,7 +135,7 @@ TEST(HarnessConfig, ABadValueIsOneLineNamingTheFlag) {
             "bad value 'poll-full' for --cases: sse, rest, poll, long-poll or ws");
   EXPECT_EQ(error_of({"--poll-shapes=delta,full"}),
             "bad value 'full' for --poll-shapes: openai, snapshot, delta or events");
-  EXPECT_EQ(error_of({"--http=3"}), "bad value '3' for --http: 1.1 or 2");
+  EXPECT_EQ(error_of({"--http=3"}), "bad value '3' for --http: 1.1, 2 or 1.0");
   EXPECT_EQ(error_of({"--arrival=uniform"}),
             "bad value 'uniform' for --arrival: constant, poisson or gamma");
   EXPECT_EQ(error_of({"--rate=0"}), "bad value '0' for --rate: a number above 0");

@@ -67,10 +67,12 @@ std::vector<PollShape> shapes_for(Transport t, std::span<const PollShape> listed
 /**
  * The HTTP version the clients speak. http2 is cleartext HTTP/2 with prior knowledge (h2c, no
  * Upgrade, no TLS): every stream of a round multiplexed over one connection per engine, as a
- * browser tab multiplexes its requests to one origin.
+ * browser tab multiplexes its requests to one origin. http1_0 is what a default nginx upstream
+ * speaks: no chunking (a stream ends with the connection), and libcurl sends no keep-alive, so
+ * every request has its own connection.
  */
-enum class HttpVersion { http1_1, http2 };
-/** "1.1", "2": the --http values, and the `http:2` part of a case name. */
+enum class HttpVersion { http1_1, http2, http1_0 };
+/** "1.1", "2", "1.0": the --http values, and the `http:2` part of a case name. */
 std::string_view to_string(HttpVersion v);
 std::optional<HttpVersion> parse_http_version(std::string_view name);
 

@@ -18,7 +18,7 @@ struct Config {
   unsigned threads = 1;                    // threads running the io_context (strand per connection)
   std::filesystem::path recordings = "recordings";  // folder of *.jsonl recordings
   double speed = 1.0;                               // replay speed; 0 = as fast as possible
-  std::size_t header_limit_bytes = 8 * 1024;   // request line + headers; over it: 431, then close
+  std::size_t header_limit_bytes = 8 * 1024;   // request line + headers; over: 431 (414), close
   std::size_t body_limit_bytes = 1024 * 1024;  // request body; over it: 413, then close
   std::uint64_t idle_timeout_ms = 60'000;      // keep-alive connection with no request: closed
   /** From a request's first byte, its line, headers and body must all arrive within this, else
