@@ -40,27 +40,12 @@ namespace {
 /** How often the watcher looks for the emulator's exit and a stop signal. */
 constexpr std::chrono::milliseconds watch_every{20};
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
-    }
-  }
-  return row[b.size()];
-}
-
 /** The table's name closest to `name` (edit distance; the first of equals). */
 std::string_view closest_profile(std::string_view name) {
   std::string_view best;
   std::size_t best_d = SIZE_MAX;
   for (const link::ProfileRow& row : link::profile_table())
-    if (const std::size_t d = edit_distance(name, row.name); d < best_d) {
+    if (const std::size_t d = flags::edit_distance(name, row.name); d < best_d) {
       best_d = d;
       best = row.name;
     }

@@ -86,9 +86,7 @@ const Parser::Flag* Parser::find(std::string_view name) const {
   return nullptr;
 }
 
-namespace {
-/** Levenshtein distance, for "did you mean". */
-std::size_t distance(std::string_view a, std::string_view b) {
+std::size_t edit_distance(std::string_view a, std::string_view b) {
   std::vector<std::size_t> row(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
@@ -102,13 +100,12 @@ std::size_t distance(std::string_view a, std::string_view b) {
   }
   return row[b.size()];
 }
-}  // namespace
 
 std::string Parser::closest(std::string_view name) const {
   std::string best;
   std::size_t best_d = std::max<std::size_t>(2, name.size() / 4) + 1;  // a typo, not a guess
   for (const Flag& f : flags_) {
-    const std::size_t d = distance(name, f.name);
+    const std::size_t d = edit_distance(name, f.name);
     if (d < best_d) best_d = d, best = f.name;
   }
   return best;

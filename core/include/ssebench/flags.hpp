@@ -48,6 +48,9 @@ std::uint64_t duration_ms(std::string_view flag, std::string_view text, std::uin
 /** A comma-separated list, empty items dropped ("a,,b" = a, b). */
 std::vector<std::string> list(std::string_view text);
 
+/** Levenshtein distance between two names: "did you mean" for flags and for the values they name. */
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
 /** A list of values, each parsed by `one`; at least one, else Error. Repeats are dropped. */
 template <class T, class F>
 std::vector<T> list_of(std::string_view flag, std::string_view text, F one) {
