@@ -60,6 +60,8 @@ class HeaderBlock {
       std::transform(name.begin(), name.end(), name.begin(),
                      [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
       if (is_connection_specific(name)) continue;
+      // RFC 9110 §8.6: no Content-Length in a 1xx or 204 answer (the preflight's 204).
+      if ((status < 200 || status == 204) && name == "content-length") continue;
       text_.emplace_back(std::move(name), std::string(f.value()));
     }
     for (auto& [name, value] : text_)

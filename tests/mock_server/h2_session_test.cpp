@@ -335,6 +335,18 @@ TEST_F(H2Session, AnswersAreHttp11sAnswersOverHttp2) {
   EXPECT_EQ(missing.status, 404);
 }
 
+TEST_F(H2Session, APreflights204CarriesNoContentLength) {
+  // RFC 9110 §8.6, as over HTTP/1.1 (tests/mock_server/conformance_test.cpp).
+  Transfer t(url("/v1/chat/completions"), true, nullptr,
+             {"Origin: http://example.test", "Access-Control-Request-Method: POST"});
+  curl_easy_setopt(t.easy, CURLOPT_CUSTOMREQUEST, "OPTIONS");
+  ASSERT_EQ(t.perform(), CURLE_OK);
+  EXPECT_EQ(t.version, CURL_HTTP_VERSION_2_0);
+  EXPECT_EQ(t.status, 204);
+  EXPECT_EQ(t.head.find("content-length"), std::string::npos) << t.head;
+  EXPECT_NE(t.head.find("access-control-allow-methods"), std::string::npos) << t.head;
+}
+
 TEST_F(H2Session, SseBodyIsTheRecordingsBytesWithoutConnectionSpecificHeaders) {
   const std::string body = stream_body("quick");
   Transfer t(url("/v1/chat/completions"), true, &body);
