@@ -17,9 +17,8 @@ Error bad_value(std::string_view flag, std::string_view text, std::string_view w
 template <class T>
 T integer(std::string_view flag, std::string_view text, T min, T max) {
   T v{};
-  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-    return c >= '0' && c <= '9';
-  });
+  const bool digits = !text.empty() && std::all_of(text.begin(), text.end(),
+                                                   [](char c) { return c >= '0' && c <= '9'; });
   const auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (!digits || ec != std::errc{} || p != text.data() + text.size() || v < min || v > max) {
     // A type's own top (2^32 - 1 and up) is no limit a user means; a port's 65535 is.

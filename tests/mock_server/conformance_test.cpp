@@ -117,30 +117,16 @@ class Conn {
   static constexpr int receive_timeout_s = 5;  // no test hangs on a read
 
   Conn() : Conn(Environment::port()) {}
-  explicit Conn(std::uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  // The socket, its connect and sends are test::Client's (support.hpp); reads are this class's,
+  // since it must see every framing, close-delimited included.
+  explicit Conn(std::uint16_t port) : client_(port) {
     timeval tv{receive_timeout_s, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    int one = 1;
-    ::setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      throw std::runtime_error("connect");
+    ::setsockopt(client_.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  ~Conn() { ::close(fd_); }
   Conn(const Conn&) = delete;
   Conn& operator=(const Conn&) = delete;
 
-  void send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      const ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) throw std::runtime_error("send failed");
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
+  void send(std::string_view bytes) { client_.send(bytes); }
 
   /** One answer (1xx kept in `interim`); `head` for a HEAD request (no body whatever it says). */
   Answer read(bool head = false) {
@@ -164,10 +150,10 @@ class Conn {
   /** Whether the server sends nothing for `ms` (and keeps the connection). */
   bool quiet_for(int ms) {
     timeval tv{0, ms * 1000};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(client_.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     const bool got = !buf_.empty() || fill();
     tv = {receive_timeout_s, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    ::setsockopt(client_.fd(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     return !got && !eof_;
   }
 
@@ -177,7 +163,7 @@ class Conn {
   int read_to_end() {
     for (;;) {
       char tmp[16384];
-      const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+      const ssize_t n = ::recv(client_.fd(), tmp, sizeof tmp, 0);
       if (n == 0) return 0;
       if (n < 0) return errno;
       buf_.append(tmp, static_cast<std::size_t>(n));
@@ -187,7 +173,7 @@ class Conn {
  private:
   bool fill() {
     char tmp[16384];
-    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    const ssize_t n = ::recv(client_.fd(), tmp, sizeof tmp, 0);
     if (n == 0) eof_ = true;
     if (n <= 0) return false;
     buf_.append(tmp, static_cast<std::size_t>(n));
@@ -248,7 +234,7 @@ class Conn {
     return a;
   }
 
-  int fd_ = -1;
+  test::Client client_;
   std::string buf_;
   bool eof_ = false;
 };

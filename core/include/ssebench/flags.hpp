@@ -5,9 +5,9 @@
  * mistake one line — `PROGRAM: bad value 'x' for --port: an integer from 0 to 65535` — and exit 2.
  *
  *   flags::Parser p;
- *   p.value("port", [&](std::string_view v) { c.port = flags::integer<std::uint16_t>("port", v); });
- *   p.toggle("no-warmup", [&] { c.warmup = false; });
- *   try { p.parse(argc, argv); } catch (const flags::Error& e) { return flags::fail(argv[0], e); }
+ *   p.value("port", [&](std::string_view v) { c.port = flags::integer<std::uint16_t>("port", v);
+ * }); p.toggle("no-warmup", [&] { c.warmup = false; }); try { p.parse(argc, argv); } catch (const
+ * flags::Error& e) { return flags::fail(argv[0], e); }
  */
 #include <cstdint>
 #include <functional>
@@ -48,7 +48,8 @@ std::uint64_t duration_ms(std::string_view flag, std::string_view text, std::uin
 /** A comma-separated list, empty items dropped ("a,,b" = a, b). */
 std::vector<std::string> list(std::string_view text);
 
-/** Levenshtein distance between two names: "did you mean" for flags and for the values they name. */
+/** Levenshtein distance between two names: "did you mean" for flags and for the values they name.
+ */
 std::size_t edit_distance(std::string_view a, std::string_view b);
 
 /** A list of values, each parsed by `one`; at least one, else Error. Repeats are dropped. */
