@@ -127,7 +127,7 @@ std::string shell(const std::string& cmd) {
 
 /** Runs the emulator to its exit (as `uid` when not 0): {status, stderr}. */
 std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args, uid_t uid = 0,
-                                        pid_t* child = nullptr) {
+                                        pid_t* child = nullptr, const std::string& program = exe) {
   int err[2];
   if (::pipe(err) != 0) return {-1, "pipe"};
   const pid_t pid = ::fork();
@@ -135,10 +135,10 @@ std::pair<int, std::string> run_to_exit(const std::vector<std::string>& args, ui
     ::dup2(err[1], 2);
     ::close(err[0]);
     if (uid != 0 && ::setuid(uid) != 0) ::_exit(126);
-    std::vector<char*> argv{const_cast<char*>(exe.c_str())};
+    std::vector<char*> argv{const_cast<char*>(program.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    ::execv(exe.c_str(), argv.data());
+    ::execv(program.c_str(), argv.data());
     ::_exit(127);
   }
   ::close(err[1]);
@@ -424,8 +424,17 @@ TEST(Emulator, MissingTunDeviceIsExit1AndLeavesNothing) {
 
 TEST(Emulator, NonRootIsExit1) {
   NEED_ROOT();  // to become someone else
+  // The build may sit below a folder only root can enter (a checkout in `mktemp -d`, mode
+  // 0700): the other user runs a copy from a folder everyone can read.
+  namespace fs = std::filesystem;
+  test::TempDir dir;
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
+                                  fs::perms::group_exec | fs::perms::others_read |
+                                  fs::perms::others_exec);
+  const fs::path copy = dir.path() / "ssebench-link";
+  fs::copy_file(exe, copy);
   pid_t pid = 0;
-  const auto [status, err] = run_to_exit({"--profile=3g"}, 65534, &pid);
+  const auto [status, err] = run_to_exit({"--profile=3g"}, 65534, &pid, copy.string());
   EXPECT_EQ(status, 1);
   EXPECT_EQ(err,
             "ssebench-link: needs root (network namespaces and TUN devices): run it with sudo\n");

@@ -132,9 +132,18 @@ def bad_input(build_dir):
     check(not os.path.exists("/nonexistent/never-made"), "nothing made for bad input")
     setpriv = shutil.which("setpriv")
     if setpriv:
-        r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
-                            sys.executable, SCRIPT, "--link=none"], capture_output=True,
-                           text=True, timeout=30, env=dict(os.environ))
+        # The checkout may sit below a folder only root can enter (`mktemp -d`, mode 0700): the
+        # other user runs a copy of the command and its package from a folder everyone can read.
+        with tempfile.TemporaryDirectory() as tmp:
+            os.chmod(tmp, 0o755)
+            scripts = os.path.dirname(os.path.dirname(os.path.abspath(SCRIPT)))
+            for sub in ("crosscheck", "ssebench"):
+                shutil.copytree(os.path.join(scripts, sub), os.path.join(tmp, sub),
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                sys.executable, os.path.join(tmp, "crosscheck", "crosscheck.py"),
+                                "--link=none"], capture_output=True, text=True, timeout=30,
+                               env=dict(os.environ), cwd=tmp)
         check(r.returncode == 1 and "--link needs root" in r.stderr,
               f"not root: exit 1, one line (got {r.returncode}: {r.stderr.strip()!r})")
 
