@@ -428,9 +428,8 @@ TEST(Emulator, NonRootIsExit1) {
   // 0700): the other user runs a copy from a folder everyone can read.
   namespace fs = std::filesystem;
   test::TempDir dir;
-  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read |
-                                  fs::perms::group_exec | fs::perms::others_read |
-                                  fs::perms::others_exec);
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                  fs::perms::others_read | fs::perms::others_exec);
   const fs::path copy = dir.path() / "ssebench-link";
   fs::copy_file(exe, copy);
   pid_t pid = 0;
