@@ -39,7 +39,7 @@ struct Run {
   bool interrupted = false;  // a case was cut by the interrupt
   /** Every case's latency histograms (repetitions merged), written beside the JSON. */
   CaseHistograms histograms;
-  std::string histograms_path;  // empty: none written
+  std::string histograms_path;   // empty: none written
   LinkEmulator* link = nullptr;  // the run's emulator; null: loopback
   std::string link_lost_at;      // the case during which the emulator was found gone
 };
