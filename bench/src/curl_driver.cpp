@@ -125,12 +125,17 @@ class CurlDriver final : public Driver {
     static CurlGlobal global;
     multi_ = curl_multi_init();
     if (!multi_) throw std::runtime_error("curl_multi_init failed");
+    // TLS sessions shared by this thread's transfers (TlsMode::on); one thread, so no locks.
+    share_ = curl_share_init();
+    if (!share_) throw std::runtime_error("curl_share_init failed");
+    curl_share_setopt(share_, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   }
   // Streams still held by the caller remove their handles first; cleanup closes the cached
   // connections through the tracker.
   ~CurlDriver() override {
     soak_.reset();
     curl_multi_cleanup(multi_);
+    curl_share_cleanup(share_);
   }
 
   void prepare(const ClientConfig& config, std::size_t streams) override {
@@ -156,8 +161,8 @@ class CurlDriver final : public Driver {
   }
 
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
-    const StreamContext ctx{multi_,      &sockets_,      clock_,      spec.expect,
-                            spec.config, spec.transport, &h2_openers_};
+    const StreamContext ctx{multi_,      &sockets_,      clock_,       spec.expect,
+                            spec.config, spec.transport, &h2_openers_, share_};
     return row_of(spec.transport).make_stream(ctx);
   }
 
@@ -192,6 +197,7 @@ class CurlDriver final : public Driver {
   std::size_t h2_openers_ = 0;  // StreamContext::h2_openers
   SocketTracker sockets_;       // outlives `multi_`: its close callback runs in curl_multi_cleanup
   CURLM* multi_ = nullptr;
+  CURLSH* share_ = nullptr;  // outlives the streams' handles, which use it
   std::unique_ptr<SocketLoop> soak_;
 };
 }  // namespace

@@ -9,9 +9,11 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 
 #include "ssebench/bench/cases.hpp"
 #include "ssebench/bench/engine.hpp"
@@ -23,6 +25,7 @@
 #include "ssebench/bench/server.hpp"
 #include "ssebench/bench/stop_signal.hpp"
 #include "ssebench/link/netns.hpp"
+#include "ssebench/tls_files.hpp"
 
 namespace ssebench::bench {
 
@@ -32,6 +35,8 @@ namespace {
 struct Run {
   HarnessConfig config;
   std::string url;
+  std::string tls_url;  // the server's https:// URL; empty: no TLS case
+  std::string ca_file;  // the run's throwaway CA, which signed the server's certificate
   int cases_total = 0;
   int cases_done = 0;
   int cases_failed = 0;
@@ -69,6 +74,37 @@ bool server_reset(const Run& run) {
     return false;
   }
 }
+
+/** What the server's sessions wrote (`out`) or read, as they count it (the plaintext under
+ *  TLS): every endpoint's bytes but /mock's (these stats requests), and HTTP/2's connection
+ *  frames. */
+std::uint64_t plaintext_bytes(const ServerStats& s, bool out) {
+  std::uint64_t sum = out ? s.h2_connection_bytes_out : s.h2_connection_bytes_in;
+  for (const auto& [name, e] : s.endpoints)
+    if (name != "mock") sum += out ? e.bytes_out : e.bytes_in;
+  return sum;
+}
+
+/** A folder of the run's own (its throwaway certificate), removed with what it holds. */
+class TempDir {
+ public:
+  TempDir() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/ssebench-bench-XXXXXX";
+    if (!::mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp " + pattern + " failed");
+    path_ = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 /** A case and what it replays. */
 struct RegisteredCase {
@@ -113,7 +149,9 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   const CaseSpec& spec = one.spec;
   const Expectation& expect = *one.expect;
   ClientConfig cfg;
-  cfg.base_url = run.url;
+  cfg.base_url = spec.tls == TlsMode::off ? run.url : run.tls_url;
+  cfg.tls = spec.tls;
+  cfg.ca_file = run.ca_file;
   cfg.speed = hc.speed;
   if (spec.interval_ms > 0) cfg.interval = std::chrono::milliseconds(spec.interval_ms);
   if (spec.shape) cfg.shape = *spec.shape;
@@ -207,6 +245,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   }
 
   CaseAggregate agg(expect.clock.content_offsets(), rec.completion_tokens, cfg.speed);
+  agg.set_tls(spec.tls != TlsMode::off);
   // The link's window: the measured rounds (the warm-up is never counted).
   if (run.link && failure.empty()) {
     try {
@@ -233,6 +272,8 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       if (const std::optional<ServerStats> after = server_stats(run)) {
         ServerRound s;
         s.cpu_us = after->cpu_us() - before->cpu_us();
+        s.plaintext_bytes_out = plaintext_bytes(*after, true) - plaintext_bytes(*before, true);
+        s.plaintext_bytes_in = plaintext_bytes(*after, false) - plaintext_bytes(*before, false);
         s.lateness_us_p50 = after->lateness_us_p50;
         s.lateness_us_p99 = after->lateness_us_p99;
         s.lateness_us_max = after->lateness_us_max;
@@ -310,12 +351,18 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     fmt::print(stderr, "[{}/{}] {}: FAILED {} ({:.1f} s)\n", run.cases_done, run.cases_total,
                one.name, failure, took_s);
   } else {
+    const std::string tls = spec.tls == TlsMode::off
+                                ? ""
+                                : fmt::format(", TLS handshake p50 {} ms, {} resumed",
+                                              shown(counters, "tls_handshake_ms_p50", 2),
+                                              shown(counters, "tls_resumed_share", 2));
     fmt::print(stderr,
-               "[{}/{}] {}: {}/{} ok, ttft p50 {} ms, lag p50 {} ms p99 {} ms, {} req/stream "
+               "[{}/{}] {}: {}/{} ok, ttft p50 {} ms, lag p50 {} ms p99 {} ms, {} req/stream{} "
                "({:.1f} s)\n",
                run.cases_done, run.cases_total, one.name, agg.streams() - agg.failed(),
                agg.streams(), shown(counters, "ttft_ms_p50", 1), shown(counters, "lag_ms_p50", 2),
-               shown(counters, "lag_ms_p99", 2), shown(counters, "requests_per_stream", 1), took_s);
+               shown(counters, "lag_ms_p99", 2), shown(counters, "requests_per_stream", 1), tls,
+               took_s);
   }
 }
 
@@ -431,11 +478,15 @@ int harness_main(int argc, char** argv) {
     }
     run->link = link.get();
   }
+  std::unique_ptr<TempDir> tls_dir;  // outlives the server, which reads its files
   std::unique_ptr<ServerProcess> server;
   std::string server_desc;
   if (!config.server.empty()) {
     run->url = config.server;
     while (!run->url.empty() && run->url.back() == '/') run->url.pop_back();
+    run->tls_url = config.server_tls;
+    while (!run->tls_url.empty() && run->tls_url.back() == '/') run->tls_url.pop_back();
+    run->ca_file = config.tls_ca;
     server_desc = "running server at " + run->url;
   } else {
     if (config.server_binary.empty()) {
@@ -449,6 +500,23 @@ int harness_main(int argc, char** argv) {
       server_args.push_back("--bind");
       server_args.push_back(link->ready().server_addr);
     }
+    if (needs_tls(config.tls)) {
+      // A CA and a leaf for this run only, in a folder removed when the run ends: the clients
+      // verify against the CA, never without verification.
+      try {
+        tls_dir = std::make_unique<TempDir>();
+        std::vector<std::string> names;
+        if (link) names.push_back(link->ready().server_addr);
+        const TlsFiles files = make_throwaway_tls(tls_dir->path(), names);
+        run->ca_file = files.ca_cert.string();
+        server_args.push_back("--tls-port=0");
+        server_args.push_back("--tls-cert=" + files.server_cert.string());
+        server_args.push_back("--tls-key=" + files.server_key.string());
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "ssebench-bench: --tls: {}\n", e.what());
+        return 1;
+      }
+    }
     try {
       server = std::make_unique<ServerProcess>(config.server_binary, std::move(server_args),
                                                link ? link->ready().server_ns : std::string());
@@ -457,6 +525,7 @@ int harness_main(int argc, char** argv) {
       return 2;
     }
     run->url = server->url();
+    run->tls_url = server->tls_url();
     server_desc = "started: " + server->command();
     if (link) server_desc += fmt::format(" (in network namespace {})", link->ready().server_ns);
   }

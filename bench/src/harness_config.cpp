@@ -77,6 +77,12 @@ void check_together(const HarnessConfig& c) {
     throw flags::Error("--server-args are for the server the harness starts; drop --server");
   if (!c.server.empty() && needs_emulator(c.links))
     throw flags::Error("--link starts its own server inside the link's namespace; drop --server");
+  if (!c.server.empty() && needs_tls(c.tls) && (c.server_tls.empty() || c.tls_ca.empty()))
+    throw flags::Error(
+        "--tls starts its own server with a throwaway certificate; drop --server (or give the "
+        "running server's --server-tls=https://... and --tls-ca=PEM)");
+  if (c.server_tls.empty() != c.tls_ca.empty() || (c.server.empty() && !c.server_tls.empty()))
+    throw flags::Error("--server-tls and --tls-ca go together, with --server");
   if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
     throw flags::Error(
         fmt::format("--max-concurrency must be at least the number of shards ({})", c.shard.count));
@@ -152,6 +158,18 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   });
   p.toggle("quick", [&] { c.quick = true; });
   p.value("link", [&](std::string_view v) { c.links = parse_links(v); });
+  p.value("server-tls", [&](std::string_view v) {
+    if (!v.starts_with("https://")) throw flags::bad_value("server-tls", v, "an https:// URL");
+    c.server_tls = v;
+  });
+  p.value("tls-ca", [&](std::string_view v) { c.tls_ca = v; });
+  p.value("tls", [&](std::string_view v) {
+    c.tls = flags::list_of<TlsMode>("tls", v, [](std::string_view t) {
+      const auto mode = parse_tls_mode(t);
+      if (!mode) throw flags::bad_value("tls", t, "off, on or noresume");
+      return *mode;
+    });
+  });
   p.toggle("check-flags", [&] { c.check_flags = true; });
   p.value("rate", [&](std::string_view v) {
     c.rates =
@@ -206,6 +224,8 @@ std::string harness_help(const HarnessConfig& d) {
   for (PollShape s : d.poll_shapes) shapes.emplace_back(to_string(s));
   std::vector<std::string> versions;
   for (HttpVersion h : d.http) versions.emplace_back(to_string(h));
+  std::vector<std::string> tls;
+  for (TlsMode m : d.tls) tls.emplace_back(to_string(m));
   return fmt::format(
       "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
@@ -238,6 +258,11 @@ std::string harness_help(const HarnessConfig& d) {
       "  --link=LIST              links, every case on each (default {}): none = loopback;\n"
       "                           a profile of ssebench-link --list-profiles (3g, lte, ...) or\n"
       "                           trace:DOWN,UP[,rtt=MS] runs through the link emulator (root)\n"
+      "  --tls=LIST               off, on, noresume, every case in each (default {}): on = HTTPS\n"
+      "                           and wss against a throwaway CA (HTTP/2 by ALPN), sessions\n"
+      "                           resumed; noresume = a full handshake per connection\n"
+      "  --server-tls=URL         with --server: its https:// URL for the TLS cases, and\n"
+      "  --tls-ca=PEM             the CA its certificate is verified against\n"
       "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
@@ -258,8 +283,8 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), join(d.links), to_string(d.arrival), d.burstiness, d.seed,
-      d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
+      join(d.host_connections), join(d.links), join(tls), to_string(d.arrival), d.burstiness,
+      d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
       d.client_threads, d.shard.index, d.shard.count);
 }
 

@@ -116,6 +116,8 @@ void CaseAggregate::add(const RoundResult& round) {
   if (round.server) {
     ++server_rounds_;
     server_cpu_us_ += round.server->cpu_us;
+    server_plain_out_ += round.server->plaintext_bytes_out;
+    server_plain_in_ += round.server->plaintext_bytes_in;
     lateness_p50_sum_ += round.server->lateness_us_p50;
     lateness_p99_max_ = std::max(lateness_p99_max_, round.server->lateness_us_p99);
     lateness_max_ = std::max(lateness_max_, round.server->lateness_us_max);
@@ -141,6 +143,10 @@ void CaseAggregate::add(const RoundResult& round) {
     http_header_in_ += s.http_header_bytes_in;
     body_out_ += s.body_bytes_out;
     body_in_ += s.body_bytes_in;
+    for (const TlsHandshake& h : s.tls_handshakes) {
+      handshake_.push_back(h.ms);
+      resumed_ += h.resumed ? 1 : 0;
+    }
     StreamFigures f = stream_figures(s, offsets_, speed_);
     if (f.ttfb_ms) ttfb_.push_back(*f.ttfb_ms);
     if (f.queue_ms) queue_.push_back(*f.queue_ms);
@@ -197,7 +203,7 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   stats("ttfb_ms", ttfb_, false);
   // Waiting for a connection (the browser profile's queue) and connecting, before the request.
   stats("queue_ms", queue_, true);
-  stats("ttft_ms", ttft_, true);
+  const std::optional<Summary> ttft = stats("ttft_ms", ttft_, true);
   stats("ttlt_ms", ttlt_, false);
   if (const auto lag = stats("lag_ms", lag_, true)) {
     put("lag_ms_min", lag->min);  // below half a loopback round trip: a clock bug
@@ -254,6 +260,24 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
     if (tcp_.bytes_out > 0)
       put("header_share_out", header_out / static_cast<double>(tcp_.bytes_out));
   }
+  if (tls_) {
+    // Handshakes happen where connections open: with keep-alive the warm-up opens them, and the
+    // measured rounds have none (ws opens one per connection of turns).
+    const std::optional<Summary> hs = stats("tls_handshake_ms", handshake_, false);
+    put("tls_handshakes_per_stream", static_cast<double>(handshake_.size()) / n);
+    if (!handshake_.empty())
+      put("tls_resumed_share",
+          static_cast<double>(resumed_) / static_cast<double>(handshake_.size()));
+    if (hs && ttft && ttft->p50 > 0) put("tls_handshake_share_of_ttft", hs->p50 / ttft->p50);
+    // TLS's records (header, tag, content type), its handshakes, tickets and alerts: the TCP
+    // payload less the plaintext the server's sessions counted over the same rounds.
+    if (server_rounds_ == rounds_ && run_ == streams_) {
+      put("tls_overhead_bytes_in_per_token",
+          (static_cast<double>(tcp_.bytes_in) - static_cast<double>(server_plain_out_)) / tokens);
+      put("tls_overhead_bytes_out_per_token",
+          (static_cast<double>(tcp_.bytes_out) - static_cast<double>(server_plain_in_)) / tokens);
+    }
+  }
   // A total, not a ratio: any retransmit on loopback is a finding in itself.
   put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
   put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));
@@ -276,6 +300,7 @@ std::vector<std::pair<std::string, Histogram>> CaseAggregate::histograms() const
   add("itl_ms", itl_);
   add("dispatch_lag_ms", dispatch_lag_);
   add("harness_lag_ms", harness_lag_);
+  add("tls_handshake_ms", handshake_);
   return out;
 }
 

@@ -9,7 +9,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json.hpp>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 
@@ -72,6 +74,7 @@ double number(const json::object& o, std::string_view key) {
 
 ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string> args,
                              const std::string& netns) {
+  const std::vector<std::string> command_args = args;
   args.insert(args.begin(), binary);
   args.push_back("--port");
   args.push_back("0");
@@ -106,32 +109,51 @@ ServerProcess::ServerProcess(const std::string& binary, std::vector<std::string>
   close(fds[1]);
   if (ns_fd >= 0) close(ns_fd);
   stdout_fd_ = fds[0];
-  std::string line;
-  const auto until = std::chrono::steady_clock::now() + start_timeout;
-  while (line.find('\n') == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        until - std::chrono::steady_clock::now());
-    pollfd p{stdout_fd_, POLLIN, 0};
-    char buf[256];
-    ssize_t n = 0;
-    if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0 ||
-        (n = read(stdout_fd_, buf, sizeof buf)) <= 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      close(stdout_fd_);
-      throw std::runtime_error(command_ + ": no 'listening on' line (exited or timed out)");
-    }
-    line.append(buf, static_cast<std::size_t>(n));
-  }
-  line.resize(line.find('\n'));
-  if (!line.starts_with(listening_prefix)) {
+  const auto fail = [&](const std::string& why) {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     close(stdout_fd_);
-    throw std::runtime_error(command_ + ": unexpected first line: " + line);
+    throw std::runtime_error(command_ + ": " + why);
+  };
+  std::string pending;  // read, not yet taken as a line
+  const auto until = std::chrono::steady_clock::now() + start_timeout;
+  // The next stdout line, or empty when it does not come in time.
+  const auto next_line = [&]() -> std::optional<std::string> {
+    while (pending.find('\n') == std::string::npos) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
+      pollfd p{stdout_fd_, POLLIN, 0};
+      char buf[256];
+      ssize_t n = 0;
+      if (left.count() <= 0 || poll(&p, 1, static_cast<int>(left.count())) <= 0 ||
+          (n = read(stdout_fd_, buf, sizeof buf)) <= 0)
+        return std::nullopt;
+      pending.append(buf, static_cast<std::size_t>(n));
+    }
+    std::string line = pending.substr(0, pending.find('\n'));
+    pending.erase(0, line.size() + 1);
+    return line;
+  };
+  // "listening on URL" -> URL, without a trailing slash.
+  const auto url_of = [](std::string line) {
+    line.erase(0, listening_prefix.size());
+    while (!line.empty() && (line.back() == '\r' || line.back() == '/')) line.pop_back();
+    return line;
+  };
+  const std::optional<std::string> first = next_line();
+  if (!first) fail("no 'listening on' line (exited or timed out)");
+  if (!first->starts_with(listening_prefix)) fail("unexpected first line: " + *first);
+  url_ = url_of(*first);
+  // With a TLS port, its line follows at once.
+  const bool tls = std::any_of(command_args.begin(), command_args.end(),
+                               [](const std::string& a) { return a.starts_with("--tls-port"); });
+  if (tls) {
+    const std::optional<std::string> second = next_line();
+    if (!second) fail("no 'listening on https://' line (exited or timed out)");
+    if (!second->starts_with(std::string(listening_prefix) + "https://"))
+      fail("unexpected second line: " + *second);
+    tls_url_ = url_of(*second);
   }
-  url_ = line.substr(listening_prefix.size());
-  while (!url_.empty() && (url_.back() == '\r' || url_.back() == '/')) url_.pop_back();
   // Later output is drained so that the server never blocks on a full pipe; the pipe is closed
   // once the server has exited.
   std::thread([fd = stdout_fd_] {

@@ -1,6 +1,7 @@
 #include "stream.hpp"
 
 #include <fmt/format.h>
+#include <openssl/ssl.h>
 
 #include <algorithm>
 #include <cctype>
@@ -40,6 +41,16 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
   curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy_, CURLOPT_TCP_NODELAY, 1L);
   curl_easy_setopt(easy_, CURLOPT_PROXY, "");  // loopback only, whatever the environment says
+  if (config().tls != TlsMode::off) {
+    // Verified against the run's CA (and the name or address in the URL), never unverified.
+    curl_easy_setopt(easy_, CURLOPT_CAINFO, config().ca_file.c_str());
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (config().tls == TlsMode::noresume)
+      curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+    else if (ctx_.share)
+      curl_easy_setopt(easy_, CURLOPT_SHARE, ctx_.share);
+  }
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Stream::header_cb);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Stream::write_cb);
@@ -128,6 +139,9 @@ void Stream::send(const std::string& path, const std::string* body) {
 long Stream::http_version() {
   if (config().http == HttpVersion::http1_1) return CURL_HTTP_VERSION_1_1;
   if (config().http == HttpVersion::http1_0) return CURL_HTTP_VERSION_1_0;
+  // Over TLS, HTTP/2 as browsers get it: offered by ALPN, the server choosing (on_done checks
+  // that it did); the prior-knowledge workaround below is cleartext's only.
+  if (config().tls != TlsMode::off) return CURL_HTTP_VERSION_2TLS;
   const bool opens =
       !config().keep_alive || (ctx_.sockets->open_sockets() == 0 && *ctx_.h2_openers == 0);
   if (!opens) return CURL_HTTP_VERSION_2_0;
@@ -151,6 +165,7 @@ std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void*
   s->record_.http_header_bytes_in += bytes;
   const std::string_view line(data, bytes);
   if (line.starts_with("HTTP/")) {
+    if (s->config().tls != TlsMode::off) s->tls_resumed_ = s->session_reused();
     const auto sp = line.find(' ');
     s->status_ =
         sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
@@ -206,6 +221,17 @@ void Stream::on_done(CURLcode result) {
   curl_easy_getinfo(easy_, CURLINFO_NUM_CONNECTS, &connects);
   record_.http_bytes_out += static_cast<std::uint64_t>(request_bytes);
   record_.connections += static_cast<std::size_t>(connects);
+  if (config().tls != TlsMode::off && connects > 0) {
+    // A connection this request opened: TCP connected to the TLS handshake done (µs from the
+    // transfer's start, both); a reused connection has no handshake of its own.
+    curl_off_t connected = 0, handshaken = 0;
+    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connected);
+    curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &handshaken);
+    if (handshaken > 0)
+      record_.tls_handshakes.push_back(
+          {static_cast<double>(handshaken - connected) / 1e3, tls_resumed_});
+  }
+  tls_resumed_ = false;
   ++record_.requests;
   if (finished_) return;
   if (record_.error) return finish();  // failed inside a callback
@@ -245,6 +271,14 @@ void Stream::kick() {
   ++record_.h2_kicks;
   curl_easy_pause(easy_, CURLPAUSE_RECV);
   curl_easy_pause(easy_, CURLPAUSE_CONT);
+}
+
+bool Stream::session_reused() const {
+  curl_tlssessioninfo* info = nullptr;
+  if (curl_easy_getinfo(easy_, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info ||
+      info->backend != CURLSSLBACKEND_OPENSSL || !info->internals)
+    return false;
+  return SSL_session_reused(static_cast<SSL*>(info->internals)) == 1;
 }
 
 void Stream::on_timer() {

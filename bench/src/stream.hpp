@@ -29,6 +29,10 @@ struct StreamContext {
   /** HTTP/2: transfers in flight that open the connection (prior knowledge), shared by the
    *  streams of one multi handle (see Stream::http_version). */
   std::size_t* h2_openers = nullptr;
+  /** TLS with resumption (TlsMode::on): the driver's share handle, whose SSL session cache the
+   *  streams of its thread share, so that a new connection resumes the session of an earlier
+   *  one. */
+  CURLSH* share = nullptr;
 };
 
 class Stream : public Session {
@@ -74,6 +78,8 @@ class Stream : public Session {
   /** The CURLOPT_HTTP_VERSION of the next request; counts it among h2_openers if it opens. */
   long http_version();
   void leave_openers();
+  /** TLS: the connection of the transfer in flight resumed a session (libcurl's OpenSSL SSL). */
+  bool session_reused() const;
 
   /** Compares the rebuilt text (with `want`) and the content-event count with the recording's. */
   void check_transcript(const Transcript& want);
@@ -116,7 +122,8 @@ class Stream : public Session {
   std::string decoded_;
   std::string error_body_;  // start of a non-2xx body, for the error message
   std::optional<TimePoint> last_read_;
-  TimePoint quiet_since_;  // the answer in flight: its last header or body bytes, or a kick
+  TimePoint quiet_since_;     // the answer in flight: its last header or body bytes, or a kick
+  bool tls_resumed_ = false;  // the answer in flight came over a connection that resumed a session
 };
 
 /** Compares a stream's rebuilt text with `want`, and its content events with the recording's

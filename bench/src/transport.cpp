@@ -57,6 +57,16 @@ std::string_view to_string(HttpVersion v) {
   return v == HttpVersion::http2 ? "2" : v == HttpVersion::http1_0 ? "1.0" : "1.1";
 }
 
+std::string_view to_string(TlsMode m) {
+  return m == TlsMode::on ? "on" : m == TlsMode::noresume ? "noresume" : "off";
+}
+
+std::optional<TlsMode> parse_tls_mode(std::string_view name) {
+  for (TlsMode m : {TlsMode::off, TlsMode::on, TlsMode::noresume})
+    if (to_string(m) == name) return m;
+  return std::nullopt;
+}
+
 std::optional<HttpVersion> parse_http_version(std::string_view name) {
   for (HttpVersion v : {HttpVersion::http1_1, HttpVersion::http2, HttpVersion::http1_0})
     if (to_string(v) == name) return v;

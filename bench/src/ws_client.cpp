@@ -13,10 +13,15 @@
 #include <string_view>
 #include <vector>
 
+#include <openssl/ssl.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/json.hpp>
+#include <type_traits>
 
 #include "driver.hpp"
 #include "socket_tracker.hpp"
@@ -30,21 +35,23 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 namespace json = boost::json;
+namespace ssl = net::ssl;
 using tcp = net::ip::tcp;
 
 struct HostPort {
   std::string host, port;
 };
 
-/** "http://HOST:PORT" (or "http://[V6]:PORT"). */
+/** "http://HOST:PORT" (or "http://[V6]:PORT"; https:// over TLS). */
 HostPort parse_base_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
+  const bool https = url.starts_with("https://");
+  const std::string_view scheme = https ? "https://" : "http://";
   if (!url.starts_with(scheme)) throw std::invalid_argument(fmt::format("ws: not http: {}", url));
   url.remove_prefix(scheme.size());
   url = url.substr(0, url.find('/'));
   const auto colon = url.rfind(':');
   if (colon == std::string_view::npos || url.substr(colon).find(']') != std::string_view::npos)
-    return {std::string(url), "80"};
+    return {std::string(url), https ? "443" : "80"};
   std::string host(url.substr(0, colon));
   if (host.starts_with('[') && host.ends_with(']')) host = host.substr(1, host.size() - 2);
   return {host, std::string(url.substr(colon + 1))};
@@ -57,12 +64,114 @@ enum class Frame { more, last, failed };
 struct Target {
   tcp::resolver::results_type endpoints;
   std::string host;  // the Host header: HOST:PORT
+  std::string name;  // HOST alone: TLS's server name (SNI) and what the certificate must name
+};
+
+/**
+ * A stream that counts the bytes crossing it, over any async stream: over TLS it sits on the SSL
+ * stream, so the ws client's HTTP bytes are the plaintext, as libcurl's are (TCP_INFO counts the
+ * wire, TLS records included). Cleartext ws keeps core's CountingSocket.
+ */
+template <class Next>
+class Counting {
+ public:
+  using next_layer_type = Next;
+  using executor_type = typename Next::executor_type;
+
+  template <class... Args>
+  explicit Counting(Args&&... args) : next_(std::forward<Args>(args)...) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  Next& next_layer() noexcept { return next_; }
+  std::uint64_t bytes_in() const { return bytes_in_; }
+  std::uint64_t bytes_out() const { return bytes_out_; }
+
+  template <typename Buffers, typename Handler>
+  void async_read_some(const Buffers& buffers, Handler&& handler) {
+    next_.async_read_some(buffers, [this, h = std::forward<Handler>(handler)](
+                                       boost::system::error_code ec, std::size_t n) mutable {
+      bytes_in_ += n;
+      std::move(h)(ec, n);
+    });
+  }
+  template <typename Buffers, typename Handler>
+  void async_write_some(const Buffers& buffers, Handler&& handler) {
+    next_.async_write_some(buffers, [this, h = std::forward<Handler>(handler)](
+                                        boost::system::error_code ec, std::size_t n) mutable {
+      bytes_out_ += n;
+      std::move(h)(ec, n);
+    });
+  }
+
+ private:
+  Next next_;
+  std::uint64_t bytes_in_ = 0, bytes_out_ = 0;
+};
+
+// The close handshake's teardown, found by ADL: that of the SSL stream underneath (its
+// close_notify, then TCP's), which Beast declares in its own namespace (websocket/ssl.hpp).
+template <class Next>
+void teardown(beast::role_type role, Counting<Next>& s, boost::system::error_code& ec) {
+  beast::teardown(role, s.next_layer(), ec);
+}
+template <class Next, class Handler>
+void async_teardown(beast::role_type role, Counting<Next>& s, Handler&& handler) {
+  beast::async_teardown(role, s.next_layer(), std::forward<Handler>(handler));
+}
+
+using PlainWs = websocket::stream<CountingSocket>;
+using TlsWs = websocket::stream<Counting<ssl::stream<tcp::socket>>>;
+
+/**
+ * A driver's TLS client side: the context (the run's CA, peer verification) and, for
+ * TlsMode::on, the last session the server gave (its tickets arrive after the handshake, through
+ * OpenSSL's new-session callback), offered by the next connection.
+ */
+class TlsClient {
+ public:
+  explicit TlsClient(const std::string& ca_file)
+      : ca_file_(ca_file), ctx_(ssl::context::tls_client) {
+    ctx_.load_verify_file(ca_file);
+    ctx_.set_verify_mode(ssl::verify_peer);
+    SSL_CTX* c = ctx_.native_handle();
+    SSL_CTX_set_ex_data(c, ex_index(), this);  // not app_data: Asio keeps its own there
+    SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
+    SSL_CTX_sess_set_new_cb(c, &TlsClient::on_new_session);
+  }
+  ~TlsClient() {
+    if (session_) SSL_SESSION_free(session_);
+  }
+  TlsClient(const TlsClient&) = delete;
+  TlsClient& operator=(const TlsClient&) = delete;
+
+  const std::string& ca_file() const { return ca_file_; }
+  ssl::context& context() { return ctx_; }
+  /** The session to offer, or null (none yet). */
+  SSL_SESSION* session() const { return session_; }
+
+ private:
+  static int on_new_session(SSL* ssl, SSL_SESSION* session) {
+    auto* self = static_cast<TlsClient*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), ex_index()));
+    if (self->session_) SSL_SESSION_free(self->session_);
+    self->session_ = session;
+    return 1;  // kept: ours to free
+  }
+
+  static int ex_index() {
+    static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+    return index;
+  }
+
+  std::string ca_file_;
+  ssl::context ctx_;
+  SSL_SESSION* session_ = nullptr;
 };
 
 /** What a connection needs of its driver. */
 struct Shared {
   ClockFn clock;
-  TcpCounters tcp;  // of the connections closed since the round's last take_round()
+  TlsClient* tls = nullptr;  // the driver's, when a TLS connection was made
+  TcpCounters tcp;           // of the connections closed since the round's last take_round()
   /** Called when a connection ends (its Session, if it still has one). */
   std::function<void(Session*)> ended;
   /** A connection ended or a turn did: what the engine's loop waits for. */
@@ -76,7 +185,11 @@ struct Shared {
  * (reported, never dropped). Its handlers hold it (shared_from_this): a connection abandoned
  * by its Session stays alive until its cancelled operations have come back.
  */
-class WsConnection : public std::enable_shared_from_this<WsConnection> {
+template <class Ws>
+class WsConnection : public std::enable_shared_from_this<WsConnection<Ws>> {
+  static constexpr bool tls = std::is_same_v<Ws, TlsWs>;
+  using std::enable_shared_from_this<WsConnection<Ws>>::shared_from_this;
+
  public:
   WsConnection(net::io_context& ioc, Shared& shared, const Target& target, const SessionSpec& spec)
       : shared_(shared),
@@ -85,7 +198,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
         config_(*spec.config),
         pace_(spec.pace),
         planned_(std::max<std::size_t>(1, config_.ws_turns)),
-        ws_(CountingSocket(ioc.get_executor())),
+        ws_(make_stream(ioc, shared)),
         timer_(ioc) {
     turns_.resize(pace_ == Pace::back_to_back ? planned_ : 1);
     for (StreamRecord& t : turns_) t.content.reserve(expect().clock.content_offsets().size());
@@ -102,7 +215,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     started_ = true;
     begin_turn();
     turn().connections = 1;
-    net::async_connect(ws_.next_layer().next_layer(), target_.endpoints,
+    net::async_connect(tcp_socket(), target_.endpoints,
                        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                          self->on_connect(ec);
                        });
@@ -140,14 +253,67 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   const Expectation& expect() const { return expect_; }
   TimePoint now() const { return shared_.clock(); }
   StreamRecord& turn() { return turns_[current_]; }
-  CountingSocket& socket() { return ws_.next_layer(); }
+  /** Counts the HTTP and WebSocket bytes (over TLS, the plaintext). */
+  auto& socket() { return ws_.next_layer(); }
+  tcp::socket& tcp_socket() {
+    if constexpr (tls)
+      return ws_.next_layer().next_layer().next_layer();
+    else
+      return ws_.next_layer().next_layer();
+  }
+
+  static Ws make_stream(net::io_context& ioc, Shared& shared) {
+    if constexpr (tls)
+      return Ws(ioc.get_executor(), shared.tls->context());
+    else
+      return Ws(CountingSocket(ioc.get_executor()));
+  }
 
   // ---- connection ------------------------------------------------------------------------
 
   void on_connect(beast::error_code ec) {
     if (finished_) return;
     if (ec) return fail(ErrorKind::curl, "connect: " + ec.message());
-    socket().next_layer().set_option(tcp::no_delay(true), ec);
+    tcp_socket().set_option(tcp::no_delay(true), ec);
+    if constexpr (tls)
+      tls_handshake();
+    else
+      ws_handshake();
+  }
+
+  /** TLS first: SNI (a name, never an address: RFC 6066), the certificate checked against the
+   *  run's CA and the host, ALPN offering http/1.1 (the Upgrade is HTTP/1.1's), and under
+   *  TlsMode::on the last session the server gave this driver. */
+  void tls_handshake() {
+    auto& stream = ws_.next_layer().next_layer();
+    SSL* ssl = stream.native_handle();
+    beast::error_code ec;
+    net::ip::make_address(target_.name, ec);
+    if (ec) SSL_set_tlsext_host_name(ssl, target_.name.c_str());
+    stream.set_verify_callback(ssl::host_name_verification(target_.name));
+    static constexpr unsigned char alpn[] = "\x08http/1.1";
+    SSL_set_alpn_protos(ssl, alpn, sizeof alpn - 1);
+    if (config_.tls == TlsMode::on && shared_.tls->session())
+      SSL_set_session(ssl, shared_.tls->session());
+    handshake_t0_ = now();
+    stream.async_handshake(
+        ssl::stream_base::client,
+        [self = shared_from_this()](beast::error_code e) { self->on_tls_handshake(e); });
+  }
+
+  void on_tls_handshake(beast::error_code ec) {
+    if (finished_) return;
+    if (ec) return fail(ErrorKind::curl, "TLS handshake: " + ec.message());
+    if constexpr (tls) {
+      SSL* ssl = ws_.next_layer().next_layer().native_handle();
+      turn().tls_handshakes.push_back(
+          {std::chrono::duration<double, std::milli>(now() - handshake_t0_).count(),
+           SSL_session_reused(ssl) == 1});
+    }
+    ws_handshake();
+  }
+
+  void ws_handshake() {
     ws_.set_option(websocket::stream_base::decorator(
         [speed = fmt::format("{}", config_.speed)](websocket::request_type& req) {
           req.set("x-ssebench-speed", speed);
@@ -322,7 +488,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
     finished_ = true;
     beast::error_code ignored;
     timer_.cancel();
-    tcp::socket& s = socket().next_layer();
+    tcp::socket& s = tcp_socket();
     if (s.is_open()) {
       if (const auto info = read_tcp_info(s.native_handle())) shared_.tcp += *info;
       s.shutdown(tcp::socket::shutdown_both, ignored);
@@ -338,7 +504,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   const ClientConfig& config_;
   Pace pace_;
   std::size_t planned_;  // turns at most
-  websocket::stream<CountingSocket> ws_;
+  Ws ws_;
   net::steady_timer timer_;  // the staggered start, then the current turn's deadline
   websocket::response_type upgrade_answer_;
   beast::flat_buffer buffer_;
@@ -347,15 +513,19 @@ class WsConnection : public std::enable_shared_from_this<WsConnection> {
   std::size_t ordinal_ = 0;  // the current turn's next content event
   std::uint64_t in0_ = 0, out0_ = 0;
   Session* owner_ = nullptr;
+  TimePoint handshake_t0_{};  // TLS: the handshake's start
   bool started_ = false;
   bool idle_ = false;  // on_demand: a turn ended, the next not sent yet
   bool finished_ = false;
 };
 
 /** A connection as the engine sees it. */
+template <class Ws>
 class WsSession final : public Session {
  public:
-  explicit WsSession(std::shared_ptr<WsConnection> c) : c_(std::move(c)) { c_->set_owner(this); }
+  explicit WsSession(std::shared_ptr<WsConnection<Ws>> c) : c_(std::move(c)) {
+    c_->set_owner(this);
+  }
   ~WsSession() override { c_->abandon(); }
 
   void start() override { c_->start(); }
@@ -369,7 +539,7 @@ class WsSession final : public Session {
   void close() override { c_->abandon(); }
 
  private:
-  std::shared_ptr<WsConnection> c_;
+  std::shared_ptr<WsConnection<Ws>> c_;
 };
 
 /** ws connections on an io_context run by the calling thread; a work guard keeps it waiting
@@ -389,8 +559,16 @@ class WsDriver final : public Driver {
   }
 
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
-    return std::make_unique<WsSession>(
-        std::make_shared<WsConnection>(ioc_, shared_, target(spec.config->base_url), spec));
+    const Target& t = target(spec.config->base_url);
+    if (spec.config->tls == TlsMode::off)
+      return std::make_unique<WsSession<PlainWs>>(
+          std::make_shared<WsConnection<PlainWs>>(ioc_, shared_, t, spec));
+    if (!tls_ || tls_->ca_file() != spec.config->ca_file) {
+      tls_ = std::make_unique<TlsClient>(spec.config->ca_file);
+      shared_.tls = tls_.get();
+    }
+    return std::make_unique<WsSession<TlsWs>>(
+        std::make_shared<WsConnection<TlsWs>>(ioc_, shared_, t, spec));
   }
 
   void step() override { ioc_.poll(); }
@@ -412,7 +590,7 @@ class WsDriver final : public Driver {
     const auto it = targets_.find(base_url);
     if (it != targets_.end()) return it->second;
     const HostPort hp = parse_base_url(base_url);
-    Target t{{}, fmt::format("{}:{}", hp.host, hp.port)};
+    Target t{{}, fmt::format("{}:{}", hp.host, hp.port), hp.host};
     beast::error_code ec;  // a name that does not resolve fails each connection's connect
     t.endpoints = tcp::resolver(ioc_).resolve(hp.host, hp.port, ec);
     return targets_.emplace(base_url, std::move(t)).first->second;
@@ -420,6 +598,9 @@ class WsDriver final : public Driver {
 
   net::io_context ioc_;
   net::executor_work_guard<net::io_context::executor_type> work_;
+  /** TLS: made by the first TLS connection, replaced only for another CA (never within a run:
+   *  its new-session callback reaches it from the connections' SSL objects). */
+  std::unique_ptr<TlsClient> tls_;
   Shared shared_;
   std::map<std::string, Target> targets_;  // by base URL; nodes stay where they are
 };

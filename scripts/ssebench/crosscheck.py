@@ -40,6 +40,10 @@ CAPTURE_TAIL_S = 0.5
 
 # METRICS.md's wire_bytes: IPv4 20 + TCP 20 + timestamp option 12 per segment.
 WIRE_HEADER_BYTES = 52
+# --tls: a TLS 1.3 record's bytes beyond its plaintext (header 5, content type 1, AEAD tag 16),
+# and a close_notify alert's whole record (2 bytes of alert in one).
+TLS_RECORD_OVERHEAD = 22
+TLS_CLOSE_NOTIFY_BYTES = 24
 
 # Tolerances; README.md says why each is what it is.
 SERVER_LATENESS_TOL_MS = 1.0  # wire lateness - server lateness, per percentile
@@ -191,18 +195,55 @@ def is_content(event):
     return False
 
 
-class Server:
-    """The mock server (ssebench/server.py), its stderr in OUTDIR/server.log."""
-
-    def __init__(self, binary, recordings_dir, outdir):
-        self.log = open(os.path.join(outdir, "server.log"), "wb")
+def make_tls(outdir):
+    """A throwaway CA and a server certificate for 127.0.0.1 (openssl's command line), in
+    OUTDIR/tls: (ca.pem, server.pem, server.key)."""
+    d = os.path.join(outdir, "tls")
+    os.makedirs(d, exist_ok=True)
+    f = {n: os.path.join(d, n) for n in ("ca.key", "ca.pem", "server.key", "server.csr",
+                                          "server.pem", "san.cnf")}
+    with open(f["san.cnf"], "w") as out:
+        out.write("subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1\n")
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    for cmd in (["openssl", "req", "-x509", *ec, "-keyout", f["ca.key"], "-out", f["ca.pem"],
+                 "-days", "2", "-subj", "/CN=ssebench crosscheck CA"],
+                ["openssl", "req", "-new", *ec, "-keyout", f["server.key"], "-out",
+                 f["server.csr"], "-subj", "/CN=localhost"],
+                ["openssl", "x509", "-req", "-in", f["server.csr"], "-CA", f["ca.pem"], "-CAkey",
+                 f["ca.key"], "-CAcreateserial", "-out", f["server.pem"], "-days", "2",
+                 "-extfile", f["san.cnf"]]):
         try:
-            self.child = children.mock_server(recordings_dir, binary=binary, stderr=self.log,
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired) as e:
+            raise Fail(f"--tls: {cmd[0]} {cmd[1]}: {e}")
+        if r.returncode != 0:
+            raise Fail(f"--tls: {' '.join(cmd[:2])}: {last_line(r.stderr, r.returncode)}")
+    return f["ca.pem"], f["server.pem"], f["server.key"]
+
+
+class Server:
+    """The mock server (ssebench/server.py), its stderr in OUTDIR/server.log. With tls, a TLS
+    port too (its certificate signed by a throwaway CA) whose session keys the server writes to
+    OUTDIR/tls/keylog.txt (NSS key log: what tshark decrypts with)."""
+
+    def __init__(self, binary, recordings_dir, outdir, tls=False):
+        self.log = open(os.path.join(outdir, "server.log"), "wb")
+        extra = []
+        self.ca = self.keylog = self.tls_url = self.tls_port = None
+        if tls:
+            self.ca, cert, key = make_tls(outdir)
+            self.keylog = os.path.join(outdir, "tls", "keylog.txt")
+            extra = ["--tls-port=0", f"--tls-cert={cert}", f"--tls-key={key}",
+                     f"--tls-keylog={self.keylog}"]
+        try:
+            self.child = children.mock_server(recordings_dir, *extra, binary=binary,
+                                              stderr=self.log,
                                               start_timeout_s=SERVER_START_TIMEOUT_S, track=True)
         except children.StartError as e:
             self.log.close()
             raise Fail(str(e))
         self.url, self.port = self.child.url, self.child.port
+        self.tls_url, self.tls_port = self.child.tls_url, self.child.tls_port
 
     def stats(self):
         try:
@@ -294,8 +335,25 @@ class Conn:
         self.syn_time = None
         self.first_c2s_payload_time = None
         self.ws = None  # an upgraded connection: (client frames, server frames), parse_ws_frames
+        self.plain = None  # --tls: [(time, is_c2s, decrypted bytes)] in capture order
 
     def split(self):
+        """What HTTP sees per direction (split_tcp's form): the TCP payload, or over TLS the
+        decrypted application data, each frame's at the time of the frame that completed its
+        record."""
+        if self.plain is None:
+            return self.split_tcp()
+        out = {}
+        for c2s in (True, False):
+            data, marks = bytearray(), []
+            for t, d, payload in self.plain:
+                if d == c2s and payload:
+                    data += payload
+                    marks.append((len(data), t))
+            out[c2s] = (bytes(data), marks)
+        return out
+
+    def split_tcp(self):
         """Payload per direction, reassembled by relative sequence number, and per-byte times.
 
         Returns {dir: (bytes, [(end_offset, time), ...])} where each pair says that the bytes
@@ -332,10 +390,33 @@ class Conn:
         return out
 
 
-def read_capture(path, port):
+def read_decrypted(path, keylog):
+    """--tls: {frame number: decrypted application data} (tshark with the server's key log; the
+    HTTP dissectors off so that the bytes come as they are)."""
+    cmd = ["tshark", "-r", path, "-n", "-o", f"tls.keylog_file:{keylog}",
+           "--disable-protocol", "http", "--disable-protocol", "http2",
+           "--disable-protocol", "websocket", "-T", "fields", "-E", "separator=\t",
+           "-E", "occurrence=a", "-E", "aggregator=,", "-e", "frame.number", "-e", "data.data"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=TSHARK_READ_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise Fail(f"tshark -r {path} took more than {TSHARK_READ_TIMEOUT_S} s")
+    if r.returncode != 0:
+        raise Fail(f"tshark -r {path}: {last_line(r.stderr, r.returncode)}")
+    out = {}
+    for line in r.stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) == 2 and parts[1]:
+            out[int(parts[0])] = b"".join(bytes.fromhex(x.replace(":", ""))
+                                          for x in parts[1].split(","))
+    return out
+
+
+def read_capture(path, port, keylog=None):
     cmd = ["tshark", "-r", path, "-n", "-o", "tcp.relative_sequence_numbers:TRUE",
            "-o", "tcp.desegment_tcp_streams:FALSE", "--disable-protocol", "http",
-           "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f"]
+           "-T", "fields", "-E", "separator=\t", "-E", "occurrence=f", "-e", "frame.number"]
+    plain = read_decrypted(path, keylog) if keylog else None
     for f in FIELDS:
         cmd += ["-e", f]
     try:
@@ -347,6 +428,7 @@ def read_capture(path, port):
     conns = {}
     t_first = None
     for line in r.stdout.splitlines():
+        number, _, line = line.partition("\t")
         parts = line.split("\t")
         if len(parts) != len(FIELDS) or not parts[1]:
             continue
@@ -363,9 +445,15 @@ def read_capture(path, port):
             continue
         conn = conns.setdefault(sid, Conn(sid))
         conn.frames.append((t, c2s, n, flags, seq, payload, int(parts[8])))
+        if plain is not None:
+            if conn.plain is None:
+                conn.plain = []
+            conn.plain.append((t, c2s, plain.get(int(number), b"")))
         if flags & SYN and not flags & ACK and conn.syn_time is None:
             conn.syn_time = t  # the first: a SYN lost on a link is sent again later
-        if c2s and n > 0 and conn.first_c2s_payload_time is None:
+        # The first request byte: over TLS the first decrypted one, not the ClientHello.
+        sent = n > 0 if plain is None else bool(plain.get(int(number)))
+        if c2s and sent and conn.first_c2s_payload_time is None:
             conn.first_c2s_payload_time = t
     return conns
 
@@ -536,6 +624,8 @@ def run_case(case, args, server, bench, flags, outdir, recordings, link=None,
            f"--recordings={recordings}", f"--poll-shapes={args.poll_shape}",
            f"--benchmark_out={bench_json}", "--benchmark_out_format=json"]
     cmd.append(f"--http={args.http}")  # one version: the harness's default runs both
+    if args.tls:
+        cmd += ["--tls=on", f"--server-tls={server.tls_url}", f"--tls-ca={server.ca}"]
     for flag, value in (("--no-warmup", ""), ("--rounds", "=1"), ("--speed", f"={args.speed}")):
         if flag in flags:
             cmd.append(flag + value)
@@ -543,8 +633,9 @@ def run_case(case, args, server, bench, flags, outdir, recordings, link=None,
         cmd.append(f"--ws-turns={args.ws_turns}")  # one setting: the default runs 1 and 4
     print(f"crosscheck: {tag}: capturing; {' '.join(cmd[len(prefix) + 1:])}", file=sys.stderr)
 
+    port = server.tls_port if args.tls else server.port
     if link is None:
-        caps = [Capture(server.port, pcap)]
+        caps = [Capture(port, pcap)]
     else:
         pcap = os.path.join(outdir, f"{tag}.client-tun.pcapng")
         srv_pcap = os.path.join(outdir, f"{tag}.server-tun.pcapng")
@@ -612,7 +703,7 @@ def run_case(case, args, server, bench, flags, outdir, recordings, link=None,
         return round(counter(name + "_per_stream") * streams)
 
     header, events = load_recording(os.path.join(recordings, model + ".jsonl"))
-    conns = read_capture(pcap, server.port)
+    conns = read_capture(pcap, port, server.keylog if args.tls else None)
     if link is None:
         return compare(tag, transport, counter, total, header, events, conns, stats,
                        args, bench_json, pcap)
@@ -683,8 +774,11 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         return out
 
     cap = {}
+    tls = any(c.plain is not None for c in data_conns)
     for c2s, name in ((True, "out"), (False, "in")):
+        # What HTTP sees (decrypted under TLS), and the TCP payload (TLS records under TLS).
         cap[f"payload_{name}"] = sum(len(p[c2s][0]) for _c, p, _q, _r in data)
+        cap[f"tcp_payload_{name}"] = sum(len(c.split_tcp()[c2s][0]) for c in data_conns)
         cap[f"segs_{name}_all"] = sum(sum(1 for f in c.frames if f[1] == c2s) for c in data_conns)
         cap[f"segs_{name}_data"] = sum(sum(1 for f in c.frames if f[1] == c2s and f[2] > 0)
                                        for c in data_conns)
@@ -701,11 +795,11 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
         # A request is a client stream that sent HEADERS (trailers would be a second one).
         cap["requests"] = sum(len({f[2] for f in q if f[0] == H2_HEADERS})
                               for _c, _p, q, _r in data)
-        h2_rows(row, counter, total, cap, data, stats, transport, events)
+        h2_rows(row, counter, total, cap, data, stats, transport, events, tls)
     else:
-        http1_rows(row, total, cap, stats)
+        http1_rows(row, total, cap, stats, tls)
     shared_rows(row, total, cap, data_conns, n_conns, prefin,
-                sum(len(h2_late_frames(q)) for _c, _p, q, _r in data) if h2 else 0)
+                sum(len(h2_late_frames(q)) for _c, _p, q, _r in data) if h2 else 0, tls)
     if h2:
         return rows, {"capture": cap, "server_stats": stats, "bench_json": bench_json,
                       "pcap": pcap, "wire_timing": {}}
@@ -738,16 +832,25 @@ def compare(tag, transport, counter, total, header, events, conns, stats, args,
     return rows, figures
 
 
-def http1_rows(row, total, cap, stats):
-    """Bytes over HTTP/1.1: the same bytes, counted three ways, must agree exactly."""
+def http1_rows(row, total, cap, stats, tls=False):
+    """Bytes over HTTP/1.1: the same bytes, counted three ways, must agree exactly. Under TLS the
+    HTTP bytes are the decrypted ones (tshark with the server's key log), the TCP payload the
+    records that carry them."""
+    what = "decrypted TLS application data" if tls else "TCP payload"
     for name, c2s_name in (("out", "client to server"), ("in", "server to client")):
         row(f"http_bytes_{name} (client, socket API)", total(f"http_bytes_{name}"),
             cap[f"payload_{name}"], total(f"http_bytes_{name}") == cap[f"payload_{name}"],
-            "exact", f"TCP payload {c2s_name} on the case's connections")
-        row(f"tcp_payload_bytes_{name} (client, TCP_INFO)", total(f"tcp_payload_bytes_{name}"),
-            cap[f"payload_{name}"],
-            total(f"tcp_payload_bytes_{name}") == cap[f"payload_{name}"], "exact",
-            "bytes_acked - SYN / bytes_received" if name == "out" else "tcpi_bytes_received")
+            "exact", f"{what} {c2s_name} on the case's connections")
+        tcp = cap[f"tcp_payload_{name}"]
+        h = total(f"tcp_payload_bytes_{name}")
+        # Each side's close_notify alert (TLS 1.3: 24 bytes) when a kept connection closes,
+        # after the harness's reading.
+        slack = TLS_CLOSE_NOTIFY_BYTES * cap["connections"] if tls else 0
+        row(f"tcp_payload_bytes_{name} (client, TCP_INFO)", h, tcp, 0 <= tcp - h <= slack,
+            f"0 <= capture - harness <= {slack} (close_notify per connection)" if slack
+            else "exact",
+            ("bytes_acked - SYN / bytes_received" if name == "out" else "tcpi_bytes_received") +
+            ("; TLS records: handshake, tickets, alerts too" if tls else ""))
     eps = stats.get("endpoints", {})
     srv_in = sum(v.get("bytes_in", 0) for k, v in eps.items() if k not in ("mock",))
     srv_out = sum(v.get("bytes_out", 0) for k, v in eps.items() if k not in ("mock",))
@@ -757,16 +860,19 @@ def http1_rows(row, total, cap, stats):
         srv_out == cap["payload_in"], "exact", "")
 
 
-def shared_rows(row, total, cap, data_conns, n_conns, prefin, late_frames=0):
+def shared_rows(row, total, cap, data_conns, n_conns, prefin, late_frames=0, tls=False):
     """Segments, wire bytes, connections and requests: the same rule over either version.
     late_frames: HTTP/2 control frames the client may send after the reading (h2_late_frames),
-    each in a segment of its own that draws an ACK."""
+    each in a segment of its own that draws an ACK. tls: each side's close_notify, a segment
+    and its ACK, and its bytes, when a connection closes after the reading."""
     # Segments: TCP_INFO counts every segment from the SYN on (pure ACKs too) and is read when
     # the round ends, before the connections close; the capture's comparable count stops at the
     # first FIN. A delayed ACK of the last bytes may leave after the read: at most one per
     # connection and direction.
-    slack = n_conns + late_frames
+    slack = n_conns + late_frames + (2 * n_conns if tls else 0)
     late = f" + {late_frames} late HTTP/2 frames" if late_frames else ""
+    if tls:
+        late += f" + {2 * n_conns} TLS close_notify and its ACK"
     for name, c2s in (("out", True), ("in", False)):
         h = total(f"segments_{name}")
         c = cap[f"segs_{name}_prefin"]
@@ -779,11 +885,13 @@ def shared_rows(row, total, cap, data_conns, n_conns, prefin, late_frames=0):
     # from 52 where segments carry other options (SYN: MSS, SACK-permitted, window scale).
     for name in ("out", "in"):
         h = total(f"wire_bytes_{name}")
-        c = cap[f"payload_{name}"] + WIRE_HEADER_BYTES * cap[f"segs_{name}_prefin"]
+        c = cap[f"tcp_payload_{name}"] + WIRE_HEADER_BYTES * cap[f"segs_{name}_prefin"]
         real = cap[f"ip_bytes_{name}_prefin"]
+        alerts = TLS_CLOSE_NOTIFY_BYTES * n_conns if tls else 0
         row(f"wire_bytes_{name} (payload + {WIRE_HEADER_BYTES}/segment)", h, c,
-            0 <= c - h <= WIRE_HEADER_BYTES * slack,
-            f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {slack} (as segments)",
+            0 <= c - h <= WIRE_HEADER_BYTES * slack + alerts,
+            f"0 <= capture - harness <= {WIRE_HEADER_BYTES} x {slack} (as segments)"
+            + (f" + {alerts} (close_notify)" if tls else ""),
             f"capture's real IPv4 bytes {real}: the formula is off by {c - real:+d}")
     h_conn = total("connections")
     row("connections (SYN)", h_conn, cap["connections"], h_conn == cap["connections"], "exact", "")
@@ -820,22 +928,27 @@ def h2_late_frames(frames):
     return [f for f in frames if f[0] in (H2_WINDOW_UPDATE, H2_GOAWAY, H2_RST_STREAM)]
 
 
-def h2_rows(row, counter, total, cap, data, stats, transport, events):
-    """Bytes over HTTP/2 against the frames on the wire."""
+def h2_rows(row, counter, total, cap, data, stats, transport, events, tls=False):
+    """Bytes over HTTP/2 against the frames on the wire (under TLS: the decrypted frames, and
+    the TCP payload of the records)."""
     requests = cap["requests"]
     data_out = sum(len(f[3]) for _c, _p, q, _r in data for f in q if f[0] == H2_DATA)
     data_in = sum(len(f[3]) for _c, _p, _q, r in data for f in r if f[0] == H2_DATA)
     # Sent bytes are acked bytes, read when the round ends: WINDOW_UPDATEs, RST_STREAMs and the
     # GOAWAY of the close that the client sends after that reading are on the wire, not in the
     # harness's count.
-    late = sum(H2_FRAME_HEADER + len(f[3]) for _c, _p, q, _r in data for f in h2_late_frames(q))
+    late_frames = [f for _c, _p, q, _r in data for f in h2_late_frames(q)]
+    late = sum(H2_FRAME_HEADER + len(f[3]) for f in late_frames)
+    if tls:  # each late frame in a record of its own at most, and the close_notify
+        late += TLS_RECORD_OVERHEAD * len(late_frames) + TLS_CLOSE_NOTIFY_BYTES * len(data)
     h_out, h_in = total("tcp_payload_bytes_out"), total("tcp_payload_bytes_in")
-    row("tcp_payload_bytes_out (client, TCP_INFO)", h_out, cap["payload_out"],
-        0 <= cap["payload_out"] - h_out <= late,
-        f"0 <= capture - harness <= {late} (its WINDOW_UPDATE, RST_STREAM, GOAWAY frames)",
+    row("tcp_payload_bytes_out (client, TCP_INFO)", h_out, cap["tcp_payload_out"],
+        0 <= cap["tcp_payload_out"] - h_out <= late,
+        f"0 <= capture - harness <= {late} (its WINDOW_UPDATE, RST_STREAM, GOAWAY frames"
+        f"{', their TLS records, close_notify' if tls else ''})",
         "bytes_acked - SYN, read at the round's end")
-    row("tcp_payload_bytes_in (client, TCP_INFO)", h_in, cap["payload_in"],
-        h_in == cap["payload_in"], "exact", "tcpi_bytes_received")
+    row("tcp_payload_bytes_in (client, TCP_INFO)", h_in, cap["tcp_payload_in"],
+        h_in == cap["tcp_payload_in"], "exact", "tcpi_bytes_received")
     eps = stats.get("endpoints", {})
     conn = stats.get("h2_connection_bytes", {})
     srv_in = sum(v.get("bytes_in", 0) for k, v in eps.items() if k != "mock") + conn.get("in", 0)
@@ -849,8 +962,8 @@ def h2_rows(row, counter, total, cap, data, stats, transport, events):
     def per_request(name):
         return round(counter(name) * requests)
 
-    for name, body, payload, exact in (("in", data_in, cap["payload_in"], True),
-                                       ("out", data_out, cap["payload_out"], False)):
+    for name, body, payload, exact in (("in", data_in, cap["tcp_payload_in"], True),
+                                       ("out", data_out, cap["tcp_payload_out"], False)):
         hb = per_request(f"body_bytes_{name}_per_request")
         row(f"body_bytes_{name} (client)", hb, body, hb == body, "exact",
             "DATA frame payloads (no padding)")
@@ -1499,6 +1612,10 @@ def main():
                    help="ws: sequential turns per connection (default 1)")
     p.add_argument("--http", default="1.1", choices=("1.1", "2"),
                    help="the harness's --http (default 1.1); 2 compares bytes and frames only")
+    p.add_argument("--tls", action="store_true",
+                   help="the case over TLS (the harness's --tls=on) against the server's TLS port; "
+                   "the server writes a key log that tshark decrypts the capture with, and the "
+                   "decrypted bytes are compared as the cleartext ones are")
     p.add_argument("--build-dir", help="build folder with mock_server/ and bench/ (default: "
                    "build/release, else the newest build/*/ that has both)")
     p.add_argument("--recordings", default=os.path.join(ROOT, "recordings"),
@@ -1524,6 +1641,8 @@ def main():
             p.error(f"{flag} needs --link")
         if v is not None and not (0 <= v <= (1 if name == "link_loss" else 100_000)):
             p.error(f"{flag}: {v:g} is out of range")
+    if args.tls and args.link is not None:
+        p.error("--tls is not wired across --link yet")
     if args.link is not None and os.geteuid() != 0:
         print("crosscheck: --link needs root (it makes network namespaces and captures in "
               "them); run it with sudo", file=sys.stderr)
@@ -1551,7 +1670,7 @@ def main():
             server = NetnsServer(server_bin, args.recordings, outdir, link.fields["server_ns"],
                                  link.fields["server_addr"])
         else:
-            server = Server(server_bin, args.recordings, outdir)
+            server = Server(server_bin, args.recordings, outdir, tls=args.tls)
         prefix = [] if link is None else ["ip", "netns", "exec", link.fields["client_ns"]]
         flags = bench_flags(bench, server, args.models.split(",")[0], prefix)
         if "--no-warmup" not in flags:

@@ -154,6 +154,22 @@ _row("server_lateness_us_p99", "µs", True, MACHINE, MAX, fmt="{:.0f}",
 _row("server_lateness_us_max", "µs", True, MACHINE, MAX, fmt="{:.0f}",
      label="server write lateness max, µs")
 
+# TLS (cases tls:on and tls:noresume only). A handshake is counted where a connection opens:
+# with keep-alive the warm-up opens the HTTP transports' connections, so their measured rounds
+# have none (ws opens one per connection of turns; --no-keep-alive one per request).
+_TLS = "--tls cases (BenchHarness.Tls checks them)"
+_latency("tls_handshake_ms", "TLS handshake (TCP connected to TLS done)", SHORT, only_in=_TLS)
+_row("tls_handshakes_per_stream", "", True, PROTOCOL, MEAN_STREAMS, fmt="{:.2f}",
+     label="TLS handshakes per stream", only_in=_TLS)
+_row("tls_resumed_share", "", None, PROTOCOL, MEAN_STREAMS, fmt="{:.2f}",
+     label="share of TLS handshakes that resumed a session", only_in=_TLS)
+_row("tls_handshake_share_of_ttft", "", True, MACHINE, MEAN_STREAMS, fmt="{:.2f}",
+     label="TLS handshake p50 / TTFT p50", only_in=_TLS)
+for _d, _way in (("in", "in (records, handshakes, tickets)"), ("out", "out")):
+    _row(f"tls_overhead_bytes_{_d}_per_token", "B", True, PROTOCOL, MEAN_RUN, fmt="{:.1f}",
+         label=f"TLS bytes {_way} per token: TCP payload less the server's plaintext",
+         only_in=_TLS)
+
 _row("tcp_retransmits", "", True, MACHINE, SUM, fmt="{:.0f}", label="TCP retransmissions")
 _row("round_wall_s_mean", "s", True, MACHINE, MAX, fmt="{:.2f}", label="round wall time, s")
 

@@ -50,22 +50,28 @@ def pinned(cpu):
     return pre
 
 
-def _readline(stream, timeout_s):
-    """The first line of a child's stdout within timeout_s, or None."""
+def _readlines(stream, n, timeout_s):
+    """The first n lines of a child's stdout within timeout_s; fewer if they do not come."""
     sel = selectors.DefaultSelector()
     sel.register(stream, selectors.EVENT_READ)
     buf = b""
     end = time.monotonic() + timeout_s
-    while b"\n" not in buf:
+    while buf.count(b"\n") < n:
         left = end - time.monotonic()
         if left <= 0 or not sel.select(left):
-            return None
+            break
         chunk = os.read(stream.fileno(), 4096)
         if not chunk:
             break
         buf += chunk
     sel.close()
-    return buf.split(b"\n", 1)[0].decode(errors="replace")
+    return [x.decode(errors="replace") for x in buf.split(b"\n")[:n] if x]
+
+
+def _readline(stream, timeout_s):
+    """The first line of a child's stdout within timeout_s, or None."""
+    lines = _readlines(stream, 1, timeout_s)
+    return lines[0] if lines else None
 
 
 class Child:
@@ -81,8 +87,12 @@ class Child:
             _children.append(self)
         self.url = None
         self.port = None
+        self.tls_url = None  # with --tls-port: the second line's https:// URL
+        self.tls_port = None
         if wait_url:
-            line = _readline(self.p.stdout, start_timeout_s)
+            tls = any(a.startswith("--tls-port") for a in argv)
+            lines = _readlines(self.p.stdout, 2 if tls else 1, start_timeout_s)
+            line = lines[0] if lines else None
             m = _LISTENING.search(line or "")
             if not m:
                 self.stop()
@@ -90,6 +100,13 @@ class Child:
                                  f"(got {line!r})")
             self.url = m.group(1)
             self.port = int(self.url.rsplit(":", 1)[1].split("/")[0])
+            if tls:
+                m = re.search(r"listening on (https://\S+)", lines[1] if len(lines) > 1 else "")
+                if not m:
+                    self.stop()
+                    raise StartError(f"{argv[0]} did not start: no 'listening on https://' line")
+                self.tls_url = m.group(1).rstrip("/")
+                self.tls_port = int(self.tls_url.rsplit(":", 1)[1])
 
     @property
     def pid(self):

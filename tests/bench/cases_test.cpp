@@ -102,7 +102,7 @@ TEST(Cases, TheRecordHoldsWhatTheNameSays) {
   EXPECT_EQ(s.http, HttpVersion::http2);
   EXPECT_EQ(s.host_conns, 0u);
   EXPECT_EQ(s.link, "none");
-  EXPECT_EQ(s.tls, "off");
+  EXPECT_EQ(s.tls, TlsMode::off);
   EXPECT_EQ(s.proxy, "none");
   EXPECT_EQ(s.client, "harness");
 }
@@ -129,6 +129,32 @@ TEST(Cases, LinksAreTheOutermostLoopAndNamedUnlessNone) {
     ASSERT_NE(link, fields.end());
     EXPECT_EQ(link->json, "\"3g\"");
   }
+}
+
+TEST(Cases, TlsModesLoopInsideTheLinksAndAreNamedUnlessOff) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  const std::vector<std::string> plain = names(enumerate(c, {&a}));
+  c.links = {"none", "3g"};
+  c.tls = {TlsMode::off, TlsMode::on, TlsMode::noresume};
+  const CaseList list = enumerate(c, {&a});
+  ASSERT_EQ(list.cases.size(), 6 * plain.size());
+  const std::string_view parts[] = {"", "/tls:on", "/tls:noresume"};
+  const std::string_view json[] = {"\"off\"", "\"on\"", "\"noresume\""};
+  for (std::size_t l = 0; l < 2; ++l)
+    for (std::size_t t = 0; t < 3; ++t)
+      for (std::size_t i = 0; i < plain.size(); ++i) {
+        const CaseSpec& s = list.cases[(l * 3 + t) * plain.size() + i];
+        // The link part first, then the TLS part (the contract's order: /link:, /tls:, /proxy:).
+        EXPECT_EQ(s.name(), plain[i] + (l == 0 ? "" : "/link:3g") + std::string(parts[t]));
+        EXPECT_EQ(s.tls, c.tls[t]);
+        const std::vector<JsonField> fields = case_fields(s);
+        const auto tls = std::find_if(fields.begin(), fields.end(),
+                                      [](const JsonField& f) { return f.key == "tls"; });
+        ASSERT_NE(tls, fields.end());
+        EXPECT_EQ(tls->json, json[t]);
+      }
 }
 
 TEST(Cases, LongPollRunsTheCursorShapesOnlyAndIsSkippedWithoutOne) {

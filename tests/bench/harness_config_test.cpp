@@ -204,6 +204,32 @@ TEST(HarnessConfig, LinksAreCheckedByTheLinkLibraryAndATraceKeepsItsCommas) {
   EXPECT_NO_THROW(parse({"--link=none", "--server=http://127.0.0.1:1"}));
 }
 
+TEST(HarnessConfig, TlsModesAndTheirServer) {
+  EXPECT_EQ(parse({}).tls, std::vector<TlsMode>{TlsMode::off});
+  EXPECT_EQ(parse({"--tls=off,on,noresume"}).tls,
+            (std::vector<TlsMode>{TlsMode::off, TlsMode::on, TlsMode::noresume}));
+  EXPECT_EQ(error_of({"--tls=yes"}), "bad value 'yes' for --tls: off, on or noresume");
+  EXPECT_EQ(error_of({"--tlss=on"}), "unknown flag --tlss (did you mean --tls?)");
+  // The certificate is the run's own: a running server has none the clients could trust.
+  EXPECT_EQ(error_of({"--tls=on", "--server=http://127.0.0.1:1"}),
+            "--tls starts its own server with a throwaway certificate; drop --server (or give "
+            "the running server's --server-tls=https://... and --tls-ca=PEM)");
+  EXPECT_NO_THROW(parse({"--tls=off", "--server=http://127.0.0.1:1"}));
+  // A running TLS server (scripts/crosscheck --tls): its https URL and its CA, both.
+  const HarnessConfig running = parse({"--tls=on", "--server=http://127.0.0.1:1",
+                                       "--server-tls=https://127.0.0.1:2", "--tls-ca=/ca.pem"});
+  EXPECT_EQ(running.server_tls, "https://127.0.0.1:2");
+  EXPECT_EQ(running.tls_ca, "/ca.pem");
+  EXPECT_EQ(error_of({"--server=http://127.0.0.1:1", "--server-tls=https://127.0.0.1:2"}),
+            "--server-tls and --tls-ca go together, with --server");
+  EXPECT_EQ(error_of({"--server-tls=https://127.0.0.1:2", "--tls-ca=/ca.pem"}),
+            "--server-tls and --tls-ca go together, with --server");
+  EXPECT_EQ(error_of({"--server-tls=http://127.0.0.1:2"}),
+            "bad value 'http://127.0.0.1:2' for --server-tls: an https:// URL");
+  EXPECT_FALSE(needs_tls({TlsMode::off}));
+  EXPECT_TRUE(needs_tls({TlsMode::off, TlsMode::noresume}));
+}
+
 TEST(HarnessConfig, HelpPrintsTheDefaultsOfADefaultConfig) {
   HarnessConfig d;
   d.concurrency = {7, 70};

@@ -37,16 +37,16 @@ struct CaseSpec {
   std::size_t turns = 1;                    // ws: turns per connection
   std::size_t host_conns = 0;               // connection cap, 0 = none
   std::string link = "none";                // the link profile (harness_link.hpp); none = loopback
+  TlsMode tls = TlsMode::off;               // TLS towards the server, and its session resumption
   // The dimensions coming next, fixed today.
-  std::string_view tls = "off";
   std::string_view proxy = "none";
   std::string_view client = "harness";
 
   /**
    * "TRANSPORT/RECORDING/LOAD[/interval_ms:I][/shape:S][/http:2][/turns:N][/host_conns:N]
-   * [/link:L]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at their plain value
-   * (HTTP/1.1, one turn, no cap, link none) are left out, so plain cases keep the names they
-   * always had.
+   * [/link:L][/tls:T]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at their plain
+   * value (HTTP/1.1, one turn, no cap, link none, tls off) are left out, so plain cases keep the
+   * names they always had.
    */
   std::string name() const;
   /** Streams at once that a connection cap can hold back: closed C, open the cap (0 = none),
@@ -76,11 +76,11 @@ struct CaseList {
 
 /**
  * Every case of `config` over `recordings` (config.models' recordings, in that order): for each
- * link (the outermost loop: one profile switch per link), transport, recording, load (the closed
- * concurrency levels; or the rates, then the users, which replace them), interval (poll), shape
- * (poll every listed shape, long-poll the cursor ones) and variant (the libcurl transports each
- * HTTP version and, over HTTP/1.1, each host cap below the load; ws each number of turns). rest
- * needs the recording's successful stream:false answer, the others its streamed events.
+ * link (the outermost loop: one profile switch per link), TLS mode, transport, recording, load (the
+ * closed concurrency levels; or the rates, then the users, which replace them), interval (poll),
+ * shape (poll every listed shape, long-poll the cursor ones) and variant (the libcurl transports
+ * each HTTP version and, over HTTP/1.1, each host cap below the load; ws each number of turns).
+ * rest needs the recording's successful stream:false answer, the others its streamed events.
  */
 CaseList enumerate_cases(const HarnessConfig& config, std::span<const Recording* const> recordings);
 

@@ -73,6 +73,17 @@ struct HarnessConfig {
    * `none` beside others is the emulator's profile none (same namespaces, no shaping).
    */
   std::vector<std::string> links{"none"};
+  /**
+   * TLS modes, every case in each (inside the link loop; cases "/tls:on", "/tls:noresume"): off,
+   * on (session resumption allowed), noresume (a full handshake per connection). Any but off
+   * makes a throwaway CA and server certificate in a temporary folder and starts the server with
+   * a TLS port beside its plain one.
+   */
+  std::vector<TlsMode> tls{TlsMode::off};
+  /** With --server: the running server's https:// URL and the CA that signed its certificate,
+   *  for the TLS cases (scripts/crosscheck --tls starts its server with a key log). */
+  std::string server_tls;
+  std::string tls_ca;
   /** Parse the flags and load the recordings, then exit 0 without running anything: scripts/bench
    *  checks a command line this way before it makes the run's folder. */
   bool check_flags = false;
@@ -104,6 +115,14 @@ struct HarnessConfig {
   unsigned client_threads = 1;
   Shard shard;  // --shard i/N: this process runs stream k of every case when k mod N = i
 };
+
+/** Whether any of `modes` speaks TLS: the run then makes its certificate and the server's TLS
+ *  port. */
+inline bool needs_tls(const std::vector<TlsMode>& modes) {
+  for (TlsMode m : modes)
+    if (m != TlsMode::off) return true;
+  return false;
+}
 
 /**
  * --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win);

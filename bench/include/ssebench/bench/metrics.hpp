@@ -59,6 +59,14 @@ struct ContentReceipt {
   std::size_t ordinal = 0;
 };
 
+/** A TLS handshake of a connection a stream opened. */
+struct TlsHandshake {
+  /** Its TCP connection's establishment to the end of the TLS handshake (libcurl's APPCONNECT
+   *  minus CONNECT; ws: around the SSL stream's handshake). */
+  double ms = 0;
+  bool resumed = false;  // the server took the session offered (SSL_session_reused)
+};
+
 /** Everything a client records about one stream. */
 struct StreamRecord {
   TimePoint t0{};  // just before the first request was added
@@ -90,6 +98,8 @@ struct StreamRecord {
    *  headers and framing (CaseAggregate's header_bytes_*). */
   std::uint64_t body_bytes_out = 0;
   std::uint64_t body_bytes_in = 0;
+  /** TLS: one per connection this stream opened (none when it reused one). */
+  std::vector<TlsHandshake> tls_handshakes;
   std::optional<ErrorKind> error;
   std::string error_detail;
   Transcript transcript;  // the text the client rebuilt, by choice
@@ -149,6 +159,9 @@ inline constexpr std::string_view wire_bytes_formula =
 /** The server's figures for one round, from GET /mock/stats. */
 struct ServerRound {
   double cpu_us = 0;  // user + sys, difference over the round
+  /** HTTP and WebSocket bytes the server wrote and read over the round, as its sessions count
+   *  them: the plaintext under any TLS (its endpoints' bytes and HTTP/2's connection frames). */
+  std::uint64_t plaintext_bytes_out = 0, plaintext_bytes_in = 0;
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
 };
 
@@ -169,6 +182,9 @@ class CaseAggregate {
                 double speed);
 
   void add(const RoundResult& round);
+  /** The case speaks TLS: counters() adds the tls_* figures (handshakes, their share of TTFT,
+   *  the record overhead), zeros included. */
+  void set_tls(bool tls) { tls_ = tls; }
 
   std::size_t streams() const { return streams_; }
   std::size_t failed() const { return failed_; }
@@ -196,6 +212,10 @@ class CaseAggregate {
               h2_kicks_ = 0;
   std::uint64_t http_out_ = 0, http_in_ = 0, http_header_in_ = 0, body_out_ = 0, body_in_ = 0;
   TcpCounters tcp_;
+  bool tls_ = false;
+  std::vector<double> handshake_;  // ms, one per connection opened
+  std::size_t resumed_ = 0;
+  std::uint64_t server_plain_out_ = 0, server_plain_in_ = 0;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
   double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;
 };

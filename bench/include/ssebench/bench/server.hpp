@@ -25,7 +25,8 @@ class ServerProcess {
   /**
    * Runs `binary args… --port 0` and reads the first stdout line, `listening on URL`; with a
    * `netns`, inside that named network namespace (/run/netns/NAME, entered in the child before
-   * exec). Throws std::runtime_error with the reason if it does not come.
+   * exec). With a `--tls-port` among `args`, the second line, `listening on https://…`, too.
+   * Throws std::runtime_error with the reason if it does not come.
    */
   ServerProcess(const std::string& binary, std::vector<std::string> args,
                 const std::string& netns = {});
@@ -34,6 +35,8 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   const std::string& url() const { return url_; }
+  /** "https://ADDR:PORT" of its TLS port; empty when it was started without one. */
+  const std::string& tls_url() const { return tls_url_; }
   pid_t pid() const { return pid_; }
   /** The command line, for the run's context. */
   const std::string& command() const { return command_; }
@@ -42,6 +45,7 @@ class ServerProcess {
   pid_t pid_ = -1;
   int stdout_fd_ = -1;
   std::string url_;
+  std::string tls_url_;
   std::string command_;
 };
 

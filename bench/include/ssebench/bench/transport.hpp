@@ -76,6 +76,16 @@ enum class HttpVersion { http1_1, http2, http1_0 };
 std::string_view to_string(HttpVersion v);
 std::optional<HttpVersion> parse_http_version(std::string_view name);
 
+/**
+ * Whether the clients speak TLS (the case field `tls`): off = cleartext; on = TLS with session
+ * resumption allowed (a connection after the first on a client thread resumes its session);
+ * noresume = TLS, every connection a full handshake. Over TLS, HTTP/2 is negotiated by ALPN.
+ */
+enum class TlsMode { off, on, noresume };
+/** "off", "on", "noresume": the --tls values, the `tls:on` part of a case name, the JSON field. */
+std::string_view to_string(TlsMode m);
+std::optional<TlsMode> parse_tls_mode(std::string_view name);
+
 /** When the next poll goes out. */
 enum class PollSchedule {
   fixed_rate,      // at t0 + k·interval; a late answer moves to the next slot after now
@@ -84,7 +94,7 @@ enum class PollSchedule {
 
 /** Settings shared by every client of a round. */
 struct ClientConfig {
-  std::string base_url;  // "http://127.0.0.1:PORT", no trailing slash
+  std::string base_url;  // "http://127.0.0.1:PORT" (https:// with TLS), no trailing slash
   /** Replay speed, sent as x-ssebench-speed on every request; 0 = as fast as possible. */
   double speed = 1.0;
   std::chrono::milliseconds interval{250};  // poll period
@@ -94,6 +104,10 @@ struct ClientConfig {
   std::chrono::milliseconds long_poll_wait{10'000};  // wait_ms of long-poll requests
   bool keep_alive = true;                            // false: a fresh connection for every request
   HttpVersion http = HttpVersion::http1_1;
+  /** TLS (base_url is then the server's https:// URL): verified against `ca_file`, never
+   *  unverified. */
+  TlsMode tls = TlsMode::off;
+  std::string ca_file;  // PEM of the CA that signed the server's certificate
   /**
    * At most this many connections to the server at once (CURLMOPT_MAX_HOST_CONNECTIONS), 0 = no
    * limit. 6 is what browsers allow per origin over HTTP/1.1 (the browser profile): the streams

@@ -49,6 +49,14 @@ struct Config {
    *  time whatever the replay speed, so that a proxy's read timeout sees traffic; 0 = never
    *  (the default: OpenAI sends none). WebSocket turns get none. */
   std::uint64_t sse_heartbeat_ms = 0;
+  /** A second listener serving HTTPS and wss (ALPN: h2, http/1.1) on bind_address; unset = none,
+   *  0 = let the kernel pick one. Needs tls_cert and tls_key. */
+  std::optional<std::uint16_t> tls_port;
+  std::filesystem::path tls_cert;    // PEM: the server's certificate (chain)
+  std::filesystem::path tls_key;     // PEM: its private key
+  std::filesystem::path tls_keylog;  // NSS key log (SSLKEYLOGFILE format), only when set
+  /** From accept, the TLS handshake must be done within this, else the connection is closed. */
+  std::uint64_t tls_handshake_timeout_ms = 10'000;
 };
 
 /** The origins `config` allows: empty = none, {"*"} = any. */
