@@ -48,6 +48,9 @@ constexpr std::size_t first_read_bytes = 4096;
  * write), a stream or held answer (stream_lifetime_limit_ms).
  */
 class Session : public std::enable_shared_from_this<Session> {
+  /** Under TLS, what starts once the watch's read (cancelled) has completed. */
+  enum class AfterWatch { nothing, read, shutdown };
+
  public:
   Session(Connection&& conn, std::shared_ptr<State> state)
       : stream_(std::move(conn)),
@@ -86,12 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http10_ = false;
     head_ = false;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
-    if (watch_pending_ && stream_.is_tls()) {          // the watch's read (no timeout) ends first
-      read_after_watch_ = true;
-      beast::error_code ignored;
-      stream_.socket().cancel(ignored);  // TLS keeps a record read in part for the next read
-      return;
-    }
+    if (watch_pending_ && stream_.is_tls()) return end_watch(AfterWatch::read);
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
     stream_.async_read_some(
         buffer_.prepare(first_read_bytes),
@@ -503,11 +501,26 @@ class Session : public std::enable_shared_from_this<Session> {
       if (ec) return abort();  // the client left (close_notify, EOF, reset)
       return;                  // a pipelined request: read once this answer is out
     }
-    // The stream has ended; do_read waits for this read (cancelled, or with bytes).
-    if (!std::exchange(read_after_watch_, false)) return;
-    if (ec == net::error::operation_aborted) ec = {};
-    if (ec && bytes == 0) return on_first_bytes(ec, 0);
-    do_read();
+    // The stream has ended: a read or the close waits for this read (cancelled, or with bytes).
+    switch (std::exchange(after_watch_, AfterWatch::nothing)) {
+      case AfterWatch::nothing:
+        return;
+      case AfterWatch::shutdown:
+        return do_shutdown();
+      case AfterWatch::read:
+        if (ec == net::error::operation_aborted) ec = {};
+        if (ec && bytes == 0) return on_first_bytes(ec, 0);
+        return do_read();
+    }
+  }
+
+  // TLS allows one read at a time: the watch's read (which has no timeout) is cancelled, and
+  // what came after the stream (`then`) starts from its handler. TLS keeps a record read in part
+  // for the next read.
+  void end_watch(AfterWatch then) {
+    after_watch_ = then;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
   }
 
   /** Ends the connection now: every pending operation fails and the session is freed. */
@@ -530,6 +543,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // TLS: close_notify first (a close-delimited HTTP/1.0 stream is complete only with it).
   void do_shutdown() {
+    if (watch_pending_ && stream_.is_tls()) return end_watch(AfterWatch::shutdown);
     stream_.async_shutdown(milliseconds(config().close_linger_ms), [self = shared_from_this()] {});
   }
 
@@ -574,7 +588,7 @@ class Session : public std::enable_shared_from_this<Session> {
   BusyGauge busy_;  // streams_active or requests_held, while a stream plays or an answer waits
   std::uint64_t busy_generation_ = 0;
   bool watch_pending_ = false;
-  bool read_after_watch_ = false;  // TLS: do_read came while the watch's read was out
+  AfterWatch after_watch_ = AfterWatch::nothing;  // TLS: what waits for the watch's read
 
   HoldPlan hold_;  // the held answer
 

@@ -60,9 +60,12 @@ class TlsEnvironment : public ::testing::Environment {
     files_ = make_throwaway_tls(dir_->path() / "tls");
     std::filesystem::create_directories(dir_->path() / "recs");
     dir_->write("recs/quick.jsonl", test::recording_text(quick()));
+    // One event, then half a minute of nothing (at speed 1): a stream that stays open.
+    dir_->write("recs/lingering.jsonl", test::recording_text(test::one_then_gap(30'000'000)));
     const FolderLoad folder = load_folder(dir_->path() / "recs");
     ASSERT_TRUE(folder.errors.empty()) << folder.errors.front();
-    quick_ = folder.recordings.front();
+    for (const auto& r : folder.recordings)
+      if (r->id == "quick") quick_ = r;
     Config config;
     config.speed = 0;
     config.tls_port = 0;
@@ -254,6 +257,88 @@ TEST(Tls, KeyLogHasTheSecrets) {
   text << in.rdbuf();
   EXPECT_NE(text.str().find("CLIENT_TRAFFIC_SECRET_0 "), std::string::npos);
   EXPECT_NE(text.str().find("SERVER_HANDSHAKE_TRAFFIC_SECRET "), std::string::npos);
+}
+
+TEST(Tls, KeepAliveAfterAStreamOnOneTlsConnection) {
+  for (const long version : {CURL_HTTP_VERSION_1_1, CURL_HTTP_VERSION_2TLS}) {
+    const auto handshakes = get(stats().tls_handshakes);
+    Transfer t(https("/v1/chat/completions"), version, &stream_request);
+    ASSERT_EQ(t.perform(), CURLE_OK) << curl_easy_strerror(t.result);
+    EXPECT_EQ(t.body, all_bytes());
+    curl_easy_setopt(t.easy, CURLOPT_URL, https("/v1/models").c_str());
+    curl_easy_setopt(t.easy, CURLOPT_HTTPGET, 1L);
+    ASSERT_EQ(t.perform(), CURLE_OK) << curl_easy_strerror(t.result);
+    EXPECT_EQ(t.status, 200);
+    EXPECT_EQ(get(stats().tls_handshakes), handshakes + 1) << "version " << version;
+  }
+}
+
+/** A blocking TLS client offering ALPN http/1.1, for the bytes libcurl would not send. */
+class TlsClient {
+ public:
+  TlsClient() : ctx_(net::ssl::context::tls_client), stream_(ioc_, ctx_) {
+    ctx_.load_verify_file(TlsEnvironment::files_.ca_cert.string());
+    stream_.set_verify_mode(net::ssl::verify_peer);
+    const std::string_view alpn = "\x08http/1.1";
+    SSL_set_alpn_protos(stream_.native_handle(),
+                        reinterpret_cast<const unsigned char*>(alpn.data()),
+                        static_cast<unsigned>(alpn.size()));
+    stream_.next_layer().connect({net::ip::make_address("127.0.0.1"), tls_port()});
+    stream_.handshake(net::ssl::stream_base::client);
+  }
+  void send(std::string_view bytes) {
+    net::write(stream_, net::buffer(bytes.data(), bytes.size()));
+  }
+  std::string read_some() {
+    char buf[4096];
+    return std::string(buf, stream_.read_some(net::buffer(buf)));
+  }
+  /** Everything until the connection ends, and how it ended. */
+  std::pair<std::string, beast::error_code> read_to_end() {
+    std::string out;
+    beast::error_code ec;
+    char buf[4096];
+    while (!ec) out.append(buf, stream_.read_some(net::buffer(buf), ec));
+    return {out, ec};
+  }
+  net::ip::tcp::socket& socket() { return stream_.next_layer(); }
+
+ private:
+  net::io_context ioc_;
+  net::ssl::context ctx_;
+  net::ssl::stream<net::ip::tcp::socket> stream_;
+};
+
+std::string stream_request_text(std::string_view version, std::string_view model,
+                                std::string_view speed) {
+  const std::string body = R"({"model":")" + std::string(model) + R"(","stream":true})";
+  return "POST /v1/chat/completions " + std::string(version) +
+         "\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nx-ssebench-speed: " +
+         std::string(speed) + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" +
+         body;
+}
+
+TEST(Tls, AClientThatLeavesMidStreamFreesItAtOnce) {
+  {
+    TlsClient c;
+    c.send(stream_request_text("HTTP/1.1", "lingering", "1"));
+    std::string got;
+    while (got.find("data: ") == std::string::npos) got += c.read_some();
+    EXPECT_EQ(stats().streams_active.load(), 1);
+    beast::error_code ignored;
+    c.socket().close(ignored);  // no close_notify: the TCP connection just ends
+  }
+  EXPECT_TRUE(test::eventually([] { return stats().streams_active.load() == 0; }, 1s));
+}
+
+TEST(Tls, Http10StreamEndsWithCloseNotify) {
+  TlsClient c;
+  c.send(stream_request_text("HTTP/1.0", "quick", "0"));
+  const auto [bytes, ec] = c.read_to_end();
+  // A close-delimited body is complete only when TLS says so: close_notify, read as EOF (a
+  // close without it is stream_truncated).
+  EXPECT_EQ(ec, net::error::eof) << ec.message();
+  EXPECT_TRUE(bytes.ends_with(all_bytes())) << bytes;
 }
 
 // ---- wss -------------------------------------------------------------------------------------
