@@ -41,6 +41,7 @@ std::string CaseSpec::name() const {
   if (turns > 1) s += fmt::format("/turns:{}", turns);
   if (host_conns > 0) s += fmt::format("/host_conns:{}", host_conns);
   if (link != "none") s += fmt::format("/link:{}", link);
+  if (proxy != ProxyKind::none) s += fmt::format("/proxy:{}", to_string(proxy));
   return s;
 }
 
@@ -92,7 +93,7 @@ std::vector<JsonField> case_fields(const CaseSpec& c) {
       {"host_conns", json_number(c.host_conns)},
       {"link", json_string(c.link)},
       {"tls", json_string(c.tls)},
-      {"proxy", json_string(c.proxy)},
+      {"proxy", json_string(to_string(c.proxy))},
       {"client", json_string(c.client)},
   };
 }
@@ -208,14 +209,17 @@ CaseList enumerate_cases(const HarnessConfig& config,
       }
     }
   }
-  // Links outermost: the whole list on each link in turn, so a run switches profile once a link.
+  // Links outermost: the whole list on each link in turn, so a run switches profile once a link;
+  // within a link, the whole list through each proxy.
   std::vector<CaseSpec> one_link = std::move(out.cases);
   out.cases.clear();
   for (const std::string& link : config.links)
-    for (CaseSpec c : one_link) {
-      c.link = link;
-      out.cases.push_back(std::move(c));
-    }
+    for (ProxyKind proxy : config.proxies)
+      for (CaseSpec c : one_link) {
+        c.link = link;
+        c.proxy = proxy;
+        out.cases.push_back(std::move(c));
+      }
   return out;
 }
 

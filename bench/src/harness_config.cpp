@@ -73,6 +73,11 @@ void check_together(const HarnessConfig& c) {
     throw flags::Error("--duration must exceed --warmup-s + --cooldown-s");
   if (!c.server.empty() && needs_emulator(c.links))
     throw flags::Error("--link starts its own server inside the link's namespace; drop --server");
+  for (ProxyKind k : c.proxies)
+    if (k != ProxyKind::none && needs_emulator(c.links))
+      throw flags::Error(
+          "--proxy over an emulated --link is not wired yet: the proxy would run "
+          "outside the link's namespaces");
   if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
     throw flags::Error(
         fmt::format("--max-concurrency must be at least the number of shards ({})", c.shard.count));
@@ -143,6 +148,13 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   });
   p.toggle("quick", [&] { c.quick = true; });
   p.value("link", [&](std::string_view v) { c.links = parse_links(v); });
+  p.value("proxy", [&](std::string_view v) {
+    c.proxies = flags::list_of<ProxyKind>("proxy", v, [](std::string_view name) {
+      const auto k = parse_proxy(name);
+      if (!k) throw flags::bad_value("proxy", name, "none, nginx, nginx-stream or haproxy");
+      return *k;
+    });
+  });
   p.toggle("check-flags", [&] { c.check_flags = true; });
   p.value("rate", [&](std::string_view v) {
     c.rates =
@@ -197,6 +209,8 @@ std::string harness_help(const HarnessConfig& d) {
   for (PollShape s : d.poll_shapes) shapes.emplace_back(to_string(s));
   std::vector<std::string> versions;
   for (HttpVersion h : d.http) versions.emplace_back(to_string(h));
+  std::vector<std::string> proxies;
+  for (ProxyKind k : d.proxies) proxies.emplace_back(to_string(k));
   return fmt::format(
       "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
@@ -227,6 +241,10 @@ std::string harness_help(const HarnessConfig& d) {
       "  --link=LIST              links, every case on each (default {}): none = loopback;\n"
       "                           a profile of ssebench-link --list-profiles (3g, lte, ...) or\n"
       "                           trace:DOWN,UP[,rtt=MS] runs through the link emulator (root)\n"
+      "  --proxy=LIST             reverse proxies, every case through each (default {}): none,\n"
+      "                           nginx (a plain proxy_pass, Debian's defaults), nginx-stream\n"
+      "                           (tuned for streaming), haproxy (Debian's defaults); the run\n"
+      "                           starts each on its own loopback ports\n"
       "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
@@ -247,8 +265,8 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), join(d.links), to_string(d.arrival), d.burstiness, d.seed,
-      d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
+      join(d.host_connections), join(d.links), join(proxies), to_string(d.arrival), d.burstiness,
+      d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
       d.client_threads, d.shard.index, d.shard.count);
 }
 
