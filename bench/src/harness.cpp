@@ -210,6 +210,9 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     load.max_concurrency = spec.max_concurrency;
   }
 
+  // The proxy's RSS before the warm-up opens this case's connections: its memory per held
+  // stream is the growth from here (after the warm-up, the pools it grew are still held).
+  const std::int64_t proxy_rss_idle = proxy ? proxy->sample().rss_bytes : 0;
   // Verify and warm up (connections, caches) cheaply at speed 0; never counted.
   std::string failure;
   if (hc.warmup) {
@@ -283,13 +286,18 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
             fmt::format("during case {} of {} ({})", run.cases_done + 1, run.cases_total, one.name);
     }
   }
-  std::optional<ProxyUsage> proxy_usage;
-  if (proxy_meter) proxy_usage = proxy_meter->finish();
+  // Not an optional: GCC 12 at -O2 sees its fields as maybe uninitialized.
+  ProxyUsage proxy_usage;
+  bool proxy_measured = false;
+  if (proxy_meter) {
+    proxy_usage = proxy_meter->finish();
+    proxy_measured = true;
+  }
   if (proxy) {
     if (const std::optional<std::string> gone = proxy->lost()) {
       failure = fmt::format("the proxy {} {} during this case{}", to_string(spec.proxy), *gone,
                             agg.failed() > 0 ? ": " + summarize_errors(agg, "") : "");
-      proxy_usage.reset();
+      proxy_measured = false;
       if (run.proxy_lost_at.empty())
         run.proxy_lost_at = fmt::format("{} {} during case {} of {} ({})", to_string(spec.proxy),
                                         *gone, run.cases_done + 1, run.cases_total, one.name);
@@ -323,20 +331,23 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                  one.name, behind, hc.behind_ms);
   }
   for (const auto& [name, value] : link_figures) state.counters[name] = value;
-  if (proxy_usage) {
+  if (proxy_measured) {
     // Its CPU covers every stream the rounds ran (as the server's does); its memory per stream
-    // held at once is the peak's growth over the RSS before the rounds.
+    // held at once is the peak's growth over its RSS before the case. Memory freed when streams
+    // end stays in the process (malloc keeps it): a case after one that held more streams
+    // shows little or no growth.
     const double ran = find(counters, "streams_run").value_or(0);
     const double requests = find(counters, "requests_per_stream").value_or(0) * ran;
     const double tokens = find(counters, "tokens_per_stream").value_or(0) * ran;
-    state.counters["proxy_cpu_ms"] = proxy_usage->cpu_us / 1000;
-    if (requests > 0) state.counters["proxy_cpu_us_per_request"] = proxy_usage->cpu_us / requests;
-    if (tokens > 0) state.counters["proxy_cpu_us_per_token"] = proxy_usage->cpu_us / tokens;
-    state.counters["proxy_rss_bytes_before"] = static_cast<double>(proxy_usage->rss_bytes_before);
-    state.counters["proxy_rss_bytes_peak"] = static_cast<double>(proxy_usage->rss_bytes_peak);
+    state.counters["proxy_cpu_ms"] = proxy_usage.cpu_us / 1000;
+    if (requests > 0) state.counters["proxy_cpu_us_per_request"] = proxy_usage.cpu_us / requests;
+    if (tokens > 0) state.counters["proxy_cpu_us_per_token"] = proxy_usage.cpu_us / tokens;
+    const std::int64_t before = std::min(proxy_rss_idle, proxy_usage.rss_bytes_before);
+    state.counters["proxy_rss_bytes_before"] = static_cast<double>(before);
+    state.counters["proxy_rss_bytes_peak"] = static_cast<double>(proxy_usage.rss_bytes_peak);
     const auto held = static_cast<double>(std::max<std::size_t>(spec.at_once(), 1));
     state.counters["proxy_rss_bytes_per_stream"] =
-        static_cast<double>(proxy_usage->rss_bytes_peak - proxy_usage->rss_bytes_before) / held;
+        static_cast<double>(proxy_usage.rss_bytes_peak - before) / held;
   }
   if (find(link_figures, "link_behind").value_or(0) > 0)
     fmt::print(stderr,
@@ -542,7 +553,14 @@ int harness_main(int argc, char** argv) {
     }
     if (!needs.empty()) {
       try {
-        proxies = std::make_unique<ProxyRun>(needs, upstream_of(run->url));
+        // Over a link, beside the server in its namespace, on its address (a child runs in
+        // the namespace of the thread that forks it): the clients reach the proxy across the
+        // link, the proxy reaches the server without crossing it, as a reverse proxy sits
+        // next to its upstream.
+        std::optional<link::EnterNetns> in_server;
+        if (link) in_server.emplace(link->ready().server_ns);
+        proxies = std::make_unique<ProxyRun>(needs, upstream_of(run->url), "", "",
+                                             link ? link->ready().server_addr : "127.0.0.1");
       } catch (const ProxyMissing& e) {
         fmt::print(stderr, "ssebench-bench: {}\n", e.what());
         return 2;

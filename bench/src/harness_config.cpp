@@ -73,11 +73,6 @@ void check_together(const HarnessConfig& c) {
     throw flags::Error("--duration must exceed --warmup-s + --cooldown-s");
   if (!c.server.empty() && needs_emulator(c.links))
     throw flags::Error("--link starts its own server inside the link's namespace; drop --server");
-  for (ProxyKind k : c.proxies)
-    if (k != ProxyKind::none && needs_emulator(c.links))
-      throw flags::Error(
-          "--proxy over an emulated --link is not wired yet: the proxy would run "
-          "outside the link's namespaces");
   if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
     throw flags::Error(
         fmt::format("--max-concurrency must be at least the number of shards ({})", c.shard.count));

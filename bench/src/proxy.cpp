@@ -566,7 +566,8 @@ std::string proxy_version(const std::string& program) {
 }
 
 ProxyRun::ProxyRun(const std::vector<ProxyNeed>& needs, const std::string& upstream,
-                   const fs::path& tls_cert, const fs::path& tls_key) {
+                   const fs::path& tls_cert, const fs::path& tls_key,
+                   const std::string& listen_host) {
   const fs::path base = fs::temp_directory_path() / "ssebench-proxy-XXXXXX";
   std::string tmpl = base.string();
   if (!::mkdtemp(tmpl.data()))
@@ -579,6 +580,7 @@ ProxyRun::ProxyRun(const std::vector<ProxyNeed>& needs, const std::string& upstr
       s.kind = n.kind;
       s.dir = dir_ / to_string(n.kind);
       s.upstream = upstream;
+      s.listen_host = listen_host;
       s.h2c_port = n.h2c ? 1 : 0;
       s.tls_port = n.tls ? 1 : 0;
       s.tls_cert = tls_cert;

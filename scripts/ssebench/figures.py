@@ -190,7 +190,8 @@ _row("link_behind", "", True, SETTING, MAX, fmt="{:.0f}",
 # The reverse proxy's own use over the case's measured rounds (--proxy runs only: /proc of its
 # master and workers, sampled at the start, every 20 ms and at the end; bench/src/proxy.cpp). Its
 # CPU covers every stream run, as the server's does; its memory per stream is the RSS peak's
-# growth over the RSS before the rounds, over the streams held at once.
+# growth over the RSS before the case (before its warm-up), over the streams held at once; RSS
+# freed by ended streams stays with the process, so a case after a bigger one shows little growth.
 _PROXY = "--proxy runs (BenchHarness.Proxy_transports checks them)"
 _row("proxy_cpu_ms", "ms", True, MACHINE, SUM, fmt="{:.1f}", label="proxy CPU, ms",
      only_in=_PROXY)
@@ -199,7 +200,7 @@ _row("proxy_cpu_us_per_request", "µs", True, MACHINE, MEAN_RUN, fmt="{:.1f}",
 _row("proxy_cpu_us_per_token", "µs", True, MACHINE, MEAN_RUN, floor=2.0, fmt="{:.1f}",
      label="proxy CPU per token, µs", only_in=_PROXY)
 _row("proxy_rss_bytes_before", "B", None, MACHINE, MAX, fmt="{:.0f}",
-     label="proxy RSS before the rounds, B", only_in=_PROXY)
+     label="proxy RSS before the case, B", only_in=_PROXY)
 _row("proxy_rss_bytes_peak", "B", True, MACHINE, MAX, fmt="{:.0f}",
      label="proxy RSS peak, B", only_in=_PROXY)
 _row("proxy_rss_bytes_per_stream", "B", True, MACHINE, MAX, fmt="{:.0f}",

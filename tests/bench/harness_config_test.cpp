@@ -160,9 +160,6 @@ TEST(HarnessConfig, ProxiesAreACaseDimensionNoneByDefault) {
                                     ProxyKind::haproxy}));
   EXPECT_EQ(error_of({"--proxy=nginx,envoy"}),
             "bad value 'envoy' for --proxy: none, nginx, nginx-stream or haproxy");
-  EXPECT_EQ(error_of({"--proxy=nginx", "--link=3g"}),
-            "--proxy over an emulated --link is not wired yet: the proxy would run outside the "
-            "link's namespaces");
   EXPECT_NE(harness_help(HarnessConfig{}).find("--proxy=LIST"), std::string::npos);
 }
 

@@ -11,6 +11,8 @@ transports  every transport (sse, rest, ws, poll in each shape, long-poll in the
             has its row in scripts/ssebench/figures.py; the context names each proxy's version.
 missing     PATH without the proxy: one line naming it, exit 2, before anything is measured (no
             JSON written, no server left).
+link        (root, else skipped) through a proxy over an emulated link (lan): the proxy runs in
+            the server's namespace, the streams pass, their packets crossed the link.
 killed      the proxy SIGKILLed mid-run (its whole process group): the case it cut fails saying
             so, the cases through it after that are not run, a case straight to the server still
             runs, the run exits 1 within seconds and leaves no proxy process.
@@ -217,7 +219,33 @@ def killed():
         problems.append("a haproxy process is left")
 
 
-{"transports": transports, "missing": missing, "killed": killed}[mode]()
+def over_link():
+    if os.geteuid() != 0:
+        print("harness_proxy_test: not root, skipped (the link emulator needs root)")
+        sys.exit(77)
+    out = os.path.join(out_dir, "harness_proxy_link.json")
+    run = subprocess.run([harness, "--link=lan", "--proxy=none,nginx-stream", "--cases=sse",
+                          "--http=1.1", "--models=chat-gpt-4o-mini-text", "--concurrency=2",
+                          "--speed=4", f"--benchmark_out={out}", "--benchmark_out_format=json"],
+                         env=dict(os.environ, PATH=PATH), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, timeout=120)
+    if run.returncode != 0:
+        problems.append(f"exit {run.returncode}: {run.stderr[-2000:]}")
+        return
+    _, cases = results.load(out)
+    names = [c["name"] for c in cases]
+    want = ["sse/chat-gpt-4o-mini-text/c:2/link:lan",
+            "sse/chat-gpt-4o-mini-text/c:2/link:lan/proxy:nginx-stream"]
+    if names != want:
+        problems.append(f"cases {names}, want {want}")
+        return
+    k = cases[1]["counters"]
+    if k.get("streams_ok") != 2 or not k.get("link_down_packets", 0) > 0 or "proxy_cpu_ms" not in k:
+        problems.append(f"{want[1]}: {k.get('streams_ok')} ok, link_down_packets "
+                        f"{k.get('link_down_packets')}, proxy_cpu_ms {k.get('proxy_cpu_ms')}")
+
+
+{"transports": transports, "missing": missing, "killed": killed, "link": over_link}[mode]()
 for p in problems:
     print(f"harness_proxy_test {mode}: {p}", file=sys.stderr)
 sys.exit(1 if problems else 0)

@@ -151,14 +151,17 @@ struct ProxyNeed {
 
 /**
  * The proxies of one run: each in a folder of its own under a fresh temporary folder (removed,
- * with the configs and logs, when the run ends), all forwarding to `upstream`.
+ * with the configs and logs, when the run ends), all forwarding to `upstream`, listening on
+ * `listen_host` (IPv4). They run in the network namespace of the thread that makes them: a link's
+ * server namespace, beside the server, when made from inside it.
  */
 class ProxyRun {
  public:
   /** Starts every proxy of `needs` (none is skipped); throws as ProxyProcess does, stopping the
    *  ones already started. */
   ProxyRun(const std::vector<ProxyNeed>& needs, const std::string& upstream,
-           const std::filesystem::path& tls_cert = {}, const std::filesystem::path& tls_key = {});
+           const std::filesystem::path& tls_cert = {}, const std::filesystem::path& tls_key = {},
+           const std::string& listen_host = "127.0.0.1");
   ~ProxyRun();
   ProxyRun(const ProxyRun&) = delete;
   ProxyRun& operator=(const ProxyRun&) = delete;
