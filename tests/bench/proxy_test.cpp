@@ -2,8 +2,11 @@
 // process (ports, /proc figures, stop, death) and a program that is not there.
 #include "ssebench/bench/proxy.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -217,6 +220,83 @@ TEST(Proxy, AConfigTheProgramRefusesIsAFailedStartWithItsLine) {
     const std::string what = e.what();
     EXPECT_TRUE(what.starts_with("nginx exited with status 1 at start: ")) << what;
     EXPECT_TRUE(contains(what, "none.pem")) << what;
+  }
+}
+
+/** An upstream on a free loopback port answering every request "ok" and closing. */
+class OkUpstream {
+ public:
+  OkUpstream() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 16);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (int c; (c = ::accept(fd_, nullptr, nullptr)) >= 0;) {
+        std::string head;
+        char buf[1024];
+        for (ssize_t n;
+             head.find("\r\n\r\n") == std::string::npos && (n = ::read(c, buf, sizeof buf)) > 0;)
+          head.append(buf, static_cast<std::size_t>(n));
+        constexpr std::string_view ok =
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        [[maybe_unused]] const ssize_t w = ::write(c, ok.data(), ok.size());
+        ::close(c);
+      }
+    });
+  }
+  ~OkUpstream() {
+    ::shutdown(fd_, SHUT_RDWR);  // accept() returns: the thread ends
+    thread_.join();
+    ::close(fd_);
+  }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+  std::thread thread_;
+};
+
+TEST(Proxy, TheTlsPortChoosesHttp2OrHttp11ByAlpn) {
+  // A self-signed certificate from the openssl command (the run's comes from core's
+  // make_throwaway_tls).
+  std::string out;
+  if (run("command -v openssl && command -v curl", out) != 0)
+    GTEST_SKIP() << "no openssl or curl command";
+  test::TempDir dir;
+  const fs::path cert = dir.path() / "server.pem", key = dir.path() / "server.key";
+  ASSERT_EQ(run("openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+                "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+                    key.string() + " -out " + cert.string(),
+                out),
+            0)
+      << out;
+  for (ProxyKind k : {ProxyKind::nginx, ProxyKind::nginx_stream, ProxyKind::haproxy}) {
+    if (!find_program(proxy_program(k))) GTEST_SKIP() << to_string(k) << " missing";
+    ProxySetup s = setup_of(k, dir.path() / to_string(k));
+    s.h2c_port = 0;
+    s.tls_port = 1;
+    s.tls_cert = cert;
+    s.tls_key = key;
+    OkUpstream upstream;
+    s.upstream = upstream.address();
+    ProxyProcess p(s);
+    const std::string url = p.url(false, true);
+    EXPECT_EQ(url, "https://127.0.0.1:" + std::to_string(p.setup().tls_port));
+    for (const auto& [flag, version] : {std::pair{"--http2", "2"}, std::pair{"--http1.1", "1.1"}}) {
+      ASSERT_EQ(run("curl -s -o /dev/null -w '%{http_version} %{http_code}' --cacert " +
+                        cert.string() + " " + flag + " " + url + "/v1/models",
+                    out),
+                0)
+          << to_string(k) << " " << flag << ": " << out;
+      EXPECT_EQ(out, std::string(version) + " 200") << to_string(k) << " " << flag;
+    }
   }
 }
 
