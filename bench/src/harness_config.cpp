@@ -239,7 +239,7 @@ std::string harness_help(const HarnessConfig& d) {
       "  --proxy=LIST             reverse proxies, every case through each (default {}): none,\n"
       "                           nginx (a plain proxy_pass, Debian's defaults), nginx-stream\n"
       "                           (tuned for streaming), haproxy (Debian's defaults); the run\n"
-      "                           starts each on its own loopback ports\n"
+      "                           starts each on ports of its own beside the server\n"
       "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
