@@ -516,6 +516,7 @@ int harness_main(int argc, char** argv) {
     }
     std::vector<std::string> server_args{"--recordings", config.recordings, "--threads",
                                          std::to_string(config.server_threads)};
+    server_args.insert(server_args.end(), config.server_args.begin(), config.server_args.end());
     if (link) {
       server_args.push_back("--bind");
       server_args.push_back(link->ready().server_addr);

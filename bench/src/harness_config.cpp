@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "ssebench/bench/harness_link.hpp"
@@ -71,6 +73,8 @@ void check_together(const HarnessConfig& c) {
           fmt::format("--users values must be at least the number of shards ({})", c.shard.count));
   if (!(c.duration_s > c.warmup_s + c.cooldown_s))
     throw flags::Error("--duration must exceed --warmup-s + --cooldown-s");
+  if (!c.server.empty() && !c.server_args.empty())
+    throw flags::Error("--server-args are for the server the harness starts; drop --server");
   if (!c.server.empty() && needs_emulator(c.links))
     throw flags::Error("--link starts its own server inside the link's namespace; drop --server");
   if (c.max_concurrency > 0 && c.max_concurrency < c.shard.count)
@@ -88,6 +92,11 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   p.value("server-binary", [&](std::string_view v) { c.server_binary = v; });
   p.value("server-threads", [&](std::string_view v) {
     c.server_threads = flags::integer<unsigned>("server-threads", v);
+  });
+  p.value("server-args", [&](std::string_view v) {
+    c.server_args.clear();
+    std::istringstream words{std::string(v)};
+    for (std::string w; words >> w;) c.server_args.push_back(w);
   });
   p.value("recordings", [&](std::string_view v) { c.recordings = v; });
   p.value("cases", [&](std::string_view v) {
@@ -210,6 +219,8 @@ std::string harness_help(const HarnessConfig& d) {
       "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
       "  --server-threads=N       threads of the started server (default {})\n"
+      "  --server-args='FLAGS'    more flags for the started server, space-separated, e.g.\n"
+      "                           '--sse-heartbeat-ms=15000 --x-accel-buffering-no'\n"
       "  --recordings=DIR         recordings folder (default {})\n"
       "  --cases=LIST             transports (default {})\n"
       "  --models=LIST            recording ids (default {})\n"

@@ -59,12 +59,16 @@ std::string usage(const char* program) {
       "  --no-model-aliases             real model names do not pick a recording (default: they "
       "do)\n"
       "  --snapshot-limit-bytes N       memory for one recording's polled answers (default {})\n"
+      "  --x-accel-buffering-no         SSE answers carry 'X-Accel-Buffering: no' (nginx then\n"
+      "                                 passes them unbuffered; default: not sent, as OpenAI)\n"
+      "  --sse-heartbeat-ms N           an SSE comment ': keep-alive' after N ms of silence on a\n"
+      "                                 stream, real time at any speed; 0 = none (default {})\n"
       "  --help                         this text\n",
       program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
       d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.request_timeout_ms,
       d.write_timeout_ms, d.stream_lifetime_limit_ms, d.close_linger_ms, d.max_connections,
       d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms, d.cors_origins,
-      d.snapshot_limit_bytes);
+      d.snapshot_limit_bytes, d.sse_heartbeat_ms);
 }
 
 namespace {
@@ -128,6 +132,9 @@ ParsedArgs parse_args(int argc, char** argv) {
   p.value("snapshot-limit-bytes", [&](std::string_view v) {
     c.snapshot_limit_bytes = integer<std::size_t>("snapshot-limit-bytes", v, 1);
   });
+  p.toggle("x-accel-buffering-no", [&] { c.x_accel_buffering_no = true; });
+  p.value("sse-heartbeat-ms",
+          [&](std::string_view v) { c.sse_heartbeat_ms = duration_ms("sse-heartbeat-ms", v); });
   try {
     if (!help) p.parse(argc, argv);
   } catch (const flags::Error& e) {

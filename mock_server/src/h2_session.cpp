@@ -568,8 +568,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
     st.event_pos = 0;
     if (const std::int64_t late = st.cursor.lateness_ns(now, st.start); late >= 0)
       stats().lateness.record(static_cast<std::uint64_t>(late));
-    stats().events_written.fetch_add(1, std::memory_order_relaxed);
-    st.cursor.sent();
+    st.cursor.sent(stats());
   }
 
   tcp::socket socket_;

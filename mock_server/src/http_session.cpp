@@ -406,8 +406,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) return fail(ec, "write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
     stats().at(ep_).bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-    stats().events_written.fetch_add(1, std::memory_order_relaxed);
-    cursor_.sent();
+    cursor_.sent(stats());
     do_next_event();
   }
 

@@ -107,6 +107,7 @@ void Stats::reset() {
   h2_connection_bytes_in.store(0, std::memory_order_relaxed);
   h2_connection_bytes_out.store(0, std::memory_order_relaxed);
   events_written.store(0, std::memory_order_relaxed);
+  heartbeats_written.store(0, std::memory_order_relaxed);
   timeouts_idle.store(0, std::memory_order_relaxed);
   timeouts_request.store(0, std::memory_order_relaxed);
   timeouts_write.store(0, std::memory_order_relaxed);
@@ -158,6 +159,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
       R"("connections_h2":{},"h2_connection_bytes":{{"in":{},"out":{}}},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
+      R"("heartbeats_written":{},)"
       R"("timeouts":{{"idle":{},"request":{},"write":{},"lifetime":{}}},)"
       R"("lateness_us":{{"count":{},"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},"max":{:.1f}}},)"
       R"("endpoints":{{)",
@@ -166,7 +168,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
       s.connections_h2.load(), s.h2_connection_bytes_in.load(), s.h2_connection_bytes_out.load(),
       s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
-      s.events_written.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
+      s.events_written.load(), s.heartbeats_written.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
       s.timeouts_write.load(), s.timeouts_lifetime.load(), s.lateness.count(),
       ns_to_us(s.lateness.quantile(0.5)), ns_to_us(s.lateness.quantile(0.9)),
       ns_to_us(s.lateness.quantile(0.99)), ns_to_us(s.lateness.max()));

@@ -243,6 +243,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     busy_ = true;
     playing_.set(Busy::stream);
     plan_ = std::move(plan);
+    plan_.heartbeat = {};  // SSE comments do not belong in a frame: WebSocket has its pings
     cursor_ = StreamCursor(plan_);
     turn_start_ = Clock::now();
     deadline_.expires_at(turn_start_ + milliseconds(config().stream_lifetime_limit_ms));
@@ -279,8 +280,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     count_bytes();
     if (ec) return fail(ec, "websocket write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
-    stats().events_written.fetch_add(1, std::memory_order_relaxed);
-    cursor_.sent();
+    cursor_.sent(stats());
     do_next_event();
   }
 

@@ -323,6 +323,10 @@ def build(spec, profiles):
     profile = profiles[spec["profile"]] if "profile" in spec else timing.profile_for_model(profiles, spec["model"])
     seed = spec["seed"]
     times = timing.schedule(roles, profile, seed, tokens=spec.get("tokens"), parallel=spec.get("parallel", 1))
+    if "pause" in spec:  # a derived recording: one silence stretched, every later event moved by as much
+        i = kinds.index(spec["pause"]["before_kind"])
+        shift = spec["pause"]["gap_us"] - (times[i] - times[i - 1])
+        times = times[:i] + [t + shift for t in times[i:]]
 
     nonstream = spec.get("nonstream")
     if nonstream is None:
@@ -481,19 +485,31 @@ def responses_specs():
         body = dumps({"model": "gpt-5.1-codex-max", "input": list(inputs), "store": False,
                       "include": ["reasoning.encrypted_content"], "reasoning": {"effort": "high", "summary": "auto"},
                       "tools": tools, "tool_choice": "auto", "stream": True})
+        notes = [f"Response {n} of the 4 consecutive responses in the capture (sequence_number restarts "
+                 "at 0 for each).",
+                 "request.body is reconstructed from the source's example "
+                 "(examples/ai-core/src/stream-text/openai-reasoning-encrypted-content.ts: prompt, "
+                 "calculator tool, effort high, summary auto, store false, include "
+                 "reasoning.encrypted_content) and, for responses 2-4, the conversation so far (reasoning "
+                 "items with their encrypted content, function calls, and the tool's output "
+                 "{\"result\":N} as the example's execute() returns it); the exact bytes the AI SDK sent "
+                 "are not stored.",
+                 "nonstream.body is the `response` object of the final response.completed event.",
+                 "Timing uses the reasoning profile (o3-mini class)."]
+        if n == 1:
+            # The proxy question (issue 17): a stream silent for longer than nginx's 60 s
+            # proxy_read_timeout, as a long reasoning phase is on the wire.
+            spec = one("responses-gpt-5.1-codex-max-pause70", lines,
+                       "responses-gpt-5.1-codex-max-reasoning.jsonl", "vercel-reasoning", 311, body,
+                       ["DERIVED from responses-gpt-5.1-codex-max-1 (same bytes, same seed): the silence "
+                        "between response.in_progress and the reasoning item's response.output_item.added "
+                        "is stretched to 70 s and every later event moves by as much. The bytes are the "
+                        "capture's; the 70 s pause is ours, longer than nginx's default "
+                        "proxy_read_timeout (60 s), to test what a proxy does to a quiet stream.", *notes])
+            spec["pause"] = {"before_kind": "response.output_item.added", "gap_us": 70_000_000}
+            specs.append(spec)
         specs.append(one(f"responses-gpt-5.1-codex-max-{n}", lines, "responses-gpt-5.1-codex-max-reasoning.jsonl",
-                         "vercel-reasoning", 310 + n, body,
-                         [f"Response {n} of the 4 consecutive responses in the capture (sequence_number restarts "
-                          "at 0 for each).",
-                          "request.body is reconstructed from the source's example "
-                          "(examples/ai-core/src/stream-text/openai-reasoning-encrypted-content.ts: prompt, "
-                          "calculator tool, effort high, summary auto, store false, include "
-                          "reasoning.encrypted_content) and, for responses 2-4, the conversation so far (reasoning "
-                          "items with their encrypted content, function calls, and the tool's output "
-                          "{\"result\":N} as the example's execute() returns it); the exact bytes the AI SDK sent "
-                          "are not stored.",
-                          "nonstream.body is the `response` object of the final response.completed event.",
-                          "Timing uses the reasoning profile (o3-mini class)."]))
+                         "vercel-reasoning", 310 + n, body, notes))
         for item in final_response(lines)["output"]:
             if item["type"] == "reasoning":
                 inputs.append({"type": "reasoning", "id": item["id"], "encrypted_content": item["encrypted_content"],

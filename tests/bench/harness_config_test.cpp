@@ -170,6 +170,16 @@ TEST(HarnessConfig, FlagsThatMustAgree) {
             "--users values must be at least the number of shards (3)");
   EXPECT_EQ(error_of({"--shard=0/3", "--max-concurrency=2"}),
             "--max-concurrency must be at least the number of shards (3)");
+  EXPECT_EQ(error_of({"--server-args=--sse-heartbeat-ms=5", "--server=http://127.0.0.1:1"}),
+            "--server-args are for the server the harness starts; drop --server");
+}
+
+TEST(HarnessConfig, ServerArgsAreSplitAtSpaces) {
+  const HarnessConfig c =
+      parse({"--server-args= --sse-heartbeat-ms=15000   --x-accel-buffering-no "});
+  EXPECT_EQ(c.server_args,
+            (std::vector<std::string>{"--sse-heartbeat-ms=15000", "--x-accel-buffering-no"}));
+  EXPECT_TRUE(parse({}).server_args.empty());
 }
 
 TEST(HarnessConfig, LinksAreCheckedByTheLinkLibraryAndATraceKeepsItsCommas) {

@@ -27,6 +27,9 @@ struct HarnessConfig {
   std::string server;                                 // running server URL; empty: start one
   std::string server_binary = built_server_binary();  // the server started on port 0
   unsigned server_threads = 1;                        // its --threads
+  /** More flags for the started server, e.g. "--sse-heartbeat-ms=15000 --x-accel-buffering-no"
+   *  (mock_server/README.md); they show in the run context's server command. */
+  std::vector<std::string> server_args;
   std::string recordings = built_recordings_dir();    // folder of *.jsonl
   std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
   // One recording per timing profile. For the reasoning profile, codex-max-4: its content is

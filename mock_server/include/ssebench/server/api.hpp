@@ -57,6 +57,8 @@ struct StreamPlan {
   bool skip_usage = false;  // chat without stream_options.include_usage: no usage chunk
   /** A job's stream: its id replaces the recorded one in the payloads; a cancel ends it. */
   std::shared_ptr<const Job> job;
+  /** An SSE comment after this much silence (Config::sse_heartbeat_ms, real time); 0 = none. */
+  std::chrono::milliseconds heartbeat{0};
 };
 
 /** An answer that waits until `until` (the client may leave first), then is `answer(now)`. */

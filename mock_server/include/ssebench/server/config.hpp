@@ -42,6 +42,13 @@ struct Config {
   std::string cors_origins = "auto";
   bool model_aliases = true;  // a real model name ("gpt-4o-mini") picks a recording of that model
   std::size_t snapshot_limit_bytes = 256 * 1024 * 1024;  // a recording's polled answers, in memory
+  /** SSE answers carry `X-Accel-Buffering: no`, which tells nginx not to buffer them (off by
+   *  default: OpenAI's streams do not send it). */
+  bool x_accel_buffering_no = false;
+  /** An SSE comment (`: keep-alive`) whenever a stream has sent nothing for this long, in real
+   *  time whatever the replay speed, so that a proxy's read timeout sees traffic; 0 = never
+   *  (the default: OpenAI sends none). WebSocket turns get none. */
+  std::uint64_t sse_heartbeat_ms = 0;
 };
 
 /** The origins `config` allows: empty = none, {"*"} = any. */

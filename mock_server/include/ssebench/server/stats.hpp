@@ -84,6 +84,7 @@ struct Stats {
   std::atomic<std::uint64_t> h2_connection_bytes_in{0};
   std::atomic<std::uint64_t> h2_connection_bytes_out{0};
   std::atomic<std::uint64_t> events_written{0};
+  std::atomic<std::uint64_t> heartbeats_written{0};  // SSE comments (Config::sse_heartbeat_ms)
   /** Connections closed by a limit (Config): which one tells what the client did wrong. */
   std::atomic<std::uint64_t> timeouts_idle{0};      // idle_timeout_ms: no request came
   std::atomic<std::uint64_t> timeouts_request{0};   // request_timeout_ms: a request trickled in

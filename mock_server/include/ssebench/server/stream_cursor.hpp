@@ -3,8 +3,9 @@
  * Walks a StreamPlan's events in the order and at the times they go out, whatever carries them
  * (an HTTP/1.1 chunk, an HTTP/2 DATA frame, a WebSocket text frame): the events a plan skips
  * (empty, or the usage chunk nobody asked for), the due time of each, where a cancelled job's
- * stream ends, the job's id in place of the recorded one, and the lateness that counts.
- * One copy of those rules for every session.
+ * stream ends, the job's id in place of the recorded one, the lateness that counts, and the SSE
+ * comment heartbeats a quiet stream gets (StreamPlan::heartbeat), which go out in the events'
+ * place. One copy of those rules for every session.
  */
 #include <algorithm>
 #include <chrono>
@@ -22,12 +23,18 @@ class StreamCursor {
  public:
   StreamCursor() = default;
   /** The plan must outlive the cursor. */
-  explicit StreamCursor(const StreamPlan& plan) : plan_(&plan), next_(plan.first) {}
+  explicit StreamCursor(const StreamPlan& plan)
+      : plan_(&plan), next_(plan.first), last_due_(plan.headers_at) {}
+
+  /** The comment a heartbeat sends: one line the SSE parser ignores, and the blank line. */
+  static constexpr std::string_view heartbeat_bytes = ": keep-alive\n\n";
 
   /**
    * Moves to the next event to send (skipping those the plan does not send) and returns true,
    * or returns false when the stream is over: every event sent, or its job cancelled before
-   * that event was due.
+   * that event was due. When the plan has heartbeats and the next event is due more than a
+   * heartbeat interval after the last thing sent was due, a heartbeat comes first
+   * (heartbeat() is then true, bytes() its comment).
    */
   bool advance() {
     const auto& events = plan_->replay->recording->events;
@@ -36,8 +43,16 @@ class StreamCursor {
       ++next_;
     if (next_ == events.size()) return false;
     due_ = plan_->start + scaled(events[next_].offset, plan_->speed);
+    heartbeat_ = false;
+    if (plan_->heartbeat.count() > 0 && due_ - last_due_ > plan_->heartbeat) {
+      heartbeat_ = true;
+      due_ = last_due_ + plan_->heartbeat;
+    }
     return !cut_before_due();
   }
+
+  /** The current item is a heartbeat comment, not an event. */
+  bool heartbeat() const { return heartbeat_; }
 
   /** After a wait for due(): true if the job was cancelled meanwhile (the stream ends). */
   bool cut_before_due() const {
@@ -53,6 +68,7 @@ class StreamCursor {
   /** The event's SSE bytes as sent: a job's stream carries the job's id. The view lasts until
    *  the next call. */
   std::string_view bytes() {
+    if (heartbeat_) return heartbeat_bytes;
     const Event& e = event();
     const Representation& repr = plan_->replay->representation;
     if (plan_->job && !repr.id_positions[next_].empty()) {
@@ -75,18 +91,26 @@ class StreamCursor {
    * request are a backlog too.
    */
   std::int64_t lateness_ns(Clock::time_point now, Clock::time_point request_start) const {
-    if (plan_->speed == 0 || due_ < request_start) return -1;
+    if (plan_->speed == 0 || heartbeat_ || due_ < request_start) return -1;
     const auto late = std::chrono::duration_cast<std::chrono::nanoseconds>(now - due_);
     return std::max<std::int64_t>(0, late.count());
   }
 
-  /** The current event went out. */
-  void sent() { ++next_; }
+  /** The current event (or heartbeat) went out; counted in `stats`. */
+  void sent(Stats& stats) {
+    (heartbeat_ ? stats.heartbeats_written : stats.events_written)
+        .fetch_add(1, std::memory_order_relaxed);
+    last_due_ = due_;
+    if (!heartbeat_) ++next_;
+    heartbeat_ = false;
+  }
 
  private:
   const StreamPlan* plan_ = nullptr;
   std::size_t next_ = 0;
   Clock::time_point due_{};
+  Clock::time_point last_due_{};  // when the last thing sent (or the head) was due
+  bool heartbeat_ = false;
   std::string rewritten_;
 };
 
