@@ -42,6 +42,7 @@ std::string CaseSpec::name() const {
   if (host_conns > 0) s += fmt::format("/host_conns:{}", host_conns);
   if (link != "none") s += fmt::format("/link:{}", link);
   if (tls != TlsMode::off) s += fmt::format("/tls:{}", to_string(tls));
+  if (proxy != ProxyKind::none) s += fmt::format("/proxy:{}", to_string(proxy));
   return s;
 }
 
@@ -93,7 +94,7 @@ std::vector<JsonField> case_fields(const CaseSpec& c) {
       {"host_conns", json_number(c.host_conns)},
       {"link", json_string(c.link)},
       {"tls", json_string(to_string(c.tls))},
-      {"proxy", json_string(c.proxy)},
+      {"proxy", json_string(to_string(c.proxy))},
       {"client", json_string(c.client)},
   };
 }
@@ -210,14 +211,16 @@ CaseList enumerate_cases(const HarnessConfig& config,
     }
   }
   // Links outermost: the whole list on each link in turn, so a run switches profile once a link;
-  // within a link, the whole list in each TLS mode.
+  // within a link, the whole list through each proxy, and through each in each TLS mode.
   std::vector<CaseSpec> one_link = std::move(out.cases);
   out.cases.clear();
   for (const std::string& link : config.links)
-    for (TlsMode tls : config.tls)
-      for (CaseSpec c : one_link) {
-        c.link = link;
-        c.tls = tls;
+    for (ProxyKind proxy : config.proxies)
+      for (TlsMode tls : config.tls)
+        for (CaseSpec c : one_link) {
+          c.link = link;
+          c.proxy = proxy;
+          c.tls = tls;
         out.cases.push_back(std::move(c));
       }
   return out;

@@ -20,6 +20,7 @@
 #include "ssebench/bench/harness_config.hpp"
 #include "ssebench/bench/harness_link.hpp"
 #include "ssebench/bench/load.hpp"
+#include "ssebench/bench/proxy.hpp"
 #include "ssebench/bench/results_reporter.hpp"
 #include "ssebench/bench/run_context.hpp"
 #include "ssebench/bench/server.hpp"
@@ -47,6 +48,8 @@ struct Run {
   std::string histograms_path;   // empty: none written
   LinkEmulator* link = nullptr;  // the run's emulator; null: loopback
   std::string link_lost_at;      // the case during which the emulator was found gone
+  ProxyRun* proxies = nullptr;   // the run's proxies; null: none
+  std::string proxy_lost_at;     // the first case a proxy was found gone in or before
 };
 
 /**
@@ -207,6 +210,25 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       return;
     }
   }
+  // A proxy: the clients talk to it (/mock/stats still goes to the server); one found gone
+  // leaves its cases not run.
+  ProxyProcess* proxy = run.proxies ? run.proxies->get(spec.proxy) : nullptr;
+  if (proxy) {
+    if (const std::optional<std::string> gone = proxy->lost()) {
+      const std::string not_run =
+          fmt::format("not run: the proxy {} {} before this case", to_string(spec.proxy), *gone);
+      if (run.proxy_lost_at.empty())
+        run.proxy_lost_at = fmt::format("{} {} before case {} of {} ({})", to_string(spec.proxy),
+                                        *gone, run.cases_done + 1, run.cases_total, one.name);
+      ++run.cases_done;
+      ++run.cases_failed;
+      state.SkipWithError(not_run.c_str());
+      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
+                 not_run);
+      return;
+    }
+    cfg.base_url = proxy->url(spec.http == HttpVersion::http2, spec.tls != TlsMode::off);
+  }
   LoadRunner runner(hc.client_threads, hc.shard);
   const bool open = spec.load == LoadKind::open;
   const bool sessions = spec.load == LoadKind::users;
@@ -226,6 +248,9 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     load.max_concurrency = spec.max_concurrency;
   }
 
+  // The proxy's RSS before the warm-up opens this case's connections: its memory per held
+  // stream is the growth from here (after the warm-up, the pools it grew are still held).
+  const std::int64_t proxy_rss_idle = proxy ? proxy->sample().rss_bytes : 0;
   // Verify and warm up (connections, caches) cheaply at speed 0; never counted.
   std::string failure;
   if (hc.warmup) {
@@ -254,6 +279,9 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       // Gone: lost() says so below.
     }
   }
+  // The proxy's CPU and memory over the measured rounds.
+  std::optional<ProxyMeter> proxy_meter;
+  if (proxy && failure.empty()) proxy_meter.emplace(*proxy);
   for (auto _ : state) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
@@ -299,6 +327,23 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
             fmt::format("during case {} of {} ({})", run.cases_done + 1, run.cases_total, one.name);
     }
   }
+  // Not an optional: GCC 12 at -O2 sees its fields as maybe uninitialized.
+  ProxyUsage proxy_usage;
+  bool proxy_measured = false;
+  if (proxy_meter) {
+    proxy_usage = proxy_meter->finish();
+    proxy_measured = true;
+  }
+  if (proxy) {
+    if (const std::optional<std::string> gone = proxy->lost()) {
+      failure = fmt::format("the proxy {} {} during this case{}", to_string(spec.proxy), *gone,
+                            agg.failed() > 0 ? ": " + summarize_errors(agg, "") : "");
+      proxy_measured = false;
+      if (run.proxy_lost_at.empty())
+        run.proxy_lost_at = fmt::format("{} {} during case {} of {} ({})", to_string(spec.proxy),
+                                        *gone, run.cases_done + 1, run.cases_total, one.name);
+    }
+  }
   if (stop_requested.load()) {
     // Whatever its streams saw, the case did not run to its end.
     failure = fmt::format("interrupted ({}) during this case{}", stop_signal_name(),
@@ -327,6 +372,24 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                  one.name, behind, hc.behind_ms);
   }
   for (const auto& [name, value] : link_figures) state.counters[name] = value;
+  if (proxy_measured) {
+    // Its CPU covers every stream the rounds ran (as the server's does); its memory per stream
+    // held at once is the peak's growth over its RSS before the case. Memory freed when streams
+    // end stays in the process (malloc keeps it): a case after one that held more streams
+    // shows little or no growth.
+    const double ran = find(counters, "streams_run").value_or(0);
+    const double requests = find(counters, "requests_per_stream").value_or(0) * ran;
+    const double tokens = find(counters, "tokens_per_stream").value_or(0) * ran;
+    state.counters["proxy_cpu_ms"] = proxy_usage.cpu_us / 1000;
+    if (requests > 0) state.counters["proxy_cpu_us_per_request"] = proxy_usage.cpu_us / requests;
+    if (tokens > 0) state.counters["proxy_cpu_us_per_token"] = proxy_usage.cpu_us / tokens;
+    const std::int64_t before = std::min(proxy_rss_idle, proxy_usage.rss_bytes_before);
+    state.counters["proxy_rss_bytes_before"] = static_cast<double>(before);
+    state.counters["proxy_rss_bytes_peak"] = static_cast<double>(proxy_usage.rss_bytes_peak);
+    const auto held = static_cast<double>(std::max<std::size_t>(spec.at_once(), 1));
+    state.counters["proxy_rss_bytes_per_stream"] =
+        static_cast<double>(proxy_usage.rss_bytes_peak - before) / held;
+  }
   if (find(link_figures, "link_behind").value_or(0) > 0)
     fmt::print(stderr,
                "{}: warning: the link emulator fell behind its schedule (its release lateness p99 "
@@ -453,6 +516,15 @@ int harness_main(int argc, char** argv) {
       return 2;
     }
   }
+  // Every proxy named is installed, before anything starts (and for --check-flags too).
+  for (ProxyKind k : config.proxies) {
+    if (k == ProxyKind::none || find_program(proxy_program(k))) continue;
+    fmt::print(stderr,
+               "ssebench-bench: --proxy={}: {} is not on PATH (Debian installs it in /usr/sbin; "
+               "package {})\n",
+               to_string(k), proxy_program(k), k == ProxyKind::haproxy ? "haproxy" : "nginx-light");
+    return 2;
+  }
   if (config.check_flags) return 0;  // every flag parsed, every recording named was found
 
   // A link (any but none): the emulator first, the server inside its server namespace next.
@@ -479,6 +551,7 @@ int harness_main(int argc, char** argv) {
     run->link = link.get();
   }
   std::unique_ptr<TempDir> tls_dir;  // outlives the server, which reads its files
+  std::optional<TlsFiles> tls_files;  // the run's CA and server certificate (the proxies' too)
   std::unique_ptr<ServerProcess> server;
   std::string server_desc;
   if (!config.server.empty()) {
@@ -507,7 +580,7 @@ int harness_main(int argc, char** argv) {
         tls_dir = std::make_unique<TempDir>();
         std::vector<std::string> names;
         if (link) names.push_back(link->ready().server_addr);
-        const TlsFiles files = make_throwaway_tls(tls_dir->path(), names);
+        const TlsFiles& files = tls_files.emplace(make_throwaway_tls(tls_dir->path(), names));
         run->ca_file = files.ca_cert.string();
         server_args.push_back("--tls-port=0");
         server_args.push_back("--tls-cert=" + files.server_cert.string());
@@ -537,6 +610,60 @@ int harness_main(int argc, char** argv) {
 
   const CaseList cases = enumerate_cases(config, recordings);
   for (const std::string& why : cases.skipped) fmt::print(stderr, "ssebench-bench: {}\n", why);
+  // The proxies the selected cases go through, started before anything is measured.
+  std::unique_ptr<ProxyRun> proxies;
+  {
+    std::vector<ProxyNeed> needs;
+    for (const CaseSpec& spec : cases.cases) {
+      if (spec.proxy == ProxyKind::none || !selected(filter, spec.name())) continue;
+      auto it = std::find_if(needs.begin(), needs.end(),
+                             [&](const ProxyNeed& n) { return n.kind == spec.proxy; });
+      if (it == needs.end()) it = needs.insert(needs.end(), ProxyNeed{.kind = spec.proxy});
+      it->h2c = it->h2c || (spec.http == HttpVersion::http2 && spec.tls == TlsMode::off);
+      it->tls = it->tls || spec.tls != TlsMode::off;
+    }
+    const bool proxied_tls =
+        std::any_of(needs.begin(), needs.end(), [](const ProxyNeed& n) { return n.tls; });
+    if (proxied_tls && !tls_files) {
+      fmt::print(stderr,
+                 "ssebench-bench: --tls through a --proxy needs the server the harness starts "
+                 "(the proxy serves the run's certificate); drop --server\n");
+      return 2;
+    }
+    if (!needs.empty()) {
+      try {
+        // Over a link, beside the server in its namespace, on its address (a child runs in
+        // the namespace of the thread that forks it): the clients reach the proxy across the
+        // link, the proxy reaches the server without crossing it, as a reverse proxy sits
+        // next to its upstream.
+        std::optional<link::EnterNetns> in_server;
+        if (link) in_server.emplace(link->ready().server_ns);
+        proxies = std::make_unique<ProxyRun>(
+            needs, upstream_of(run->url), tls_files ? tls_files->server_cert : std::filesystem::path(),
+            tls_files ? tls_files->server_key : std::filesystem::path(),
+                                             link ? link->ready().server_addr : "127.0.0.1");
+      } catch (const ProxyMissing& e) {
+        fmt::print(stderr, "ssebench-bench: {}\n", e.what());
+        return 2;
+      } catch (const std::invalid_argument& e) {
+        fmt::print(stderr, "ssebench-bench: --proxy: {}\n", e.what());
+        return 2;
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "ssebench-bench: --proxy: {}\n", e.what());
+        return 1;
+      }
+      run->proxies = proxies.get();
+      std::string desc;
+      for (const auto& p : proxies->all()) {
+        fmt::print(stderr, "ssebench-bench: proxy {} started: {}\n", to_string(p->setup().kind),
+                   p->command());
+        desc += fmt::format("{}{}: {} ({})", desc.empty() ? "" : "; ", to_string(p->setup().kind),
+                            proxy_version(p->command().substr(0, p->command().find(' '))),
+                            p->command());
+      }
+      benchmark::AddCustomContext("proxies", desc);
+    }
+  }
   // The registered lambdas refer to the cases: they live until the run ends.
   std::vector<std::unique_ptr<RegisteredCase>> registered;
   for (const CaseSpec& spec : cases.cases) {
@@ -588,6 +715,13 @@ int harness_main(int argc, char** argv) {
                "cases after it did not run\n",
                link->lost().value_or("failed"),
                run->link_lost_at.empty() ? "after the last case" : run->link_lost_at);
+    return 1;
+  }
+  if (!run->proxy_lost_at.empty()) {
+    fmt::print(stderr,
+               "ssebench-bench: the proxy {}: that case's streams failed and the cases through it "
+               "after it did not run\n",
+               run->proxy_lost_at);
     return 1;
   }
   if (run->cases_failed > 0) {

@@ -170,6 +170,13 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
       return *mode;
     });
   });
+  p.value("proxy", [&](std::string_view v) {
+    c.proxies = flags::list_of<ProxyKind>("proxy", v, [](std::string_view name) {
+      const auto k = parse_proxy(name);
+      if (!k) throw flags::bad_value("proxy", name, "none, nginx, nginx-stream or haproxy");
+      return *k;
+    });
+  });
   p.toggle("check-flags", [&] { c.check_flags = true; });
   p.value("rate", [&](std::string_view v) {
     c.rates =
@@ -226,6 +233,8 @@ std::string harness_help(const HarnessConfig& d) {
   for (HttpVersion h : d.http) versions.emplace_back(to_string(h));
   std::vector<std::string> tls;
   for (TlsMode m : d.tls) tls.emplace_back(to_string(m));
+  std::vector<std::string> proxies;
+  for (ProxyKind k : d.proxies) proxies.emplace_back(to_string(k));
   return fmt::format(
       "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
@@ -263,6 +272,10 @@ std::string harness_help(const HarnessConfig& d) {
       "                           resumed; noresume = a full handshake per connection\n"
       "  --server-tls=URL         with --server: its https:// URL for the TLS cases, and\n"
       "  --tls-ca=PEM             the CA its certificate is verified against\n"
+      "  --proxy=LIST             reverse proxies, every case through each (default {}): none,\n"
+      "                           nginx (a plain proxy_pass, Debian's defaults), nginx-stream\n"
+      "                           (tuned for streaming), haproxy (Debian's defaults); the run\n"
+      "                           starts each on ports of its own beside the server\n"
       "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
@@ -283,7 +296,8 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), join(d.links), join(tls), to_string(d.arrival), d.burstiness,
+      join(d.host_connections), join(d.links), join(tls), join(proxies), to_string(d.arrival),
+      d.burstiness,
       d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
       d.client_threads, d.shard.index, d.shard.count);
 }

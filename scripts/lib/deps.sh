@@ -6,8 +6,9 @@
 ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev libssl-dev python3 python3-yaml)
 # The tests draw the charts too (tests/scripts/charts_test.py): matplotlib is a test need as well.
-ssebench_test_packages=(python3-matplotlib iputils-ping iproute2 tshark openssl)  # ping, ip netns: tests/link; tshark: crosscheck --link; openssl: crosscheck --tls's certificates
-ssebench_bench_packages=(python3-matplotlib iproute2)
+ssebench_test_packages=(python3-matplotlib iputils-ping iproute2 tshark openssl  # ping, ip netns: tests/link; tshark: crosscheck --link; openssl: crosscheck --tls's certificates
+  nginx-light haproxy)  # --proxy: the reverse proxies the run starts (tests/bench/harness_proxy_test.py)
+ssebench_bench_packages=(python3-matplotlib iproute2 nginx-light haproxy)
 # The fuzz preset (fuzz/README.md; .ci/run builds it): clang++ 14 and its libFuzzer runtime.
 ssebench_fuzz_packages=(clang libclang-rt-14-dev)
 # scripts/scale: wrk drives the poll endpoint and nginx, the static-file reference for it.

@@ -203,6 +203,25 @@ _row("link_lateness_us_max", "µs", True, MACHINE, MAX, fmt="{:.0f}",
 _row("link_behind", "", True, SETTING, MAX, fmt="{:.0f}",
      label="link emulator behind its schedule (1 = yes)", only_in=_LINK)
 
+# The reverse proxy's own use over the case's measured rounds (--proxy runs only: /proc of its
+# master and workers, sampled at the start, every 20 ms and at the end; bench/src/proxy.cpp). Its
+# CPU covers every stream run, as the server's does; its memory per stream is the RSS peak's
+# growth over the RSS before the case (before its warm-up), over the streams held at once; RSS
+# freed by ended streams stays with the process, so a case after a bigger one shows little growth.
+_PROXY = "--proxy runs (BenchHarness.Proxy_transports checks them)"
+_row("proxy_cpu_ms", "ms", True, MACHINE, SUM, fmt="{:.1f}", label="proxy CPU, ms",
+     only_in=_PROXY)
+_row("proxy_cpu_us_per_request", "µs", True, MACHINE, MEAN_RUN, fmt="{:.1f}",
+     label="proxy CPU per request, µs", only_in=_PROXY)
+_row("proxy_cpu_us_per_token", "µs", True, MACHINE, MEAN_RUN, floor=2.0, fmt="{:.1f}",
+     label="proxy CPU per token, µs", only_in=_PROXY)
+_row("proxy_rss_bytes_before", "B", None, MACHINE, MAX, fmt="{:.0f}",
+     label="proxy RSS before the case, B", only_in=_PROXY)
+_row("proxy_rss_bytes_peak", "B", True, MACHINE, MAX, fmt="{:.0f}",
+     label="proxy RSS peak, B", only_in=_PROXY)
+_row("proxy_rss_bytes_per_stream", "B", True, MACHINE, MAX, fmt="{:.0f}",
+     label="proxy RSS per held stream, B", only_in=_PROXY)
+
 # Settings of the run the harness writes as counters (the case's dimensions are fields).
 _row("speed", "", None, SETTING, SAME, fmt="{:g}", label="replay speed")
 _row("duration_s", "s", None, SETTING, SAME, fmt="{:g}", label="duration, s")

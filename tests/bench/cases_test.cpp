@@ -103,7 +103,7 @@ TEST(Cases, TheRecordHoldsWhatTheNameSays) {
   EXPECT_EQ(s.host_conns, 0u);
   EXPECT_EQ(s.link, "none");
   EXPECT_EQ(s.tls, TlsMode::off);
-  EXPECT_EQ(s.proxy, "none");
+  EXPECT_EQ(s.proxy, ProxyKind::none);
   EXPECT_EQ(s.client, "harness");
 }
 
@@ -154,6 +154,34 @@ TEST(Cases, TlsModesLoopInsideTheLinksAndAreNamedUnlessOff) {
                                       [](const JsonField& f) { return f.key == "tls"; });
         ASSERT_NE(tls, fields.end());
         EXPECT_EQ(tls->json, json[t]);
+      }
+}
+
+TEST(Cases, ProxiesAreInsideTheLinkLoopAndNamedUnlessNone) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  const std::vector<std::string> plain = names(enumerate(c, {&a}));
+  c.links = {"none", "3g"};
+  c.proxies = {ProxyKind::none, ProxyKind::nginx_stream};
+  const CaseList list = enumerate(c, {&a});
+  ASSERT_EQ(list.cases.size(), 4 * plain.size());
+  // Per link: every case straight to the server, then every case through the proxy.
+  std::size_t i = 0;
+  for (const std::string link : {"none", "3g"})
+    for (ProxyKind proxy : c.proxies)
+      for (const std::string& name : plain) {
+        const CaseSpec& s = list.cases[i++];
+        EXPECT_EQ(s.link, link);
+        EXPECT_EQ(s.proxy, proxy);
+        std::string want = name + (link == std::string("none") ? "" : "/link:" + link);
+        if (proxy != ProxyKind::none) want += "/proxy:nginx-stream";
+        EXPECT_EQ(s.name(), want);
+        const std::vector<JsonField> fields = case_fields(s);
+        const auto f = std::find_if(fields.begin(), fields.end(),
+                                    [](const JsonField& j) { return j.key == "proxy"; });
+        ASSERT_NE(f, fields.end());
+        EXPECT_EQ(f->json, proxy == ProxyKind::none ? "\"none\"" : "\"nginx-stream\"");
       }
 }
 

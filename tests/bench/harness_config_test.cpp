@@ -153,6 +153,16 @@ TEST(HarnessConfig, ABadValueIsOneLineNamingTheFlag) {
   EXPECT_EQ(error_of({"--no-warmup=1"}), "--no-warmup takes no value (got '1')");
 }
 
+TEST(HarnessConfig, ProxiesAreACaseDimensionNoneByDefault) {
+  EXPECT_EQ(parse({}).proxies, (std::vector<ProxyKind>{ProxyKind::none}));
+  EXPECT_EQ(parse({"--proxy=none,nginx,nginx-stream,haproxy"}).proxies,
+            (std::vector<ProxyKind>{ProxyKind::none, ProxyKind::nginx, ProxyKind::nginx_stream,
+                                    ProxyKind::haproxy}));
+  EXPECT_EQ(error_of({"--proxy=nginx,envoy"}),
+            "bad value 'envoy' for --proxy: none, nginx, nginx-stream or haproxy");
+  EXPECT_NE(harness_help(HarnessConfig{}).find("--proxy=LIST"), std::string::npos);
+}
+
 TEST(HarnessConfig, FlagsThatMustAgree) {
   EXPECT_EQ(error_of({"--duration=1", "--warmup-s=0.5", "--cooldown-s=0.5"}),
             "--duration must exceed --warmup-s + --cooldown-s");

@@ -63,6 +63,8 @@ class BenchCommand(unittest.TestCase):
     def test_a_mistyped_flag_is_one_line_and_leaves_no_folder(self):
         for args, says in ((["--concurency=10"], "did you mean --concurrency?"),
                            (["--models=nope"], "no recording 'nope'"),
+                           (["--prxy=nginx"], "did you mean --proxy?"),
+                           (["--proxy=ngnix"], "bad value 'ngnix' for --proxy"),
                            (["--recordings=mine"], "mine is not a folder"),
                            (["--recordings", "mine"], "mine is not a folder"),
                            (["--repetitions=x"], "--repetitions takes a whole number"),

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ssebench/bench/harness_config.hpp"
+#include "ssebench/bench/proxy.hpp"
 #include "ssebench/bench/transport.hpp"
 #include "ssebench/recording.hpp"
 
@@ -38,15 +39,15 @@ struct CaseSpec {
   std::size_t host_conns = 0;               // connection cap, 0 = none
   std::string link = "none";                // the link profile (harness_link.hpp); none = loopback
   TlsMode tls = TlsMode::off;               // TLS towards the server, and its session resumption
+  ProxyKind proxy = ProxyKind::none;        // the reverse proxy (proxy.hpp) between them
   // The dimensions coming next, fixed today.
-  std::string_view proxy = "none";
   std::string_view client = "harness";
 
   /**
    * "TRANSPORT/RECORDING/LOAD[/interval_ms:I][/shape:S][/http:2][/turns:N][/host_conns:N]
-   * [/link:L][/tls:T]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at their plain
-   * value (HTTP/1.1, one turn, no cap, link none, tls off) are left out, so plain cases keep the
-   * names they always had.
+   * [/link:L][/tls:T][/proxy:P]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at
+   * their plain value (HTTP/1.1, one turn, no cap, link none, tls off, proxy none) are left out, so
+   * plain cases keep the names they always had.
    */
   std::string name() const;
   /** Streams at once that a connection cap can hold back: closed C, open the cap (0 = none),
@@ -81,6 +82,8 @@ struct CaseList {
  * shape (poll every listed shape, long-poll the cursor ones) and variant (the libcurl transports
  * each HTTP version and, over HTTP/1.1, each host cap below the load; ws each number of turns).
  * rest needs the recording's successful stream:false answer, the others its streamed events.
+ * Within a link, the whole list through each proxy in turn (config.proxies' order), and through
+ * each, in each TLS mode.
  */
 CaseList enumerate_cases(const HarnessConfig& config, std::span<const Recording* const> recordings);
 

@@ -12,6 +12,7 @@
 
 #include "ssebench/bench/arrivals.hpp"
 #include "ssebench/bench/load.hpp"
+#include "ssebench/bench/proxy.hpp"
 #include "ssebench/bench/transport.hpp"
 #include "ssebench/flags.hpp"
 
@@ -84,6 +85,9 @@ struct HarnessConfig {
    *  for the TLS cases (scripts/crosscheck --tls starts its server with a key log). */
   std::string server_tls;
   std::string tls_ca;
+  /** Reverse proxies, each a case dimension inside the link loop (proxy.hpp): none = the
+   *  clients talk to the server; any other is started by the run (ProxyProcess). */
+  std::vector<ProxyKind> proxies{ProxyKind::none};
   /** Parse the flags and load the recordings, then exit 0 without running anything: scripts/bench
    *  checks a command line this way before it makes the run's folder. */
   bool check_flags = false;
