@@ -133,11 +133,15 @@ def client_hello(*args):
 
 
 def tls_seeds():
+    """Byte 0: the size of the first piece fed (0: all at once), then the client's bytes."""
     f = "tls_fuzzer"
-    write(f, "clienthello-alpn-h2-http11", client_hello("-servername", "localhost", "-alpn", "h2,http/1.1"))
-    write(f, "clienthello-alpn-http11-tls12", client_hello("-tls1_2", "-alpn", "http/1.1"))
-    write(f, "clienthello-no-alpn", client_hello("-servername", "localhost"))
-    write(f, "plain-http-to-tls-port", b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    hello = client_hello("-servername", "localhost", "-alpn", "h2,http/1.1")
+    write(f, "clienthello-alpn-h2-http11", b"\x00" + hello)
+    write(f, "clienthello-alpn-h2-http11-cut-in-header", b"\x03" + hello)
+    write(f, "clienthello-alpn-http11-tls12", b"\x00" + client_hello("-tls1_2", "-alpn", "http/1.1"))
+    write(f, "clienthello-alpn-no-overlap", b"\x00" + client_hello("-alpn", "spdy/3,h3"))
+    write(f, "clienthello-no-alpn", b"\x00" + client_hello("-servername", "localhost"))
+    write(f, "plain-http-to-tls-port", b"\x00GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
 
 
 if __name__ == "__main__":
