@@ -97,6 +97,9 @@ def ws_seeds():
     write(f, "fragmented-with-ping", b"\x00" + ws_frame(1, resp[:10], fin=False) + ws_frame(9, b"p")
           + ws_frame(0, resp[10:]) + close)
     write(f, "two-turns-then-binary", b"\x01" + ws_frame(1, chat) + ws_frame(1, chat) + ws_frame(2, b"\x00\x01"))
+    # A zero mask leaves the payload as it is: the dictionary's words (ws_session_fuzzer.dict) then
+    # land in the payload as themselves.
+    write(f, "zero-mask-turn", b"\x00" + ws_frame(1, resp, mask=b"\x00\x00\x00\x00"))
     write(f, "bad-json-and-type", b"\x00" + ws_frame(1, b"{nope") + ws_frame(1, b'{"type":"x"}') + close)
 
 
