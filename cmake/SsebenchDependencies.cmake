@@ -6,6 +6,8 @@ find_package(Threads REQUIRED)
 find_package(Boost 1.81 EXACT REQUIRED)
 find_package(CURL REQUIRED)
 find_package(fmt REQUIRED)
+# OpenSSL 3 (libssl-dev): the server's TLS (Beast's ssl_stream) and core's throwaway certificates.
+find_package(OpenSSL 3 REQUIRED)
 # libnghttp2 (libnghttp2-dev) for the server's HTTP/2 session: the same library libcurl's HTTP/2
 # uses, so both ends speak one implementation's framing. Debian ships no CMake config for it,
 # only a pkg-config file: an IMPORTED_TARGET keeps linking target-scoped (PkgConfig::nghttp2).

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
     for (const std::string& error : server.set_errors()) std::cerr << error << '\n';
     server.handle_signals();
     std::cout << "listening on " << server.url() << std::endl;  // the first line, flushed
+    if (config.tls_port) std::cout << "listening on " << server.tls_url() << std::endl;
     std::cerr << "serving " << folder.recordings.size() - server.load_errors().size()
               << " recordings from " << config.recordings.string() << '\n';
     server.run();

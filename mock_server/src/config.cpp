@@ -59,12 +59,20 @@ std::string usage(const char* program) {
       "  --no-model-aliases             real model names do not pick a recording (default: they "
       "do)\n"
       "  --snapshot-limit-bytes N       memory for one recording's polled answers (default {})\n"
+      "  --tls-port N                   also serve HTTPS and wss (ALPN h2, http/1.1) on this "
+      "port,\n"
+      "                                 0 = pick one; prints 'listening on https://ADDR:PORT' as\n"
+      "                                 the second line (default: no TLS)\n"
+      "  --tls-cert PEM                 the server certificate (needed with --tls-port)\n"
+      "  --tls-key PEM                  its private key (needed with --tls-port)\n"
+      "  --tls-keylog FILE              append TLS secrets in NSS key log format (default: none)\n"
+      "  --tls-handshake-timeout-ms N   a TLS handshake not done within this: close (default {})\n"
       "  --help                         this text\n",
       program, d.bind_address, d.port, d.threads, d.recordings.string(), d.speed,
       d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.request_timeout_ms,
       d.write_timeout_ms, d.stream_lifetime_limit_ms, d.close_linger_ms, d.max_connections,
       d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms, d.cors_origins,
-      d.snapshot_limit_bytes);
+      d.snapshot_limit_bytes, d.tls_handshake_timeout_ms);
 }
 
 namespace {
@@ -128,8 +136,22 @@ ParsedArgs parse_args(int argc, char** argv) {
   p.value("snapshot-limit-bytes", [&](std::string_view v) {
     c.snapshot_limit_bytes = integer<std::size_t>("snapshot-limit-bytes", v, 1);
   });
+  p.value("tls-port", [&](std::string_view v) {
+    c.tls_port = static_cast<std::uint16_t>(integer<unsigned>("tls-port", v, 0, 65535));
+  });
+  p.value("tls-cert", [&](std::string_view v) { c.tls_cert = non_empty("tls-cert", v); });
+  p.value("tls-key", [&](std::string_view v) { c.tls_key = non_empty("tls-key", v); });
+  p.value("tls-keylog", [&](std::string_view v) { c.tls_keylog = non_empty("tls-keylog", v); });
+  p.value("tls-handshake-timeout-ms", [&](std::string_view v) {
+    c.tls_handshake_timeout_ms = duration_ms("tls-handshake-timeout-ms", v, 1);
+  });
   try {
     if (!help) p.parse(argc, argv);
+    // TLS needs its certificate and key, and they mean nothing without the TLS port.
+    if (c.tls_port && (c.tls_cert.empty() || c.tls_key.empty()))
+      throw flags::Error("--tls-port needs --tls-cert and --tls-key");
+    if (!c.tls_port && (!c.tls_cert.empty() || !c.tls_key.empty() || !c.tls_keylog.empty()))
+      throw flags::Error("--tls-cert, --tls-key and --tls-keylog need --tls-port");
   } catch (const flags::Error& e) {
     // The line flags::fail prints, kept here for parse_args' callers (main prints it).
     result.message = fmt::format("{}: {} (see --help)",

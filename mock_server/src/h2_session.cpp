@@ -119,11 +119,11 @@ struct H2Stream {
  */
 class H2Session : public std::enable_shared_from_this<H2Session> {
  public:
-  H2Session(tcp::socket&& socket, std::shared_ptr<State> state)
-      : socket_(std::move(socket)),
+  H2Session(Connection&& conn, std::shared_ptr<State> state)
+      : conn_(std::move(conn)),
         state_(std::move(state)),
-        idle_(socket_.get_executor()),
-        watchdog_(socket_.get_executor()) {
+        idle_(conn_.get_executor()),
+        watchdog_(conn_.get_executor()) {
     stats().connections_open.fetch_add(1, std::memory_order_relaxed);
     stats().connections_h2.fetch_add(1, std::memory_order_relaxed);
     nghttp2_session_callbacks* cbs = nullptr;
@@ -169,7 +169,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
 
   void do_read() {
     if (closed_ || !nghttp2_session_want_read(session_)) return;
-    socket_.async_read_some(
+    conn_.async_read_some(
         net::buffer(read_buf_),
         [self = shared_from_this()](error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
@@ -218,7 +218,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
     write_started_ = Clock::now();
     if (!watchdog_armed_) arm_watchdog(write_started_ + write_timeout());
     net::async_write(
-        socket_, net::buffer(out_),
+        conn_, net::buffer(out_),
         [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
   }
 
@@ -271,9 +271,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   void close() {
     if (closed_) return;
     closed_ = true;
-    error_code ignored;
-    socket_.shutdown(tcp::socket::shutdown_both, ignored);
-    socket_.close(ignored);
+    conn_.close();
     idle_.cancel();
     watchdog_.cancel();
     streams_.clear();  // their timers stop
@@ -333,7 +331,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   static int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* user) {
     H2Session& s = self(user);
     if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
-    auto st = std::make_unique<H2Stream>(frame->hd.stream_id, s.stats(), s.socket_.get_executor());
+    auto st = std::make_unique<H2Stream>(frame->hd.stream_id, s.stats(), s.conn_.get_executor());
     st->bytes_in = st->header_bytes_in = std::exchange(s.pending_header_bytes_, 0);
     st->req.version(11);  // what handle() reads as keep-alive, and echoes in its answers
     s.arm_deadline(*st, Clock::now() + milliseconds(s.config().request_timeout_ms));
@@ -572,7 +570,7 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
     st.cursor.sent();
   }
 
-  tcp::socket socket_;
+  Connection conn_;
   std::shared_ptr<State> state_;
   nghttp2_session* session_ = nullptr;
   net::steady_timer idle_;      // idle_timeout_ms with no stream open
@@ -590,8 +588,8 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
 
 }  // namespace
 
-void serve_h2(tcp::socket socket, std::shared_ptr<State> state, std::string already_read) {
-  auto session = std::make_shared<H2Session>(std::move(socket), std::move(state));
+void serve_h2(Connection&& conn, std::shared_ptr<State> state, std::string already_read) {
+  auto session = std::make_shared<H2Session>(std::move(conn), std::move(state));
   session->run(std::move(already_read));
 }
 

@@ -1,12 +1,12 @@
 #pragma once
-// The HTTP/2 session (h2c, prior knowledge), private to the server: the HTTP/1.1 session hands
-// over a connection whose first bytes are the HTTP/2 connection preface.
+// The HTTP/2 session, private to the server: h2c with prior knowledge (the HTTP/1.1 session hands
+// over a connection whose first bytes are the HTTP/2 connection preface) or h2 that TLS's ALPN
+// chose (tls.cpp).
 #include <memory>
 #include <string>
 #include <string_view>
 
-#include <boost/asio/ip/tcp.hpp>
-
+#include "connection.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
@@ -21,7 +21,6 @@ inline constexpr std::string_view h2_preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n
 bool starts_h2(std::string_view first_bytes);
 
 /** Serves the connection over HTTP/2 until it ends; `already_read` are its bytes read so far. */
-void serve_h2(boost::asio::ip::tcp::socket socket, std::shared_ptr<State> state,
-              std::string already_read);
+void serve_h2(Connection&& conn, std::shared_ptr<State> state, std::string already_read);
 
 }  // namespace ssebench::server

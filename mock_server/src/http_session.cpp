@@ -48,9 +48,12 @@ constexpr std::size_t first_read_bytes = 4096;
  * write), a stream or held answer (stream_lifetime_limit_ms).
  */
 class Session : public std::enable_shared_from_this<Session> {
+  /** Under TLS, what starts once the watch's read (cancelled) has completed. */
+  enum class AfterWatch { nothing, read, shutdown };
+
  public:
-  Session(tcp::socket&& socket, std::shared_ptr<State> state)
-      : stream_(std::move(socket)),
+  Session(Connection&& conn, std::shared_ptr<State> state)
+      : stream_(std::move(conn)),
         state_(std::move(state)),
         timer_(stream_.get_executor()),
         deadline_(stream_.get_executor()),
@@ -86,6 +89,7 @@ class Session : public std::enable_shared_from_this<Session> {
     http10_ = false;
     head_ = false;
     if (buffer_.size() > 0) return do_read_request();  // pipelined: it has begun
+    if (watch_pending_ && stream_.is_tls()) return end_watch(AfterWatch::read);
     stream_.expires_after(milliseconds(config().idle_timeout_ms));
     stream_.async_read_some(
         buffer_.prepare(first_read_bytes),
@@ -104,7 +108,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const std::string_view first(static_cast<const char*>(buffer_.cdata().data()), buffer_.size());
     if (starts_h2(first)) {
       stream_.expires_never();
-      return serve_h2(stream_.release_socket(), state_, std::string(first));
+      return serve_h2(std::move(stream_), state_, std::string(first));
     }
     do_read_request();
   }
@@ -220,7 +224,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle_request(std::size_t bytes_in) {
     // A WebSocket upgrade on a WebSocket path: the connection is the WebSocket session's now.
     if (is_ws_upgrade(parser_->get()))
-      return run_ws_session(stream_.release_socket(), parser_->release(), bytes_in,
+      return run_ws_session(std::move(stream_), parser_->release(), bytes_in,
                             beast::buffers_to_string(buffer_.data()), state_);
     auto& req = parser_->get();
     keep_alive_ = req.keep_alive();
@@ -386,7 +390,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (http10_) {  // close-delimited: the event's bytes alone
       watchdog_.begin(now, shared_from_this());
       return net::async_write(
-          stream_.socket(), net::buffer(bytes.data(), bytes.size()),
+          stream_, net::buffer(bytes.data(), bytes.size()),
           beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
     }
     auto [end, ec] = std::to_chars(chunk_head_.data(), chunk_head_.data() + chunk_head_.size() - 2,
@@ -397,7 +401,7 @@ class Session : public std::enable_shared_from_this<Session> {
         net::buffer(chunk_head_.data(), static_cast<std::size_t>(end + 2 - chunk_head_.data())),
         net::buffer(bytes.data(), bytes.size()), net::buffer(crlf.data(), crlf.size())};
     watchdog_.begin(now, shared_from_this());
-    net::async_write(stream_.socket(), buffers,
+    net::async_write(stream_, buffers,
                      beast::bind_front_handler(&Session::on_write_event, shared_from_this()));
   }
 
@@ -414,7 +418,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_write_last_chunk() {
     if (http10_) return end_stream();  // close-delimited: the close ends it
     watchdog_.begin(Clock::now(), shared_from_this());
-    net::async_write(stream_.socket(), net::buffer(last_chunk.data(), last_chunk.size()),
+    net::async_write(stream_, net::buffer(last_chunk.data(), last_chunk.size()),
                      beast::bind_front_handler(&Session::on_write_last_chunk, shared_from_this()));
   }
 
@@ -464,10 +468,17 @@ class Session : public std::enable_shared_from_this<Session> {
     abort();
   }
 
-  // Readable while busy means the client sent EOF, a reset, or a pipelined request.
+  // Readable while busy means the client sent EOF, a reset, or a pipelined request. Under TLS
+  // the socket's bytes are records (TLS 1.3 encrypts even the close_notify alert): the watch is
+  // a read through TLS, whose bytes stay in the buffer as the next request's.
   void do_watch() {
     if (watch_pending_) return;
     watch_pending_ = true;
+    if (stream_.is_tls()) {
+      return stream_.async_read_some(
+          buffer_.prepare(first_read_bytes),
+          beast::bind_front_handler(&Session::on_watch_tls, shared_from_this()));
+    }
     stream_.socket().async_wait(tcp::socket::wait_read,
                                 beast::bind_front_handler(&Session::on_watch, shared_from_this()));
   }
@@ -482,6 +493,35 @@ class Session : public std::enable_shared_from_this<Session> {
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return do_watch();
     }
     abort();
+  }
+
+  void on_watch_tls(beast::error_code ec, std::size_t bytes) {
+    watch_pending_ = false;
+    buffer_.commit(bytes);
+    if (busy_.get() != Busy::none) {
+      if (ec) return abort();  // the client left (close_notify, EOF, reset)
+      return;                  // a pipelined request: read once this answer is out
+    }
+    // The stream has ended: a read or the close waits for this read (cancelled, or with bytes).
+    switch (std::exchange(after_watch_, AfterWatch::nothing)) {
+      case AfterWatch::nothing:
+        return;
+      case AfterWatch::shutdown:
+        return do_shutdown();
+      case AfterWatch::read:
+        if (ec == net::error::operation_aborted) ec = {};
+        if (ec && bytes == 0) return on_first_bytes(ec, 0);
+        return do_read();
+    }
+  }
+
+  // TLS allows one read at a time: the watch's read (which has no timeout) is cancelled, and
+  // what came after the stream (`then`) starts from its handler. TLS keeps a record read in part
+  // for the next read.
+  void end_watch(AfterWatch then) {
+    after_watch_ = then;
+    beast::error_code ignored;
+    stream_.socket().cancel(ignored);
   }
 
   /** Ends the connection now: every pending operation fails and the session is freed. */
@@ -502,9 +542,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   // ---- closing -----------------------------------------------------------------------------
 
+  // TLS: close_notify first (a close-delimited HTTP/1.0 stream is complete only with it).
   void do_shutdown() {
-    beast::error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    if (watch_pending_ && stream_.is_tls()) return end_watch(AfterWatch::shutdown);
+    stream_.async_shutdown(milliseconds(config().close_linger_ms), [self = shared_from_this()] {});
   }
 
   // After an answer that closes the connection, read what the client still sends (for at most
@@ -512,6 +553,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // client has read the answer.
   void do_close() {
     do_shutdown();
+    if (stream_.is_tls()) return;  // the wait for the client's close_notify drains it
     buffer_.clear();
     stream_.expires_after(milliseconds(config().close_linger_ms));
     do_drain();
@@ -527,7 +569,7 @@ class Session : public std::enable_shared_from_this<Session> {
     do_drain();
   }
 
-  beast::tcp_stream stream_;
+  Connection stream_;
   std::shared_ptr<State> state_;
   net::steady_timer timer_;     // pacing: event times, held answers
   net::steady_timer deadline_;  // stream_lifetime_limit_ms
@@ -547,6 +589,7 @@ class Session : public std::enable_shared_from_this<Session> {
   BusyGauge busy_;  // streams_active or requests_held, while a stream plays or an answer waits
   std::uint64_t busy_generation_ = 0;
   bool watch_pending_ = false;
+  AfterWatch after_watch_ = AfterWatch::nothing;  // TLS: what waits for the watch's read
 
   HoldPlan hold_;  // the held answer
 
@@ -560,8 +603,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
 }  // namespace
 
-void serve_http(tcp::socket&& socket, std::shared_ptr<State> state) {
-  std::make_shared<Session>(std::move(socket), std::move(state))->run();
+void serve_http(Connection&& conn, std::shared_ptr<State> state) {
+  std::make_shared<Session>(std::move(conn), std::move(state))->run();
 }
 
 }  // namespace ssebench::server

@@ -4,13 +4,12 @@
 // (ws_session.hpp) once it has read an upgrade on a WebSocket path.
 #include <memory>
 
-#include <boost/asio/ip/tcp.hpp>
-
+#include "connection.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
 
 /** Serves the connection, one request at a time, until it ends or a limit closes it. */
-void serve_http(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<State> state);
+void serve_http(Connection&& conn, std::shared_ptr<State> state);
 
 }  // namespace ssebench::server

@@ -10,9 +10,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 
+#include "connection.hpp"
 #include "http_session.hpp"
 #include "session_errors.hpp"
 #include "ssebench/server/api.hpp"
+#include "tls.hpp"
 
 namespace ssebench::server {
 namespace {
@@ -22,17 +24,20 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using std::chrono::milliseconds;
 
-/** Accepts connections and serves each, on its own strand, over HTTP/1.1 (http_session.cpp). */
+/** Accepts connections and serves each, on its own strand: over HTTP/1.1 (http_session.cpp), or
+ *  with `tls` set, after a TLS handshake (tls.cpp). */
 class Listener : public std::enable_shared_from_this<Listener> {
  public:
   /** After a failed accept (EMFILE...), wait this long before the next one. */
   static constexpr milliseconds accept_backoff{10};
 
-  Listener(net::io_context& ioc, const tcp::endpoint& endpoint, std::shared_ptr<State> state)
+  Listener(net::io_context& ioc, const tcp::endpoint& endpoint, std::shared_ptr<State> state,
+           std::shared_ptr<TlsContext> tls = nullptr)
       : ioc_(ioc),
         acceptor_(net::make_strand(ioc)),
         backoff_(acceptor_.get_executor()),
-        state_(std::move(state)) {
+        state_(std::move(state)),
+        tls_(std::move(tls)) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -78,7 +83,10 @@ class Listener : public std::enable_shared_from_this<Listener> {
     } else {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);  // one event, one segment, at once
-      serve_http(std::move(socket), state_);
+      if (tls_)
+        serve_tls(std::move(socket), tls_, state_);
+      else
+        serve_http(Connection(beast::tcp_stream(std::move(socket))), state_);
     }
     do_accept();
   }
@@ -87,23 +95,38 @@ class Listener : public std::enable_shared_from_this<Listener> {
   tcp::acceptor acceptor_;
   net::steady_timer backoff_;
   std::shared_ptr<State> state_;
+  std::shared_ptr<TlsContext> tls_;  // null: the plain port
 };
+
+std::string url_of(std::string_view scheme, const std::string& address, std::uint16_t port) {
+  return address.find(':') == std::string::npos
+             ? fmt::format("{}://{}:{}", scheme, address, port)
+             : fmt::format("{}://[{}]:{}", scheme, address, port);
+}
 
 }  // namespace
 
 struct Server::Impl {
   Config config;
+  std::shared_ptr<TlsContext> tls;  // outlives the io_context: its sessions' SSL objects use it
   net::io_context ioc;
   std::shared_ptr<State> state;
   std::shared_ptr<Listener> listener;
+  std::shared_ptr<Listener> tls_listener;
   std::optional<net::signal_set> signals;
 
   Impl(const Config& c, const std::vector<std::shared_ptr<const Recording>>& recordings)
       : config(c),
+        tls(c.tls_port ? make_tls_context(c.tls_cert, c.tls_key, c.tls_keylog) : nullptr),
         ioc(static_cast<int>(c.threads)),
         state(std::make_shared<State>(c, recordings)),
         listener(std::make_shared<Listener>(
             ioc, tcp::endpoint(net::ip::make_address(c.bind_address), c.port), state)) {
+    if (tls) {
+      tls_listener = std::make_shared<Listener>(
+          ioc, tcp::endpoint(net::ip::make_address(c.bind_address), *c.tls_port), state, tls);
+      tls_listener->run();
+    }
     listener->run();
   }
 };
@@ -122,9 +145,15 @@ std::uint16_t Server::port() const {
 }
 
 std::string Server::url() const {
-  const std::string& a = impl_->config.bind_address;
-  return a.find(':') == std::string::npos ? fmt::format("http://{}:{}", a, port())
-                                          : fmt::format("http://[{}]:{}", a, port());
+  return url_of("http", impl_->config.bind_address, port());
+}
+
+std::uint16_t Server::tls_port() const {
+  return impl_->tls_listener ? impl_->tls_listener->port() : 0;
+}
+
+std::string Server::tls_url() const {
+  return impl_->tls_listener ? url_of("https", impl_->config.bind_address, tls_port()) : "";
 }
 
 void Server::handle_signals() {
@@ -145,6 +174,7 @@ void Server::run() {
 
 void Server::stop() {
   impl_->listener->stop();
+  if (impl_->tls_listener) impl_->tls_listener->stop();
   if (impl_->signals) {
     beast::error_code ignored;
     impl_->signals->cancel(ignored);

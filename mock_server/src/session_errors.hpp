@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/websocket/error.hpp>
@@ -19,7 +20,8 @@ inline bool is_quiet(boost::beast::error_code ec) {
          ec == net::error::bad_descriptor || ec == boost::beast::error::timeout ||
          ec == http::error::end_of_stream || ec == http::error::partial_message ||
          ec == net::error::not_connected || ec == websocket::error::closed ||
-         ec == websocket::error::message_too_big;  // the client's error: closed with 1009
+         ec == websocket::error::message_too_big ||  // the client's error: closed with 1009
+         ec == net::ssl::error::stream_truncated;    // a TLS client closed without close_notify
 }
 
 /** One line on stderr, "ssebench-mock-server: WHAT: error", unless `ec` is none or quiet. */

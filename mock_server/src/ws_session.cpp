@@ -14,7 +14,6 @@
 
 #include "busy_gauge.hpp"
 #include "session_errors.hpp"
-#include "ssebench/counting_socket.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
 
@@ -119,9 +118,9 @@ struct Message {
  */
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
-  WsSession(net::ip::tcp::socket&& socket, std::string already_read, Request&& upgrade,
-            const WsApi& api, std::shared_ptr<State> state)
-      : ws_(CountingSocket(std::move(socket), std::move(already_read))),
+  WsSession(Connection&& conn, std::string already_read, Request&& upgrade, const WsApi& api,
+            std::shared_ptr<State> state)
+      : ws_(std::move(conn)),
         upgrade_(std::move(upgrade)),
         api_(api),
         state_(std::move(state)),
@@ -130,6 +129,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         deadline_(ws_.get_executor()),
         watchdog_(ws_.get_executor(), write_timeout()),
         playing_(state_->stats) {
+    ws_.next_layer().set_already_read(std::move(already_read));
+    counted_in_ = ws_.next_layer().bytes_in();  // the HTTP session's bytes, counted by it
+    counted_out_ = ws_.next_layer().bytes_out();
     stats().connections_open.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -159,7 +161,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   /** Adds what crossed the socket since the last call to the endpoint's bytes. */
   void count_bytes() {
-    const CountingSocket& s = ws_.next_layer();
+    const Connection& s = ws_.next_layer();
     endpoint().bytes_in.fetch_add(s.bytes_in() - counted_in_, std::memory_order_relaxed);
     endpoint().bytes_out.fetch_add(s.bytes_out() - counted_out_, std::memory_order_relaxed);
     counted_in_ = s.bytes_in();
@@ -336,17 +338,14 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   /** Ends the connection now: every pending operation fails and the session is freed. */
   void abort() {
-    beast::error_code ignored;
-    auto& socket = ws_.next_layer().next_layer();
-    socket.shutdown(net::ip::tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    ws_.next_layer().close();
     timer_.cancel();
     idle_.cancel();
     deadline_.cancel();
     watchdog_.cancel();
   }
 
-  websocket::stream<CountingSocket> ws_;
+  websocket::stream<Connection> ws_;
   Request upgrade_;
   const WsApi& api_;
   std::shared_ptr<State> state_;
@@ -378,10 +377,10 @@ bool is_ws_upgrade(const Request& req) {
   return websocket::is_upgrade(req) && ws_api_of(req) != nullptr;
 }
 
-void run_ws_session(net::ip::tcp::socket&& socket, Request&& req, std::size_t upgrade_bytes,
+void run_ws_session(Connection&& conn, Request&& req, std::size_t upgrade_bytes,
                     std::string already_read, std::shared_ptr<State> state) {
   const WsApi* api = ws_api_of(req);
-  std::make_shared<WsSession>(std::move(socket), std::move(already_read), std::move(req), *api,
+  std::make_shared<WsSession>(std::move(conn), std::move(already_read), std::move(req), *api,
                               std::move(state))
       ->run(upgrade_bytes);
 }

@@ -6,8 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include <boost/asio/ip/tcp.hpp>
-
+#include "connection.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
@@ -17,10 +16,10 @@ bool is_ws_upgrade(const Request& req);
 
 /**
  * Accepts the upgrade `req` (whose `upgrade_bytes` the HTTP parser consumed; `already_read`:
- * what the HTTP session had read after it) on `socket` and serves turns until the client leaves
+ * what the HTTP session had read after it) on `conn` and serves turns until the client leaves
  * or a limit closes the connection.
  */
-void run_ws_session(boost::asio::ip::tcp::socket&& socket, Request&& req, std::size_t upgrade_bytes,
+void run_ws_session(Connection&& conn, Request&& req, std::size_t upgrade_bytes,
                     std::string already_read, std::shared_ptr<State> state);
 
 }  // namespace ssebench::server

@@ -1,5 +1,5 @@
 // The ssebench-mock-server executable as a child process: its first line, --help, start-up
-// errors, a bad recording among good ones, and a clean exit on SIGTERM / SIGINT.
+// errors, a bad recording among good ones, a clean exit on SIGTERM / SIGINT, the TLS port's line.
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "ssebench/server/config.hpp"
+#include "ssebench/tls_files.hpp"
 #include "support.hpp"
 
 namespace ssebench::server {
@@ -143,6 +144,37 @@ TEST(Main, PortZeroPrintsTheListeningLineFirstAndSigtermExitsZero) {
   EXPECT_NE(r.body.find("\"one\""), std::string::npos);
   child.signal(SIGTERM);
   EXPECT_EQ(child.wait(), 0);
+}
+
+TEST(Main, TlsPortPrintsTheHttpsLineSecond) {
+  test::TempDir dir;
+  dir.write("one.jsonl", test::recording_text(one_event()));
+  const TlsFiles tls = make_throwaway_tls(dir.path() / "tls");
+  Child child({"--recordings", dir.path().string(), "--port", "0", "--tls-port=0",
+               "--tls-cert=" + tls.server_cert.string(), "--tls-key=" + tls.server_key.string()});
+  const std::uint16_t port = child.port();
+  EXPECT_NE(port, 0);
+  child.signal(SIGTERM);
+  EXPECT_EQ(child.wait(), 0);
+  const std::string out = child.all_stdout();
+  const std::string second = out.substr(out.find('\n') + 1);
+  EXPECT_TRUE(std::regex_match(second, std::regex("listening on https://127\\.0\\.0\\.1:[0-9]+\n")))
+      << out;
+}
+
+TEST(Main, TlsWithoutItsFilesIsABadOptionAndAnUnreadableCertificateOneLine) {
+  test::TempDir dir;
+  Child bad({"--recordings", dir.path().string(), "--tls-port=0"});
+  EXPECT_EQ(bad.wait(), 2);
+  EXPECT_EQ(bad.all_stderr(),
+            "ssebench-mock-server: --tls-port needs --tls-cert and --tls-key (see --help)\n");
+  const std::string missing = (dir.path() / "missing.pem").string();
+  Child unreadable({"--recordings", dir.path().string(), "--tls-port=0", "--tls-cert=" + missing,
+                    "--tls-key=" + missing});
+  EXPECT_EQ(unreadable.wait(), 1);
+  EXPECT_EQ(unreadable.all_stderr(),
+            "ssebench-mock-server: TLS: " + missing +
+                ": cannot load the certificate (No such file or directory)\n");
 }
 
 TEST(Main, SigintWithAStreamInFlightExitsZero) {

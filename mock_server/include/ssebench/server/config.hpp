@@ -42,6 +42,14 @@ struct Config {
   std::string cors_origins = "auto";
   bool model_aliases = true;  // a real model name ("gpt-4o-mini") picks a recording of that model
   std::size_t snapshot_limit_bytes = 256 * 1024 * 1024;  // a recording's polled answers, in memory
+  /** A second listener serving HTTPS and wss (ALPN: h2, http/1.1) on bind_address; unset = none,
+   *  0 = let the kernel pick one. Needs tls_cert and tls_key. */
+  std::optional<std::uint16_t> tls_port;
+  std::filesystem::path tls_cert;    // PEM: the server's certificate (chain)
+  std::filesystem::path tls_key;     // PEM: its private key
+  std::filesystem::path tls_keylog;  // NSS key log (SSLKEYLOGFILE format), only when set
+  /** From accept, the TLS handshake must be done within this, else the connection is closed. */
+  std::uint64_t tls_handshake_timeout_ms = 10'000;
 };
 
 /** The origins `config` allows: empty = none, {"*"} = any. */

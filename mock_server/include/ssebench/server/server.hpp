@@ -16,7 +16,8 @@ namespace ssebench::server {
 
 class Server {
  public:
-  /** Binds and listens; throws std::system_error when the address cannot be bound. */
+  /** Binds and listens; throws std::system_error when the address cannot be bound, and
+   *  std::runtime_error when the TLS certificate, key or key log cannot be used. */
   Server(const Config& config, const std::vector<std::shared_ptr<const Recording>>& recordings);
   ~Server();
   Server(const Server&) = delete;
@@ -25,6 +26,10 @@ class Server {
   std::uint16_t port() const;
   /** "http://ADDR:PORT", the base every client URL is built from. */
   std::string url() const;
+  /** The TLS port (Config::tls_port), 0 when there is none. */
+  std::uint16_t tls_port() const;
+  /** "https://ADDR:PORT", empty when there is no TLS port. */
+  std::string tls_url() const;
   /** Stops the server on SIGINT or SIGTERM (call before run()). */
   void handle_signals();
   /** Runs the event loop on config.threads threads (this one included) until stop(). */

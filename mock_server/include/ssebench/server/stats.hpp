@@ -84,6 +84,23 @@ struct Stats {
   std::atomic<std::uint64_t> h2_connection_bytes_in{0};
   std::atomic<std::uint64_t> h2_connection_bytes_out{0};
   std::atomic<std::uint64_t> events_written{0};
+  /** The TLS port: handshakes completed, of those resumed (a session ticket or id), and the
+   *  protocol ALPN chose (none: the client offered no ALPN and gets HTTP/1.1). */
+  std::atomic<std::uint64_t> tls_handshakes{0};
+  std::atomic<std::uint64_t> tls_resumed{0};
+  std::atomic<std::uint64_t> tls_alpn_h2{0};
+  std::atomic<std::uint64_t> tls_alpn_http1_1{0};
+  std::atomic<std::uint64_t> tls_alpn_none{0};
+  /** Handshakes that failed, by kind (each closed, the server serves on). */
+  std::atomic<std::uint64_t> tls_fail_plain_http{0};  // an HTTP request sent to the TLS port
+  std::atomic<std::uint64_t> tls_fail_protocol{0};    // not TLS, a version or record we refuse
+  std::atomic<std::uint64_t> tls_fail_truncated{0};   // EOF (or reset) before the handshake ended
+  std::atomic<std::uint64_t> tls_fail_timeout{0};     // tls_handshake_timeout_ms passed first
+  std::atomic<std::uint64_t> tls_fail_no_alpn{0};     // ALPN offered, none of ours (h2, http/1.1)
+  /** Bytes on the TLS connections' TCP sockets (records, handshakes, alerts): with the
+   *  endpoints' plaintext bytes, the TLS overhead. */
+  std::atomic<std::uint64_t> tls_wire_bytes_in{0};
+  std::atomic<std::uint64_t> tls_wire_bytes_out{0};
   /** Connections closed by a limit (Config): which one tells what the client did wrong. */
   std::atomic<std::uint64_t> timeouts_idle{0};      // idle_timeout_ms: no request came
   std::atomic<std::uint64_t> timeouts_request{0};   // request_timeout_ms: a request trickled in
