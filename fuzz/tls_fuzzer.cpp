@@ -1,12 +1,14 @@
 // tls_fuzzer: arbitrary bytes as what a client sends to the server's TLS port (a ClientHello and
 // the records after it), fed to a server-side SSL object of the server's SSL_CTX through memory
-// BIOs, in one thread. The context is the contract's (issue 17): TLS 1.2 and 1.3, ALPN h2 then
-// http/1.1 chosen by a select callback (no overlap: the handshake fails with the
-// no_application_protocol alert; no ALPN from the client: accepted, HTTP/1.1 follows), session
-// ids and tickets on; the certificate is a throwaway ECDSA P-256 one made once per process.
+// BIOs, in one thread. The context is the server's own (make_tls_context, mock_server/src/tls.cpp:
+// TLS 1.2 and 1.3, ALPN h2 then http/1.1 chosen by its select callback, no overlap: the
+// no_application_protocol alert, no ALPN from the client: accepted; session ids and tickets on)
+// with a throwaway certificate from core's make_throwaway_tls, made once per process. The
+// input (after byte 0) also goes through the port's first look, classify_first_bytes.
 // Byte 0 of the input: the size of the first piece fed (0: all at once); the rest follows in one
 // more piece, so that a record cut between two reads is in reach.
-// Checks: no crash, leak or UB in the path; the handshake never completes on bytes alone (a
+// Checks: no crash, leak or UB in the path; classify_first_bytes never changes a decided answer
+// on more bytes and calls a handshake record TLS; the handshake never completes on bytes alone (a
 // client must answer the server's key share); an ALPN choice is h2 when the client offered h2,
 // else http/1.1 when it offered that, never anything else; a client whose ALPN list holds
 // neither gets no ServerHello, and a no_application_protocol alert (120) goes only to such a
@@ -20,12 +22,21 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <stdlib.h>
+
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
+#include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include "ssebench/tls_files.hpp"
+#include "tls.hpp"
 
 namespace {
 
@@ -36,9 +47,6 @@ constexpr const char* name = "tls_fuzzer";
                static_cast<int>(detail.size()), detail.data());
   std::abort();
 }
-
-/** ALPN protocols the server speaks, in its order of preference (wire format). */
-constexpr unsigned char alpn_protocols[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
 
 /** What the client's ClientHello offered, seen by the client-hello callback. */
 struct Offered {
@@ -71,57 +79,51 @@ int on_client_hello(SSL* ssl, int*, void*) {
   return SSL_CLIENT_HELLO_SUCCESS;
 }
 
-int select_alpn(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
-                unsigned int inlen, void*) {
-  unsigned char* chosen = nullptr;
-  if (SSL_select_next_proto(&chosen, outlen, alpn_protocols, sizeof alpn_protocols, in, inlen) !=
-      OPENSSL_NPN_NEGOTIATED)
-    return SSL_TLSEXT_ERR_ALERT_FATAL;
-  *out = chosen;
-  return SSL_TLSEXT_ERR_OK;
-}
-
-/** A self-signed ECDSA P-256 certificate for CN=localhost, valid for a day. */
-void use_throwaway_cert(SSL_CTX* ctx) {
-  EVP_PKEY* key = EVP_EC_gen("P-256");
-  X509* cert = X509_new();
-  if (!key || !cert) die("cannot make a key and certificate");
-  X509_set_version(cert, 2);
-  ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
-  X509_gmtime_adj(X509_getm_notBefore(cert), -60);
-  X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
-  X509_set_pubkey(cert, key);
-  X509_NAME* subject = X509_get_subject_name(cert);
-  X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
-  X509_set_issuer_name(cert, subject);
-  if (X509_sign(cert, key, EVP_sha256()) == 0 || SSL_CTX_use_certificate(ctx, cert) != 1 ||
-      SSL_CTX_use_PrivateKey(ctx, key) != 1 || SSL_CTX_check_private_key(ctx) != 1)
-    die("cannot use the throwaway certificate");
-  X509_free(cert);
-  EVP_PKEY_free(key);
-}
-
-/** The server's context, as the contract has it. */
-SSL_CTX* make_context() {
-  SSL_CTX* ctx = SSL_CTX_new(TLS_server_method());
-  if (!ctx) die("SSL_CTX_new failed");
-  SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-  SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION);
-  use_throwaway_cert(ctx);
-  SSL_CTX_set_alpn_select_cb(ctx, &select_alpn, nullptr);
-  static constexpr unsigned char sid_context[] = "ssebench";
-  SSL_CTX_set_session_id_context(ctx, sid_context, sizeof sid_context - 1);
-  SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_SERVER);
-  SSL_CTX_set_client_hello_cb(ctx, &on_client_hello, nullptr);  // the fuzzer's eyes only
-  return ctx;
+/**
+ * The server's own context (make_tls_context, mock_server/src/tls.cpp) with a throwaway
+ * certificate from core's make_throwaway_tls, written to a temporary folder that is removed once
+ * loaded; plus the fuzzer's client-hello callback, which only looks.
+ */
+std::shared_ptr<ssebench::server::TlsContext> make_context() {
+  char dir_template[] = "/tmp/tls_fuzzer.XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  if (!dir) die("cannot make a temporary folder");
+  std::shared_ptr<ssebench::server::TlsContext> tls;
+  try {
+    const auto files = ssebench::make_throwaway_tls(dir);
+    tls = ssebench::server::make_tls_context(files.server_cert, files.server_key);
+  } catch (const std::exception& e) {
+    std::filesystem::remove_all(dir);
+    die("cannot make the server's TLS context", e.what());
+  }
+  std::filesystem::remove_all(dir);
+  SSL_CTX_set_client_hello_cb(tls->ssl.native_handle(), &on_client_hello, nullptr);
+  return tls;
 }
 
 /** Frees the context at exit, so that LeakSanitizer sees only what an input leaked. */
 struct Context {
-  SSL_CTX* ctx = make_context();
-  ~Context() { SSL_CTX_free(ctx); }
+  std::shared_ptr<ssebench::server::TlsContext> tls = make_context();
+  SSL_CTX* ctx = tls->ssl.native_handle();
 };
+
+/**
+ * The TLS port's first look (classify_first_bytes): each longer prefix of the input keeps the
+ * answer a shorter one gave, once it is not `unknown`; a TLS record is told by its first bytes.
+ */
+void check_classify(std::string_view input) {
+  using ssebench::server::FirstBytes;
+  FirstBytes decided = FirstBytes::unknown;
+  for (std::size_t n = 0; n <= std::min<std::size_t>(input.size(), 40); ++n) {
+    const FirstBytes k = ssebench::server::classify_first_bytes(input.substr(0, n));
+    if (n == 0 && k != FirstBytes::unknown) die("no bytes classified as something");
+    if (decided != FirstBytes::unknown && k != decided)
+      die("classify_first_bytes changed its answer on more bytes");
+    if (k != FirstBytes::unknown) decided = k;
+    const bool record = n >= 2 && input[0] == 0x16 && input[1] == 0x03;
+    if (record && k != FirstBytes::tls) die("a handshake record not classified as TLS");
+  }
+}
 
 /** Moves what the server wrote into `out`. */
 void drain(BIO* wbio, std::string& out) {
@@ -163,6 +165,7 @@ Records check_records(std::string_view out) {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static Context context;
   offered = {};
+  check_classify(std::string_view(reinterpret_cast<const char*>(data), size).substr(size ? 1 : 0));
   SSL* ssl = SSL_new(context.ctx);
   BIO* rbio = BIO_new(BIO_s_mem());
   BIO* wbio = BIO_new(BIO_s_mem());

@@ -19,6 +19,7 @@
 #include <string_view>
 
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -153,8 +154,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool pipelined = mode & 2;
 
   auto [socket, client] = f.socket_pair();
-  ssebench::server::run_ws_session(std::move(socket), parse_upgrade(upgrade), upgrade.size(),
-                                   pipelined ? std::string(frames) : std::string(), f.state);
+  ssebench::server::run_ws_session(
+      ssebench::server::Connection(boost::beast::tcp_stream(std::move(socket))),
+      parse_upgrade(upgrade), upgrade.size(), pipelined ? std::string(frames) : std::string(),
+      f.state);
   std::string out;
   f.send_and_settle(client, pipelined ? std::string_view() : frames, out);
   f.finish(client, out, std::chrono::milliseconds(3'000));
