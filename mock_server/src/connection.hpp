@@ -88,7 +88,7 @@ class Connection {
   explicit Connection(boost::beast::tcp_stream&& tcp) : stream_(std::move(tcp)) {}
   explicit Connection(TlsStream&& tls) : stream_(std::move(tls)) {}
   Connection(Connection&&) = default;
-  Connection& operator=(Connection&&) = default;
+  Connection& operator=(Connection&&) = delete;  // TlsStream is not move-assignable
 
   bool is_tls() const { return std::holds_alternative<TlsStream>(stream_); }
   /** The TLS stream; only when is_tls(). */
@@ -118,15 +118,15 @@ class Connection {
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const Buffers& b) { initiate_read(std::move(handler), b); }, token,
-        buffers);
+        [this](auto handler, const Buffers& b) { this->initiate_read(std::move(handler), b); },
+        token, buffers);
   }
 
   template <class Buffers, class Token>
   auto async_write_some(const Buffers& buffers, Token&& token) {
     return boost::asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
-        [this](auto handler, const Buffers& b) { initiate_write(std::move(handler), b); }, token,
-        buffers);
+        [this](auto handler, const Buffers& b) { this->initiate_write(std::move(handler), b); },
+        token, buffers);
   }
 
   /**

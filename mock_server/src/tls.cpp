@@ -121,7 +121,10 @@ FirstBytes classify_first_bytes(std::string_view bytes) {
   if (bytes.empty()) return FirstBytes::unknown;
   // A TLS record: type 22 (handshake), then the legacy version's major byte 3.
   if (bytes[0] == 0x16)
-    return bytes.size() < 2 || bytes[1] == 0x03 ? FirstBytes::tls : FirstBytes::other;
+    // One byte cannot tell yet (tls_fuzzer: "\x16" was tls, "\x16\x96" other).
+    return bytes.size() < 2   ? FirstBytes::unknown
+           : bytes[1] == 0x03 ? FirstBytes::tls
+                              : FirstBytes::other;
   // An HTTP/1.x request line starts with a method token and a space ("PRI " for HTTP/2's
   // preface); methods are upper-case here.
   std::size_t i = 0;
