@@ -221,8 +221,8 @@ CaseList enumerate_cases(const HarnessConfig& config,
           c.link = link;
           c.proxy = proxy;
           c.tls = tls;
-        out.cases.push_back(std::move(c));
-      }
+          out.cases.push_back(std::move(c));
+        }
   return out;
 }
 

@@ -550,7 +550,7 @@ int harness_main(int argc, char** argv) {
     }
     run->link = link.get();
   }
-  std::unique_ptr<TempDir> tls_dir;  // outlives the server, which reads its files
+  std::unique_ptr<TempDir> tls_dir;   // outlives the server, which reads its files
   std::optional<TlsFiles> tls_files;  // the run's CA and server certificate (the proxies' too)
   std::unique_ptr<ServerProcess> server;
   std::string server_desc;
@@ -638,10 +638,11 @@ int harness_main(int argc, char** argv) {
         // next to its upstream.
         std::optional<link::EnterNetns> in_server;
         if (link) in_server.emplace(link->ready().server_ns);
-        proxies = std::make_unique<ProxyRun>(
-            needs, upstream_of(run->url), tls_files ? tls_files->server_cert : std::filesystem::path(),
-            tls_files ? tls_files->server_key : std::filesystem::path(),
-                                             link ? link->ready().server_addr : "127.0.0.1");
+        proxies =
+            std::make_unique<ProxyRun>(needs, upstream_of(run->url),
+                                       tls_files ? tls_files->server_cert : std::filesystem::path(),
+                                       tls_files ? tls_files->server_key : std::filesystem::path(),
+                                       link ? link->ready().server_addr : "127.0.0.1");
       } catch (const ProxyMissing& e) {
         fmt::print(stderr, "ssebench-bench: {}\n", e.what());
         return 2;

@@ -177,15 +177,10 @@ StreamPlan replay_stream(const Call& call, const Replay& replay, Clock::time_poi
   const Config& config = call.state.config;
   auto head = recorded_head(call, r.status, r.headers, "text/event-stream; charset=utf-8");
   if (config.x_accel_buffering_no) head.set("X-Accel-Buffering", "no");
-  return StreamPlan{std::move(head),
-                    &replay,
-                    start,
-                    speed,
-                    first,
-                    start + scaled(r.headers_offset, speed),
-                    skip_usage,
-                    std::move(job),
-                    std::chrono::milliseconds(config.sse_heartbeat_ms)};
+  return StreamPlan{
+      std::move(head), &replay,        start,
+      speed,           first,          start + scaled(r.headers_offset, speed),
+      skip_usage,      std::move(job), std::chrono::milliseconds(config.sse_heartbeat_ms)};
 }
 
 std::optional<double> request_speed(const Call& call) {

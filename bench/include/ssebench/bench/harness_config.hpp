@@ -30,7 +30,7 @@ struct HarnessConfig {
   /** More flags for the started server, e.g. "--sse-heartbeat-ms=15000 --x-accel-buffering-no"
    *  (mock_server/README.md); they show in the run context's server command. */
   std::vector<std::string> server_args;
-  std::string recordings = built_recordings_dir();    // folder of *.jsonl
+  std::string recordings = built_recordings_dir();  // folder of *.jsonl
   std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
   // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
   // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
