@@ -93,9 +93,9 @@ struct SessionFixture {
     config.request_timeout_ms = 1'000;
     config.write_timeout_ms = 1'000;
     config.stream_lifetime_limit_ms = 1'000;
-    config.close_linger_ms = 50;
-    config.long_poll_max_wait_ms = 100;
-    config.job_retention_ms = 100;
+    config.close_linger_ms = 1;  // a protocol error's drain: time, not logic; 1 ms keeps runs fast
+    config.long_poll_max_wait_ms = 5;  // waits and retention are time, not logic: short, so that
+    config.job_retention_ms = 1;  // the io_context runs dry soon after the EOF (runs per second)
     config.max_jobs = 1'000;
     // Inside the fuzzers' inputs (-max_len 4096), so that 431 and 413 are reachable.
     config.header_limit_bytes = 2'048;
