@@ -134,14 +134,16 @@ TEST(CaseAggregate, PoolsSamplesOfEveryStreamAndRound) {
   a.streams = {stream(1, 2), stream(3, 4)};
   a.client_cpu_us = 800;
   a.tcp = {200, 2000, 10, 12, 1};
-  a.server = ServerRound{400, 10, 50, 90};
+  a.server = ServerRound{
+      .cpu_us = 400, .lateness_us_p50 = 10, .lateness_us_p99 = 50, .lateness_us_max = 90};
   RoundResult b;
   b.streams = {stream(5, 6)};
   b.streams[0].fail(ErrorKind::timeout, "late");
   b.streams[0].fail(ErrorKind::curl, "ignored: the first error wins");
   b.client_cpu_us = 400;
   b.tcp = {100, 1000, 5, 6, 2};
-  b.server = ServerRound{200, 20, 70, 80};
+  b.server = ServerRound{
+      .cpu_us = 200, .lateness_us_p50 = 20, .lateness_us_p99 = 70, .lateness_us_max = 80};
   agg.add(a);
   agg.add(b);
 
