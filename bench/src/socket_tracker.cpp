@@ -17,9 +17,19 @@ constexpr int tcp_closing = 11;
 }  // namespace
 
 std::optional<TcpCounters> read_tcp_info(int fd) {
+  // The kernel reads tcpi_state before it locks the socket for the counters, so a FIN that
+  // arrives in between is counted in bytes_received under a state that does not show it yet.
+  // States only move forward as a connection closes: a second read with the same state proves
+  // the first read's counters belong to it.
   tcp_info info{};
-  socklen_t len = sizeof(info);
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+  for (int attempt = 0;; ++attempt) {
+    socklen_t len = sizeof(info);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return std::nullopt;
+    tcp_info again{};
+    len = sizeof(again);
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &again, &len) != 0) return std::nullopt;
+    if (again.tcpi_state == info.tcpi_state || attempt == 8) break;
+  }
   // The kernel counts sequence numbers: our SYN (and FIN, once acked) in bytes_acked, the
   // peer's FIN in bytes_received. Payload is what remains.
   const int state = info.tcpi_state;
