@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+"""A real browser as the client (--client=browser), end to end: headless Chromium driven by
+bench/browser/driver.mjs against the real server. Skipped (77) where Chromium, node or the
+driver's packages (npm ci in bench/browser) are missing. Modes:
+- run: short recordings at fast replay over sse, rest, poll, long-poll and ws, and sse by
+  EventSource (browser-eventsource): every case passes (the harness checks every stream's
+  rebuilt text against the recording, as for its own clients); names end in /client:browser,
+  the records' client field says so; the browser-only counters are there and plausible (CPU of
+  the renderer and network service per token, main-thread busy time, the connection queue);
+  bytes per token come from the server's counters; scripts/ssebench/figures.py has a row for
+  every counter of the run.
+- missing: --client=browser with a Chromium that is not there ($SSEBENCH_CHROMIUM): exit 2,
+  one line, before any case runs.
+- killed: Chromium SIGKILLed while the first case plays: that case fails with the browser's
+  text, the next case runs and passes, the run exits 1, no Chromium is left behind.
+Usage: harness_browser_test.py run|missing|killed HARNESS_BINARY OUT_DIR"""
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from ssebench import figures, results
+
+mode, harness, out_dir = sys.argv[1], sys.argv[2], sys.argv[3]
+os.makedirs(out_dir, exist_ok=True)
+here = os.path.dirname(os.path.abspath(__file__))
+browser_dir = os.path.join(here, "..", "..", "bench", "browser")
+chromium = os.environ.get("SSEBENCH_CHROMIUM", "/usr/bin/chromium")
+problems = []
+
+
+def skip(why):
+    print(f"harness_browser_test: skipped: {why}", file=sys.stderr)
+    sys.exit(77)
+
+
+def chromium_pids():
+    """Chromium processes of this user now (to see that none is left behind)."""
+    out = subprocess.run(["ps", "-u", str(os.getuid()), "-o", "pid=,args="], capture_output=True,
+                         text=True).stdout
+    return {int(line.split()[0]) for line in out.splitlines()
+            if "chromium" in line and "--headless" in line}
+
+
+if mode != "missing":
+    if not os.access(chromium, os.X_OK):
+        skip(f"no Chromium at {chromium} (Debian's package chromium)")
+    if not shutil.which("node"):
+        skip("no node on PATH")
+    if not os.path.isdir(os.path.join(browser_dir, "node_modules")):
+        skip("no bench/browser/node_modules (scripts/test runs npm ci there)")
+
+if mode == "missing":
+    env = dict(os.environ, SSEBENCH_CHROMIUM="/nonexistent/chromium")
+    run = subprocess.run([harness, "--client=browser", "--cases=sse", "--http=1.1",
+                          "--models=chat-gpt-4o-mini-text", "--concurrency=1"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    lines = run.stderr.strip().splitlines()
+    if run.returncode != 2:
+        problems.append(f"exit {run.returncode}, want 2: {run.stderr[-1000:]}")
+    if len(lines) != 1 or "/nonexistent/chromium" not in lines[0]:
+        problems.append(f"want one line naming the path, got {lines}")
+    if re.search(r"^\[\d+/\d+\]", run.stderr, re.M):
+        problems.append("a case ran")
+elif mode == "run":
+    out = os.path.join(out_dir, "harness_browser.json")
+    before = chromium_pids()
+    run = subprocess.run(
+        [harness, "--client=browser,browser-eventsource", "--cases=sse,rest,poll,long-poll,ws",
+         "--http=1.1", "--intervals=50", "--poll-shapes=delta,snapshot", "--ws-turns=1",
+         "--models=chat-gpt-4o-mini-text,responses-gpt-4o-mini-ok", "--concurrency=8",
+         "--speed=4", f"--benchmark_out={out}", "--benchmark_out_format=json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=400)
+    if run.returncode != 0:
+        problems.append(f"exit {run.returncode}: {run.stderr[-3000:]}")
+    else:
+        _context, cases = results.load(out)
+        # 2 recordings × (sse, rest, poll × 2 shapes, long-poll delta, ws) by the browser, and sse
+        # by EventSource: the other transports are skipped for it, with a line each.
+        if len(cases) != 14:
+            problems.append(f"{len(cases)} cases, want 14: {[c['name'] for c in cases]}")
+        if run.stderr.count("EventSource plays sse only, skipped") != 8:
+            problems.append("want 8 lines skipping the EventSource cases that are not sse")
+        for c in cases:
+            name, k = c["name"], c["counters"]
+            if c["error"]:
+                problems.append(f"{name}: failed: {c['error']}")
+                continue
+            if c["client"] not in ("browser", "browser-eventsource") or \
+                    not name.endswith(f"/client:{c['client']}"):
+                problems.append(f"{name}: client field {c['client']!r} and the name disagree")
+            if k["streams_ok"] != k["streams"] or k["streams"] != 8:
+                problems.append(f"{name}: {k['streams_ok']} of {k['streams']} streams ok")
+            # Every content event received (the text check counts them), each at a time.
+            if not k.get("content_events_per_stream", 0) > 0 or "lag_ms_p50" not in k:
+                problems.append(f"{name}: no content events received")
+            for n in ("browser_renderer_cpu_us_per_token", "browser_network_cpu_us_per_token",
+                      "browser_process_cpu_us_per_token", "client_cpu_us_per_token"):
+                if not k.get(n, 0) > 0:
+                    problems.append(f"{name}: {n} = {k.get(n)}")
+            for n in ("browser_main_thread_busy_ms_per_stream", "browser_long_tasks",
+                      "browser_preflights_per_stream"):
+                if n not in k:
+                    problems.append(f"{name}: no {n}")
+            # The sum is the browser's client CPU.
+            parts = sum(k.get(n, 0) for n in ("browser_renderer_cpu_us_per_token",
+                                              "browser_network_cpu_us_per_token",
+                                              "browser_process_cpu_us_per_token"))
+            if abs(parts - k.get("client_cpu_us_per_token", 0)) > 1e-6 * max(parts, 1):
+                problems.append(f"{name}: client CPU {k.get('client_cpu_us_per_token')} is not "
+                                f"the sum of its processes' {parts}")
+            if not k.get("tcp_payload_bytes_in_per_token", 0) > 0 or \
+                    not k.get("http_bytes_in_per_token", 0) > 0:
+                problems.append(f"{name}: no bytes per token from the server's counters")
+            if "segments_in_per_stream" in k or "wire_bytes_in_per_token" in k:
+                problems.append(f"{name}: segment figures the browser cannot measure")
+            # 8 streams over HTTP/1.1 in one page: the browser's six connections per origin hold
+            # two back (ws has no resource timing, hence no queue figure).
+            if c["transport"] in ("sse", "rest") and c["client"] == "browser":
+                if "queue_ms_p99" not in k:
+                    problems.append(f"{name}: no queue_ms")
+                elif not k["queue_ms_p99"] > k["queue_ms_p50"]:
+                    problems.append(f"{name}: queue p99 {k['queue_ms_p99']} ms not above p50 "
+                                    f"{k['queue_ms_p50']} ms: no six-connection queue")
+        seen = {n for c in cases for n in c["counters"]}
+        for n in figures.unknown(seen):
+            problems.append(f"counter {n} has no row in scripts/ssebench/figures.py")
+    time.sleep(0.5)
+    left = chromium_pids() - before
+    if left:
+        problems.append(f"Chromium processes left behind: {sorted(left)}")
+elif mode == "killed":
+    out = os.path.join(out_dir, "harness_browser_killed.json")
+    before = chromium_pids()
+    # Two cases, the first 2.8 s long (chat-gpt-4o-json at speed 1, no warm-up): Chromium is
+    # killed a second into it.
+    proc = subprocess.Popen(
+        [harness, "--client=browser", "--cases=sse,ws", "--http=1.1", "--ws-turns=1",
+         "--models=chat-gpt-4o-json", "--concurrency=2", "--speed=1", "--no-warmup",
+         f"--benchmark_out={out}", "--benchmark_out_format=json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err = []
+    killed = []
+
+    def read():
+        for line in proc.stderr:
+            err.append(line)
+            m = re.search(r"browser started: Chromium \S+ \(pid (\d+)", line)
+            if m and not killed:
+                pid = int(m.group(1))
+                time.sleep(1.0)
+                try:
+                    os.killpg(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        proc.wait(timeout=180)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        problems.append("the harness did not end within 180 s")
+    reader.join()
+    text = "".join(err)
+    if not killed:
+        problems.append(f"no browser start line: {text[-2000:]}")
+    elif proc.returncode != 1:
+        problems.append(f"exit {proc.returncode}, want 1: {text[-2000:]}")
+    else:
+        _context, cases = results.load(out)
+        by = {c["transport"]: c for c in cases}
+        if set(by) != {"sse", "ws"}:
+            problems.append(f"cases {[c['name'] for c in cases]}")
+        else:
+            if not by["sse"]["error"]:
+                problems.append("the case Chromium was killed in passed")
+            elif "browser" not in by["sse"]["error"]:
+                problems.append(f"the failure does not say it was the browser: {by['sse']['error']}")
+            if by["ws"]["error"]:
+                problems.append(f"the next case failed: {by['ws']['error']}")
+    time.sleep(0.5)
+    left = chromium_pids() - before
+    if left:
+        problems.append(f"Chromium processes left behind: {sorted(left)}")
+else:
+    problems.append(f"unknown mode {mode}")
+for p in problems:
+    print(f"harness_browser_test {mode}: {p}", file=sys.stderr)
+sys.exit(1 if problems else 0)
