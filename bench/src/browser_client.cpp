@@ -98,7 +98,8 @@ std::string one_line(std::string s) {
 }  // namespace
 
 RoundResult parse_browser_reply(const std::string& line, const Expectation& expect,
-                                Transport transport, double now_epoch_ms, TimePoint now) {
+                                Transport transport, double now_epoch_ms, TimePoint now,
+                                std::size_t streams_asked) {
   json::error_code ec;
   const json::value v = json::parse(line, ec);
   if (ec || !v.is_object()) throw std::runtime_error("the driver's reply is not a JSON object");
@@ -155,8 +156,15 @@ RoundResult parse_browser_reply(const std::string& line, const Expectation& expe
     last = last ? std::max(*last, e) : e;
     out.streams.push_back(std::move(r));
   }
-  if (out.streams.empty() && !round_error.empty())
-    throw std::runtime_error("the browser: " + round_error);
+  if (out.streams.empty() && !round_error.empty()) {
+    // The round never started its streams (Chromium gone, the page threw): each fails with it.
+    for (std::size_t k = 0; k < streams_asked; ++k) {
+      StreamRecord r;
+      r.t0 = now;
+      r.fail(kind_of(round_error), "browser: " + round_error);
+      out.streams.push_back(std::move(r));
+    }
+  }
   if (first && last) out.wall_s = std::chrono::duration<double>(*last - *first).count();
   BrowserRound b{
       .renderer_cpu_us = number_of(o.if_contains("renderer_cpu_us")),
@@ -409,8 +417,14 @@ RoundResult BrowserClient::run_round(const Expectation& expect, const BrowserRou
     if (ec || !v.is_object()) continue;  // not a reply (a stray line): the next one
     const json::value* n = v.as_object().if_contains("round");
     if (!n || number_of(n) != static_cast<double>(round_)) continue;
+    // Chromium crashed and the driver relaunched it: the new one is the one to stop.
+    if (const json::value* pid = v.as_object().if_contains("browser_pid"); pid && !pid->is_null())
+      browser_pid_ = static_cast<pid_t>(number_of(pid));
     try {
-      return parse_browser_reply(*reply, expect, spec.transport, now_epoch_ms, now);
+      // ws: a record per turn, as the harness's ws client makes.
+      const std::size_t asked =
+          spec.concurrency * (spec.transport == Transport::ws ? config.ws_turns : 1);
+      return parse_browser_reply(*reply, expect, spec.transport, now_epoch_ms, now, asked);
     } catch (const std::exception& e) {
       throw BrowserLost(fmt::format("round {}: {}", round_, e.what()));
     }

@@ -156,6 +156,18 @@ TEST(BrowserReply, ARoundErrorFailsEveryStreamWithTheBrowsersText) {
   EXPECT_NE(r.streams[0].error_detail.find("the page crashed"), std::string::npos);
 }
 
+TEST(BrowserReply, ARoundWithoutStreamsFailsTheStreamsAsked) {
+  const Expectation x = make_expectation(load("chat-gpt-4o-mini-text"));
+  const RoundResult r = parse_browser_reply(
+      R"j({"round":3,"error":"the browser process exited (crashed or killed)","streams":[]})j", x,
+      Transport::sse, 1e12, Clock::now(), 4);
+  ASSERT_EQ(r.streams.size(), 4u);
+  for (const StreamRecord& s : r.streams) {
+    EXPECT_FALSE(s.ok());
+    EXPECT_EQ(s.error_detail, "browser: the browser process exited (crashed or killed)");
+  }
+}
+
 TEST(BrowserReply, NotAReplyIsAnError) {
   const Expectation x = make_expectation(load("chat-gpt-4o-mini-text"));
   EXPECT_THROW(parse_browser_reply("{\"ready\":true}", x, Transport::sse, 1e12, Clock::now()),

@@ -38,12 +38,57 @@ def skip(why):
     sys.exit(77)
 
 
-def chromium_pids():
-    """Chromium processes of this user now (to see that none is left behind)."""
-    out = subprocess.run(["ps", "-u", str(os.getuid()), "-o", "pid=,args="], capture_output=True,
-                         text=True).stdout
-    return {int(line.split()[0]) for line in out.splitlines()
-            if "chromium" in line and "--headless" in line}
+def descendants(root):
+    """The processes under `root` now (from /proc), by pid: their command lines."""
+    children, cmd = {}, {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+            with open(f"/proc/{d}/cmdline", "rb") as f:
+                cmd[int(d)] = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        children.setdefault(ppid, []).append(int(d))
+    out, todo = {}, [root]
+    while todo:
+        for c in children.get(todo.pop(), []):
+            out[c] = cmd.get(c, "")
+            todo.append(c)
+    return out
+
+
+class Watch:
+    """The Chromium processes a harness started, seen every 0.2 s while it runs (other runs on
+    the machine have their own): after it exits, none may be left."""
+
+    def __init__(self, proc):
+        self.proc, self.seen = proc, {}
+        self.thread = threading.Thread(target=self._run)
+        self.thread.start()
+
+    def _run(self):
+        while self.proc.poll() is None:
+            for pid, cmd in descendants(self.proc.pid).items():
+                if "chromium" in cmd:
+                    self.seen[pid] = cmd
+            time.sleep(0.2)
+
+    def left(self):
+        self.thread.join()
+        time.sleep(0.5)
+        alive = []
+        for pid, cmd in self.seen.items():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if f.read().replace(b"\0", b" ").decode(errors="replace") == cmd:
+                        alive.append(pid)
+            except OSError:
+                pass
+        return alive
 
 
 if mode != "missing":
@@ -68,13 +113,15 @@ if mode == "missing":
         problems.append("a case ran")
 elif mode == "run":
     out = os.path.join(out_dir, "harness_browser.json")
-    before = chromium_pids()
-    run = subprocess.run(
+    proc = subprocess.Popen(
         [harness, "--client=browser,browser-eventsource", "--cases=sse,rest,poll,long-poll,ws",
          "--http=1.1", "--intervals=50", "--poll-shapes=delta,snapshot", "--ws-turns=1",
          "--models=chat-gpt-4o-mini-text,responses-gpt-4o-mini-ok", "--concurrency=8",
          "--speed=4", f"--benchmark_out={out}", "--benchmark_out_format=json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=400)
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watch = Watch(proc)
+    _, stderr = proc.communicate(timeout=400)
+    run = subprocess.CompletedProcess(proc.args, proc.returncode, None, stderr)
     if run.returncode != 0:
         problems.append(f"exit {run.returncode}: {run.stderr[-3000:]}")
     else:
@@ -129,13 +176,12 @@ elif mode == "run":
         seen = {n for c in cases for n in c["counters"]}
         for n in figures.unknown(seen):
             problems.append(f"counter {n} has no row in scripts/ssebench/figures.py")
-    time.sleep(0.5)
-    left = chromium_pids() - before
-    if left:
-        problems.append(f"Chromium processes left behind: {sorted(left)}")
+    if not watch.seen:
+        problems.append("no Chromium process was seen under the harness")
+    if watch.left():
+        problems.append(f"Chromium processes left behind: {watch.left()}")
 elif mode == "killed":
     out = os.path.join(out_dir, "harness_browser_killed.json")
-    before = chromium_pids()
     # Two cases, the first 2.8 s long (chat-gpt-4o-json at speed 1, no warm-up): Chromium is
     # killed a second into it.
     proc = subprocess.Popen(
@@ -143,6 +189,7 @@ elif mode == "killed":
          "--models=chat-gpt-4o-json", "--concurrency=2", "--speed=1", "--no-warmup",
          f"--benchmark_out={out}", "--benchmark_out_format=json"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    watch = Watch(proc)
     err = []
     killed = []
 
@@ -184,10 +231,8 @@ elif mode == "killed":
                 problems.append(f"the failure does not say it was the browser: {by['sse']['error']}")
             if by["ws"]["error"]:
                 problems.append(f"the next case failed: {by['ws']['error']}")
-    time.sleep(0.5)
-    left = chromium_pids() - before
-    if left:
-        problems.append(f"Chromium processes left behind: {sorted(left)}")
+    if watch.left():
+        problems.append(f"Chromium processes left behind: {watch.left()}")
 else:
     problems.append(f"unknown mode {mode}")
 for p in problems:

@@ -85,11 +85,13 @@ TimePoint from_epoch_ms(double epoch_ms, double now_epoch_ms, TimePoint now);
 /**
  * Turns one reply line into a RoundResult: every stream's record (its text checked against the
  * recording's, rest's against the stream:false answer's), the round's browser figures, wall
- * time. A reply with an "error" fails every stream that has none of its own with it. Throws
- * std::runtime_error when the line is not such a reply.
+ * time. A reply with an "error" fails every stream that has none of its own with it, and when it
+ * has no streams at all, `streams_asked` failed ones. Throws std::runtime_error when the line is
+ * not such a reply.
  */
 RoundResult parse_browser_reply(const std::string& line, const Expectation& expect,
-                                Transport transport, double now_epoch_ms, TimePoint now);
+                                Transport transport, double now_epoch_ms, TimePoint now,
+                                std::size_t streams_asked = 0);
 
 /** The driver as a child process, in a process group of its own; stopped when destroyed. */
 class BrowserClient {
