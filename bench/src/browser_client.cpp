@@ -440,8 +440,9 @@ std::optional<std::string> BrowserClient::lost() {
                   ? fmt::format("was killed by signal {}", ::strsignal(WTERMSIG(status)))
                   : std::string("ended");
       pid_ = -1;
-      // Not by our EOF: Chromium (a group of its own: puppeteer detaches it) may be left.
-      if (!stopping_) kill_browser();
+      // Anything but a clean exit (which closed Chromium): Chromium, a process group of its own
+      // (puppeteer detaches it), may be left.
+      if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) kill_browser();
     }
   }
   return lost_;
@@ -455,7 +456,6 @@ void BrowserClient::kill_browser() {
 }
 
 void BrowserClient::stop() {
-  stopping_ = true;
   if (stdin_fd_ >= 0) {
     ::close(stdin_fd_);  // EOF: the driver closes Chromium, removes its folders and exits
     stdin_fd_ = -1;

@@ -13,7 +13,9 @@ driver's packages (npm ci in bench/browser) are missing. Modes:
   one line, before any case runs.
 - killed: Chromium SIGKILLed while the first case plays: that case fails with the browser's
   text, the next case runs and passes, the run exits 1, no Chromium is left behind.
-Usage: harness_browser_test.py run|missing|killed HARNESS_BINARY OUT_DIR"""
+- driver: the same with the driver process (node) SIGKILLed: the harness starts it again for
+  the next case, and the orphaned Chromium is not left behind either.
+Usage: harness_browser_test.py run|missing|killed|driver HARNESS_BINARY OUT_DIR"""
 import os
 import re
 import shutil
@@ -180,8 +182,8 @@ elif mode == "run":
         problems.append("no Chromium process was seen under the harness")
     if watch.left():
         problems.append(f"Chromium processes left behind: {watch.left()}")
-elif mode == "killed":
-    out = os.path.join(out_dir, "harness_browser_killed.json")
+elif mode in ("killed", "driver"):
+    out = os.path.join(out_dir, f"harness_browser_{mode}.json")
     # Two cases, the first 2.8 s long (chat-gpt-4o-json at speed 1, no warm-up): Chromium is
     # killed a second into it.
     proc = subprocess.Popen(
@@ -196,9 +198,9 @@ elif mode == "killed":
     def read():
         for line in proc.stderr:
             err.append(line)
-            m = re.search(r"browser started: Chromium \S+ \(pid (\d+)", line)
+            m = re.search(r"browser started: Chromium \S+ \(pid (\d+), driver pid (\d+)", line)
             if m and not killed:
-                pid = int(m.group(1))
+                pid = int(m.group(1) if mode == "killed" else m.group(2))
                 time.sleep(1.0)
                 try:
                     os.killpg(pid, signal.SIGKILL)
@@ -227,10 +229,12 @@ elif mode == "killed":
         else:
             if not by["sse"]["error"]:
                 problems.append("the case Chromium was killed in passed")
-            elif "browser" not in by["sse"]["error"]:
+            elif mode == "killed" and "browser" not in by["sse"]["error"]:
                 problems.append(f"the failure does not say it was the browser: {by['sse']['error']}")
             if by["ws"]["error"]:
                 problems.append(f"the next case failed: {by['ws']['error']}")
+            if mode == "driver" and "browser started again" not in text:
+                problems.append("the driver was not started again")
     if watch.left():
         problems.append(f"Chromium processes left behind: {watch.left()}")
 else:

@@ -143,7 +143,6 @@ class BrowserClient {
   std::string buffer_;  // stdout read beyond the last line
   std::unique_ptr<Stderr> stderr_;
   std::optional<std::string> lost_;
-  bool stopping_ = false;  // stop() ended it: a clean exit, Chromium closed
   std::string version_, page_origin_;
   std::uint64_t round_ = 0;
 };
