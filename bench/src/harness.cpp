@@ -83,7 +83,8 @@ BrowserClient* browser_for_case(Run& run, std::string& why) {
  * A browser round's bytes, which the page cannot see: the server's counts over the round (of
  * every endpoint but /mock), shared evenly among its streams as HTTP bytes, and as the round's
  * TCP payload: the plaintext in cleartext (HTTP is all the payload there), the TLS records under
- * TLS. Through a proxy these are the proxy's upstream connections.
+ * TLS; and the connections it accepted. Through a proxy these are the proxy's upstream
+ * connections.
  */
 void add_server_bytes(RoundResult& round, const ServerStats& before, const ServerStats& after,
                       bool tls) {
@@ -99,6 +100,10 @@ void add_server_bytes(RoundResult& round, const ServerStats& before, const Serve
     header_out += e.header_bytes_out - b.header_bytes_out;
     header_in += e.header_bytes_in - b.header_bytes_in;
   }
+  // Connections the server accepted, less the one the `after` request itself came on (each
+  // stats request is a connection of its own, accepted before it is answered).
+  const std::uint64_t accepted = after.connections_accepted - before.connections_accepted;
+  const std::uint64_t connections = accepted > 0 ? accepted - 1 : 0;
   round.tcp.bytes_out = tls ? after.tls_wire_bytes_in - before.tls_wire_bytes_in : in;
   round.tcp.bytes_in = tls ? after.tls_wire_bytes_out - before.tls_wire_bytes_out : out;
   const std::size_t n = round.streams.size();
@@ -114,6 +119,7 @@ void add_server_bytes(RoundResult& round, const ServerStats& before, const Serve
     s.http_header_bytes_in = share(header_out, k);
     s.body_bytes_out = share(in - std::min(in, header_in), k);
     s.body_bytes_in = share(out - std::min(out, header_out), k);
+    s.connections = share(connections, k);
   }
 }
 

@@ -275,8 +275,10 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   if (tls_) {
     // Handshakes happen where connections open: with keep-alive the warm-up opens them, and the
     // measured rounds have none (ws opens one per connection of turns).
+    // A browser's handshakes are out of reach (it reports none): no handshake figure then.
     const std::optional<Summary> hs = stats("tls_handshake_ms", handshake_, false);
-    put("tls_handshakes_per_stream", static_cast<double>(handshake_.size()) / n);
+    if (browser_rounds_ == 0)
+      put("tls_handshakes_per_stream", static_cast<double>(handshake_.size()) / n);
     if (!handshake_.empty())
       put("tls_resumed_share",
           static_cast<double>(resumed_) / static_cast<double>(handshake_.size()));
