@@ -274,8 +274,12 @@ BrowserClient::BrowserClient(BrowserSetup setup) : setup_(std::move(setup)) {
     throw BrowserUnavailable(why);
   };
   if (!line) {
-    const std::string gone = lost().value_or("gave no ready line within " +
-                                             std::to_string(ready_timeout.count()) + " s");
+    // Its output closed: it is exiting; its status says how.
+    for (int i = 0; i < 200 && stdout_fd_ < 0 && !lost(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const std::string gone = lost().value_or(
+        stdout_fd_ < 0 ? "closed its output before its ready line"
+                       : "gave no ready line within " + std::to_string(ready_timeout.count()) + " s");
     const std::string tail = stderr_tail();
     fail(fmt::format("the browser driver {}{}", gone, tail.empty() ? "" : ": " + tail));
   }
