@@ -4,9 +4,13 @@
 // killed mid-round, Chromium missing, and nothing left behind at EOF or SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
-import { alive, descendants, flagOf, rebuilt, recording, round, startDriver, startServer } from './support.mjs';
+import {
+  alive, chromium, descendants, flagOf, makeCert, rebuilt, recording, round, startDriver, startServer,
+} from './support.mjs';
 
 const chat = recording('chat-gpt-4o-mini-text'); // 11 events, 0.57 s at speed 1
 const n3 = recording('chat-gpt-4o-n3'); // three choices
@@ -188,6 +192,30 @@ for (const how of ['EOF', 'SIGTERM']) {
     assert.equal(existsSync(profile), false);
   });
 }
+
+test('over TLS (--cert): HTTP/2 multiplexes eight fetch streams, none queued; wss works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssebench-browser-test-'));
+  const { cert, key } = makeCert(dir);
+  const tlsSrv = await startServer(['--tls-port', '0', '--tls-cert', cert, '--tls-key', key]);
+  const d = startDriver([`--chromium=${chromium}`, `--cert=${cert}`]);
+  try {
+    assert.equal((await d.ready).ready, true);
+    const r = round(tlsSrv.tls, chat, { transport: 'sse', speed: 1 });
+    await d.play(r); // the connection and the preflight
+    const reply = await d.play({ ...r, concurrency: 8 });
+    checkStreams(reply, chat, 'https c:8', 8);
+    const queued = reply.streams.map((s) => s.dispatched - s.t0);
+    assert.ok(Math.max(...queued) < 100, `over HTTP/2 none waits for a connection: ${queued} ms`);
+    const stats = await (await fetch(`${tlsSrv.base}/mock/stats`)).json();
+    assert.ok(stats.tls.alpn.h2 >= 1 && stats.connections_h2 >= 1, JSON.stringify(stats.tls));
+    checkStreams(await d.play(round(tlsSrv.tls, chat, { transport: 'ws', concurrency: 2 })), chat, 'wss', 2);
+  } finally {
+    d.child.stdin.end();
+    await d.exited;
+    tlsSrv.server.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('Chromium missing or failing to start: ready:false, exit 2', async () => {
   for (const bogus of ['/nonexistent/chromium', '/bin/false']) {

@@ -2,7 +2,7 @@
 // code, never by the page's), the real server binary on port 0, and the driver as a child process
 // speaking its JSON lines (ctest sets SSEBENCH_MOCK_SERVER, SSEBENCH_RECORDINGS, SSEBENCH_CHROMIUM).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -57,18 +57,35 @@ export function rebuilt(stream) {
   return text;
 }
 
-/** Starts the server; resolves to { server, base } once its first line names the port. */
+/** A throwaway self-signed certificate for localhost and 127.0.0.1 (openssl's CLI), in `dir`. */
+export function makeCert(dir) {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'], { stdio: 'ignore' });
+  return { cert, key };
+}
+
+/** Starts the server; resolves to { server, base, tls } once its first line names the port
+ *  (tls: the https line's base, when `extra` asks for a TLS port). */
 export async function startServer(extra = []) {
   const server = spawn(serverBin, ['--recordings', recordingsDir, '--port', '0', ...extra], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const first = await new Promise((resolve, reject) => {
-    createInterface({ input: server.stdout }).once('line', resolve);
+  const want = extra.includes('--tls-port') ? 2 : 1;
+  const lines = await new Promise((resolve, reject) => {
+    const got = [];
+    createInterface({ input: server.stdout }).on('line', (l) => {
+      got.push(l);
+      if (got.length === want) resolve(got);
+    });
     server.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
   });
-  const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(first);
-  assert.ok(m, `unexpected first line: ${first}`);
-  return { server, base: m[1] };
+  const m = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/.exec(lines[0]);
+  assert.ok(m, `unexpected first line: ${lines[0]}`);
+  const tls = lines[1] && /^listening on https:\/\/127\.0\.0\.1:(\d+)$/.exec(lines[1]);
+  return { server, base: m[1], tls: tls ? `https://localhost:${tls[1]}` : null };
 }
 
 /** A round line for `rec` (the harness's fields), with `extra` over them. */
