@@ -321,9 +321,10 @@ function withTimeout(p, ms, what) {
 }
 
 // ---- CORS preflights (CDP's Network domain, only when asked) -------------------------------------
-// The Network domain costs: with it on, the browser process took about 60% more CPU for the same
-// round of 6 sse streams (README.md, "Preflights"). So it is on only in rounds that ask for it
-// ("count_preflights": true) or with --count-preflights; elsewhere preflights is null.
+// The Network domain costs: with it on, the browser process took about 40% more CPU and the
+// renderer 20% more for the same round of 6 sse streams (README.md, "Preflights"). So it is on
+// only in rounds that ask ("count_preflights": true) or with --count-preflights; elsewhere
+// preflights is null.
 
 function watchRequests(cdp) {
   const log = { requests: [], preflights: [] };
