@@ -34,12 +34,18 @@ function send(obj) {
 
 // ---- Options -------------------------------------------------------------------------------------
 
+const usage = 'usage: driver.mjs --chromium=PATH [--spki=B64,...] [--cert=PEM] [--count-preflights]';
+
 function parseArgs(argv) {
-  const o = { chromium: null, spki: [], cert: null };
+  const o = { chromium: null, spki: [], cert: null, countPreflights: false };
   for (const a of argv) {
     const m = /^--([a-z-]+)(?:=(.*))?$/.exec(a);
-    if (!m) throw new Error(`bad argument ${JSON.stringify(a)} (usage: driver.mjs --chromium=PATH [--spki=B64,...] [--cert=PEM])`);
+    if (!m) throw new Error(`bad argument ${JSON.stringify(a)} (${usage})`);
     const [, name, value] = m;
+    if (name === 'count-preflights' && value === undefined) {
+      o.countPreflights = true;
+      continue;
+    }
     if (value === undefined || value === '') throw new Error(`--${name} needs a value`);
     if (name === 'chromium') o.chromium = value;
     else if (name === 'spki') o.spki.push(...value.split(',').filter(Boolean));
@@ -117,7 +123,9 @@ function processesOf(root) {
     else {
       try {
         const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (cmd.includes('--type=renderer')) kind = 'renderer';
+        // Chromium's own WebUI (--top-chrome-webui: its tab strip, even headless) and
+        // extensions have renderers of their own: not the page's.
+        if (cmd.includes('--type=renderer') && !/--top-chrome-webui|--extension-process/.test(cmd)) kind = 'renderer';
         else if (cmd.includes('--utility-sub-type=network.mojom.NetworkService')) kind = 'network';
       } catch {}
     }
@@ -250,8 +258,22 @@ async function openPage(state) {
   // The renderers of the pages closed (about:blank's) take a while to exit, and burn CPU as they
   // go: wait until the page's is the only one, so that renderer_cpu_us is the page's own.
   for (let i = 0; i < limits.quiesce_polls; ++i) {
+    if (process.env.SSEBENCH_DRIVER_DEBUG && i % 10 === 0) log(`renderers: ${JSON.stringify(processesOf(state.pid).filter((p) => p.kind === 'renderer'))}`);
     if (state.pid && processesOf(state.pid).filter((p) => p.kind === 'renderer').length <= 1) break;
     await new Promise((r) => setTimeout(r, limits.quiesce_poll_ms));
+  }
+}
+
+/** A fresh page after a deadline or a throw: the same page reloaded (the same renderer process,
+ *  so nothing warms up beside it), or a new page if the reload fails. */
+async function resetPage(state) {
+  try {
+    await state.page.goto(`${pageOrigin}/`, { timeout: limits.page_load_timeout_ms, waitUntil: 'load' });
+    await state.page.waitForFunction(() => window.ssebench !== undefined, { timeout: limits.page_load_timeout_ms });
+  } catch (e) {
+    log(`reload failed (${oneLine(e.message)}): a new page`);
+    await state.page.close().catch(() => {});
+    await openPage(state);
   }
 }
 
@@ -298,6 +320,53 @@ function withTimeout(p, ms, what) {
   ]).finally(() => clearTimeout(timer));
 }
 
+// ---- CORS preflights (CDP's Network domain, only when asked) -------------------------------------
+// The Network domain costs: with it on, the browser process took about 40% more CPU and the
+// renderer 20% more for the same round of 6 sse streams (README.md, "Preflights"). So it is on
+// only in rounds that ask ("count_preflights": true) or with --count-preflights; elsewhere
+// preflights is null.
+
+function watchRequests(cdp) {
+  const log = { requests: [], preflights: [] };
+  const onRequest = (e) => {
+    if (e.initiator?.type === 'preflight') log.preflights.push(e.initiator.requestId);
+    else if (!e.request.url.startsWith(`${pageOrigin}/`)) log.requests.push({ id: e.requestId, url: e.request.url });
+  };
+  cdp.on('Network.requestWillBeSent', onRequest);
+  log.stop = () => cdp.off('Network.requestWillBeSent', onRequest);
+  return log;
+}
+
+/** Each stream's preflights: the browser's requests of one URL are the page's requests of that
+ *  URL in the order the page made them (a redirect-free page); requests the page did not make
+ *  (EventSource's reconnects) belong to the one stream that has that URL. */
+function attributePreflights(streams, log) {
+  const owner = new Map(); // CDP requestId → stream
+  const mine = new Map(); // url → [{ seq, stream }]
+  streams.forEach((s) => {
+    for (const r of s.request_log ?? []) {
+      if (!mine.has(r.url)) mine.set(r.url, []);
+      mine.get(r.url).push({ seq: r.seq, stream: s });
+    }
+  });
+  for (const list of mine.values()) list.sort((a, b) => a.seq - b.seq);
+  const taken = new Map();
+  for (const { id, url } of log.requests) {
+    const list = mine.get(url);
+    if (!list) continue;
+    const k = taken.get(url) ?? 0;
+    taken.set(url, k + 1);
+    if (k < list.length) owner.set(id, list[k].stream);
+    else if (list.every((x) => x.stream === list[0].stream)) owner.set(id, list[0].stream);
+  }
+  for (const s of streams) s.preflights = 0;
+  for (const id of log.preflights) {
+    const s = owner.get(id);
+    if (s) ++s.preflights;
+  }
+  for (const s of streams) delete s.request_log;
+}
+
 // ---- Rounds ------------------------------------------------------------------------------------------
 
 async function playRound(round) {
@@ -339,7 +408,13 @@ async function playRound(round) {
     b.onCrash = crashWatch;
   });
   crashed.catch(() => {});
+  const countPreflights = opts.countPreflights || round.count_preflights === true;
+  let requests = null;
   try {
+    if (countPreflights) {
+      requests = watchRequests(b.cdp);
+      await b.cdp.send('Network.enable');
+    }
     busy0 = await taskDurationMs(b);
     await Promise.race([
       withTimeout(
@@ -351,7 +426,7 @@ async function playRound(round) {
     ]);
     cpu1 = cpuSnapshot(processesOf(b.pid));
     busy1 = await taskDurationMs(b);
-    result = await Promise.race([b.page.evaluate(() => window.ssebench.result()), crashed]);
+    result = await Promise.race([b.page.evaluate((log) => window.ssebench.result(log), countPreflights), crashed]);
     if (b.pageErrors.length) reply.error = `the page threw: ${b.pageErrors[0]}`;
   } catch (e) {
     reply.error = b.crashed ?? oneLine(e.message);
@@ -360,20 +435,23 @@ async function playRound(round) {
       // A deadline or a page that threw: its streams so far, then a fresh page for the next round.
       try {
         result = await withTimeout(
-          b.page.evaluate((why) => window.ssebench.abort(why), reply.error),
+          b.page.evaluate((why, log) => window.ssebench.abort(why, log), reply.error, countPreflights),
           limits.abort_timeout_ms,
           'abort timed out',
         );
       } catch {}
       try {
-        await b.page.close();
-        await openPage(b);
+        await resetPage(b);
       } catch (e2) {
         b.crashed = `the page could not be reopened: ${oneLine(e2.message)}`;
       }
     }
   } finally {
     b.onCrash = null;
+    if (requests) {
+      requests.stop();
+      if (!b.crashed) await b.cdp.send('Network.disable').catch(() => {});
+    }
   }
   const cpu = cpuDelta(cpu0, cpu1);
   if (process.env.SSEBENCH_DRIVER_DEBUG) logThreads(cpu0, cpu1);
@@ -383,6 +461,7 @@ async function playRound(round) {
   reply.other_cpu_us = Math.round(cpu.other);
   if (busy0 !== null && busy1 !== null) reply.main_thread_busy_ms = busy1 - busy0;
   if (result) {
+    if (requests) attributePreflights(result.streams, requests);
     reply.streams = result.streams;
     reply.long_tasks = result.long_tasks;
     reply.long_tasks_ms = result.long_tasks_ms;

@@ -81,6 +81,31 @@ function nonstreamTranscript(api, body) {
   return out;
 }
 
+/** The Responses API's streaming event types (its API reference), for EventSource listeners. */
+const RESPONSES_EVENT_TYPES = [
+  'response.created', 'response.queued', 'response.in_progress', 'response.completed',
+  'response.failed', 'response.incomplete', 'response.output_item.added',
+  'response.output_item.done', 'response.content_part.added', 'response.content_part.done',
+  'response.output_text.delta', 'response.output_text.done', 'response.output_text.annotation.added',
+  'response.refusal.delta', 'response.refusal.done', 'response.function_call_arguments.delta',
+  'response.function_call_arguments.done', 'response.reasoning_summary_part.added',
+  'response.reasoning_summary_part.done', 'response.reasoning_summary_text.delta',
+  'response.reasoning_summary_text.done', 'response.reasoning_text.delta',
+  'response.reasoning_text.done', 'response.file_search_call.in_progress',
+  'response.file_search_call.searching', 'response.file_search_call.completed',
+  'response.web_search_call.in_progress', 'response.web_search_call.searching',
+  'response.web_search_call.completed', 'response.code_interpreter_call.in_progress',
+  'response.code_interpreter_call.interpreting', 'response.code_interpreter_call.completed',
+  'response.code_interpreter_call_code.delta', 'response.code_interpreter_call_code.done',
+  'response.image_generation_call.in_progress', 'response.image_generation_call.generating',
+  'response.image_generation_call.partial_image', 'response.image_generation_call.completed',
+  'response.mcp_call.in_progress', 'response.mcp_call.completed', 'response.mcp_call.failed',
+  'response.mcp_call_arguments.delta', 'response.mcp_call_arguments.done',
+  'response.mcp_list_tools.in_progress', 'response.mcp_list_tools.completed',
+  'response.mcp_list_tools.failed', 'response.custom_tool_call_input.delta',
+  'response.custom_tool_call_input.done', 'error',
+];
+
 /** A turn (ws frame, EventSource message) that ends its stream: chat's [DONE] or error chunk,
  *  the Responses API's response.completed / .failed / .incomplete or error event. */
 function endsTurn(api, data, obj) {
@@ -152,6 +177,8 @@ class SseParser {
 
 // ---- Streams ---------------------------------------------------------------------------------
 
+let requestSeq = 0; // the order of every request the page makes
+
 const errorText = (e) => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
 function newStream() {
@@ -161,12 +188,13 @@ function newStream() {
     first_byte: null,
     end: null,
     requests: 0,
-    preflights: 0,
+    preflights: null, // the driver counts them (CDP's Network domain) when asked
     events: 0,
     arrivals: [],
     error: null,
     // Page-side only (not in the reply):
     first: null, // { url, startRel } of the first request, matched to its Resource Timing entry
+    requestLog: [], // [{ url, seq }]: every request the page made, for the driver's preflight count
     cleanup: [], // what abort() must stop
   };
 }
@@ -182,6 +210,7 @@ async function request(s, url, init = {}) {
   const controller = new AbortController();
   s.cleanup.push(() => controller.abort());
   if (s.first === null) s.first = { url, startRel: performance.now() };
+  s.requestLog.push({ url, seq: requestSeq++ });
   ++s.requests;
   return fetch(url, { ...init, signal: controller.signal });
 }
@@ -349,6 +378,7 @@ async function eventSource(r, s) {
   await new Promise((resolve, reject) => {
     const url = `${r.base_url}${r.job_path}/${id}?stream=true${r.eventsource_query ?? ''}`;
     ++s.requests;
+    s.requestLog.push({ url, seq: requestSeq++ });
     const es = new EventSource(url);
     s.cleanup.push(() => es.close());
     es.onopen = () => {
@@ -356,7 +386,10 @@ async function eventSource(r, s) {
       s.eventsource_opens.push(t);
       if (s.eventsource_opens.length > 1) ++s.requests;
     };
-    es.onmessage = (ev) => {
+    const onMessage = (ev) => {
+      // An SSE event named "error" (the Responses API's) and EventSource's own error event
+      // (the connection ended) share a name: only the first is a MessageEvent.
+      if (!(ev instanceof MessageEvent)) return;
       const t = now();
       ++s.events;
       s.event_ids.push(ev.lastEventId);
@@ -373,6 +406,10 @@ async function eventSource(r, s) {
         reject(e);
       }
     };
+    // A Responses stream names its events (event: response.output_text.delta): EventSource
+    // hands those only to listeners of that name, never to onmessage.
+    es.onmessage = onMessage;
+    if (r.api === 'responses') for (const type of RESPONSES_EVENT_TYPES) es.addEventListener(type, onMessage);
     es.onerror = () => {
       // CONNECTING: the browser reconnects by itself (after retry); CLOSED: it gave up.
       if (es.readyState === EventSource.CLOSED) reject(new Error('EventSource failed (closed by the browser)'));
@@ -480,7 +517,7 @@ function takeTimings(streams) {
   }
 }
 
-function reply(s) {
+function reply(s, withLog) {
   const out = {
     t0: s.t0,
     dispatched: s.dispatched,
@@ -496,7 +533,7 @@ function reply(s) {
     out.eventsource_opens = s.eventsource_opens;
     out.event_ids = s.event_ids;
   }
-  if (s.requestUrls) out.request_urls = s.requestUrls;
+  if (withLog) out.request_log = s.requestLog;
   return out;
 }
 
@@ -538,20 +575,20 @@ async function playRound(r) {
 
 /** The finished round's reply (streams and long tasks), fetched apart so that the driver reads
  *  the processes' CPU between the round's end and this serialization. */
-function result() {
+function result(withLog = false) {
   const { streams, startRel } = current;
   takeTimings(streams);
   const mine = longTasks.filter((e) => e.startTime >= startRel);
   longTasks = [];
   return {
-    streams: streams.map(reply),
+    streams: streams.map((s) => reply(s, withLog)),
     long_tasks: mine.length,
     long_tasks_ms: mine.reduce((a, e) => a + e.duration, 0),
   };
 }
 
 /** Stops whatever the round still runs (a deadline); its streams so far, unfinished ones failed. */
-function abort(reason) {
+function abort(reason, withLog = false) {
   if (!current) return { streams: [], long_tasks: 0, long_tasks_ms: 0 };
   for (const s of current.streams) {
     for (const f of s.cleanup) {
@@ -561,7 +598,7 @@ function abort(reason) {
     }
     if (s.end === null && s.error === null) s.error = reason;
   }
-  return result();
+  return result(withLog);
 }
 
 window.ssebench = { playRound, result, abort, isolated: self.crossOriginIsolated };
