@@ -119,6 +119,7 @@ RoundResult parse_browser_reply(const std::string& line, const Expectation& expe
   const std::size_t content_events = expect.clock.content_offsets().size();
   std::optional<TimePoint> first, last;
   std::size_t preflights = 0;
+  bool preflights_counted = !streams->as_array().empty();
   for (const json::value& sv : streams->as_array()) {
     if (!sv.is_object()) throw std::runtime_error("a stream of the driver's reply is no object");
     const json::object& s = sv.as_object();
@@ -129,7 +130,10 @@ RoundResult parse_browser_reply(const std::string& line, const Expectation& expe
     r.end = at(s.if_contains("end"));
     r.requests = static_cast<std::size_t>(number_of(s.if_contains("requests")));
     r.events = static_cast<std::size_t>(number_of(s.if_contains("events")));
-    preflights += static_cast<std::size_t>(number_of(s.if_contains("preflights")));
+    // null unless the driver was asked to count them.
+    const json::value* p = s.if_contains("preflights");
+    preflights_counted = preflights_counted && p && !p->is_null();
+    preflights += static_cast<std::size_t>(number_of(p));
     std::vector<BrowserArrival> arrivals;
     if (const json::value* a = s.if_contains("arrivals"); a && a->is_array())
       for (const json::value& one : a->as_array()) {
@@ -173,6 +177,7 @@ RoundResult parse_browser_reply(const std::string& line, const Expectation& expe
       .main_thread_busy_ms = number_of(o.if_contains("main_thread_busy_ms")),
       .long_tasks = static_cast<std::size_t>(number_of(o.if_contains("long_tasks"))),
       .preflights = preflights,
+      .preflights_counted = preflights_counted,
   };
   out.client_cpu_us = b.renderer_cpu_us + b.network_cpu_us + b.browser_cpu_us;
   out.browser = b;

@@ -130,6 +130,7 @@ void CaseAggregate::add(const RoundResult& round) {
     browser_.main_thread_busy_ms += round.browser->main_thread_busy_ms;
     browser_.long_tasks += round.browser->long_tasks;
     browser_.preflights += round.browser->preflights;
+    preflight_rounds_ += round.browser->preflights_counted ? 1 : 0;
   }
   run_ += round.streams.size();
   for (const StreamRecord& s : round.streams) {
@@ -300,7 +301,10 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
     put("browser_main_thread_busy_ms_per_stream", browser_.main_thread_busy_ms / ran);
     put("browser_main_thread_busy_us_per_token", browser_.main_thread_busy_ms * 1000 / ran_tokens);
     put("browser_long_tasks", static_cast<double>(browser_.long_tasks));
-    put("browser_preflights_per_stream", static_cast<double>(browser_.preflights) / ran);
+    // Counted only on request (the driver's --count-preflights: DevTools' Network domain costs
+    // the browser CPU): no figure unless every round counted them.
+    if (preflight_rounds_ == browser_rounds_)
+      put("browser_preflights_per_stream", static_cast<double>(browser_.preflights) / ran);
   } else {
     // A total, not a ratio: any retransmit on loopback is a finding in itself.
     put("tcp_retransmits", static_cast<double>(tcp_.retransmits));

@@ -136,6 +136,7 @@ TEST(BrowserReply, BecomesARoundWithEveryFigure) {
   EXPECT_DOUBLE_EQ(r.client_cpu_us, 6000);  // renderer + network service + browser process
   ASSERT_TRUE(r.browser);
   EXPECT_EQ(r.browser->preflights, 1u);
+  EXPECT_TRUE(r.browser->preflights_counted);
   EXPECT_DOUBLE_EQ(r.browser->main_thread_busy_ms, 4.5);
 }
 

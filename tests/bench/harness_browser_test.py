@@ -132,8 +132,8 @@ elif mode == "run":
         # by EventSource: the other transports are skipped for it, with a line each.
         if len(cases) != 14:
             problems.append(f"{len(cases)} cases, want 14: {[c['name'] for c in cases]}")
-        if run.stderr.count("EventSource plays sse only, skipped") != 8:
-            problems.append("want 8 lines skipping the EventSource cases that are not sse")
+        if run.stderr.count("EventSource plays sse only, skipped") != 10:
+            problems.append("want 10 lines skipping the EventSource cases that are not sse")
         for c in cases:
             name, k = c["name"], c["counters"]
             if c["error"]:
@@ -151,8 +151,7 @@ elif mode == "run":
                       "browser_process_cpu_us_per_token", "client_cpu_us_per_token"):
                 if not k.get(n, 0) > 0:
                     problems.append(f"{name}: {n} = {k.get(n)}")
-            for n in ("browser_main_thread_busy_ms_per_stream", "browser_long_tasks",
-                      "browser_preflights_per_stream"):
+            for n in ("browser_main_thread_busy_ms_per_stream", "browser_long_tasks"):
                 if n not in k:
                     problems.append(f"{name}: no {n}")
             # The sum is the browser's client CPU.

@@ -174,6 +174,7 @@ struct BrowserRound {
   double main_thread_busy_ms = 0;  // the page's main thread (CDP Performance TaskDuration)
   std::size_t long_tasks = 0;      // tasks over 50 ms (PerformanceObserver 'longtask')
   std::size_t preflights = 0;      // CORS preflights (OPTIONS) the streams needed
+  bool preflights_counted = false;  // the driver counted them (costly: only on request)
 };
 
 /** What one round of C concurrent streams produced. */
@@ -234,7 +235,7 @@ class CaseAggregate {
   std::uint64_t server_plain_out_ = 0, server_plain_in_ = 0;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
   double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;
-  std::size_t browser_rounds_ = 0;
+  std::size_t browser_rounds_ = 0, preflight_rounds_ = 0;
   BrowserRound browser_;  // summed over the browser's rounds
 };
 
