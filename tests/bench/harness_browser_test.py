@@ -9,13 +9,17 @@ driver's packages (npm ci in bench/browser) are missing. Modes:
   the renderer and network service per token, main-thread busy time, the connection queue);
   bytes per token come from the server's counters; scripts/ssebench/figures.py has a row for
   every counter of the run.
+- tls: sse of 8 streams in cleartext (HTTP/1.1: h2c is skipped, browsers never speak it) and
+  over TLS (HTTP/2 by ALPN: HTTP/1.1 is skipped, browsers always offer h2), Chromium accepting
+  the run's throwaway certificate: both pass; over HTTP/2 the streams share one connection, so
+  the browser's queue (queue_ms p99) is well under the six-connection queue of HTTP/1.1.
 - missing: --client=browser with a Chromium that is not there ($SSEBENCH_CHROMIUM): exit 2,
   one line, before any case runs.
 - killed: Chromium SIGKILLed while the first case plays: that case fails with the browser's
   text, the next case runs and passes, the run exits 1, no Chromium is left behind.
 - driver: the same with the driver process (node) SIGKILLed: the harness starts it again for
   the next case, and the orphaned Chromium is not left behind either.
-Usage: harness_browser_test.py run|missing|killed|driver HARNESS_BINARY OUT_DIR"""
+Usage: harness_browser_test.py run|tls|missing|killed|driver HARNESS_BINARY OUT_DIR"""
 import os
 import re
 import shutil
@@ -181,6 +185,33 @@ elif mode == "run":
         problems.append("no Chromium process was seen under the harness")
     if watch.left():
         problems.append(f"Chromium processes left behind: {watch.left()}")
+elif mode == "tls":
+    out = os.path.join(out_dir, "harness_browser_tls.json")
+    run = subprocess.run(
+        [harness, "--client=browser", "--tls=off,on", "--http=1.1,2", "--cases=sse",
+         "--models=chat-gpt-4o-mini-text", "--concurrency=8", "--speed=4",
+         f"--benchmark_out={out}", "--benchmark_out_format=json"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300)
+    if run.returncode != 0:
+        problems.append(f"exit {run.returncode}: {run.stderr[-3000:]}")
+    else:
+        for why in ("h2c", "ALPN"):
+            if run.stderr.count(why) != 1:
+                problems.append(f"want one skip line saying {why}")
+        _context, cases = results.load(out)
+        by = {(c["tls"], c["http"]): c for c in cases}
+        if set(by) != {("off", "1.1"), ("on", "2")}:
+            problems.append(f"cases {[c['name'] for c in cases]}")
+        else:
+            for c in cases:
+                if c["error"]:
+                    problems.append(f"{c['name']}: failed: {c['error']}")
+            h1, h2 = (by[k]["counters"].get("queue_ms_p99") for k in (("off", "1.1"), ("on", "2")))
+            if h1 is None or h2 is None or not h2 < h1 / 2:
+                problems.append(f"queue p99 over HTTP/2 {h2} ms, over HTTP/1.1 {h1} ms: "
+                                "HTTP/2 should not queue")
+            if "tls_overhead_bytes_in_per_token" not in by[("on", "2")]["counters"]:
+                problems.append("no tls_overhead_bytes_in_per_token over TLS")
 elif mode in ("killed", "driver"):
     out = os.path.join(out_dir, f"harness_browser_{mode}.json")
     # Two cases, the first 2.8 s long (chat-gpt-4o-json at speed 1, no warm-up): Chromium is
