@@ -43,6 +43,7 @@ std::string CaseSpec::name() const {
   if (link != "none") s += fmt::format("/link:{}", link);
   if (tls != TlsMode::off) s += fmt::format("/tls:{}", to_string(tls));
   if (proxy != ProxyKind::none) s += fmt::format("/proxy:{}", to_string(proxy));
+  if (client != ClientKind::harness) s += fmt::format("/client:{}", to_string(client));
   return s;
 }
 
@@ -95,7 +96,7 @@ std::vector<JsonField> case_fields(const CaseSpec& c) {
       {"link", json_string(c.link)},
       {"tls", json_string(to_string(c.tls))},
       {"proxy", json_string(to_string(c.proxy))},
-      {"client", json_string(c.client)},
+      {"client", json_string(to_string(c.client))},
   };
 }
 
@@ -164,6 +165,26 @@ std::string unfit(Transport t, const Recording& recording) {
   return "";
 }
 
+/** Why a browser client cannot play `c` (its other dimensions set), or empty. */
+std::string browser_unfit(const CaseSpec& c, const HarnessConfig& config) {
+  const std::string_view who = to_string(c.client);
+  if (c.client == ClientKind::browser_eventsource && c.transport != Transport::sse)
+    return fmt::format("{}: EventSource plays sse only", who);
+  if (c.load != LoadKind::closed)
+    return fmt::format("{}: closed rounds only (no --rate, no --users)", who);
+  if (c.link != "none")
+    return fmt::format("{}: loopback only (the browser runs outside the link's namespaces)", who);
+  if (config.shard.count > 1) return fmt::format("{}: whole rounds only (no --shard)", who);
+  if (c.host_conns > 0)
+    return fmt::format("{}: no connection cap (the browser keeps its own six per origin)", who);
+  if (c.http == HttpVersion::http1_0) return fmt::format("{}: browsers do not speak HTTP/1.0", who);
+  if (c.transport != Transport::ws && c.http == HttpVersion::http2 && c.tls == TlsMode::off)
+    return fmt::format("{}: browsers never speak HTTP/2 in cleartext (h2c); --tls=on has it", who);
+  if (c.transport != Transport::ws && c.http == HttpVersion::http1_1 && c.tls != TlsMode::off)
+    return fmt::format("{}: over TLS browsers always offer h2 by ALPN: the http:2 case has it", who);
+  return "";
+}
+
 }  // namespace
 
 CaseList enumerate_cases(const HarnessConfig& config,
@@ -211,18 +232,27 @@ CaseList enumerate_cases(const HarnessConfig& config,
     }
   }
   // Links outermost: the whole list on each link in turn, so a run switches profile once a link;
-  // within a link, the whole list through each proxy, and through each in each TLS mode.
+  // within a link, the whole list through each proxy, through each in each TLS mode, and in each
+  // by each client.
   std::vector<CaseSpec> one_link = std::move(out.cases);
   out.cases.clear();
   for (const std::string& link : config.links)
     for (ProxyKind proxy : config.proxies)
       for (TlsMode tls : config.tls)
-        for (CaseSpec c : one_link) {
-          c.link = link;
-          c.proxy = proxy;
-          c.tls = tls;
-          out.cases.push_back(std::move(c));
-        }
+        for (ClientKind client : config.clients)
+          for (CaseSpec c : one_link) {
+            c.link = link;
+            c.proxy = proxy;
+            c.tls = tls;
+            c.client = client;
+            if (is_browser(client)) {
+              if (std::string why = browser_unfit(c, config); !why.empty()) {
+                out.skipped.push_back(fmt::format("{}: {}, skipped", c.name(), why));
+                continue;
+              }
+            }
+            out.cases.push_back(std::move(c));
+          }
   return out;
 }
 

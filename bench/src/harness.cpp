@@ -15,6 +15,7 @@
 #include <optional>
 #include <stdexcept>
 
+#include "ssebench/bench/browser_client.hpp"
 #include "ssebench/bench/cases.hpp"
 #include "ssebench/bench/engine.hpp"
 #include "ssebench/bench/harness_config.hpp"
@@ -50,7 +51,77 @@ struct Run {
   std::string link_lost_at;      // the case during which the emulator was found gone
   ProxyRun* proxies = nullptr;   // the run's proxies; null: none
   std::string proxy_lost_at;     // the first case a proxy was found gone in or before
+  /** The browser's driver, started before the first case when any is a browser case, kept
+   *  across cases; one that dies fails its case and is started again for the next. */
+  std::unique_ptr<BrowserClient> browser;
+  BrowserSetup browser_setup;
+  std::string browser_gone;  // why it could not be started again: the browser cases fail
 };
+
+/** The run's browser for the next case, started again when it was lost; null with `why` set
+ *  when it cannot be. */
+BrowserClient* browser_for_case(Run& run, std::string& why) {
+  if (run.browser && !run.browser->lost()) return run.browser.get();
+  if (!run.browser_gone.empty()) {
+    why = run.browser_gone;
+    return nullptr;
+  }
+  run.browser.reset();
+  try {
+    run.browser = std::make_unique<BrowserClient>(run.browser_setup);
+    fmt::print(stderr, "ssebench-bench: browser started again: Chromium {} (pid {})\n",
+               run.browser->chromium_version(), run.browser->browser_pid());
+    return run.browser.get();
+  } catch (const std::exception& e) {
+    run.browser_gone = fmt::format("the browser could not be started again: {}", e.what());
+    why = run.browser_gone;
+    return nullptr;
+  }
+}
+
+/**
+ * A browser round's bytes, which the page cannot see: the server's counts over the round (of
+ * every endpoint but /mock), shared evenly among its streams as HTTP bytes, and as the round's
+ * TCP payload: the plaintext in cleartext (HTTP is all the payload there), the TLS records under
+ * TLS; and the connections it accepted. Through a proxy these are the proxy's upstream
+ * connections.
+ */
+void add_server_bytes(RoundResult& round, const ServerStats& before, const ServerStats& after,
+                      bool tls) {
+  std::uint64_t out = after.h2_connection_bytes_out - before.h2_connection_bytes_out,
+                in = after.h2_connection_bytes_in - before.h2_connection_bytes_in, header_out = 0,
+                header_in = 0;
+  for (const auto& [name, e] : after.endpoints) {
+    if (name == "mock") continue;
+    const auto it = before.endpoints.find(name);
+    const EndpointStats b = it == before.endpoints.end() ? EndpointStats{} : it->second;
+    out += e.bytes_out - b.bytes_out;
+    in += e.bytes_in - b.bytes_in;
+    header_out += e.header_bytes_out - b.header_bytes_out;
+    header_in += e.header_bytes_in - b.header_bytes_in;
+  }
+  // Connections the server accepted, less the one the `after` request itself came on (each
+  // stats request is a connection of its own, accepted before it is answered).
+  const std::uint64_t accepted = after.connections_accepted - before.connections_accepted;
+  const std::uint64_t connections = accepted > 0 ? accepted - 1 : 0;
+  round.tcp.bytes_out = tls ? after.tls_wire_bytes_in - before.tls_wire_bytes_in : in;
+  round.tcp.bytes_in = tls ? after.tls_wire_bytes_out - before.tls_wire_bytes_out : out;
+  const std::size_t n = round.streams.size();
+  if (n == 0) return;
+  // The client's out is the server's in; the remainder of an uneven share goes to the first.
+  const auto share = [n](std::uint64_t total, std::size_t k) {
+    return total / n + (k == 0 ? total % n : 0);
+  };
+  for (std::size_t k = 0; k < n; ++k) {
+    StreamRecord& s = round.streams[k];
+    s.http_bytes_out = share(in, k);
+    s.http_bytes_in = share(out, k);
+    s.http_header_bytes_in = share(header_out, k);
+    s.body_bytes_out = share(in - std::min(in, header_in), k);
+    s.body_bytes_in = share(out - std::min(out, header_out), k);
+    s.connections = share(connections, k);
+  }
+}
 
 /**
  * The server's /mock/stats, asked from inside the server's namespace when there is a link: over
@@ -171,6 +242,14 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     const std::size_t waves = (spec.at_once() + spec.host_conns - 1) / spec.host_conns;
     cfg.deadline_factor *= static_cast<double>(waves);
   }
+  const bool in_browser = is_browser(spec.client);
+  if (in_browser && spec.http == HttpVersion::http1_1 && spec.transport != Transport::ws) {
+    // The browser's own six connections per origin over HTTP/1.1: the last of C streams
+    // starts about ceil(C / 6) - 1 whole streams late; its deadline allows for that.
+    constexpr std::size_t browser_conns_per_origin = 6;
+    cfg.deadline_factor *= static_cast<double>((spec.concurrency + browser_conns_per_origin - 1) /
+                                               browser_conns_per_origin);
+  }
   cfg.stop = &stop_requested;
   if (stop_requested.load()) {
     state.SkipWithError(std::string(not_run_marker).c_str());
@@ -229,7 +308,31 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     }
     cfg.base_url = proxy->url(spec.http == HttpVersion::http2, spec.tls != TlsMode::off);
   }
+  BrowserClient* browser = nullptr;
+  if (in_browser) {
+    std::string why;
+    browser = browser_for_case(run, why);
+    if (!browser) {
+      const std::string not_run = "not run: " + why;
+      ++run.cases_done;
+      ++run.cases_failed;
+      state.SkipWithError(not_run.c_str());
+      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
+                 not_run);
+      return;
+    }
+  }
   LoadRunner runner(hc.client_threads, hc.shard);
+  // A closed round by whichever client plays the case.
+  const auto play = [&](const ClientConfig& c, std::size_t streams) {
+    if (!browser) return runner.run_round(expect, spec.transport, c, streams);
+    return browser->run_round(
+        expect,
+        BrowserRoundSpec{.transport = spec.transport,
+                         .eventsource = spec.client == ClientKind::browser_eventsource,
+                         .concurrency = streams},
+        c, &stop_requested);
+  };
   const bool open = spec.load == LoadKind::open;
   const bool sessions = spec.load == LoadKind::users;
   const auto us = [](double s) { return std::chrono::microseconds(std::llround(s * 1e6)); };
@@ -262,7 +365,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     const std::size_t warm_streams =
         open || sessions ? 2 * hc.shard.count * runner.threads() : spec.concurrency;
     try {
-      w.add(runner.run_round(expect, spec.transport, warm, warm_streams));
+      w.add(play(warm, warm_streams));
       if (w.failed() > 0) failure = summarize_errors(w, "warm-up: ");
     } catch (const std::exception& e) {
       failure = fmt::format("warm-up: {}", e.what());
@@ -290,7 +393,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     try {
       round = open       ? runner.run_open(expect, spec.transport, cfg, load)
               : sessions ? runner.run_users(expect, spec.transport, cfg, user_load)
-                         : runner.run_round(expect, spec.transport, cfg, spec.concurrency);
+                         : play(cfg, spec.concurrency);
     } catch (const std::exception& e) {
       // A load the engine cannot run says why: the case fails, counted; the run goes on.
       failure = e.what();
@@ -306,6 +409,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
         s.lateness_us_p99 = after->lateness_us_p99;
         s.lateness_us_max = after->lateness_us_max;
         round.server = s;
+        if (round.browser) add_server_bytes(round, *before, *after, spec.tls != TlsMode::off);
       }
     }
     state.SetIterationTime(round.wall_s);
@@ -525,6 +629,32 @@ int harness_main(int argc, char** argv) {
                to_string(k), proxy_program(k), k == ProxyKind::haproxy ? "haproxy" : "nginx-light");
     return 2;
   }
+  // A browser client: Chromium and Node.js are there, before anything starts.
+  const bool any_browser =
+      std::any_of(config.clients.begin(), config.clients.end(), [](ClientKind k) {
+        return is_browser(k);
+      });
+  if (any_browser) {
+    const std::optional<std::string> node = find_program("node");
+    std::string missing;
+    if (::access(config.chromium.c_str(), X_OK) != 0)
+      missing = fmt::format(
+          "no Chromium at {} (Debian's package chromium; or --chromium=PATH, $SSEBENCH_CHROMIUM)",
+          config.chromium);
+    else if (!node)
+      missing = "node is not on PATH (Debian's package nodejs)";
+    else if (::access(built_browser_driver().c_str(), R_OK) != 0)
+      missing = fmt::format("no browser driver at {}", built_browser_driver());
+    if (!missing.empty()) {
+      fmt::print(stderr, "ssebench-bench: --client={}: {}\n",
+                 to_string(*std::find_if(config.clients.begin(), config.clients.end(),
+                                         [](ClientKind k) { return is_browser(k); })),
+                 missing);
+      return 2;
+    }
+    run->browser_setup = BrowserSetup{
+        .node = *node, .driver = built_browser_driver(), .chromium = config.chromium, .cert = ""};
+  }
   if (config.check_flags) return 0;  // every flag parsed, every recording named was found
 
   // A link (any but none): the emulator first, the server inside its server namespace next.
@@ -665,6 +795,27 @@ int harness_main(int argc, char** argv) {
       benchmark::AddCustomContext("proxies", desc);
     }
   }
+  // The browser, when a selected case is a browser's: started once, before any case runs.
+  if (std::any_of(cases.cases.begin(), cases.cases.end(), [&](const CaseSpec& spec) {
+        return is_browser(spec.client) && selected(filter, spec.name());
+      })) {
+    // Chromium accepts the run's throwaway certificate by its key (--cert: its SPKI hash).
+    if (tls_files) run->browser_setup.cert = tls_files->server_cert.string();
+    try {
+      run->browser = std::make_unique<BrowserClient>(run->browser_setup);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "ssebench-bench: --client=browser: {}\n", e.what());
+      return 2;
+    }
+    fmt::print(stderr,
+               "ssebench-bench: browser started: Chromium {} (pid {}, driver pid {}), page at {}\n",
+               run->browser->chromium_version(), run->browser->browser_pid(),
+               run->browser->driver_pid(), run->browser->page_origin());
+    benchmark::AddCustomContext("browser",
+                                fmt::format("Chromium {} headless, driven by {}",
+                                            run->browser->chromium_version(),
+                                            run->browser_setup.driver));
+  }
   // The registered lambdas refer to the cases: they live until the run ends.
   std::vector<std::unique_ptr<RegisteredCase>> registered;
   for (const CaseSpec& spec : cases.cases) {
@@ -703,6 +854,7 @@ int harness_main(int argc, char** argv) {
   run->results = &results;
   benchmark::RunSpecifiedBenchmarks(&results);
   benchmark::Shutdown();
+  run->browser.reset();  // Chromium closed before the server goes
   if (stop_requested.load()) {
     fmt::print(stderr, "ssebench-bench: interrupted ({}) after {} finished cases of {}{}\n",
                stop_signal_name(), run->cases_done - (run->interrupted ? 1 : 0), run->cases_total,

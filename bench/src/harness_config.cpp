@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -10,6 +11,29 @@
 #include "ssebench/bench/harness_link.hpp"
 
 namespace ssebench::bench {
+
+std::string_view to_string(ClientKind k) {
+  switch (k) {
+    case ClientKind::harness:
+      return "harness";
+    case ClientKind::browser:
+      return "browser";
+    case ClientKind::browser_eventsource:
+      return "browser-eventsource";
+  }
+  return "?";
+}
+
+std::optional<ClientKind> parse_client(std::string_view name) {
+  for (ClientKind k : {ClientKind::harness, ClientKind::browser, ClientKind::browser_eventsource})
+    if (to_string(k) == name) return k;
+  return std::nullopt;
+}
+
+std::string default_chromium() {
+  const char* env = std::getenv("SSEBENCH_CHROMIUM");
+  return env && *env ? env : "/usr/bin/chromium";
+}
 
 std::string built_server_binary() {
 #ifdef SSEBENCH_MOCK_SERVER
@@ -177,6 +201,14 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
       return *k;
     });
   });
+  p.value("client", [&](std::string_view v) {
+    c.clients = flags::list_of<ClientKind>("client", v, [](std::string_view name) {
+      const auto k = parse_client(name);
+      if (!k) throw flags::bad_value("client", name, "harness, browser or browser-eventsource");
+      return *k;
+    });
+  });
+  p.value("chromium", [&](std::string_view v) { c.chromium = v; });
   p.toggle("check-flags", [&] { c.check_flags = true; });
   p.value("rate", [&](std::string_view v) {
     c.rates =
@@ -235,6 +267,8 @@ std::string harness_help(const HarnessConfig& d) {
   for (TlsMode m : d.tls) tls.emplace_back(to_string(m));
   std::vector<std::string> proxies;
   for (ProxyKind k : d.proxies) proxies.emplace_back(to_string(k));
+  std::vector<std::string> clients;
+  for (ClientKind k : d.clients) clients.emplace_back(to_string(k));
   return fmt::format(
       "ssebench-bench [Google Benchmark flags] [flags]   (--name=VALUE or --name VALUE)\n"
       "  --server=URL             use a running server (default: start {} on port 0)\n"
@@ -276,6 +310,13 @@ std::string harness_help(const HarnessConfig& d) {
       "                           nginx (a plain proxy_pass, Debian's defaults), nginx-stream\n"
       "                           (tuned for streaming), haproxy (Debian's defaults); the run\n"
       "                           starts each on ports of its own beside the server\n"
+      "  --client=LIST            who plays the streams, every case by each (default {}):\n"
+      "                           harness (libcurl, Beast), browser (headless Chromium: fetch\n"
+      "                           streams, WebSocket, setTimeout polls; cases /client:browser),\n"
+      "                           browser-eventsource (sse by EventSource on the job's resume\n"
+      "                           endpoint); combinations a browser cannot play are skipped\n"
+      "  --chromium=PATH          Chromium for the browser clients (default {};\n"
+      "                           $SSEBENCH_CHROMIUM sets the default)\n"
       "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
@@ -296,7 +337,8 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), join(d.links), join(tls), join(proxies), to_string(d.arrival),
+      join(d.host_connections), join(d.links), join(tls), join(proxies), join(clients), d.chromium,
+      to_string(d.arrival),
       d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
       d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
 }

@@ -122,6 +122,16 @@ void CaseAggregate::add(const RoundResult& round) {
     lateness_p99_max_ = std::max(lateness_p99_max_, round.server->lateness_us_p99);
     lateness_max_ = std::max(lateness_max_, round.server->lateness_us_max);
   }
+  if (round.browser) {
+    ++browser_rounds_;
+    browser_.renderer_cpu_us += round.browser->renderer_cpu_us;
+    browser_.network_cpu_us += round.browser->network_cpu_us;
+    browser_.browser_cpu_us += round.browser->browser_cpu_us;
+    browser_.main_thread_busy_ms += round.browser->main_thread_busy_ms;
+    browser_.long_tasks += round.browser->long_tasks;
+    browser_.preflights += round.browser->preflights;
+    preflight_rounds_ += round.browser->preflights_counted ? 1 : 0;
+  }
   run_ += round.streams.size();
   for (const StreamRecord& s : round.streams) {
     if (!s.counted) continue;
@@ -239,12 +249,15 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   per("http_header_bytes_in", static_cast<double>(http_header_in_));
   per_run("tcp_payload_bytes_out", static_cast<double>(tcp_.bytes_out));
   per_run("tcp_payload_bytes_in", static_cast<double>(tcp_.bytes_in));
-  per_run("segments_out", static_cast<double>(tcp_.segs_out));
-  per_run("segments_in", static_cast<double>(tcp_.segs_in));
-  per_run("wire_bytes_out",
-          static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
-  per_run("wire_bytes_in",
-          static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  // A browser's sockets are out of reach: its payload is the server's count, its segments unknown.
+  if (browser_rounds_ == 0) {
+    per_run("segments_out", static_cast<double>(tcp_.segs_out));
+    per_run("segments_in", static_cast<double>(tcp_.segs_in));
+    per_run("wire_bytes_out",
+            static_cast<double>(tcp_.bytes_out + wire_header_bytes_per_segment * tcp_.segs_out));
+    per_run("wire_bytes_in",
+            static_cast<double>(tcp_.bytes_in + wire_header_bytes_per_segment * tcp_.segs_in));
+  }
   // What is not body in the TCP payload: request lines or HEADERS frames, header fields (HPACK
   // over HTTP/2), chunk framing or DATA frame headers, and HTTP/2's connection frames.
   const double reqs = static_cast<double>(std::max<std::size_t>(requests_, 1));
@@ -263,8 +276,10 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
   if (tls_) {
     // Handshakes happen where connections open: with keep-alive the warm-up opens them, and the
     // measured rounds have none (ws opens one per connection of turns).
+    // A browser's handshakes are out of reach (it reports none): no handshake figure then.
     const std::optional<Summary> hs = stats("tls_handshake_ms", handshake_, false);
-    put("tls_handshakes_per_stream", static_cast<double>(handshake_.size()) / n);
+    if (browser_rounds_ == 0)
+      put("tls_handshakes_per_stream", static_cast<double>(handshake_.size()) / n);
     if (!handshake_.empty())
       put("tls_resumed_share",
           static_cast<double>(resumed_) / static_cast<double>(handshake_.size()));
@@ -278,8 +293,22 @@ std::vector<std::pair<std::string, double>> CaseAggregate::counters() const {
           (static_cast<double>(tcp_.bytes_out) - static_cast<double>(server_plain_in_)) / tokens);
     }
   }
-  // A total, not a ratio: any retransmit on loopback is a finding in itself.
-  put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
+  if (browser_rounds_ > 0) {
+    // client_cpu_us is their sum; apart, where a browser spends it.
+    per_run("browser_renderer_cpu_us", browser_.renderer_cpu_us);
+    per_run("browser_network_cpu_us", browser_.network_cpu_us);
+    per_run("browser_process_cpu_us", browser_.browser_cpu_us);
+    put("browser_main_thread_busy_ms_per_stream", browser_.main_thread_busy_ms / ran);
+    put("browser_main_thread_busy_us_per_token", browser_.main_thread_busy_ms * 1000 / ran_tokens);
+    put("browser_long_tasks", static_cast<double>(browser_.long_tasks));
+    // Counted only on request (the driver's --count-preflights: DevTools' Network domain costs
+    // the browser CPU): no figure unless every round counted them.
+    if (preflight_rounds_ == browser_rounds_)
+      put("browser_preflights_per_stream", static_cast<double>(browser_.preflights) / ran);
+  } else {
+    // A total, not a ratio: any retransmit on loopback is a finding in itself.
+    put("tcp_retransmits", static_cast<double>(tcp_.retransmits));
+  }
   put("round_wall_s_mean", wall_s_ / static_cast<double>(std::max<std::size_t>(rounds_, 1)));
   return c;
 }

@@ -208,6 +208,12 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
     s.h2_connection_bytes_in = static_cast<std::uint64_t>(number(h->as_object(), "in"));
     s.h2_connection_bytes_out = static_cast<std::uint64_t>(number(h->as_object(), "out"));
   }
+  s.connections_accepted = static_cast<std::uint64_t>(number(o, "connections_accepted"));
+  if (const json::value* t = o.if_contains("tls"); t && t->is_object())
+    if (const json::value* w = t->as_object().if_contains("wire_bytes"); w && w->is_object()) {
+      s.tls_wire_bytes_in = static_cast<std::uint64_t>(number(w->as_object(), "in"));
+      s.tls_wire_bytes_out = static_cast<std::uint64_t>(number(w->as_object(), "out"));
+    }
   if (const json::value* e = o.if_contains("endpoints"); e && e->is_object()) {
     for (const auto& [name, value] : e->as_object()) {
       if (!value.is_object()) continue;

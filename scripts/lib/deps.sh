@@ -7,8 +7,12 @@ ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev li
   libgtest-dev libgmock-dev libbenchmark-dev libnghttp2-dev libssl-dev python3 python3-yaml)
 # The tests draw the charts too (tests/scripts/charts_test.py): matplotlib is a test need as well.
 ssebench_test_packages=(python3-matplotlib iputils-ping iproute2 tshark openssl  # ping, ip netns: tests/link; tshark: crosscheck --link; openssl: crosscheck --tls's certificates
-  nginx-light haproxy)  # --proxy: the reverse proxies the run starts (tests/bench/harness_proxy_test.py)
+  nginx-light haproxy  # --proxy: the reverse proxies the run starts (tests/bench/harness_proxy_test.py)
+  chromium)  # --client=browser: headless Chromium (tests/bench/harness_browser_test.py, tests/browser)
 ssebench_bench_packages=(python3-matplotlib iproute2 nginx-light haproxy)
+# --client=browser (scripts/bench installs these only when a browser client is asked for):
+# Chromium, and Node.js for its driver (bench/browser, npm ci from its lock file).
+ssebench_browser_packages=(chromium)
 # The fuzz preset (fuzz/README.md; .ci/run builds it): clang++ 14 and its libFuzzer runtime.
 ssebench_fuzz_packages=(clang libclang-rt-14-dev)
 # scripts/scale: wrk drives the poll endpoint and nginx, the static-file reference for it.
@@ -46,8 +50,9 @@ ssebench_require_node() {
   ssebench_require nodejs npm
 }
 
-# ssebench_npm_install DIR: the tests' Node.js packages (the official openai client), from the
-# lock file, only when node_modules is missing or older than the lock.
+# ssebench_npm_install DIR: Node.js packages from DIR's lock file (tests/compat: the official
+# openai client; bench/browser: puppeteer-core for the browser driver), only when node_modules
+# is missing or older than the lock.
 ssebench_npm_install() {
   local dir=$1
   if [ ! -d "$dir/node_modules" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules" ]; then

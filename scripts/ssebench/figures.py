@@ -222,6 +222,27 @@ _row("proxy_rss_bytes_peak", "B", True, MACHINE, MAX, fmt="{:.0f}",
 _row("proxy_rss_bytes_per_stream", "B", True, MACHINE, MAX, fmt="{:.0f}",
      label="proxy RSS per held stream, B", only_in=_PROXY)
 
+# The browser's own figures over the case's measured rounds (--client=browser cases only;
+# bench/src/browser_client.cpp): CPU (user + sys, /proc) of its processes, whose sum is the case's
+# client_cpu_us; its page's main thread (CDP's TaskDuration), long tasks, CORS preflights. The
+# browser's connection queue is queue_ms (Resource Timing's requestStart - t0); its bytes are the
+# server's counts, and it has no segment or wire_bytes figures (its sockets are out of reach).
+_BROWSER = "--client=browser cases (BenchHarness.Browser_run checks them)"
+for _p, _what in (("renderer", "renderer"), ("network", "network service"),
+                  ("process", "browser process")):
+    for _s in ("per_stream", "per_token"):
+        _row(f"browser_{_p}_cpu_us_{_s}", "µs", True, MACHINE, MEAN_RUN,
+             floor=2.0 if _s == "per_token" else None, fmt="{:.1f}",
+             label=f"browser {_what} CPU µs per {_s.split('_')[1]}", only_in=_BROWSER)
+_row("browser_main_thread_busy_ms_per_stream", "ms", True, MACHINE, MEAN_RUN, fmt="{:.2f}",
+     label="browser main thread busy per stream, ms", only_in=_BROWSER)
+_row("browser_main_thread_busy_us_per_token", "µs", True, MACHINE, MEAN_RUN, fmt="{:.1f}",
+     label="browser main thread busy per token, µs", only_in=_BROWSER)
+_row("browser_long_tasks", "", True, MACHINE, SUM, fmt="{:.0f}",
+     label="browser long tasks (over 50 ms)", only_in=_BROWSER)
+_row("browser_preflights_per_stream", "", True, PROTOCOL, MEAN_RUN, fmt="{:.2f}",
+     label="CORS preflights per stream", only_in=_BROWSER)
+
 # Settings of the run the harness writes as counters (the case's dimensions are fields).
 _row("speed", "", None, SETTING, SAME, fmt="{:g}", label="replay speed")
 _row("duration_s", "s", None, SETTING, SAME, fmt="{:g}", label="duration, s")

@@ -104,7 +104,7 @@ TEST(Cases, TheRecordHoldsWhatTheNameSays) {
   EXPECT_EQ(s.link, "none");
   EXPECT_EQ(s.tls, TlsMode::off);
   EXPECT_EQ(s.proxy, ProxyKind::none);
-  EXPECT_EQ(s.client, "harness");
+  EXPECT_EQ(s.client, ClientKind::harness);
 }
 
 TEST(Cases, LinksAreTheOutermostLoopAndNamedUnlessNone) {
@@ -183,6 +183,77 @@ TEST(Cases, ProxiesAreInsideTheLinkLoopAndNamedUnlessNone) {
         ASSERT_NE(f, fields.end());
         EXPECT_EQ(f->json, proxy == ProxyKind::none ? "\"none\"" : "\"nginx-stream\"");
       }
+}
+
+TEST(Cases, ClientsLoopInsideTlsOutsideTransportsAndNameTheBrowser) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::poll};
+  c.clients = {ClientKind::harness, ClientKind::browser, ClientKind::browser_eventsource};
+  const CaseList list = enumerate(c, {&a});
+  EXPECT_EQ(names(list), (std::vector<std::string>{
+                             "sse/a/c:2",
+                             "poll/a/c:2/interval_ms:50/shape:delta",
+                             "sse/a/c:2/client:browser",
+                             "poll/a/c:2/interval_ms:50/shape:delta/client:browser",
+                             "sse/a/c:2/client:browser-eventsource",
+                         }));
+  // EventSource plays sse only: poll under it is skipped, with why.
+  ASSERT_EQ(list.skipped.size(), 1u);
+  EXPECT_EQ(list.skipped[0],
+            "poll/a/c:2/interval_ms:50/shape:delta/client:browser-eventsource: "
+            "browser-eventsource: EventSource plays sse only, skipped");
+  const std::vector<JsonField> fields = case_fields(list.cases[2]);
+  EXPECT_EQ(fields.back(), (JsonField{"client", "\"browser\""}));
+  EXPECT_EQ(case_fields(list.cases[4]).back(), (JsonField{"client", "\"browser-eventsource\""}));
+}
+
+TEST(Cases, WhatABrowserCannotPlayIsSkippedWithOneLineEach) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  c.concurrency = {10};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  c.host_connections = {0, 6};
+  c.tls = {TlsMode::off, TlsMode::on};
+  c.clients = {ClientKind::browser};
+  const CaseList list = enumerate(c, {&a});
+  // Cleartext: HTTP/1.1 uncapped; TLS: HTTP/2 (by ALPN); ws over its upgrade in both.
+  EXPECT_EQ(names(list), (std::vector<std::string>{
+                             "sse/a/c:10/client:browser",
+                             "ws/a/c:10/client:browser",
+                             "sse/a/c:10/http:2/tls:on/client:browser",
+                             "ws/a/c:10/tls:on/client:browser",
+                         }));
+  const auto skipped_with = [&](std::string_view name, std::string_view why) {
+    return std::any_of(list.skipped.begin(), list.skipped.end(), [&](const std::string& s) {
+      return s.starts_with(name) && s.find(why) != std::string::npos;
+    });
+  };
+  EXPECT_TRUE(skipped_with("sse/a/c:10/http:2/client:browser", "h2c"));
+  EXPECT_TRUE(skipped_with("sse/a/c:10/host_conns:6/client:browser", "its own six"));
+  EXPECT_TRUE(skipped_with("sse/a/c:10/tls:on/client:browser", "ALPN"));
+  EXPECT_EQ(list.skipped.size(), 4u);  // and host_conns:6 over TLS
+}
+
+TEST(Cases, ABrowserPlaysClosedRoundsOnLoopbackOnly) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.clients = {ClientKind::browser};
+  c.rates = {5};
+  c.users = {3};
+  CaseList list = enumerate(c, {&a});
+  EXPECT_TRUE(list.cases.empty());
+  ASSERT_EQ(list.skipped.size(), 2u);
+  EXPECT_NE(list.skipped[0].find("closed rounds only"), std::string::npos);
+  c = one_of_each();
+  c.clients = {ClientKind::harness, ClientKind::browser};
+  c.links = {"none", "3g"};
+  list = enumerate(c, {&a});
+  EXPECT_EQ(names(list), (std::vector<std::string>{"sse/a/c:2", "sse/a/c:2/client:browser",
+                                                   "sse/a/c:2/link:3g"}));
+  ASSERT_EQ(list.skipped.size(), 1u);
+  EXPECT_NE(list.skipped[0].find("loopback only"), std::string::npos);
 }
 
 TEST(Cases, LongPollRunsTheCursorShapesOnlyAndIsSkippedWithoutOne) {

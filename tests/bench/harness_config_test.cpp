@@ -163,6 +163,19 @@ TEST(HarnessConfig, ProxiesAreACaseDimensionNoneByDefault) {
   EXPECT_NE(harness_help(HarnessConfig{}).find("--proxy=LIST"), std::string::npos);
 }
 
+TEST(HarnessConfig, ClientsAreACaseDimensionHarnessByDefault) {
+  EXPECT_EQ(parse({}).clients, (std::vector<ClientKind>{ClientKind::harness}));
+  EXPECT_EQ(parse({"--client=harness,browser,browser-eventsource"}).clients,
+            (std::vector<ClientKind>{ClientKind::harness, ClientKind::browser,
+                                     ClientKind::browser_eventsource}));
+  for (ClientKind k : {ClientKind::harness, ClientKind::browser, ClientKind::browser_eventsource})
+    EXPECT_EQ(parse_client(to_string(k)), k);
+  EXPECT_EQ(error_of({"--client=chrome"}),
+            "bad value 'chrome' for --client: harness, browser or browser-eventsource");
+  EXPECT_EQ(parse({"--chromium=/opt/chromium"}).chromium, "/opt/chromium");
+  EXPECT_NE(harness_help(HarnessConfig{}).find("--client=LIST"), std::string::npos);
+}
+
 TEST(HarnessConfig, FlagsThatMustAgree) {
   EXPECT_EQ(error_of({"--duration=1", "--warmup-s=0.5", "--cooldown-s=0.5"}),
             "--duration must exceed --warmup-s + --cooldown-s");

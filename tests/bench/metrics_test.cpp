@@ -214,6 +214,41 @@ TEST(CaseAggregate, HeaderBytesAreTheTcpPayloadLessTheBodies) {
   EXPECT_DOUBLE_EQ(counter(agg, "header_share_out"), 200.0 / 240);
 }
 
+TEST(CaseAggregate, ABrowsersRoundsHaveItsCountersAndNoSegments) {
+  const std::vector<microseconds> offsets{microseconds(0)};
+  CaseAggregate agg(offsets, 10, 1.0);
+  const auto has = [&](std::string_view name) {
+    for (const auto& [n, v] : agg.counters())
+      if (n == name) return true;
+    return false;
+  };
+  RoundResult r;
+  StreamRecord s;
+  s.content.push_back({TimePoint{} + milliseconds(1), 0});
+  r.streams = {s, s};
+  r.tcp = {.bytes_out = 400, .bytes_in = 4000};  // the server's counts: no segments
+  r.client_cpu_us = 600;
+  r.browser = BrowserRound{.renderer_cpu_us = 300,
+                           .network_cpu_us = 200,
+                           .browser_cpu_us = 100,
+                           .main_thread_busy_ms = 4,
+                           .long_tasks = 1};
+  agg.add(r);
+  agg.add(r);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_renderer_cpu_us_per_token"), 600.0 / 40);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_network_cpu_us_per_stream"), 100);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_process_cpu_us_per_stream"), 50);
+  EXPECT_DOUBLE_EQ(counter(agg, "client_cpu_us_per_token"), 1200.0 / 40);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_main_thread_busy_ms_per_stream"), 2);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_main_thread_busy_us_per_token"), 200);
+  EXPECT_DOUBLE_EQ(counter(agg, "browser_long_tasks"), 2);
+  EXPECT_DOUBLE_EQ(counter(agg, "tcp_payload_bytes_in_per_token"), 200);
+  // What a browser cannot tell: segments, wire bytes, retransmits; preflights unless counted.
+  for (std::string_view name : {"segments_in_per_stream", "wire_bytes_in_per_token",
+                                "tcp_retransmits", "browser_preflights_per_stream"})
+    EXPECT_FALSE(has(name)) << name;
+}
+
 TEST(ErrorKind, Names) {
   EXPECT_EQ(to_string(ErrorKind::text_mismatch), "text_mismatch");
   EXPECT_EQ(to_string(ErrorKind::missing_events), "missing_events");

@@ -236,6 +236,7 @@ TEST(Server, CorsPreflightAndHeadersForAllowedOrigins) {
       c.roundtrip("POST", "/v1/chat/completions", body_for("tiny", R"(,"stream":true)"),
                   {{"origin", "http://localhost:3000"}});
   EXPECT_EQ(stream.header("access-control-allow-origin"), "*");
+  EXPECT_EQ(stream.header("timing-allow-origin"), "*");  // Resource Timing for browser clients
   EXPECT_EQ(stream.body, all_bytes(rec("tiny")));
   EXPECT_FALSE(c.roundtrip("GET", "/v1/models").header("access-control-allow-origin"));
   EXPECT_EQ(c.roundtrip("OPTIONS", "/v2/nothing").status, 404);
@@ -251,6 +252,7 @@ TEST(Server, CorsNamedOriginsOnly) {
   const Response ok = c.roundtrip("GET", "/v1/models", "", {{"origin", "https://app.example"}});
   EXPECT_EQ(ok.header("access-control-allow-origin"), "https://app.example");
   EXPECT_EQ(ok.header("vary"), "Origin");
+  EXPECT_EQ(ok.header("timing-allow-origin"), "https://app.example");
   const Response other = c.roundtrip("GET", "/v1/models", "", {{"origin", "https://evil.example"}});
   EXPECT_EQ(other.status, 200);
   EXPECT_FALSE(other.header("access-control-allow-origin"));
@@ -953,16 +955,70 @@ TEST(Server, JobResumesAsSseAfterTheGivenEvent) {
   const Response r = c.roundtrip("GET", chat_jobs + id + "?stream=true&starting_after=1");
   ASSERT_EQ(r.status, 200);
   ASSERT_TRUE(r.chunked);
-  // job events 2 and 3, then [DONE]; the recorded chunk id is replaced by the job's
-  std::string want = all_bytes(rec("tiny"), 2);
+  // job events 2 and 3, each after its SSE id (its job event number), then [DONE] (no id: it is
+  // no job event); the recorded chunk id is replaced by the job's
+  const Recording& tiny = rec("tiny");
+  std::string want =
+      "id: 2\n" + tiny.events[2].bytes + "id: 3\n" + tiny.events[3].bytes + tiny.events[4].bytes;
   for (std::size_t at; (at = want.find("chatcmpl-test")) != std::string::npos;)
     want.replace(at, std::string_view("chatcmpl-test").size(), id);
   EXPECT_EQ(r.body, want);
   const Response all = c.roundtrip("GET", chat_jobs + id + "?stream=true");
   EXPECT_EQ(all.body.find("chatcmpl-test"), std::string::npos);
   EXPECT_NE(all.body.find(id), std::string::npos);
-  EXPECT_EQ(all.body.size(), all_bytes(rec("tiny")).size() +
+  EXPECT_EQ(all.body.size(), all_bytes(tiny).size() + 4 * std::string_view("id: N\n").size() +
                                  4 * (id.size() - std::string_view("chatcmpl-test").size()));
+}
+
+// EventSource on the resume stream (ssebench extensions for browsers): Last-Event-ID resumes,
+// retry_ms sends `retry:` first, drop_after ends the stream after K events.
+TEST(Server, JobResumeStreamServesEventSource) {
+  Client c(port());
+  const std::string id = create_job(c, "tiny", "0");  // done at once: every event is due
+  const auto ids_of = [](const std::string& body) {
+    std::vector<std::string> ids;
+    for (std::size_t at = 0; (at = body.find("id: ", at)) != std::string::npos; at += 4)
+      ids.push_back(body.substr(at + 4, body.find('\n', at) - at - 4));
+    return ids;
+  };
+  // Last-Event-ID wins over the URL's starting_after, which a reconnecting browser repeats.
+  const Response resumed = c.roundtrip("GET", chat_jobs + id + "?stream=true&starting_after=0", "",
+                                       {{"last-event-id", "2"}});
+  ASSERT_EQ(resumed.status, 200);
+  EXPECT_EQ(ids_of(resumed.body), (std::vector<std::string>{"3"}));
+  EXPECT_TRUE(resumed.body.ends_with("data: [DONE]\n\n"));
+  // retry: once, before the first event's id; drop_after=2: two events, then the stream ends.
+  const Response dropped =
+      c.roundtrip("GET", chat_jobs + id + "?stream=true&retry_ms=250&drop_after=2");
+  ASSERT_EQ(dropped.status, 200);
+  EXPECT_TRUE(dropped.body.starts_with("retry: 250\nid: 0\n"));
+  EXPECT_EQ(dropped.body.find("retry:", 1), std::string::npos);
+  EXPECT_EQ(ids_of(dropped.body), (std::vector<std::string>{"0", "1"}));
+  EXPECT_EQ(dropped.body.find("[DONE]"), std::string::npos);
+  // The next connection picks up after the last id, as EventSource does.
+  const Response rest =
+      c.roundtrip("GET", chat_jobs + id + "?stream=true&retry_ms=250&drop_after=2", "",
+                  {{"last-event-id", "1"}});
+  EXPECT_TRUE(rest.body.starts_with("retry: 250\nid: 2\n"));
+  EXPECT_EQ(ids_of(rest.body), (std::vector<std::string>{"2", "3"}));
+  // Bad values are OpenAI-shaped 400s naming the parameter.
+  for (const auto& [query, param] :
+       std::vector<std::pair<std::string, std::string>>{{"&retry_ms=-1", "retry_ms"},
+                                                        {"&drop_after=0", "drop_after"},
+                                                        {"&drop_after=x", "drop_after"}}) {
+    const Response bad = c.roundtrip("GET", chat_jobs + id + "?stream=true" + query);
+    EXPECT_EQ(bad.status, 400) << query;
+    EXPECT_EQ(bad.json().at("error").at("param"), param.c_str()) << query;
+  }
+  const Response bad_id =
+      c.roundtrip("GET", chat_jobs + id + "?stream=true", "", {{"last-event-id", "abc"}});
+  EXPECT_EQ(bad_id.status, 400);
+  EXPECT_EQ(bad_id.json().at("error").at("param"), "Last-Event-ID");
+  // A POST stream is the recording's bytes: no id, no retry.
+  const Response post =
+      c.roundtrip("POST", "/v1/chat/completions", body_for("tiny", R"(,"stream":true)"),
+                  {{"x-ssebench-speed", "0"}});
+  EXPECT_EQ(post.body, all_bytes(rec("tiny")));
 }
 
 TEST(Server, BackgroundAndStreamStreamTheJobFromItsStart) {

@@ -208,6 +208,21 @@ TEST(WsSession, TheUpgradesSpeedHoldsForEveryTurn) {
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
 }
 
+TEST(WsSession, TheSpeedInTheUpgradesQueryStandsForTheHeader) {
+  // A browser's WebSocket cannot send headers: ?x-ssebench-speed=0 (an ssebench extension).
+  const Recording& r = rec("responses-gpt-5.1-codex-max-4");
+  WsClient c(WsEnvironment::small_->port(), "/v1/responses?x-ssebench-speed=0");
+  const auto t0 = std::chrono::steady_clock::now();
+  c.send(R"({"type":"response.create","model":"responses-gpt-5.1-codex-max-4"})");
+  EXPECT_EQ(read_turn(c, payloads(r).size()), payloads(r));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  WsClient bad(WsEnvironment::small_->port(), "/v1/responses?a=1&x-ssebench-speed=fast");
+  bad.send(R"({"type":"response.create","model":"responses-gpt-5.1-codex-max-4"})");
+  const json::value e = json::parse(bad.read());
+  EXPECT_EQ(e.at("type"), "error");
+  EXPECT_EQ(e.at("status"), 400);
+}
+
 TEST(WsSession, AMessageSentWithTheUpgradeIsNotLost) {
   // Against RFC 6455 (a client waits for the 101), but its bytes are on the socket already.
   const std::string message =

@@ -25,6 +25,8 @@ Outcome retrieve(const Call& call, Api api) {
   PollShape shape = PollShape::openai;
   std::optional<std::uint64_t> after;
   std::optional<std::uint64_t> wait_ms;
+  std::optional<std::uint64_t> retry_ms;
+  std::optional<std::uint64_t> drop_after;
   bool stream = false;
   if (const auto s = q.get("shape")) {
     const auto parsed = parse_poll_shape(*s);
@@ -43,14 +45,43 @@ Outcome retrieve(const Call& call, Api api) {
     if (*s != "true" && *s != "false") return bad_query(call, "stream", *s, "true or false");
     stream = *s == "true";
   }
+  // EventSource on the resume stream (ssebench extensions): how long it waits before it
+  // reconnects, and a stream that ends after K events so that a test can watch it reconnect.
+  if (const auto s = q.get("retry_ms")) {
+    retry_ms = parse_u64(*s);
+    if (!retry_ms) return bad_query(call, "retry_ms", *s, "a non-negative integer");
+  }
+  if (const auto s = q.get("drop_after")) {
+    drop_after = parse_u64(*s);
+    if (!drop_after || *drop_after == 0)
+      return bad_query(call, "drop_after", *s, "a positive integer");
+  }
+  // A reconnecting EventSource sends the last id it saw: it says where to resume, and wins over
+  // the URL's starting_after (which the browser repeats unchanged).
+  std::optional<std::uint64_t> last_event_id;
+  if (const auto it = call.req.find("last-event-id");
+      it != call.req.end() && !it->value().empty()) {
+    last_event_id = parse_u64(it->value());
+    if (!last_event_id)
+      return error_answer(call, http::status::bad_request,
+                          fmt::format("Invalid Last-Event-ID '{}': expected a job event number.",
+                                      std::string_view(it->value())),
+                          "invalid_request_error", "Last-Event-ID", "invalid_value");
+  }
   const auto job = find_job(call);
   if (!job || job->api() != api) return job_not_found(call, api);
   const Replay& replay = *job->replay;
 
   if (stream) {
-    // Resume: the job's events after `after` (all without it), [DONE] included, at its pace.
-    return {call.endpoint, replay_stream(call, replay, job->start, job->speed,
-                                         replay.clock.resume_index(after), false, job)};
+    // Resume: the job's events after `after` (all without it), [DONE] included, at its pace;
+    // each job event with its number as the SSE id.
+    if (last_event_id) after = last_event_id;
+    StreamPlan plan = replay_stream(call, replay, job->start, job->speed,
+                                    replay.clock.resume_index(after), false, job);
+    plan.event_ids = true;
+    plan.retry_ms = retry_ms;
+    plan.drop_after = drop_after;
+    return {call.endpoint, std::move(plan)};
   }
   if (wait_ms && *wait_ms > 0) {
     if (!has_cursor(shape))

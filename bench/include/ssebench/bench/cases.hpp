@@ -40,14 +40,13 @@ struct CaseSpec {
   std::string link = "none";                // the link profile (harness_link.hpp); none = loopback
   TlsMode tls = TlsMode::off;               // TLS towards the server, and its session resumption
   ProxyKind proxy = ProxyKind::none;        // the reverse proxy (proxy.hpp) between them
-  // The dimensions coming next, fixed today.
-  std::string_view client = "harness";
+  ClientKind client = ClientKind::harness;  // who plays the streams (harness_config.hpp)
 
   /**
    * "TRANSPORT/RECORDING/LOAD[/interval_ms:I][/shape:S][/http:2][/turns:N][/host_conns:N]
-   * [/link:L][/tls:T][/proxy:P]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the parts at
-   * their plain value (HTTP/1.1, one turn, no cap, link none, tls off, proxy none) are left out, so
-   * plain cases keep the names they always had.
+   * [/link:L][/tls:T][/proxy:P][/client:K]", LOAD being c:C, rate:R[/max_conc:M] or users:N; the
+   * parts at their plain value (HTTP/1.1, one turn, no cap, link none, tls off, proxy none, client
+   * harness) are left out, so plain cases keep the names they always had.
    */
   std::string name() const;
   /** Streams at once that a connection cap can hold back: closed C, open the cap (0 = none),
@@ -82,8 +81,12 @@ struct CaseList {
  * shape (poll every listed shape, long-poll the cursor ones) and variant (the libcurl transports
  * each HTTP version and, over HTTP/1.1, each host cap below the load; ws each number of turns).
  * rest needs the recording's successful stream:false answer, the others its streamed events.
- * Within a link, the whole list through each proxy in turn (config.proxies' order), and through
- * each, in each TLS mode.
+ * Within a link, the whole list through each proxy in turn (config.proxies' order), through each
+ * in each TLS mode, and in each mode by each client (config.clients' order: one browser start
+ * serves every browser case). A case a browser cannot play is skipped with one line why: open
+ * and user loads, links (the browser runs outside their namespaces), shards, connection caps (it
+ * has its own six per origin), HTTP/2 in cleartext (browsers never speak h2c) and HTTP/1.1 over
+ * TLS (they always offer h2 by ALPN), HTTP/1.0; browser-eventsource plays sse only.
  */
 CaseList enumerate_cases(const HarnessConfig& config, std::span<const Recording* const> recordings);
 

@@ -6,8 +6,10 @@
  */
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ssebench/bench/arrivals.hpp"
@@ -17,6 +19,23 @@
 #include "ssebench/flags.hpp"
 
 namespace ssebench::bench {
+
+/**
+ * Who plays a case's streams (the case field `client`): the harness's own clients (libcurl,
+ * Beast); headless Chromium driven by bench/browser/driver.mjs (browser_client.hpp), sse by
+ * fetch() and a ReadableStream as the OpenAI JS SDK does; or Chromium's EventSource on the
+ * background job's resume endpoint (sse only).
+ */
+enum class ClientKind { harness, browser, browser_eventsource };
+/** "harness", "browser", "browser-eventsource": the --client values and the case field. */
+std::string_view to_string(ClientKind k);
+std::optional<ClientKind> parse_client(std::string_view name);
+/** A browser plays the case (either browser kind). */
+inline bool is_browser(ClientKind k) {
+  return k != ClientKind::harness;
+}
+/** Chromium for --client=browser: $SSEBENCH_CHROMIUM, else Debian's /usr/bin/chromium. */
+std::string default_chromium();
 
 /** The mock server this build made (started when no --server is given); empty: none built. */
 std::string built_server_binary();
@@ -88,6 +107,10 @@ struct HarnessConfig {
   /** Reverse proxies, each a case dimension inside the link loop (proxy.hpp): none = the
    *  clients talk to the server; any other is started by the run (ProxyProcess). */
   std::vector<ProxyKind> proxies{ProxyKind::none};
+  /** Clients, a case dimension inside the proxy and TLS loops, outside the transports: harness
+   *  (the default, names unchanged), browser, browser-eventsource ("/client:browser"). */
+  std::vector<ClientKind> clients{ClientKind::harness};
+  std::string chromium = default_chromium();  // the browser's binary (--client=browser)
   /** Parse the flags and load the recordings, then exit 0 without running anything: scripts/bench
    *  checks a command line this way before it makes the run's folder. */
   bool check_flags = false;

@@ -165,13 +165,30 @@ struct ServerRound {
   double lateness_us_p50 = 0, lateness_us_p99 = 0, lateness_us_max = 0;
 };
 
+/** What only a browser client reports about a round (browser_client.hpp): CPU time (user + sys,
+ *  /proc) of its processes over the round, and its page's main thread. */
+struct BrowserRound {
+  double renderer_cpu_us = 0;      // the renderer process(es): the page's JavaScript, parsing
+  double network_cpu_us = 0;       // the network service: sockets, HTTP, TLS
+  double browser_cpu_us = 0;       // the browser process: IPC, scheduling
+  double main_thread_busy_ms = 0;  // the page's main thread (CDP Performance TaskDuration)
+  std::size_t long_tasks = 0;      // tasks over 50 ms (PerformanceObserver 'longtask')
+  std::size_t preflights = 0;      // CORS preflights (OPTIONS) the streams needed
+  bool preflights_counted = false;  // the driver counted them (costly: only on request)
+};
+
 /** What one round of C concurrent streams produced. */
 struct RoundResult {
   std::vector<StreamRecord> streams;
-  double wall_s = 0;         // first t0 to the last stream's end
-  double client_cpu_us = 0;  // the harness thread's CPU over the round
-  TcpCounters tcp;           // over the round, every socket the round used
+  double wall_s = 0;  // first t0 to the last stream's end
+  /** The harness thread's CPU over the round; a browser's: its renderer, network service and
+   *  browser process together. */
+  double client_cpu_us = 0;
+  /** Over the round, every socket the round used. A browser round's are the server's counts of
+   *  the same connections' payload (it cannot read the browser's sockets): no segments. */
+  TcpCounters tcp;
   std::optional<ServerRound> server;
+  std::optional<BrowserRound> browser;  // a browser played the round
 };
 
 /** Accumulates the measured rounds of one case and turns them into named counters. */
@@ -218,6 +235,8 @@ class CaseAggregate {
   std::uint64_t server_plain_out_ = 0, server_plain_in_ = 0;
   double client_cpu_us_ = 0, server_cpu_us_ = 0, wall_s_ = 0;
   double lateness_p50_sum_ = 0, lateness_p99_max_ = 0, lateness_max_ = 0;
+  std::size_t browser_rounds_ = 0, preflight_rounds_ = 0;
+  BrowserRound browser_;  // summed over the browser's rounds
 };
 
 }  // namespace ssebench::bench

@@ -69,6 +69,9 @@ struct ServerStats {
   std::map<std::string, std::uint64_t> timeouts;  // connections closed per limit: "idle", …
   /** HTTP/2 bytes of no request (preface, SETTINGS, PING, GOAWAY, connection WINDOW_UPDATEs). */
   std::uint64_t h2_connection_bytes_in = 0, h2_connection_bytes_out = 0;
+  /** TLS records as they crossed its TLS port's sockets (ciphertext, handshakes). */
+  std::uint64_t tls_wire_bytes_in = 0, tls_wire_bytes_out = 0;
+  std::uint64_t connections_accepted = 0;  // counter since start (or the last reset)
 
   double cpu_us() const { return cpu_user_us + cpu_sys_us; }
 };

@@ -7,9 +7,11 @@
  */
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -59,6 +61,14 @@ struct StreamPlan {
   std::shared_ptr<const Job> job;
   /** An SSE comment after this much silence (Config::sse_heartbeat_ms, real time); 0 = none. */
   std::chrono::milliseconds heartbeat{0};
+  /** A job's resumed stream: an `id: N` line before each job event (N its number), so that an
+   *  EventSource that reconnects says where it was (Last-Event-ID). */
+  bool event_ids = false;
+  /** `retry: N` before the first event: EventSource's reconnection delay, ms (&retry_ms=N). */
+  std::optional<std::uint64_t> retry_ms{};
+  /** The stream ends after this many events, as a cancelled job's does (&drop_after=K, an
+   *  ssebench test hook: the client must resume). */
+  std::optional<std::uint64_t> drop_after{};
 };
 
 /** An answer that waits until `until` (the client may leave first), then is `answer(now)`. */

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -42,6 +43,7 @@ class StreamCursor {
            (events[next_].bytes.empty() || (plan_->skip_usage && events[next_].kind == "usage")))
       ++next_;
     if (next_ == events.size()) return false;
+    if (plan_->drop_after && events_sent_ >= *plan_->drop_after) return false;
     due_ = plan_->start + scaled(events[next_].offset, plan_->speed);
     heartbeat_ = false;
     if (plan_->heartbeat.count() > 0 && due_ - last_due_ > plan_->heartbeat) {
@@ -68,21 +70,50 @@ class StreamCursor {
   /** The event's SSE bytes as sent: a job's stream carries the job's id. The view lasts until
    *  the next call. */
   std::string_view bytes() {
+    prefix_len_ = 0;
     if (heartbeat_) return heartbeat_bytes;
     const Event& e = event();
     const Representation& repr = plan_->replay->representation;
+    std::string_view out = e.bytes;
     if (plan_->job && !repr.id_positions[next_].empty()) {
       rewritten_ = with_job_id(repr, *plan_->replay->recording, next_, plan_->job->name());
-      return rewritten_;
+      out = rewritten_;
     }
-    return e.bytes;
+    const bool retry = plan_->retry_ms && events_sent_ == 0;
+    if (!plan_->event_ids && !retry) return out;
+    // EventSource's fields go before the recorded ones (the event's own `event:`, `data:`).
+    std::string fields;
+    if (retry) fields += "retry: " + std::to_string(*plan_->retry_ms) + "\n";
+    if (plan_->event_ids) {
+      if (const auto seq = job_event_number(); seq) fields += "id: " + std::to_string(*seq) + "\n";
+    }
+    prefix_len_ = fields.size();
+    fields += out;
+    rewritten_ = std::move(fields);
+    return rewritten_;
   }
 
   /** The event's data payload as sent (the JSON after `data: `; "[DONE]"), id rewritten too. */
   std::string_view data() {
     const Event& e = event();
-    const std::string_view sent = bytes();  // the id sits inside the payload only
+    const std::string_view sent = bytes().substr(prefix_len_);  // the id sits inside the payload
     return sent.substr(e.data_pos, e.data_len + sent.size() - e.bytes.size());
+  }
+
+  /** The current event's job event number (ReplayClock's: every event but [DONE]), if any. */
+  std::optional<std::uint64_t> job_event_number() const {
+    const ReplayClock& clock = plan_->replay->clock;
+    std::uint64_t lo = 0;
+    std::uint64_t hi = clock.job_events();
+    while (lo < hi) {  // the first job event at or after the current recording event
+      const std::uint64_t mid = lo + (hi - lo) / 2;
+      if (clock.event_index(mid) < next_)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    if (lo < clock.job_events() && clock.event_index(lo) == next_) return lo;
+    return std::nullopt;
   }
 
   /**
@@ -101,7 +132,10 @@ class StreamCursor {
     (heartbeat_ ? stats.heartbeats_written : stats.events_written)
         .fetch_add(1, std::memory_order_relaxed);
     last_due_ = due_;
-    if (!heartbeat_) ++next_;
+    if (!heartbeat_) {
+      ++next_;
+      ++events_sent_;
+    }
     heartbeat_ = false;
   }
 
@@ -111,6 +145,8 @@ class StreamCursor {
   Clock::time_point due_{};
   Clock::time_point last_due_{};  // when the last thing sent (or the head) was due
   bool heartbeat_ = false;
+  std::uint64_t events_sent_ = 0;
+  std::size_t prefix_len_ = 0;  // EventSource fields before the event's own bytes
   std::string rewritten_;
 };
 
