@@ -4,7 +4,7 @@
 // killed mid-round, Chromium missing, and nothing left behind at EOF or SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -152,21 +152,32 @@ test("a stream's own error carries the browser's text; a page that throws fails 
   checkStreams(await driver.play(round(srv.base, chat, { transport: 'sse' })), chat, 'after a throw', 1);
 });
 
-test('a browser killed mid-round: the round fails, Chromium is relaunched', async () => {
+test('a renderer, then the browser, killed mid-round: the round fails, Chromium is relaunched', async () => {
   const d = startDriver();
   const ready = await d.ready;
   assert.equal(ready.ready, true);
-  const playing = d.play(round(srv.base, chat, { transport: 'sse', speed: 0.2 }));
-  await new Promise((r) => setTimeout(r, 500));
-  process.kill(ready.browser_pid, 'SIGKILL');
-  const crashed = await playing;
-  assert.match(crashed.error, /browser process exited|Target closed|crash/i);
-  const next = await d.play(round(srv.base, chat, { transport: 'sse' }));
-  checkStreams(next, chat, 'after a relaunch', 1);
-  assert.ok(next.browser_pid > 0 && next.browser_pid !== ready.browser_pid);
+  let pid = ready.browser_pid;
+  const renderer = (browser) => descendants(browser).filter((p) => {
+    const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    return cmd.includes('--type=renderer') && !cmd.includes('--top-chrome-webui');
+  });
+  for (const victim of ['renderer', 'browser']) {
+    const playing = d.play(round(srv.base, chat, { transport: 'sse', speed: 0.2 }));
+    await new Promise((r) => setTimeout(r, 500));
+    const pids = victim === 'browser' ? [pid] : renderer(pid);
+    assert.equal(pids.length, 1, `the page's renderer: ${pids}`);
+    process.kill(pids[0], 'SIGKILL');
+    const crashed = await playing;
+    assert.match(crashed.error, victim === 'browser' ? /browser process exited/ : /page crashed/, victim);
+    const next = await d.play(round(srv.base, chat, { transport: 'sse' }));
+    checkStreams(next, chat, `after the ${victim} was killed`, 1);
+    assert.ok(next.browser_pid > 0 && next.browser_pid !== pid, 'a new Chromium');
+    assert.ok(!alive(pid), 'the old one is gone');
+    pid = next.browser_pid;
+  }
   d.child.stdin.end();
   assert.equal(await d.exited, 0);
-  assert.ok(!alive(next.browser_pid));
+  assert.ok(!alive(pid));
 });
 
 for (const how of ['EOF', 'SIGTERM']) {
