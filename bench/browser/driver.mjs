@@ -155,10 +155,15 @@ function cpuSnapshot(procs) {
 /** µs of CPU per kind between two snapshots (a thread new in `after` counts from 0; one gone
  *  before `after` is lost — Chromium's threads live as long as their process). */
 function cpuDelta(before, after) {
-  const us = { browser: 0, renderer: 0, network: 0, other: 0 };
+  const us = { browser: 0, renderer: 0, network: 0, other: 0, renderer_main: 0 };
   for (const [pid, { kind, threads }] of after) {
     const was = before.get(pid)?.threads ?? new Map();
-    for (const [tid, ns] of threads) us[kind] += Math.max(0, ns - (was.get(tid) ?? 0)) / 1000;
+    for (const [tid, ns] of threads) {
+      const d = Math.max(0, ns - (was.get(tid) ?? 0)) / 1000;
+      us[kind] += d;
+      // The renderer's main thread (its tid is the process id) runs the page's JavaScript.
+      if (kind === 'renderer' && tid === String(pid)) us.renderer_main += d;
+    }
   }
   return us;
 }
@@ -459,6 +464,7 @@ async function playRound(round) {
   reply.network_cpu_us = Math.round(cpu.network);
   reply.browser_cpu_us = Math.round(cpu.browser);
   reply.other_cpu_us = Math.round(cpu.other);
+  reply.main_thread_cpu_us = Math.round(cpu.renderer_main);
   if (busy0 !== null && busy1 !== null) reply.main_thread_busy_ms = busy1 - busy0;
   if (result) {
     if (requests) attributePreflights(result.streams, requests);

@@ -47,8 +47,9 @@ function checkStreams(reply, rec, what, count) {
     if (s.first_byte !== null) assert.ok(s.first_byte >= s.t0 && s.first_byte <= s.end, what);
     assert.ok(s.requests >= 1 && s.events >= 1, what);
   }
-  for (const f of ['renderer_cpu_us', 'network_cpu_us', 'browser_cpu_us', 'main_thread_busy_ms'])
+  for (const f of ['renderer_cpu_us', 'network_cpu_us', 'browser_cpu_us', 'main_thread_busy_ms', 'main_thread_cpu_us'])
     assert.ok(reply[f] > 0, `${what}: ${f} ${reply[f]}`);
+  assert.ok(reply.main_thread_cpu_us <= reply.renderer_cpu_us, what); // one of its threads
   assert.ok(Number.isInteger(reply.long_tasks), what);
 }
 
