@@ -307,11 +307,12 @@ async function poll(r, s) {
   let slot = 0;
   for (;;) {
     if (!longPoll) {
-      let at = s.t0 + ++slot * r.interval_ms;
+      const interval = r.interval_ms > 0 ? r.interval_ms : 0; // 0: back to back (a timer of 0)
+      let at = s.t0 + ++slot * interval;
       const t = now();
-      if (at <= t) {
-        slot = Math.floor((t - s.t0) / r.interval_ms) + 1;
-        at = s.t0 + slot * r.interval_ms;
+      if (at <= t && interval > 0) {
+        slot = Math.floor((t - s.t0) / interval) + 1;
+        at = s.t0 + slot * interval;
       }
       await sleepUntil(s, at);
     }
