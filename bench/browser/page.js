@@ -445,13 +445,19 @@ async function wsSocket(r, turns) {
     }
     ws.send(r.ws_message);
   };
-  await new Promise((resolve, reject) => {
-    ws.onopen = () => {
-      first.first_byte = now();
-      resolve();
-    };
-    ws.onerror = () => reject(new Error('WebSocket error before open'));
-  });
+  try {
+    await new Promise((resolve, reject) => {
+      ws.onopen = () => {
+        first.first_byte = now();
+        resolve();
+      };
+      // The browser gives a page no detail of a failed WebSocket (by design): the close code.
+      ws.onclose = (ev) => reject(new Error(`WebSocket closed before open (code ${ev.code})`));
+    });
+  } catch (e) {
+    for (const s of turns) s.error = errorText(e);
+    return;
+  }
   ws.onmessage = (ev) => {
     const t = now();
     const s = turns[current];
