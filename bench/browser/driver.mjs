@@ -73,6 +73,7 @@ function spkiOfPem(file) {
 const files = {
   '/': ['page.html', 'text/html; charset=utf-8'],
   '/page.js': ['page.js', 'text/javascript; charset=utf-8'],
+  '/sse.js': ['sse.js', 'text/javascript; charset=utf-8'],
 };
 
 function startPageServer() {
