@@ -213,6 +213,7 @@ async function eventSource(r, s) {
     const url = `${r.base_url}${r.job_path}/${id}?stream=true${r.eventsource_query ?? ''}`;
     ++s.requests;
     s.requestLog.push({ url, seq: requestSeq++ });
+    s.esUrl = url;
     const es = new EventSource(url);
     s.cleanup.push(() => es.close());
     es.onopen = () => {
@@ -355,6 +356,11 @@ function takeTimings(streams) {
     if (e.requestStart > 0) s.dispatched = performance.timeOrigin + e.requestStart;
     if (e.responseStart > 0) s.first_byte = performance.timeOrigin + e.responseStart;
   }
+  // EventSource: its first connection's request (the URL is the job's own; reconnects come later).
+  for (const s of streams) {
+    const e = s.esUrl && byName.get(s.esUrl)?.[0];
+    if (e && e.requestStart > 0) s.eventsource_dispatched = performance.timeOrigin + e.requestStart;
+  }
 }
 
 function reply(s, withLog) {
@@ -370,6 +376,7 @@ function reply(s, withLog) {
     error: s.error,
   };
   if (s.eventsource_opens) {
+    out.eventsource_dispatched = s.eventsource_dispatched ?? null;
     out.eventsource_opens = s.eventsource_opens;
     out.event_ids = s.event_ids;
   }

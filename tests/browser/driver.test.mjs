@@ -80,7 +80,12 @@ test('every transport rebuilds the recording', async () => {
     checkStreams(reply, rec, what, count);
     const s = reply.streams[0];
     if (extra.transport === 'sse' && !extra.eventsource) assert.equal(s.events, rec.postEvents, what);
-    if (extra.eventsource) assert.equal(s.events, rec.jobEvents + (rec.api === 'chat' ? 1 : 0), what);
+    if (extra.eventsource) {
+      assert.equal(s.events, rec.jobEvents + (rec.api === 'chat' ? 1 : 0), what);
+      // The EventSource's own request leaves after the job's answer, before its stream opens.
+      assert.ok(s.eventsource_dispatched > s.first_byte && s.eventsource_dispatched <= s.eventsource_opens[0],
+        `${what}: ${JSON.stringify(s)}`);
+    }
     if (extra.transport === 'ws') {
       assert.equal(s.dispatched, null, what); // no Resource Timing for a WebSocket
       assert.equal(reply.streams[1]?.requests ?? 1, 1, what);
