@@ -5,7 +5,7 @@
 // stdout (nothing else goes to stdout; logs go to stderr).
 //   node bench/browser/driver.mjs --chromium=PATH [--spki=B64,...] [--cert=PEM]
 import { X509Certificate, createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -227,9 +227,12 @@ async function launch() {
       handleSIGTERM: false,
       handleSIGHUP: false,
       protocolTimeout: 0,
+      // DevTools over a pipe, not a port: if this process dies, even by SIGKILL, Chromium reads
+      // EOF on the pipe and exits by itself.
+      pipe: true,
     });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    removeProfile(dir);
     throw e;
   }
   const state = { browser: b, page: null, cdp: null, pid: b.process()?.pid ?? null, dir, crashed: null };
@@ -298,7 +301,17 @@ async function closeBrowser(state) {
   }
   // Wait until the processes are gone (they are our children or their children).
   for (let i = 0; i < 100 && procs.some(({ pid }) => alive(pid)); ++i) await new Promise((r) => setTimeout(r, 20));
-  rmSync(state.dir, { recursive: true, force: true });
+  removeProfile(state.dir);
+}
+
+/** The profile, and the temp dir of its SingletonSocket (a link into $TMPDIR/org.chromium.*),
+ *  which a Chromium that was killed leaves behind. */
+function removeProfile(dir) {
+  try {
+    const socket = path.dirname(readlinkSync(path.join(dir, 'SingletonSocket')));
+    if (path.basename(socket).startsWith('org.chromium.')) rmSync(socket, { recursive: true, force: true });
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function alive(pid) {
@@ -512,6 +525,8 @@ async function main() {
   }
   process.on('SIGTERM', () => shutdown(0));
   process.on('SIGINT', () => shutdown(0));
+  // The harness went away (EPIPE on stdout): nobody reads the replies; close Chromium and go.
+  process.stdout.on('error', () => shutdown(1));
   pageServer = await startPageServer();
   pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
   let version;

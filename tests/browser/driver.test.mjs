@@ -4,12 +4,13 @@
 // killed mid-round, Chromium missing, and nothing left behind at EOF or SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import {
-  alive, chromium, descendants, flagOf, makeCert, rebuilt, recording, round, startDriver, startServer,
+  alive, chromium, descendants, flagOf, makeCert, rebuilt, recording, round, setDriverTmp, startDriver,
+  startServer,
 } from './support.mjs';
 
 const chat = recording('chat-gpt-4o-mini-text'); // 11 events, 0.57 s at speed 1
@@ -18,7 +19,9 @@ const resp = recording('responses-gpt-4o-mini-ok');
 
 let srv;
 let driver;
+const driverTmp = mkdtempSync(join(tmpdir(), 'ssebench-browser-tmp-'));
 before(async () => {
+  setDriverTmp(driverTmp); // every driver's temp files go here: after() checks none is left
   srv = await startServer();
   driver = startDriver();
   const ready = await driver.ready;
@@ -33,6 +36,9 @@ after(async () => {
   driver?.child.stdin.end();
   await driver?.exited;
   srv?.server.kill('SIGTERM');
+  const left = readdirSync(driverTmp);
+  rmSync(driverTmp, { recursive: true, force: true });
+  assert.deepEqual(left, [], 'the drivers left these in their TMPDIR');
 });
 
 /** Every stream of a reply passed and rebuilt the recording's text; the times are in order. */
@@ -195,6 +201,7 @@ for (const how of ['EOF', 'SIGTERM']) {
     assert.ok(procs.length >= 3, `Chromium's processes: ${procs}`);
     const profile = flagOf(ready.browser_pid, '--user-data-dir');
     assert.ok(profile && existsSync(profile));
+    const socketDir = dirname(readlinkSync(join(profile, 'SingletonSocket')));
     // A fresh profile: the first POST is preflighted, once per URL, and counted when asked.
     const counted = await d.play(round(srv.base, chat, { transport: 'sse', count_preflights: true }));
     checkStreams(counted, chat, how, 1);
@@ -207,8 +214,25 @@ for (const how of ['EOF', 'SIGTERM']) {
     assert.equal(await d.exited, 0);
     assert.deepEqual(procs.filter(alive), []);
     assert.equal(existsSync(profile), false);
+    assert.equal(existsSync(socketDir), false);
   });
 }
+
+test('the driver SIGKILLed: Chromium exits by itself (its DevTools pipe closes)', async () => {
+  const d = startDriver();
+  const ready = await d.ready;
+  assert.equal(ready.ready, true);
+  const procs = [ready.browser_pid, ...descendants(ready.browser_pid)];
+  const profile = flagOf(ready.browser_pid, '--user-data-dir');
+  const socketDir = dirname(readlinkSync(join(profile, 'SingletonSocket')));
+  d.child.kill('SIGKILL');
+  await d.exited;
+  const t0 = Date.now();
+  while (procs.some(alive) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(procs.filter(alive), [], 'no Chromium process 5 s after its driver died');
+  // A killed driver cannot remove its temp dirs itself.
+  for (const dir of [profile, socketDir]) rmSync(dir, { recursive: true, force: true });
+});
 
 test('over TLS (--cert): HTTP/2 multiplexes eight fetch streams, none queued; wss works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ssebench-browser-test-'));
