@@ -5,7 +5,7 @@
 // stdout (nothing else goes to stdout; logs go to stderr).
 //   node bench/browser/driver.mjs --chromium=PATH [--spki=B64,...] [--cert=PEM]
 import { X509Certificate, createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync, readdirSync, rmSync, mkdtempSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -73,6 +73,7 @@ function spkiOfPem(file) {
 const files = {
   '/': ['page.html', 'text/html; charset=utf-8'],
   '/page.js': ['page.js', 'text/javascript; charset=utf-8'],
+  '/sse.js': ['sse.js', 'text/javascript; charset=utf-8'],
 };
 
 function startPageServer() {
@@ -155,10 +156,15 @@ function cpuSnapshot(procs) {
 /** µs of CPU per kind between two snapshots (a thread new in `after` counts from 0; one gone
  *  before `after` is lost — Chromium's threads live as long as their process). */
 function cpuDelta(before, after) {
-  const us = { browser: 0, renderer: 0, network: 0, other: 0 };
+  const us = { browser: 0, renderer: 0, network: 0, other: 0, renderer_main: 0 };
   for (const [pid, { kind, threads }] of after) {
     const was = before.get(pid)?.threads ?? new Map();
-    for (const [tid, ns] of threads) us[kind] += Math.max(0, ns - (was.get(tid) ?? 0)) / 1000;
+    for (const [tid, ns] of threads) {
+      const d = Math.max(0, ns - (was.get(tid) ?? 0)) / 1000;
+      us[kind] += d;
+      // The renderer's main thread (its tid is the process id) runs the page's JavaScript.
+      if (kind === 'renderer' && tid === String(pid)) us.renderer_main += d;
+    }
   }
   return us;
 }
@@ -221,9 +227,12 @@ async function launch() {
       handleSIGTERM: false,
       handleSIGHUP: false,
       protocolTimeout: 0,
+      // DevTools over a pipe, not a port: if this process dies, even by SIGKILL, Chromium reads
+      // EOF on the pipe and exits by itself.
+      pipe: true,
     });
   } catch (e) {
-    rmSync(dir, { recursive: true, force: true });
+    removeProfile(dir);
     throw e;
   }
   const state = { browser: b, page: null, cdp: null, pid: b.process()?.pid ?? null, dir, crashed: null };
@@ -292,7 +301,17 @@ async function closeBrowser(state) {
   }
   // Wait until the processes are gone (they are our children or their children).
   for (let i = 0; i < 100 && procs.some(({ pid }) => alive(pid)); ++i) await new Promise((r) => setTimeout(r, 20));
-  rmSync(state.dir, { recursive: true, force: true });
+  removeProfile(state.dir);
+}
+
+/** The profile, and the temp dir of its SingletonSocket (a link into $TMPDIR/org.chromium.*),
+ *  which a Chromium that was killed leaves behind. */
+function removeProfile(dir) {
+  try {
+    const socket = path.dirname(readlinkSync(path.join(dir, 'SingletonSocket')));
+    if (path.basename(socket).startsWith('org.chromium.')) rmSync(socket, { recursive: true, force: true });
+  } catch {}
+  rmSync(dir, { recursive: true, force: true });
 }
 
 function alive(pid) {
@@ -459,6 +478,7 @@ async function playRound(round) {
   reply.network_cpu_us = Math.round(cpu.network);
   reply.browser_cpu_us = Math.round(cpu.browser);
   reply.other_cpu_us = Math.round(cpu.other);
+  reply.main_thread_cpu_us = Math.round(cpu.renderer_main);
   if (busy0 !== null && busy1 !== null) reply.main_thread_busy_ms = busy1 - busy0;
   if (result) {
     if (requests) attributePreflights(result.streams, requests);
@@ -505,6 +525,8 @@ async function main() {
   }
   process.on('SIGTERM', () => shutdown(0));
   process.on('SIGINT', () => shutdown(0));
+  // The harness went away (EPIPE on stdout): nobody reads the replies; close Chromium and go.
+  process.stdout.on('error', () => shutdown(1));
   pageServer = await startPageServer();
   pageOrigin = `http://127.0.0.1:${pageServer.address().port}`;
   let version;

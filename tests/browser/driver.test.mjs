@@ -4,12 +4,13 @@
 // killed mid-round, Chromium missing, and nothing left behind at EOF or SIGTERM.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import {
-  alive, chromium, descendants, flagOf, makeCert, rebuilt, recording, round, startDriver, startServer,
+  alive, chromium, descendants, flagOf, makeCert, rebuilt, recording, round, setDriverTmp, startDriver,
+  startServer,
 } from './support.mjs';
 
 const chat = recording('chat-gpt-4o-mini-text'); // 11 events, 0.57 s at speed 1
@@ -18,7 +19,9 @@ const resp = recording('responses-gpt-4o-mini-ok');
 
 let srv;
 let driver;
+const driverTmp = mkdtempSync(join(tmpdir(), 'ssebench-browser-tmp-'));
 before(async () => {
+  setDriverTmp(driverTmp); // every driver's temp files go here: after() checks none is left
   srv = await startServer();
   driver = startDriver();
   const ready = await driver.ready;
@@ -33,6 +36,9 @@ after(async () => {
   driver?.child.stdin.end();
   await driver?.exited;
   srv?.server.kill('SIGTERM');
+  const left = readdirSync(driverTmp);
+  rmSync(driverTmp, { recursive: true, force: true });
+  assert.deepEqual(left, [], 'the drivers left these in their TMPDIR');
 });
 
 /** Every stream of a reply passed and rebuilt the recording's text; the times are in order. */
@@ -47,8 +53,9 @@ function checkStreams(reply, rec, what, count) {
     if (s.first_byte !== null) assert.ok(s.first_byte >= s.t0 && s.first_byte <= s.end, what);
     assert.ok(s.requests >= 1 && s.events >= 1, what);
   }
-  for (const f of ['renderer_cpu_us', 'network_cpu_us', 'browser_cpu_us', 'main_thread_busy_ms'])
+  for (const f of ['renderer_cpu_us', 'network_cpu_us', 'browser_cpu_us', 'main_thread_busy_ms', 'main_thread_cpu_us'])
     assert.ok(reply[f] > 0, `${what}: ${f} ${reply[f]}`);
+  assert.ok(reply.main_thread_cpu_us <= reply.renderer_cpu_us, what); // one of its threads
   assert.ok(Number.isInteger(reply.long_tasks), what);
 }
 
@@ -79,7 +86,12 @@ test('every transport rebuilds the recording', async () => {
     checkStreams(reply, rec, what, count);
     const s = reply.streams[0];
     if (extra.transport === 'sse' && !extra.eventsource) assert.equal(s.events, rec.postEvents, what);
-    if (extra.eventsource) assert.equal(s.events, rec.jobEvents + (rec.api === 'chat' ? 1 : 0), what);
+    if (extra.eventsource) {
+      assert.equal(s.events, rec.jobEvents + (rec.api === 'chat' ? 1 : 0), what);
+      // The EventSource's own request leaves after the job's answer, before its stream opens.
+      assert.ok(s.eventsource_dispatched > s.first_byte && s.eventsource_dispatched <= s.eventsource_opens[0],
+        `${what}: ${JSON.stringify(s)}`);
+    }
     if (extra.transport === 'ws') {
       assert.equal(s.dispatched, null, what); // no Resource Timing for a WebSocket
       assert.equal(reply.streams[1]?.requests ?? 1, 1, what);
@@ -152,21 +164,32 @@ test("a stream's own error carries the browser's text; a page that throws fails 
   checkStreams(await driver.play(round(srv.base, chat, { transport: 'sse' })), chat, 'after a throw', 1);
 });
 
-test('a browser killed mid-round: the round fails, Chromium is relaunched', async () => {
+test('a renderer, then the browser, killed mid-round: the round fails, Chromium is relaunched', async () => {
   const d = startDriver();
   const ready = await d.ready;
   assert.equal(ready.ready, true);
-  const playing = d.play(round(srv.base, chat, { transport: 'sse', speed: 0.2 }));
-  await new Promise((r) => setTimeout(r, 500));
-  process.kill(ready.browser_pid, 'SIGKILL');
-  const crashed = await playing;
-  assert.match(crashed.error, /browser process exited|Target closed|crash/i);
-  const next = await d.play(round(srv.base, chat, { transport: 'sse' }));
-  checkStreams(next, chat, 'after a relaunch', 1);
-  assert.ok(next.browser_pid > 0 && next.browser_pid !== ready.browser_pid);
+  let pid = ready.browser_pid;
+  const renderer = (browser) => descendants(browser).filter((p) => {
+    const cmd = readFileSync(`/proc/${p}/cmdline`, 'utf8');
+    return cmd.includes('--type=renderer') && !cmd.includes('--top-chrome-webui');
+  });
+  for (const victim of ['renderer', 'browser']) {
+    const playing = d.play(round(srv.base, chat, { transport: 'sse', speed: 0.2 }));
+    await new Promise((r) => setTimeout(r, 500));
+    const pids = victim === 'browser' ? [pid] : renderer(pid);
+    assert.equal(pids.length, 1, `the page's renderer: ${pids}`);
+    process.kill(pids[0], 'SIGKILL');
+    const crashed = await playing;
+    assert.match(crashed.error, victim === 'browser' ? /browser process exited/ : /page crashed/, victim);
+    const next = await d.play(round(srv.base, chat, { transport: 'sse' }));
+    checkStreams(next, chat, `after the ${victim} was killed`, 1);
+    assert.ok(next.browser_pid > 0 && next.browser_pid !== pid, 'a new Chromium');
+    assert.ok(!alive(pid), 'the old one is gone');
+    pid = next.browser_pid;
+  }
   d.child.stdin.end();
   assert.equal(await d.exited, 0);
-  assert.ok(!alive(next.browser_pid));
+  assert.ok(!alive(pid));
 });
 
 for (const how of ['EOF', 'SIGTERM']) {
@@ -178,6 +201,7 @@ for (const how of ['EOF', 'SIGTERM']) {
     assert.ok(procs.length >= 3, `Chromium's processes: ${procs}`);
     const profile = flagOf(ready.browser_pid, '--user-data-dir');
     assert.ok(profile && existsSync(profile));
+    const socketDir = dirname(readlinkSync(join(profile, 'SingletonSocket')));
     // A fresh profile: the first POST is preflighted, once per URL, and counted when asked.
     const counted = await d.play(round(srv.base, chat, { transport: 'sse', count_preflights: true }));
     checkStreams(counted, chat, how, 1);
@@ -190,8 +214,25 @@ for (const how of ['EOF', 'SIGTERM']) {
     assert.equal(await d.exited, 0);
     assert.deepEqual(procs.filter(alive), []);
     assert.equal(existsSync(profile), false);
+    assert.equal(existsSync(socketDir), false);
   });
 }
+
+test('the driver SIGKILLed: Chromium exits by itself (its DevTools pipe closes)', async () => {
+  const d = startDriver();
+  const ready = await d.ready;
+  assert.equal(ready.ready, true);
+  const procs = [ready.browser_pid, ...descendants(ready.browser_pid)];
+  const profile = flagOf(ready.browser_pid, '--user-data-dir');
+  const socketDir = dirname(readlinkSync(join(profile, 'SingletonSocket')));
+  d.child.kill('SIGKILL');
+  await d.exited;
+  const t0 = Date.now();
+  while (procs.some(alive) && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(procs.filter(alive), [], 'no Chromium process 5 s after its driver died');
+  // A killed driver cannot remove its temp dirs itself.
+  for (const dir of [profile, socketDir]) rmSync(dir, { recursive: true, force: true });
+});
 
 test('over TLS (--cert): HTTP/2 multiplexes eight fetch streams, none queued; wss works', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ssebench-browser-test-'));

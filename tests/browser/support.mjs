@@ -111,10 +111,18 @@ export function round(base, rec, extra) {
   };
 }
 
+let driverTmp = null;
+/** The drivers started from now on get `dir` as TMPDIR (their profiles, Chromium's sockets), so
+ *  that a test can see what they leave behind. */
+export function setDriverTmp(dir) {
+  driverTmp = dir;
+}
+
 /** The driver as a child: `ready` is its first line; `play(round)` sends one round and resolves
  *  to its reply; `exited` resolves to the exit code. */
 export function startDriver(args = [`--chromium=${chromium}`]) {
-  const child = spawn(process.execPath, [driverPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const env = driverTmp ? { ...process.env, TMPDIR: driverTmp } : process.env;
+  const child = spawn(process.execPath, [driverPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (d) => {
     stderr += d;
