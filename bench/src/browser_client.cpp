@@ -115,7 +115,8 @@ RoundResult parse_browser_reply(const std::string& line, const Expectation& expe
   if (const json::value* e = o.if_contains("error"); e && e->is_string())
     round_error = one_line(std::string(e->as_string()));
   RoundResult out;
-  const Transcript& want = transport == Transport::rest ? expect.rest_transcript : expect.transcript;
+  const Transcript& want =
+      transport == Transport::rest ? expect.rest_transcript : expect.transcript;
   const std::size_t content_events = expect.clock.content_offsets().size();
   std::optional<TimePoint> first, last;
   std::size_t preflights = 0;
@@ -282,9 +283,10 @@ BrowserClient::BrowserClient(BrowserSetup setup) : setup_(std::move(setup)) {
     // Its output closed: it is exiting; its status says how.
     for (int i = 0; i < 200 && stdout_fd_ < 0 && !lost(); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    const std::string gone = lost().value_or(
-        stdout_fd_ < 0 ? "closed its output before its ready line"
-                       : "gave no ready line within " + std::to_string(ready_timeout.count()) + " s");
+    const std::string gone =
+        lost().value_or(stdout_fd_ < 0 ? "closed its output before its ready line"
+                                       : "gave no ready line within " +
+                                             std::to_string(ready_timeout.count()) + " s");
     const std::string tail = stderr_tail();
     fail(fmt::format("the browser driver {}{}", gone, tail.empty() ? "" : ": " + tail));
   }
@@ -408,19 +410,18 @@ RoundResult BrowserClient::run_round(const Expectation& expect, const BrowserRou
       const bool hung = stdout_fd_ >= 0;
       this->stop();
       std::string tail = stderr_tail();
-      throw BrowserLost(fmt::format(
-          "the browser driver {}{}",
-          hung ? fmt::format("gave no answer within the round's deadline + {} s",
-                             reply_slack.count())
-               : lost().value_or("closed its output"),
-          tail.empty() ? "" : ": " + tail));
+      throw BrowserLost(
+          fmt::format("the browser driver {}{}",
+                      hung ? fmt::format("gave no answer within the round's deadline + {} s",
+                                         reply_slack.count())
+                           : lost().value_or("closed its output"),
+                      tail.empty() ? "" : ": " + tail));
     }
     // Both clocks read together: the page's EPOCH_MS is the system clock.
     const TimePoint now = Clock::now();
-    const double now_epoch_ms =
-        std::chrono::duration<double, std::milli>(
-            std::chrono::system_clock::now().time_since_epoch())
-            .count();
+    const double now_epoch_ms = std::chrono::duration<double, std::milli>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count();
     json::error_code ec;
     const json::value v = json::parse(*reply, ec);
     if (ec || !v.is_object()) continue;  // not a reply (a stray line): the next one

@@ -181,7 +181,8 @@ std::string browser_unfit(const CaseSpec& c, const HarnessConfig& config) {
   if (c.transport != Transport::ws && c.http == HttpVersion::http2 && c.tls == TlsMode::off)
     return fmt::format("{}: browsers never speak HTTP/2 in cleartext (h2c); --tls=on has it", who);
   if (c.transport != Transport::ws && c.http == HttpVersion::http1_1 && c.tls != TlsMode::off)
-    return fmt::format("{}: over TLS browsers always offer h2 by ALPN: the http:2 case has it", who);
+    return fmt::format("{}: over TLS browsers always offer h2 by ALPN: the http:2 case has it",
+                       who);
   return "";
 }
 

@@ -218,6 +218,15 @@ constexpr std::chrono::milliseconds warmup_interval{10};
 /** Half a loopback round trip: a smaller delivery lag means a clock bug (METRICS.md). */
 constexpr double min_plausible_lag_ms = 0.005;
 
+/** A case that cannot run (its link, proxy or browser is gone): failed, counted, said. */
+void fail_unrun(benchmark::State& state, Run& run, const RegisteredCase& one,
+                const std::string& not_run) {
+  ++run.cases_done;
+  ++run.cases_failed;
+  state.SkipWithError(not_run.c_str());
+  fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name, not_run);
+}
+
 void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   const HarnessConfig& hc = run.config;
   const CaseSpec& spec = one.spec;
@@ -281,12 +290,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       }
     }
     if (!not_run.empty()) {
-      ++run.cases_done;
-      ++run.cases_failed;
-      state.SkipWithError(not_run.c_str());
-      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
-                 not_run);
-      return;
+      return fail_unrun(state, run, one, not_run);
     }
   }
   // A proxy: the clients talk to it (/mock/stats still goes to the server); one found gone
@@ -299,12 +303,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       if (run.proxy_lost_at.empty())
         run.proxy_lost_at = fmt::format("{} {} before case {} of {} ({})", to_string(spec.proxy),
                                         *gone, run.cases_done + 1, run.cases_total, one.name);
-      ++run.cases_done;
-      ++run.cases_failed;
-      state.SkipWithError(not_run.c_str());
-      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
-                 not_run);
-      return;
+      return fail_unrun(state, run, one, not_run);
     }
     cfg.base_url = proxy->url(spec.http == HttpVersion::http2, spec.tls != TlsMode::off);
   }
@@ -314,12 +313,7 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     browser = browser_for_case(run, why);
     if (!browser) {
       const std::string not_run = "not run: " + why;
-      ++run.cases_done;
-      ++run.cases_failed;
-      state.SkipWithError(not_run.c_str());
-      fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name,
-                 not_run);
-      return;
+      return fail_unrun(state, run, one, not_run);
     }
   }
   LoadRunner runner(hc.client_threads, hc.shard);
@@ -630,10 +624,8 @@ int harness_main(int argc, char** argv) {
     return 2;
   }
   // A browser client: Chromium and Node.js are there, before anything starts.
-  const bool any_browser =
-      std::any_of(config.clients.begin(), config.clients.end(), [](ClientKind k) {
-        return is_browser(k);
-      });
+  const bool any_browser = std::any_of(config.clients.begin(), config.clients.end(),
+                                       [](ClientKind k) { return is_browser(k); });
   if (any_browser) {
     const std::optional<std::string> node = find_program("node");
     std::string missing;
@@ -811,10 +803,9 @@ int harness_main(int argc, char** argv) {
                "ssebench-bench: browser started: Chromium {} (pid {}, driver pid {}), page at {}\n",
                run->browser->chromium_version(), run->browser->browser_pid(),
                run->browser->driver_pid(), run->browser->page_origin());
-    benchmark::AddCustomContext("browser",
-                                fmt::format("Chromium {} headless, driven by {}",
-                                            run->browser->chromium_version(),
-                                            run->browser_setup.driver));
+    benchmark::AddCustomContext(
+        "browser", fmt::format("Chromium {} headless, driven by {}",
+                               run->browser->chromium_version(), run->browser_setup.driver));
   }
   // The registered lambdas refer to the cases: they live until the run ends.
   std::vector<std::unique_ptr<RegisteredCase>> registered;

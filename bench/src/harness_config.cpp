@@ -338,9 +338,8 @@ std::string harness_help(const HarnessConfig& d) {
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
       join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
       join(d.host_connections), join(d.links), join(tls), join(proxies), join(clients), d.chromium,
-      to_string(d.arrival),
-      d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
-      d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
+      to_string(d.arrival), d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s,
+      d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
 }
 
 }  // namespace ssebench::bench

@@ -100,12 +100,17 @@ std::string reply_of(const Expectation& x, double now_ms, const std::string& twe
   int k = 0;
   for (const Event& e : x.recording->events)
     if (e.content)
-      arrivals.push_back(json::object{{"t", now_ms - 900 + ++k}, {"choice", e.choice}, {"text", e.text}});
+      arrivals.push_back(
+          json::object{{"t", now_ms - 900 + ++k}, {"choice", e.choice}, {"text", e.text}});
   if (tweak == "wrong text") arrivals.back().as_object()["text"] = "not what was recorded";
-  json::object stream{{"t0", now_ms - 1000},        {"dispatched", now_ms - 999.5},
-                      {"first_byte", now_ms - 990}, {"end", now_ms - 10},
-                      {"requests", 1},              {"preflights", 1},
-                      {"events", k},                {"arrivals", arrivals},
+  json::object stream{{"t0", now_ms - 1000},
+                      {"dispatched", now_ms - 999.5},
+                      {"first_byte", now_ms - 990},
+                      {"end", now_ms - 10},
+                      {"requests", 1},
+                      {"preflights", 1},
+                      {"events", k},
+                      {"arrivals", arrivals},
                       {"error", nullptr}};
   json::object reply{{"round", 1},
                      {"error", nullptr},
@@ -128,7 +133,9 @@ TEST(BrowserReply, BecomesARoundWithEveryFigure) {
   const StreamRecord& s = r.streams[0];
   EXPECT_TRUE(s.ok()) << s.error_detail;
   EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
-  const auto ms = [&](TimePoint t) { return std::chrono::duration<double, std::milli>(t - s.t0).count(); };
+  const auto ms = [&](TimePoint t) {
+    return std::chrono::duration<double, std::milli>(t - s.t0).count();
+  };
   EXPECT_NEAR(ms(*s.dispatched), 0.5, 1e-3);
   EXPECT_NEAR(ms(*s.first_byte), 10, 1e-3);
   EXPECT_NEAR(ms(s.content.front().recv), 101, 1e-3);
@@ -142,16 +149,16 @@ TEST(BrowserReply, BecomesARoundWithEveryFigure) {
 
 TEST(BrowserReply, WrongTextFailsTheStreamAsTheHarnessDoes) {
   const Expectation x = make_expectation(load("chat-gpt-4o-mini-text"));
-  const RoundResult r = parse_browser_reply(reply_of(x, 1e12, "wrong text"), x, Transport::sse,
-                                            1e12, Clock::now());
+  const RoundResult r =
+      parse_browser_reply(reply_of(x, 1e12, "wrong text"), x, Transport::sse, 1e12, Clock::now());
   ASSERT_EQ(r.streams.size(), 1u);
   EXPECT_EQ(r.streams[0].error, ErrorKind::text_mismatch);
 }
 
 TEST(BrowserReply, ARoundErrorFailsEveryStreamWithTheBrowsersText) {
   const Expectation x = make_expectation(load("chat-gpt-4o-mini-text"));
-  const RoundResult r = parse_browser_reply(reply_of(x, 1e12, "round error"), x, Transport::sse,
-                                            1e12, Clock::now());
+  const RoundResult r =
+      parse_browser_reply(reply_of(x, 1e12, "round error"), x, Transport::sse, 1e12, Clock::now());
   ASSERT_EQ(r.streams.size(), 1u);
   EXPECT_FALSE(r.streams[0].ok());
   EXPECT_NE(r.streams[0].error_detail.find("the page crashed"), std::string::npos);

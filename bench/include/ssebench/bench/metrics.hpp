@@ -168,12 +168,12 @@ struct ServerRound {
 /** What only a browser client reports about a round (browser_client.hpp): CPU time (user + sys,
  *  /proc) of its processes over the round, and its page's main thread. */
 struct BrowserRound {
-  double renderer_cpu_us = 0;      // the renderer process(es): the page's JavaScript, parsing
-  double network_cpu_us = 0;       // the network service: sockets, HTTP, TLS
-  double browser_cpu_us = 0;       // the browser process: IPC, scheduling
-  double main_thread_busy_ms = 0;  // the page's main thread (CDP Performance TaskDuration)
-  std::size_t long_tasks = 0;      // tasks over 50 ms (PerformanceObserver 'longtask')
-  std::size_t preflights = 0;      // CORS preflights (OPTIONS) the streams needed
+  double renderer_cpu_us = 0;       // the renderer process(es): the page's JavaScript, parsing
+  double network_cpu_us = 0;        // the network service: sockets, HTTP, TLS
+  double browser_cpu_us = 0;        // the browser process: IPC, scheduling
+  double main_thread_busy_ms = 0;   // the page's main thread (CDP Performance TaskDuration)
+  std::size_t long_tasks = 0;       // tasks over 50 ms (PerformanceObserver 'longtask')
+  std::size_t preflights = 0;       // CORS preflights (OPTIONS) the streams needed
   bool preflights_counted = false;  // the driver counted them (costly: only on request)
 };
 
