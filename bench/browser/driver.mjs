@@ -235,13 +235,14 @@ async function launch() {
     removeProfile(dir);
     throw e;
   }
-  const state = { browser: b, page: null, cdp: null, pid: b.process()?.pid ?? null, dir, crashed: null };
+  const state = { browser: b, page: null, cdp: null, pid: b.process()?.pid ?? null, dir, crashed: null, known: new Map() };
   b.on('disconnected', () => {
     state.crashed ??= 'the browser process exited (crashed or killed)';
     state.onCrash?.(state.crashed);
   });
   try {
     await openPage(state);
+    rememberProcesses(state);
   } catch (e) {
     await closeBrowser(state);
     throw e;
@@ -288,9 +289,30 @@ async function resetPage(state) {
 
 /** Closes Chromium and waits for it (SIGKILL to the process and its children after a grace
  *  period); removes its temp dir. */
+/** A process's start time (clock ticks after boot), which tells it from a later one of its pid. */
+function startTime(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return null;
+  }
+}
+
+/** Remembers Chromium's processes: a browser process that is killed leaves its children to init,
+ *  where processesOf() no longer finds them, and they must go too. */
+function rememberProcesses(state) {
+  for (const { pid } of processesOf(state.pid)) {
+    if (!state.known.has(pid)) state.known.set(pid, startTime(pid));
+  }
+}
+
 async function closeBrowser(state) {
   if (!state) return;
   const procs = state.pid ? processesOf(state.pid) : [];
+  for (const [pid, start] of state.known ?? []) {
+    if (!procs.some((p) => p.pid === pid) && start !== null && startTime(pid) === start) procs.push({ pid });
+  }
   try {
     await Promise.race([state.browser.close(), new Promise((r) => setTimeout(r, limits.close_timeout_ms))]);
   } catch {}
@@ -416,6 +438,7 @@ async function playRound(round) {
   b.pageErrors = [];
   const deadline = round.deadline_ms ?? limits.default_deadline_ms;
   const procs0 = processesOf(b.pid);
+  rememberProcesses(b);
   const cpu0 = cpuSnapshot(procs0);
   let busy0 = null;
   let cpu1 = null;
