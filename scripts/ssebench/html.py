@@ -277,7 +277,7 @@ RUN_CHARTS = [
     ("bytes", "Wire bytes per token (in + out, TCP/IP headers included)", None,
      "wire_bytes_per_token", "", "wire bytes per token (B)"),
     ("cpu", "CPU per token, server + client", None, "cpu_us_per_token", "",
-     "CPU per token, server + client (µs)"),
+     "CPU per token (µs)"),
     ("tradeoff", "The trade-off: delivery lag against wire bytes per token (lower left is "
      "better)", "wire_bytes_per_token", "lag_ms_mean", "wire bytes per token (B)",
      "delivery lag, mean (ms)"),
@@ -385,6 +385,16 @@ SCRIPT = r"""
     var a = Math.abs(v), s = a >= 100 ? v.toFixed(0) : a >= 10 ? v.toFixed(1) : v.toFixed(2);
     return s + (unit ? ' ' + unit : '');
   }
+  // Log axes: a label at 1, 2 and 5 of each decade, as plain numbers (10,000 not 10,000.0).
+  // Over more than three decades, only the powers of ten: the labels would touch.
+  function logTick(v, i, ticks) {
+    var m = v / Math.pow(10, Math.floor(Math.log10(v) + 1e-9));
+    var span = Math.log10(ticks[ticks.length - 1].value / ticks[0].value);
+    var keep = span > 3 ? [1] : [1, 2, 5];
+    if (keep.indexOf(Math.round(m * 1000) / 1000) < 0) return '';
+    return v >= 1 ? v.toLocaleString('en-US', {maximumFractionDigits: 0})
+                  : String(Number(v.toPrecision(1)));
+  }
   window.ssebenchCharts = [];
 
   if (data.kind === 'run') runCharts(data); else compareCharts(data);
@@ -424,7 +434,8 @@ SCRIPT = r"""
     data.charts.forEach(function (spec) {
       var el = document.getElementById('chart-' + spec.id);
       if (!el) return;
-      var x = spec.x ? {type: 'logarithmic', title: {display: true, text: spec.x_unit}}
+      var x = spec.x ? {type: 'logarithmic', title: {display: true, text: spec.x_unit},
+                        ticks: {callback: logTick, autoSkip: false, maxRotation: 0}}
                      : {type: 'category', labels: variants, offset: true,
                         title: {display: true, text: 'transport / poll interval (ms) / poll shape'},
                         ticks: {autoSkip: false, maxRotation: 60, minRotation: 30}};
@@ -434,7 +445,8 @@ SCRIPT = r"""
         options: {
           responsive: true, maintainAspectRatio: false,
           interaction: {mode: 'nearest', intersect: true},
-          scales: {x: x, y: {type: 'logarithmic', title: {display: true, text: spec.y_unit}}},
+          scales: {x: x, y: {type: 'logarithmic', title: {display: true, text: spec.y_unit},
+                       ticks: {callback: logTick, autoSkip: false}}},
           plugins: {
             legend: {position: 'bottom', labels: {usePointStyle: true, boxWidth: 8}},
             tooltip: {callbacks: {
@@ -517,7 +529,7 @@ def findings(run_path):
     line saying so, the rest of the page still written."""
     try:
         return markdown(report.section(run_path, reference=False))
-    except (ValueError, KeyError, StopIteration, TypeError, ZeroDivisionError) as e:
+    except (ValueError, KeyError, IndexError, StopIteration, TypeError, ZeroDivisionError) as e:
         return (f"<p>report.py writes no findings for this run ({html.escape(type(e).__name__)}: "
                 f"{html.escape(str(e))}): they need closed-loop sse and poll cases. The charts "
                 "and the table below have every case.</p>")

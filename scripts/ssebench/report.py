@@ -160,13 +160,15 @@ def section(run_path, sweep_path=None, reference=True):
     if lp and sse_means:
         word = "as low as" if max(lp) <= 2 * max(sse_means) else "above"
         lines.append(f"Long polling's lag is {word} SSE's: {between(min(lp), max(lp))} ms.")
-    fastest = [lag(run.get("poll", r, level, run.intervals[0], "delta")) for r in run.recordings]
-    fastest = [v for v in fastest if v is not None] if run.intervals else []
+    fastest = [lag(run.get("poll", r, level, run.intervals[0], "delta"))
+               for r in run.recordings] if run.intervals else []
+    fastest = [v for v in fastest if v is not None]
     if not sse_means:
         say("No SSE case in this run.")
     else:
         verdict = ("Yes." if fastest and max(sse_means) < min(fastest) else
-                   "Not at every setting of this run.")
+                   "No `delta` poll at this concurrency in this run to compare with."
+                   if not fastest else "Not at every setting of this run.")
         say(verdict + " " + " ".join(lines))
     say("")
     header = ["recording", "sse", "long-poll delta"] + [f"poll {p} ms delta" for p in
