@@ -1,7 +1,8 @@
 // Opens a report.html or compare.html (scripts/report.py RUN --html, scripts/compare --html) from
 // file:// in headless Chromium and fails on what a person would see broken: a console error or
 // page error, a request that leaves the file (the page must open with no network), a chart
-// canvas left blank, the answers missing, the table empty or its filter and sort not working.
+// canvas left blank, a hovered point not naming its case, a legend click hiding nothing, the
+// answers missing, the table empty or its filter and sort not working.
 // --screenshot=PNG saves the whole page (the README's picture).
 //
 //   node bench/browser/report_check.mjs results/RUN/report.html [--screenshot=docs/report.png]
@@ -142,6 +143,43 @@ try {
     else if (!c.points) problems.push(`chart ${c.id}: axes but no data drawn`);
   }
   if (!seen.rows) problems.push('the table has no rows');
+
+  // Hover: the first mark of the first chart shows its case's name; a legend click hides that
+  // transport. Chart.js's own events, driven by the mouse as a person would.
+  const where = (dataset) => page.evaluate((d) => {
+    const chart = window.ssebenchCharts[0];
+    chart.canvas.scrollIntoView({ block: 'center' });
+    const box = chart.canvas.getBoundingClientRect();
+    const metas = chart.getSortedVisibleDatasetMetas().filter((m) => m.data.length);
+    const meta = d === null ? metas[0] : chart.getDatasetMeta(d);
+    if (!meta || !meta.data.length) return null;
+    const p = meta.data[0].getCenterPoint(), raw = chart.data.datasets[meta.index].data[0];
+    const hit = (chart.legend && chart.legend.options.display !== false && chart.legend.legendHitBoxes) || [];
+    const lb = hit[meta.index];
+    return {
+      dataset: meta.index, x: box.left + p.x, y: box.top + p.y,
+      name: raw && raw.c ? raw.c.name : String(chart.data.labels[0] || ''),
+      legend: lb ? { x: box.left + lb.left + lb.width / 2, y: box.top + lb.top + lb.height / 2 } : null,
+    };
+  }, dataset);
+  const first = seen.charts ? await where(null) : null;
+  if (first) {
+    await page.mouse.move(first.x, first.y);
+    await new Promise((r) => setTimeout(r, 100));
+    const title = await page.evaluate(() => {
+      const tip = window.ssebenchCharts[0].tooltip;
+      return tip && tip.opacity > 0 ? (tip.title || []).join(' ') : '';
+    });
+    if (!title.includes(first.name)) problems.push(`hover: the first mark shows '${title}', not its case '${first.name}'`);
+    if (first.legend) {
+      await page.mouse.click(first.legend.x, first.legend.y);
+      const hidden = await page.evaluate((d) => !window.ssebenchCharts[0].isDatasetVisible(d), first.dataset);
+      if (!hidden) problems.push('legend: a click on an entry does not hide its transport');
+      await page.mouse.click(first.legend.x, first.legend.y); // shown again for the picture
+    }
+    await page.mouse.move(0, 0);
+    await page.evaluate(() => window.scrollTo(0, 0));
+  }
 
   // The picture before the table is touched below.
   if (opts.screenshot) {

@@ -3,9 +3,10 @@
 two short runs of this build's harness (sse, poll, long-poll, ws and rest on the 9-token recording
 at 8× speed), scripts/report.py --html on each and scripts/compare --html on the pair, then
 bench/browser/report_check.mjs on every page: no console or page error, no request leaving the
-file, every chart drawn, the answers there, the table sorting and filtering; --screenshot writes a
-PNG. And the check can fail: a page with a console error, a chart with nothing to draw and a
-remote image fails it with each reason.
+file, every chart drawn, a hovered point naming its case, a legend click hiding a transport, the
+answers there, the table sorting and filtering; --screenshot writes a PNG. And the check can
+fail: a console error, a chart with nothing to draw, a remote image, a tooltip without the case's
+name and a legend that hides nothing each fail it with its reason.
 Skipped (77) without Chromium, node, bench/browser's packages or Debian's libjs-chart.js.
 Usage: report_html_test.py BUILD_DIR (the build folder holding bench/ssebench-bench)."""
 import json
@@ -110,7 +111,13 @@ class ReportHtml(unittest.TestCase):
         with open(p.stdout.strip(), encoding="utf-8") as f:
             page = f.read()
         self.assertIn('"y": "ttft_ms_p50"', page)
+        tooltip = "return items.length ? items[0].raw.c.name : '';"
+        legend = "legend: {position: 'bottom',"
+        self.assertIn(tooltip, page)
+        self.assertIn(legend, page)
         broken = (page.replace('"y": "ttft_ms_p50"', '"y": "no_such_figure"')
+                  .replace(tooltip, "return 'a point';")
+                  .replace(legend, legend + " onClick: function () {},")
                   .replace("</body>", '<img src="http://127.0.0.1:9/x.png">'
                            "<script>console.error('planted')</script></body>"))
         path = os.path.join(self.tmp.name, "broken.html")
@@ -121,6 +128,8 @@ class ReportHtml(unittest.TestCase):
         self.assertIn("console error: planted", c.stderr)
         self.assertIn("chart-ttft: axes but no data drawn", c.stderr)
         self.assertIn("asks the network for http://127.0.0.1:9/x.png", c.stderr)
+        self.assertIn("hover: the first mark shows 'a point'", c.stderr)
+        self.assertIn("legend: a click on an entry does not hide its transport", c.stderr)
         self.assertEqual(self.check(os.path.join(self.tmp.name, "none.html")).returncode, 2)
 
 
