@@ -634,7 +634,15 @@ def _past(r, pct):
 
 
 def _run_name(path):
-    return os.path.basename(os.path.dirname(os.path.abspath(results.json_path(path))))
+    """The run folder's name, or a JSON file's own name when it is not a run's benchmark.json."""
+    path = os.path.abspath(results.json_path(path))
+    if os.path.basename(path) == "benchmark.json":
+        return os.path.basename(os.path.dirname(path))
+    return os.path.basename(path)
+
+
+def _n(count, noun):
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _pct(v):
@@ -648,17 +656,17 @@ def compare_summary(rows, only_base, only_new, failed_new, pct, alpha, fail_pct)
     better = [r for r in rows if _past(r, pct) and r["change_pct"] < 0]
     regressions = [r for r in rows if r["regression"]]
     reps = [min(r["n"]) for r in rows]
-    out = [f"{cases} cases in both runs, {len(rows)} figures compared"
-           + (f"; {len(only_base)} cases only in BASE, {len(only_new)} only in NEW"
+    out = [f"{_n(cases, 'case')} in both runs, {_n(len(rows), 'figure')} compared"
+           + (f"; {_n(len(only_base), 'case')} only in BASE, {len(only_new)} only in NEW"
               if only_base or only_new else "") + "."]
     threshold = f"{pct:g} %" + ("" if fail_pct is not None else
                                 " (no `--fail-on-regression` given: the page's default)")
-    out.append(f"**{len(worse)} figures worse** and **{len(better)} better** by more than "
+    out.append(f"**{_n(len(worse), 'figure')} worse** and **{len(better)} better** by more than "
                f"{threshold} and more than their floor (ssebench/figures.py: 1 ms, 2 µs, 2 B, …)"
-               + (f"; the gate counts **{len(regressions)} regressions**"
+               + (f"; the gate counts **{_n(len(regressions), 'regression')}**"
                   if fail_pct is not None else "") + ".")
     if reps and max(reps) < comparing.MIN_REPETITIONS:
-        out.append(f"How sure: the runs have {max(reps)} repetition(s) a side, fewer than the "
+        out.append(f"How sure: the runs have {_n(max(reps), 'repetition')} a side, fewer than the "
                    f"{comparing.MIN_REPETITIONS} the Mann-Whitney U test needs to reach p < "
                    f"{alpha:g}, so a change here is the change alone, not a significant one "
                    "(`scripts/bench --repetitions=N`).")
@@ -674,7 +682,7 @@ def compare_summary(rows, only_base, only_new, failed_new, pct, alpha, fail_pct)
                 f"{comparing.fmt_value(r['new'])} {r['unit']} ({_pct(r['change_pct'])})"
                 for r in top) + ".")
     if failed_new:
-        out.append(f"**{len(failed_new)} cases failed in NEW** (listed below).")
+        out.append(f"**{_n(len(failed_new), 'case')} failed in NEW** (listed below).")
     return "\n\n".join(out)
 
 

@@ -118,7 +118,7 @@ class Pages(unittest.TestCase):
         with open(out, encoding="utf-8") as f:
             page = f.read()
         self.assertIsNone(REMOTE.search(scripts_removed(page)))
-        self.assertIn("<strong>1 figures worse</strong>", page)
+        self.assertIn("<strong>1 figure worse</strong>", page)
         self.assertIn("ttft_ms_p99", page)
         self.assertIn('id="chart-changes"', page)
         self.assertLess(page.index('id="answers"'), page.index('id="table"'))
@@ -149,7 +149,7 @@ class Pages(unittest.TestCase):
                  "change_pct": 50.0, "p": None, "n": (1, 1), "significant": None,
                  "gated": True, "regression": False}]  # +0.5 ms: under lag's 1 ms floor
         text = html.compare_summary(rows, [], [], [], 10.0, 0.05, None)
-        self.assertIn("**1 figures worse** and **0 better**", text)
+        self.assertIn("**1 figure worse** and **0 better**", text)
         self.assertIn(f"fewer than the {compare.MIN_REPETITIONS}", text)
         self.assertIn("10.00 → 20.00 ms (+100.0 %)", text)
 
