@@ -18,6 +18,7 @@ const limits = {
   launch_timeout_ms: 30000, // Chromium up and answering
   load_timeout_ms: 30000, // the page and its inline scripts (Chart.js is ≈ 200 kB)
   settle_ms: 300, // after load: Chart.js draws in the next animation frame
+  event_timeout_ms: 5000, // a hover or click handled (Chart.js: in an animation frame)
 };
 const viewport = { width: 1366, height: 900 }; // a laptop screen
 
@@ -93,6 +94,15 @@ try {
   const url = pathToFileURL(path.resolve(opts.file)).href;
   await page.goto(url, { waitUntil: 'load', timeout: limits.load_timeout_ms });
   await new Promise((r) => setTimeout(r, limits.settle_ms));
+  // Chart.js handles events and may draw in an animation frame, late on a loaded machine: wait
+  // (a bounded time) for what should happen, then look.
+  const settled = (fn, arg) => page.waitForFunction(fn, { timeout: limits.event_timeout_ms }, arg).catch(() => {});
+  await settled(() => Array.from(document.querySelectorAll('canvas')).every((c) => {
+    if (!c.width || !c.height) return false;
+    const px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) return true;
+    return false;
+  }));
 
   const seen = await page.evaluate(() => {
     const out = { answers: 0, paragraphs: 0, canvases: [], rows: 0, charts: 0 };
@@ -165,7 +175,7 @@ try {
   const first = seen.charts ? await where(null) : null;
   if (first) {
     await page.mouse.move(first.x, first.y);
-    await new Promise((r) => setTimeout(r, 100));
+    await settled(() => { const t = window.ssebenchCharts[0].tooltip; return t && t.opacity > 0; });
     const title = await page.evaluate(() => {
       const tip = window.ssebenchCharts[0].tooltip;
       return tip && tip.opacity > 0 ? (tip.title || []).join(' ') : '';
@@ -173,9 +183,11 @@ try {
     if (!title.includes(first.name)) problems.push(`hover: the first mark shows '${title}', not its case '${first.name}'`);
     if (first.legend) {
       await page.mouse.click(first.legend.x, first.legend.y);
+      await settled((d) => !window.ssebenchCharts[0].isDatasetVisible(d), first.dataset);
       const hidden = await page.evaluate((d) => !window.ssebenchCharts[0].isDatasetVisible(d), first.dataset);
       if (!hidden) problems.push('legend: a click on an entry does not hide its transport');
       await page.mouse.click(first.legend.x, first.legend.y); // shown again for the picture
+      await settled((d) => window.ssebenchCharts[0].isDatasetVisible(d), first.dataset);
     }
     await page.mouse.move(0, 0);
     await page.evaluate(() => window.scrollTo(0, 0));
