@@ -13,7 +13,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const USAGE = 'usage: node bench/browser/report_check.mjs FILE.html [--screenshot=PNG] [--chromium=PATH]';
+const USAGE = 'usage: node bench/browser/report_check.mjs FILE.html [--screenshot=PNG [--screenshot-to=SECTION]] [--chromium=PATH]\n' +
+  '  --screenshot-to=SECTION  the picture ends with that section (answers, charts, table, context): a\n' +
+  '                           README picture of the answers and charts without the whole table';
 const limits = {
   launch_timeout_ms: 30000, // Chromium up and answering
   load_timeout_ms: 30000, // the page and its inline scripts (Chart.js is ≈ 200 kB)
@@ -23,12 +25,11 @@ const limits = {
 const viewport = { width: 1366, height: 900 }; // a laptop screen
 
 function usage(message) {
-  console.error(`report_check: ${message}`);
-  console.error(USAGE);
+  console.error(`report_check: ${message} (see --help)`);
   process.exit(2);
 }
 
-const opts = { file: null, screenshot: null, chromium: process.env.SSEBENCH_CHROMIUM || '/usr/bin/chromium' };
+const opts = { file: null, screenshot: null, 'screenshot-to': null, chromium: process.env.SSEBENCH_CHROMIUM || '/usr/bin/chromium' };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   const [name, value] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, null];
@@ -37,13 +38,18 @@ for (let i = 2; i < process.argv.length; i++) {
     console.log(USAGE);
     process.exit(0);
   } else if (name === '--screenshot') opts.screenshot = take();
+  else if (name === '--screenshot-to') opts['screenshot-to'] = take();
   else if (name === '--chromium') opts.chromium = take();
   else if (a.startsWith('-')) usage(`unknown option ${name}`);
   else if (opts.file === null) opts.file = a;
   else usage(`unexpected argument '${a}'`);
-  if ((name === '--screenshot' || name === '--chromium') && !opts[name.slice(2)]) usage(`${name} takes a value`);
+  if (['--screenshot', '--screenshot-to', '--chromium'].includes(name) && !opts[name.slice(2)]) usage(`${name} takes a value`);
 }
 if (!opts.file) usage('missing FILE');
+const SECTIONS = ['answers', 'charts', 'table', 'context'];
+if (opts['screenshot-to'] && !SECTIONS.includes(opts['screenshot-to'])) {
+  usage(`--screenshot-to takes one of ${SECTIONS.join(', ')} (got '${opts['screenshot-to']}')`);
+}
 if (!existsSync(opts.file)) usage(`${opts.file}: no such file`);
 if (!existsSync(opts.chromium)) {
   console.error(`report_check: no Chromium at ${opts.chromium} (apt-get install chromium, or --chromium=PATH)`);
@@ -196,7 +202,16 @@ try {
   // The picture before the table is touched below.
   if (opts.screenshot) {
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: opts.screenshot, fullPage: true });
+    const to = opts['screenshot-to'];
+    const bottom = to ? await page.evaluate((id) => {
+      const el = document.getElementById(id);
+      return el ? Math.ceil(el.getBoundingClientRect().bottom + window.scrollY + 16) : null;
+    }, to) : null;
+    if (to && bottom === null) problems.push(`--screenshot-to=${to}: no such section on the page`);
+    else if (bottom) {
+      const width = await page.evaluate(() => document.documentElement.scrollWidth);
+      await page.screenshot({ path: opts.screenshot, clip: { x: 0, y: 0, width, height: bottom }, captureBeyondViewport: true });
+    } else await page.screenshot({ path: opts.screenshot, fullPage: true });
   }
 
   // The table's filter hides what does not match and its header sorts.

@@ -79,6 +79,13 @@ class ReportHtml(unittest.TestCase):
         self.assertIn("6 charts drawn", c.stdout)
         with open(shot, "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        top = os.path.join(self.tmp.name, "top.png")
+        c = self.check(page, f"--screenshot={top}", "--screenshot-to=charts")
+        self.assertEqual(c.returncode, 0, c.stdout + c.stderr)
+        # Cut below the charts: less than the whole page (the PNG's height, in its IHDR).
+        with open(shot, "rb") as f, open(top, "rb") as g:
+            self.assertLess(int.from_bytes(g.read(24)[20:24], "big"),
+                            int.from_bytes(f.read(24)[20:24], "big"))
 
     def test_the_compare_page_opens_whole_in_chromium(self):
         # The two real runs (their changes are noise: a chart or none), and the first against a
