@@ -154,7 +154,8 @@ def html_table(head, rows, table_id, numeric_from=1, classes=None):
 
 
 def filter_box(table_id, what):
-    return (f'<p class="filter"><label>Filter {what}: <input type="search" data-filter="{table_id}" '
+    return (f'<p class="filter"><label>Filter {what}: <input type="search" '
+            f'data-filter="{table_id}" '
             f'placeholder="e.g. poll/250 or 4o-mini"></label> <span class="count" '
             f'data-count="{table_id}"></span></p>')
 
@@ -340,7 +341,8 @@ SCRIPT = r"""
         var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
         var numeric = th.dataset.kind === 'num';
         rows.sort(function (a, b) {
-          var x = a.cells[i] ? a.cells[i].textContent : '', y = b.cells[i] ? b.cells[i].textContent : '';
+          var x = a.cells[i] ? a.cells[i].textContent : '';
+          var y = b.cells[i] ? b.cells[i].textContent : '';
           var r;
           if (numeric) {
             var p = num(x), q = num(y);
@@ -400,7 +402,8 @@ SCRIPT = r"""
   if (data.kind === 'run') runCharts(data); else compareCharts(data);
 
   function runCharts(data) {
-    var recSel = document.getElementById('pick-recording'), loadSel = document.getElementById('pick-load');
+    var recSel = document.getElementById('pick-recording');
+    var loadSel = document.getElementById('pick-load');
     var labels = [], variants = [];
     data.cases.forEach(function (c) {
       if (labels.indexOf(c.label) < 0) labels.push(c.label);
@@ -408,7 +411,8 @@ SCRIPT = r"""
     });
     var extra = 0, style = {};
     labels.forEach(function (l) {
-      var base = l.split(' ')[0], same = labels.filter(function (m) { return m.split(' ')[0] === base; });
+      var base = l.split(' ')[0];
+      var same = labels.filter(function (m) { return m.split(' ')[0] === base; });
       style[l] = {color: COLORS[base] || EXTRA[extra++ % EXTRA.length],
                   point: STYLES[same.indexOf(l) % STYLES.length]};
     });
@@ -539,8 +543,7 @@ def run_page(run_path):
     """The HTML of report.html for a run folder (or its benchmark.json)."""
     context, cases = results.load(run_path)
     name = os.path.basename(os.path.dirname(os.path.abspath(results.json_path(run_path))))
-    js = chart_js()  # missing library: PageError before anything is built
-    del js
+    chart_js()  # a missing library is a PageError before anything is built
     failed = [c for c in cases if c["error"]]
     data = case_data(cases)
     charts = [{"id": i, "title": t, "x": x, "y": y, "x_unit": xu, "y_unit": yu}
@@ -581,8 +584,8 @@ def run_page(run_path):
         body.append("<p>No case of this run has figures to chart.</p>")
     body.append("</section>")
     body.append('<section id="table"><h2>Every case</h2>')
-    body.append('<p class="caption">Click a header to sort; ×sse = relative to the sse case of the '
-                "same recording, load, HTTP version, link, TLS, proxy and client.</p>")
+    body.append('<p class="caption">Click a header to sort; ×sse = relative to the sse case of '
+                "the same recording, load, HTTP version, link, TLS, proxy and client.</p>")
     body.append(filter_box("cases", "cases"))
     rows = list(table.rows(cases))
     body.append(html_table(table.header(), rows, "cases",

@@ -116,7 +116,8 @@ def section(run_path, sweep_path=None, reference=True):
         f"{ctx.get('interface_mtu_bytes', '?')}), {len(run.cases) + len(run.failed)} cases"
         f" ({len(run.failed)} failed), concurrency {', '.join(map(str, run.levels))}, poll "
         f"intervals {', '.join(map(str, run.intervals)) or 'none'} ms, speed "
-        f"{ctx.get('speed', '?')}. {files}The figures below are at {level} concurrent streams, per token, from that run's "
+        f"{ctx.get('speed', '?')}. {files}The figures below are at {level} concurrent streams, "
+        "per token, from that run's "
         "`benchmark.json`.")
     say("")
     rate = {r: tokens[r] / (duration[r] / 1000) if duration[r] else None for r in run.recordings}
@@ -222,7 +223,8 @@ def section(run_path, sweep_path=None, reference=True):
         if cheaper:
             lead = (f"Every one of the run's {len(settings)} poll settings at this concurrency "
                     "costs fewer bytes *and* less server CPU per token than SSE: here polling "
-                    "gives less load at every interval measured." if len(cheaper) == len(settings) else
+                    "gives less load at every interval measured."
+                    if len(cheaper) == len(settings) else
                     "SSE gives less load than polling only at short poll intervals: "
                     f"{len(cheaper)} of the run's {len(settings)} poll settings at this "
                     "concurrency cost fewer bytes *and* less server CPU per token than SSE.")
