@@ -24,7 +24,8 @@ COMPARE_CHART_ROWS = 24
 
 
 class PageError(ValueError):
-    """The page cannot be written (Chart.js missing): one line for the command, exit 2."""
+    """The page cannot be written (Chart.js missing, a folder that is not there): one line for
+    the command, exit 2."""
 
 
 # Markdown -> HTML: the subset report.py writes --------------------------------------------------
@@ -618,9 +619,14 @@ def write_run(run_path):
 
 def _write(path, text):
     tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as e:
+        if os.path.exists(tmp):
+            os.unlink(tmp)  # nothing half-written left behind
+        raise PageError(f"cannot write {path}: {e.strerror or e}") from None
     return path
 
 
