@@ -74,13 +74,24 @@ def save_in(fig, out_dir, name):
     return save(fig, os.path.join(out_dir, f"{name}.png"))
 
 
-def machine(context):
-    """'vm: AMD EPYC, 2 cores, lo (MTU 65536), commit 21caaef914a6'."""
+def machine(context, cases=()):
+    """The run's context for a caption: 'vm: AMD EPYC, 2 cores, lo (MTU 65536), commit
+    21caaef914a6, load 2.8 at the start', then the link, TLS, proxy and client settings the
+    cases ran under when any is not the plain one ('link none, 3g · tls on · client browser')."""
     cores = context.get("cores") or context.get("num_cpus") or "?"
     iface = str(context.get("interface", "?")).split(" ")[0]
-    return (f"{context.get('host_name', '?')}: {context.get('cpu_model', '?')}, {cores} cores, "
+    text = (f"{context.get('host_name', '?')}: {context.get('cpu_model', '?')}, {cores} cores, "
             f"{iface} (MTU {context.get('interface_mtu_bytes', '?')}), "
             f"commit {context.get('ssebench_commit', '?')}")
+    load = context.get("load_avg")
+    if isinstance(load, list) and load:
+        text += f", load {load[0]:.1f} at the start"
+    axes = []
+    for field in ("link", "tls", "proxy", "client"):
+        values = list(dict.fromkeys(str(c.get(field, results.PLAIN[field])) for c in cases))
+        if values and values != [str(results.PLAIN[field])]:
+            axes.append(f"{field} {', '.join(values)}")
+    return text + ("\n" + " · ".join(axes) if axes else "")
 
 
 def tick(case, interval="\n{} ms"):

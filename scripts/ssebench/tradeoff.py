@@ -127,7 +127,7 @@ def ttft(context, cases, recs, out_dir):
                plt.Line2D([], [], marker="D", mfc="none", mec="red", ls="none",
                           label="model's prediction")]
     fig.legend(handles=handles, loc="upper right", fontsize=8)
-    fig.suptitle(f"Time to first token by transport (ms)\n{machine(context)}", fontsize=10)
+    fig.suptitle(f"Time to first token by transport (ms)\n{machine(context, cases)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
     return save(fig, out_dir, "ttft")
 
@@ -160,55 +160,146 @@ def lag_cdf(context, cases, out_dir):
     present = [k.replace("lag_ms_", "") for k, _ in CDF_POINTS
                if any(k in c["counters"] for c in cases)]
     fig.suptitle(f"Delivery lag CDF per transport (points: the run's {', '.join(present)})\n"
-                 f"{machine(context)}", fontsize=10)
+                 f"{machine(context, cases)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
     return save(fig, out_dir, "lag_cdf")
 
 
+# A frontier panel with more settings than this is split by variant (http:2, client:browser, …):
+# past it the points of one panel crowd each other out of reading.
+MAX_FRONTIER_SETTINGS = 14
+# Where a point's label may go, in points from the point, tried in order (ha follows the side).
+LABEL_OFFSETS = [(5, 3), (5, -9), (-5, 3), (-5, -9), (0, 8), (0, -14), (12, 10), (12, -16),
+                 (-12, 10), (-12, -16), (22, 0), (-22, 0), (0, 20), (0, -26), (28, 18),
+                 (28, -24), (-28, 18), (-28, -24), (40, 6), (-40, 6), (40, -12), (-40, -12),
+                 (10, -30), (-10, -30), (50, 24), (50, -32), (-50, 24), (-50, -32), (0, 40),
+                 (0, -44)]
+
+
+def pareto(points):
+    """The indices of the points no other point beats on both axes (lower is better): the
+    frontier a reader chooses from."""
+    best = []
+    for i, (x, y) in enumerate(points):
+        if not any((u <= x and v <= y) and (u < x or v < y) for j, (u, v) in enumerate(points)
+                   if j != i):
+            best.append(i)
+    return best
+
+
+def frontier_groups(mine):
+    """The cases of one panel, or of several when there are too many settings to read: one
+    panel per variant (results.via), the plain cases first, a variant of one or two settings
+    (ws turns:4) kept with them."""
+    if len(mine) <= MAX_FRONTIER_SETTINGS:
+        return [("", mine)]
+    groups = {}
+    for c in mine:
+        groups.setdefault(results.via(c), []).append(c)
+    plain = [c for v, cs in groups.items() for c in cs if v == "" or len(cs) <= 2]
+    out = [("", plain)] if plain else []
+    out += [(v, cs) for v, cs in groups.items() if v != "" and len(cs) > 2]
+    return out
+
+
+def place_labels(ax, items, renderer):
+    """Each (text, x, y) labelled beside its point at the first offset where the label overlaps
+    no label placed before it, no point, and stays inside the axes; the texts that found no place
+    are returned (the caller lists them). Called once the layout is final."""
+    ax_box = ax.get_window_extent(renderer)
+    taken = []
+    for line in ax.get_lines():  # every drawn marker, as a small box
+        if line.get_marker() in (None, "None", "") or not line.get_visible():
+            continue
+        size = line.get_markersize() * renderer.points_to_pixels(1) / 2 + 1
+        for px, py in ax.transData.transform(line.get_xydata()):
+            taken.append((px - size, py - size, px + size, py + size))
+    unplaced = []
+    for text, x, y in items:
+        for dx, dy in LABEL_OFFSETS:
+            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
+            a = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
+                            fontsize=6.5, ha=ha, va="bottom",
+                            arrowprops=dict(arrowstyle="-", lw=0.4, color="0.4",
+                                            shrinkA=0, shrinkB=3) if abs(dx) + abs(dy) > 20
+                            else None)
+            box = a.get_window_extent(renderer)
+            inside = (box.x0 >= ax_box.x0 + 1 and box.x1 <= ax_box.x1 - 1
+                      and box.y0 >= ax_box.y0 + 1 and box.y1 <= ax_box.y1 - 1)
+            if inside and not any(box.x0 < t[2] and box.x1 > t[0] and box.y0 < t[3]
+                                  and box.y1 > t[1] for t in taken):
+                taken.append((box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1))
+                break
+            a.remove()
+        else:
+            unplaced.append(text)
+    return unplaced
+
+
 def frontier(context, cases, out_dir, level=None, name="frontier"):
+    """Mean lag against wire bytes and against server CPU per token, one point per setting at one
+    load. Only the frontier's points (pareto(): nothing beats them on both axes) are labelled,
+    joined by a step line; the others read by colour (transport, poll interval) and marker
+    (shape). A panel of more than MAX_FRONTIER_SETTINGS settings is split by variant, each split
+    panel showing the plain cases faintly for reference."""
     recs_in = results.recordings(cases)
     level = level or loads(cases)[-1]
     intervals = results.intervals(cases)
-    fig, axes = grid(len(recs_in), 2, 6.5, 4.0)
-    for ri, rec in enumerate(recs_in):
+    panels = []  # (recording, variant, cases)
+    for rec in recs_in:
         mine = sorted((c for c in cases if c["recording"] == rec and same_load(c, level)
                        and "lag_ms_mean" in c["counters"] and not c["error"]), key=variant_key)
-        for col, (xkey, xlabel) in enumerate([
-                ("wire", "wire bytes per token, in + out (log)"),
-                ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]):
+        panels += [(rec, via, cs, mine) for via, cs in frontier_groups(mine)]
+    fig, axes = grid(len(panels), 2, 6.5, 4.2)
+    axis_of = [("wire", "wire bytes per token, in + out, B (log)"),
+               ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]
+    to_label = []  # (ax, [(text, x, y)])
+    for ri, (rec, via, group, mine) in enumerate(panels):
+        for col, (xkey, xlabel) in enumerate(axis_of):
             ax = axes[ri][col]
-            lines = {}
-            for c in mine:
+
+            def xy(c, xkey=xkey):
                 k = c["counters"]
                 x = results.wire_total(k) if xkey == "wire" else k.get(xkey)
-                if x is None:
-                    continue
+                return None if x is None else (x, max(k["lag_ms_mean"], 1e-3))
+
+            if via:  # the plain cases, faint: what the variant is read against
+                for c in mine:
+                    if results.is_plain(c) and xy(c):
+                        ax.plot(*xy(c), marker=SHAPE_MARKERS.get(c["shape"], "o"), ls="none",
+                                color=case_color(c, intervals), alpha=0.2, ms=5, zorder=1)
+            drawn = [(c, xy(c)) for c in group if xy(c)]
+            lines = {}
+            for c, (x, y) in drawn:
+                k = c["counters"]
                 color = case_color(c, intervals)
-                ax.plot(x, max(k["lag_ms_mean"], 1e-3), marker=SHAPE_MARKERS.get(c["shape"], "o"),
-                        color=color, ls="none", ms=6)
+                other = results.via(c) != via  # a small variant kept in the plain panel
+                ax.plot(x, y, marker=SHAPE_MARKERS.get(c["shape"], "o"), color=color, ls="none",
+                        ms=6, mec="red" if other else color, mew=1.2 if other else 1, zorder=3)
                 if c["transport"] == "poll":  # a line per variant and shape
-                    lines.setdefault((results.label(c), c["shape"]), []).append(
-                        (x, max(k["lag_ms_mean"], 1e-3)))
+                    lines.setdefault((results.label(c), c["shape"]), []).append((x, y))
                 if xkey == "wire" and k.get("predicted_lag_ms_mean", 0) >= MIN_DRAWN_LAG_MS and \
                         "predicted_wire_bytes_in_per_token" in k:
                     px = k["predicted_wire_bytes_in_per_token"] + k.get("wire_bytes_out_per_token",
                                                                         0)
                     ax.plot(px, max(k["predicted_lag_ms_mean"], 1e-3),
                             marker=SHAPE_MARKERS.get(c["shape"], "o"), mfc="none", mec=color,
-                            ls="none", ms=9, alpha=0.6)
-                if c["transport"] != "poll" or c["interval_ms"] == max(intervals or [0]):
-                    ax.annotate(label(c) if c["transport"] != "poll"
-                                else f"{results.label(c)} {c['shape']}",
-                                (x, max(k["lag_ms_mean"], 1e-3)), fontsize=6,
-                                xytext=(4, 2), textcoords="offset points")
+                            ls="none", ms=9, alpha=0.5, zorder=2)
             for (_, shape), pts in lines.items():
                 pts.sort(key=lambda p: p[1])
                 ax.plot(*zip(*pts), color="0.6", lw=0.8, ls=SHAPE_LINES.get(shape, "-"), zorder=0)
+            best = sorted((drawn[i] for i in pareto([p for _, p in drawn])), key=lambda d: d[1])
+            if best:
+                ax.step([p[0] for _, p in best], [p[1] for _, p in best], where="post",
+                        color="tab:green", lw=2, alpha=0.35, zorder=0)
+            to_label.append((ax, [(label(c), x, y) for c, (x, y) in best]))
             ax.set_xscale("log")
             ax.set_yscale("log")
+            ax.margins(0.12)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label_of("lag_ms_mean", log=True))
-            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
+            ax.set_title(f"{rec} · {results.load_text(level)}" + (f" · {via}" if via else ""),
+                         fontsize=9)
             ax.grid(alpha=0.3, which="both")
     present = {c["transport"] for c in cases}
     handles = [plt.Line2D([], [], color=results.COLORS[t], marker="o", ls="none", label=t)
@@ -219,14 +310,35 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
                            label=f"poll {i} ms") for i in intervals]
     handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", label=f"shape {s}")
                 for s, m in SHAPE_MARKERS.items() if s and any(c["shape"] == s for c in cases)]
+    handles.append(plt.Line2D([], [], color="tab:green", lw=2, alpha=0.35,
+                              label="the frontier (labelled: nothing beats it on both axes)"))
+    if any(results.via(c) for c in cases):
+        handles.append(plt.Line2D([], [], color="0.6", marker="o", mec="red", ls="none",
+                                  label="red edge: a variant (http:2, turns:4, …)"))
     handles.append(plt.Line2D([], [], color="0.3", marker="o", mfc="none", ls="none",
                               label="hollow: the model's (lag, bytes); sse, long-poll: ≈ 0"))
-    fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=min(6, len(handles)),
-               bbox_to_anchor=(0.5, 1 - 0.68 / fig.get_figheight()))
-    fig.suptitle(f"Trade-off frontier: lag against network and server load, "
-                 f"{results.load_text(level)} "
-                 f"(lower left is better)\n{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 1.2 / fig.get_figheight()))
+    ncol = min(5, len(handles))
+    legend_in = 0.2 * math.ceil(len(handles) / ncol) + 0.1
+    top = plot.suptitle(fig, f"Trade-off frontier: lag against network and server load, "
+                        f"{results.load_text(level)} (lower left is better)\n"
+                        f"{machine(context, cases)}")
+    fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=ncol,
+               bbox_to_anchor=(0.5, top))
+    fig.tight_layout(rect=(0, 0, 1, top - legend_in / fig.get_figheight()))
+    # tight_layout leaves more room than the legend takes: the panels go up to 0.1 in below it.
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    gap = fig.legends[0].get_window_extent(renderer).y0 - max(
+        ax.title.get_window_extent(renderer).y1 for ax in axes.flat)
+    fig.subplots_adjust(top=fig.subplotpars.top + gap / fig.bbox.height
+                        - 0.1 / fig.get_figheight())
+    # Labels last, on the final layout: their places are measured in pixels.
+    fig.canvas.draw()
+    for ax, items in to_label:
+        unplaced = place_labels(ax, items, renderer)
+        if unplaced:  # said in the panel's corner rather than drawn over another label
+            ax.text(0.01, 0.01, "also on the frontier: " + ", ".join(unplaced), fontsize=6,
+                    transform=ax.transAxes, va="bottom", ha="left", color="tab:green")
     return save(fig, out_dir, name)
 
 
@@ -307,7 +419,7 @@ def bytes_split(context, cases, recs, out_dir):
            if measured_header else "payload = the model's body bytes (this run has no header "
            "byte counter)")
     fig.suptitle(f"Bytes per token by layer (stacked; number: the total; ↑: cut at 2.5× sse)\n{how}"
-                 f"\n{machine(context)}", fontsize=9)
+                 f"\n{machine(context, cases)}", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 1 - 1.05 / fig.get_figheight()))
     return save(fig, out_dir, "bytes_split")
 
@@ -346,7 +458,7 @@ def scaling(context, cases, out_dir):
             if ri == 0 and col == 1:
                 ax.legend(fontsize=6, ncol=2)
     fig.suptitle(f"Scaling: server CPU per token and p99 lag against concurrency\n"
-                 f"{machine(context)}", fontsize=10)
+                 f"{machine(context, cases)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
     return save(fig, out_dir, "scaling")
 
@@ -385,7 +497,7 @@ def model_fit(context, cases, out_dir):
         plt.close(fig)
         return []
     fig.suptitle(f"The model against the measurement (dashed: measured = predicted; colors and "
-                 f"markers as in frontier)\n{machine(context)}", fontsize=10)
+                 f"markers as in frontier)\n{machine(context, cases)}", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.92))
     return save(fig, out_dir, "model")
 
