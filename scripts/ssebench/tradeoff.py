@@ -204,21 +204,31 @@ def frontier_groups(mine):
 
 def place_labels(ax, items, renderer):
     """Each (text, x, y) labelled beside its point at the first offset where the label overlaps
-    no label placed before it, no point, and stays inside the axes; the texts that found no place
-    are returned (the caller lists them). Called once the layout is final."""
+    no label placed before it, no point, and stays inside the axes, on one line or else on two
+    (the interval and shape on the second); the texts that found no place are returned (the caller lists them).
+    Called once the layout is final."""
     ax_box = ax.get_window_extent(renderer)
     taken = []
     for line in ax.get_lines():  # every drawn marker, as a small box
-        if line.get_marker() in (None, "None", "") or not line.get_visible():
-            continue
+        if line.get_marker() in (None, "None", "") or not line.get_visible() \
+                or (line.get_alpha() or 1) < 0.3 or line.get_markerfacecolor() == "none":
+            continue  # a faint reference point or the model's hollow one may be covered
         size = line.get_markersize() * renderer.points_to_pixels(1) / 2 + 1
         for px, py in ax.transData.transform(line.get_xydata()):
             taken.append((px - size, py - size, px + size, py + size))
     unplaced = []
     for text, x, y in items:
-        for dx, dy in LABEL_OFFSETS:
-            ha = "left" if dx > 0 else "right" if dx < 0 else "center"
-            a = ax.annotate(text, (x, y), xytext=(dx, dy), textcoords="offset points",
+        # Straight above or below, the label may also start or end at the point.
+        words = text.split(" ")
+        cut = -3 if "ms" in words[-2:] and len(words) > 3 else -2  # '250 ms delta' together
+        two_lines = " ".join(words[:cut]) + "\n" + " ".join(words[cut:]) if len(words) > 2 \
+            else text
+        tries = [(shown, dx, dy, ha) for shown in dict.fromkeys([text, two_lines])
+                 for dx, dy in LABEL_OFFSETS
+                 for ha in (["left"] if dx > 0 else ["right"] if dx < 0
+                            else ["center", "left", "right"])]
+        for shown, dx, dy, ha in tries:
+            a = ax.annotate(shown, (x, y), xytext=(dx, dy), textcoords="offset points",
                             fontsize=6.5, ha=ha, va="bottom",
                             arrowprops=dict(arrowstyle="-", lw=0.4, color="0.4",
                                             shrinkA=0, shrinkB=3) if abs(dx) + abs(dy) > 20
