@@ -322,7 +322,7 @@ def hol_chart(context, cases, out_dir):
     # Linear axes: bars on a log axis start nowhere in particular and overstate differences.
     panels = [("lag p50, ms", "lag_ms_p50", False), ("lag p99, ms", "lag_ms_p99", False),
               ("failed streams", "errors", False),
-              ("client TCP retransmissions", "tcp_retransmits", False)]
+              ("client TCP retransmissions, segments", "tcp_retransmits", False)]
     fig, axes = plt.subplots(1, len(panels), squeeze=False,
                              figsize=(max(12.0, 1.0 * len(keys) * len(panels)), 5.6))
     width = 0.38

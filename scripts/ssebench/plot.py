@@ -49,6 +49,18 @@ def suptitle(fig, text, fontsize=10):
     return 1 - (0.2 + lines * 1.4 * fontsize / 72) / fig.get_figheight()
 
 
+def close_gap(fig, above, pad_in=0.1):
+    """After tight_layout: the panels raised to `pad_in` under the artist `above` (a legend
+    between the title and the panels), the room tight_layout leaves there taken back."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    gap = above.get_window_extent(renderer).y0 - max(
+        ax.title.get_window_extent(renderer).y1 if ax.get_title() else
+        ax.get_window_extent(renderer).y1 for ax in fig.axes)
+    fig.subplots_adjust(top=fig.subplotpars.top + gap / fig.bbox.height
+                        - pad_in / fig.get_figheight())
+
+
 def save(fig, path_png, dpi=PNG_DPI):
     """fig as PATH.png and PATH.svg, each through a temporary name and a rename: a chart is
     never seen half-written. Closes the figure; returns both paths."""

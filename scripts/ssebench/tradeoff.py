@@ -127,8 +127,8 @@ def ttft(context, cases, recs, out_dir):
                plt.Line2D([], [], marker="D", mfc="none", mec="red", ls="none",
                           label="model's prediction")]
     fig.legend(handles=handles, loc="upper right", fontsize=8)
-    fig.suptitle(f"Time to first token by transport (ms)\n{machine(context, cases)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Time to first token by transport (ms)\n{machine(context, cases)}")
+    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "ttft")
 
 
@@ -159,9 +159,9 @@ def lag_cdf(context, cases, out_dir):
                 ax.legend(fontsize=6, ncol=2, loc="lower right")
     present = [k.replace("lag_ms_", "") for k, _ in CDF_POINTS
                if any(k in c["counters"] for c in cases)]
-    fig.suptitle(f"Delivery lag CDF per transport (points: the run's {', '.join(present)})\n"
-                 f"{machine(context, cases)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Delivery lag CDF per transport (points: the run's "
+                        f"{', '.join(present)})\n{machine(context, cases)}")
+    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "lag_cdf")
 
 
@@ -335,15 +335,10 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
     fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=ncol,
                bbox_to_anchor=(0.5, top))
     fig.tight_layout(rect=(0, 0, 1, top - legend_in / fig.get_figheight()))
-    # tight_layout leaves more room than the legend takes: the panels go up to 0.1 in below it.
-    fig.canvas.draw()
-    renderer = fig.canvas.get_renderer()
-    gap = fig.legends[0].get_window_extent(renderer).y0 - max(
-        ax.title.get_window_extent(renderer).y1 for ax in axes.flat)
-    fig.subplots_adjust(top=fig.subplotpars.top + gap / fig.bbox.height
-                        - 0.1 / fig.get_figheight())
+    plot.close_gap(fig, fig.legends[0])
     # Labels last, on the final layout: their places are measured in pixels.
     fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
     for ax, items in to_label:
         unplaced = place_labels(ax, items, renderer)
         if unplaced:  # said in the panel's corner rather than drawn over another label
@@ -382,13 +377,20 @@ def bytes_split(context, cases, recs, out_dir):
     recs_in = results.recordings(cases)
     level = loads(cases)[-1]
     variants = sorted({results.variant(c): c for c in cases}.values(), key=variant_key)
-    fig, axes = grid(len(recs_in), 1, 0.55 * len(variants) + 3, 3.4)
+    ticks = [tick(v) for v in variants]
+    # A tick line wider than its bar's slot ('client:browser-eventsource') would run into the
+    # next: then the ticks stand upright, and the figure grows by their length.
+    longest = max((len(line) for t in ticks for line in t.split("\n")), default=0)
+    upright = longest > 9
+    fig, axes = grid(len(recs_in), 1, 0.55 * len(variants) + 3,
+                     3.4 + (0.075 * longest if upright else 0))
     by = {(c["recording"], results.load_key(c), results.variant(c)): c for c in cases}
     parts = [("payload (bodies, no chunk framing)", "tab:blue"),
              ("HTTP status, headers, chunk framing", "tab:orange"),
              ("TCP/IP headers (52 B per segment)", "tab:gray"),
              ("bytes out (requests, ACKs), all layers", "tab:olive")]
     measured_header = any("http_header_bytes_in_per_token" in c["counters"] for c in cases)
+    seen = {}  # the legend: the first panel's parts
     for ri, rec in enumerate(recs_in):
         ax = axes[ri][0]
         splits = {}
@@ -416,21 +418,24 @@ def bytes_split(context, cases, recs, out_dir):
                         label="model: wire bytes in" if vi == min(splits) else None)
         ax.set_ylim(0, clip * 1.15)
         ax.set_xticks(range(len(variants)))
-        ax.set_xticklabels([tick(v) for v in variants], fontsize=7)
-        ax.set_ylabel("bytes per token")
+        ax.set_xticklabels(ticks, fontsize=7, rotation=90 if upright else 0)
+        ax.set_ylabel("bytes per token, B")
         ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         if ri == 0:
             handles, names = ax.get_legend_handles_labels()
             seen = dict(zip(names, handles))
-            fig.legend(seen.values(), seen.keys(), fontsize=7, ncol=3, loc="upper center",
-                       bbox_to_anchor=(0.5, 1 - 0.75 / fig.get_figheight()))
     how = ("payload = HTTP bytes − status lines and headers (measured) − SSE chunk framing"
            if measured_header else "payload = the model's body bytes (this run has no header "
            "byte counter)")
-    fig.suptitle(f"Bytes per token by layer (stacked; number: the total; ↑: cut at 2.5× sse)\n{how}"
-                 f"\n{machine(context, cases)}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 1.05 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Bytes per token by layer (stacked; number: the total; ↑: cut at "
+                        f"2.5× sse)\n{how}\n{machine(context, cases)}", fontsize=9)
+    # The legend under the title, the panels under the legend.
+    legend = fig.legend(seen.values(), seen.keys(), fontsize=7, ncol=3, loc="upper center",
+                        bbox_to_anchor=(0.5, top))
+    rows = math.ceil(len(seen) / 3)
+    fig.tight_layout(rect=(0, 0, 1, top - (0.2 * rows + 0.1) / fig.get_figheight()))
+    plot.close_gap(fig, legend)
     return save(fig, out_dir, "bytes_split")
 
 
@@ -467,15 +472,15 @@ def scaling(context, cases, out_dir):
             ax.grid(alpha=0.3, which="both")
             if ri == 0 and col == 1:
                 ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(f"Scaling: server CPU per token and p99 lag against concurrency\n"
-                 f"{machine(context, cases)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Scaling: server CPU per token and p99 lag against concurrency\n"
+                        f"{machine(context, cases)}")
+    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "scaling")
 
 
 def model_fit(context, cases, out_dir):
-    figures = [("lag_ms_mean", "mean delivery lag, ms (polling, rest)"),
-               ("wire_bytes_in_per_token", "wire bytes in per token"),
+    figures = [("lag_ms_mean", "mean delivery lag (polling, rest), ms"),
+               ("wire_bytes_in_per_token", "wire bytes in per token, B"),
                ("requests_per_stream", "requests per stream")]
     intervals = results.intervals(cases)
     fig, axes = grid(1, len(figures), 5.0, 4.6)
@@ -506,9 +511,9 @@ def model_fit(context, cases, out_dir):
     if not any_point:
         plt.close(fig)
         return []
-    fig.suptitle(f"The model against the measurement (dashed: measured = predicted; colors and "
-                 f"markers as in frontier)\n{machine(context, cases)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    top = plot.suptitle(fig, f"The model against the measurement (dashed: measured = predicted; "
+                        f"colors and markers as in frontier)\n{machine(context, cases)}")
+    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "model")
 
 
