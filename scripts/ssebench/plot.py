@@ -61,6 +61,14 @@ def close_gap(fig, above, pad_in=0.1):
                         - pad_in / fig.get_figheight())
 
 
+def titled_layout(fig, text, fontsize=10):
+    """suptitle(), tight_layout() under it, and the panels raised to just under the title (the
+    room tight_layout leaves between them, in the matplotlib of Debian 12, is an inch)."""
+    top = suptitle(fig, text, fontsize)
+    fig.tight_layout(rect=(0, 0, 1, top))
+    close_gap(fig, fig._suptitle)
+
+
 def save(fig, path_png, dpi=PNG_DPI):
     """fig as PATH.png and PATH.svg, each through a temporary name and a rename: a chart is
     never seen half-written. Closes the figure; returns both paths."""

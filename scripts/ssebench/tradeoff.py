@@ -126,9 +126,11 @@ def ttft(context, cases, recs, out_dir):
                plt.Line2D([], [], color="black", lw=1.2, label="p99 (tick); bar: p50"),
                plt.Line2D([], [], marker="D", mfc="none", mec="red", ls="none",
                           label="model's prediction")]
-    fig.legend(handles=handles, loc="upper right", fontsize=8)
     top = plot.suptitle(fig, f"Time to first token by transport (ms)\n{machine(context, cases)}")
-    fig.tight_layout(rect=(0, 0, 1, top))
+    legend = fig.legend(handles=handles, loc="upper center", fontsize=8, ncol=3,
+                        bbox_to_anchor=(0.5, top))
+    fig.tight_layout(rect=(0, 0, 1, top - 0.35 / fig.get_figheight()))
+    plot.close_gap(fig, legend)
     return save(fig, out_dir, "ttft")
 
 
@@ -136,12 +138,20 @@ def lag_cdf(context, cases, out_dir):
     recs_in = results.recordings(cases)
     levels = loads(cases)
     intervals = results.intervals(cases)
-    fig, axes = grid(len(recs_in), len(levels), 6.5, 3.6)
-    for ri, rec in enumerate(recs_in):
+    # A row per recording, or per recording and variant when one panel would hold more
+    # settings than a reader tells apart (frontier_groups); the legend beside each row.
+    rows = []
+    for rec in recs_in:
+        mine = sorted((c for c in cases if c["recording"] == rec), key=variant_key)
+        per_load = max(sum(1 for c in mine if same_load(c, level)) for level in levels)
+        groups = frontier_groups(mine) if per_load > MAX_FRONTIER_SETTINGS else [("", mine)]
+        rows += [(rec, via, cs) for via, cs in groups]
+    fig, axes = grid(len(rows), len(levels), 6.5, 3.6)
+    fig.set_figwidth(fig.get_figwidth() + 2.4)
+    for ri, (rec, via, group) in enumerate(rows):
         for li, level in enumerate(levels):
             ax = axes[ri][li]
-            for c in sorted((c for c in cases if c["recording"] == rec
-                             and same_load(c, level)), key=variant_key):
+            for c in (c for c in group if same_load(c, level)):
                 pts = [(c["counters"][k], q) for k, q in CDF_POINTS if k in c["counters"]]
                 pts = [(max(x, 1e-3), q) for x, q in pts]
                 if len(pts) < 2:
@@ -153,15 +163,22 @@ def lag_cdf(context, cases, out_dir):
             ax.set_xlabel("delivery lag per token, ms (log)")
             ax.set_ylabel("fraction of tokens")
             ax.set_ylim(0, 1.02)
-            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
+            ax.set_title(f"{rec} · {results.load_text(level)}" + (f" · {via}" if via else ""),
+                         fontsize=9)
             ax.grid(alpha=0.3)
-            if ri == 0 and li == len(levels) - 1:
-                ax.legend(fontsize=6, ncol=2, loc="lower right")
+        handles, names = axes[ri][-1].get_legend_handles_labels()
+        for ax in axes[ri][:-1]:  # every setting of the row, whichever load it ran at
+            for h, n in zip(*ax.get_legend_handles_labels()):
+                if n not in names:
+                    handles.append(h)
+                    names.append(n)
+        if handles:
+            axes[ri][-1].legend(handles, names, fontsize=6, ncol=1 if len(names) <= 14 else 2,
+                                loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     present = [k.replace("lag_ms_", "") for k, _ in CDF_POINTS
                if any(k in c["counters"] for c in cases)]
-    top = plot.suptitle(fig, f"Delivery lag CDF per transport (points: the run's "
-                        f"{', '.join(present)})\n{machine(context, cases)}")
-    fig.tight_layout(rect=(0, 0, 1, top))
+    plot.titled_layout(fig, f"Delivery lag CDF per transport (points: the run's "
+                       f"{', '.join(present)})\n{machine(context, cases)}")
     return save(fig, out_dir, "lag_cdf")
 
 
@@ -472,9 +489,8 @@ def scaling(context, cases, out_dir):
             ax.grid(alpha=0.3, which="both")
             if ri == 0 and col == 1:
                 ax.legend(fontsize=6, ncol=2)
-    top = plot.suptitle(fig, f"Scaling: server CPU per token and p99 lag against concurrency\n"
+    plot.titled_layout(fig, f"Scaling: server CPU per token and p99 lag against concurrency\n"
                         f"{machine(context, cases)}")
-    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "scaling")
 
 
@@ -511,9 +527,8 @@ def model_fit(context, cases, out_dir):
     if not any_point:
         plt.close(fig)
         return []
-    top = plot.suptitle(fig, f"The model against the measurement (dashed: measured = predicted; "
+    plot.titled_layout(fig, f"The model against the measurement (dashed: measured = predicted; "
                         f"colors and markers as in frontier)\n{machine(context, cases)}")
-    fig.tight_layout(rect=(0, 0, 1, top))
     return save(fig, out_dir, "model")
 
 
