@@ -76,8 +76,10 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
         for h, l in zip(handles, names):
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
-    top = plot.suptitle(fig, plot.machine(context, cases), fontsize=9) if context else 1
-    fig.tight_layout(rect=(0, 0, 1, top))
+    if context:
+        plot.titled_layout(fig, plot.machine(context, cases), fontsize=9)
+    else:
+        fig.tight_layout()
     return plot.save(fig, out)
 
 
