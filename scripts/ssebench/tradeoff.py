@@ -480,7 +480,9 @@ def scaling(context, cases, out_dir):
                 c0 = cs[0]
                 ax.plot(*zip(*pts), color=case_color(c0, intervals),
                         ls=SHAPE_LINES.get(c0["shape"], "-"),
-                        marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0))
+                        marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0),
+                        # a variant (http:2, client:browser) hollow beside its plain case
+                        mfc="white" if results.via(c0) else None)
             ax.set_xscale("log")
             ax.set_yscale("log")
             ax.set_xlabel("concurrent streams (log)")
