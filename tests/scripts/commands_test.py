@@ -179,6 +179,11 @@ def value_options(help_text):
     return sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?:=| )[A-Z]", help_text)))
 
 
+# Commands not yet held to both value forms, and the work that will hold them: the test fails
+# once such a command takes both, so the line is removed with that work.
+BOTH_FORMS_PENDING = {"bench": "issue 20: scripts/bench's own flags in both forms (main-command)"}
+
+
 # A value option of each command that has one: (arguments before, option, a value it takes, and
 # what the line says when --zzzz follows it — None: the unknown --zzzz). Either form must give
 # the same line, and with a valid value it is about --zzzz: the space form took the value.
@@ -291,6 +296,10 @@ class Convention(unittest.TestCase):
                 joined = self.command(cmd, *before, f"{opt}={value}", *tail)
                 spaced = self.command(cmd, *before, opt, value, *tail)
                 line = self.one_line(joined, says or "--zzzz")
+                if cmd in BOTH_FORMS_PENDING:
+                    self.assertNotEqual(spaced.stderr.strip(), line, f"{cmd} takes both forms "
+                                        "now: remove it from BOTH_FORMS_PENDING")
+                    continue
                 self.assertEqual(self.one_line(spaced), line)
 
 
