@@ -1,15 +1,18 @@
 """The trade-off charts of a run (issue 10), drawn by scripts/charts.py beside its bar charts.
 
 Each chart is one figure with a panel per recording (rows) and, where it says so, per load
-(columns: the concurrency, rate or users); the figure's title names the machine and the commit
-from the run's context, each panel its recording and load. Every chart is written as PNG and SVG.
+(columns: the concurrency, rate or users); the figure's title names the machine, the commit,
+the load at the start and any link, TLS, proxy or client setting from the run's context
+(plot.machine), each panel its recording and load; every axis label carries its unit. Every chart is written as PNG and SVG.
 - ttft: TTFT p50 by transport (bar; tick p99; hollow diamond: the model's prediction), the
   recording's own first-token time as a dashed line.
 - lag_cdf: the delivery lag's CDF per transport, from the percentiles the JSON carries (min,
   p10, p25, p50, p75, p90, p95, p99, max; older runs have fewer).
 - frontier: mean lag against wire bytes per token (in + out) and against server CPU per token,
   one point per transport × poll interval × shape at the run's highest concurrency; poll points
-  of one shape joined across intervals; hollow markers: the model's (lag, bytes).
+  of one shape joined across intervals; hollow markers: the model's (lag, bytes). Only the
+  frontier (pareto(): the points nothing beats on both axes) is labelled, where no label
+  overlaps another or a point (place_labels); a panel of many settings is split by variant.
 - bytes_split: bytes in per token split into payload (bodies without chunk framing), HTTP
   headers and framing, TCP/IP headers (52 B a segment); bytes out stacked light; x: the model.
 - scaling: server CPU per token and p99 lag against concurrency (runs with several levels).
