@@ -69,6 +69,58 @@ def titled_layout(fig, text, fontsize=10):
     close_gap(fig, fig._suptitle)
 
 
+# Where a point's label may go, in points from the point, tried in order (ha follows the side).
+LABEL_OFFSETS = [(5, 3), (5, -9), (-5, 3), (-5, -9), (0, 8), (0, -14), (12, 10), (12, -16),
+                 (-12, 10), (-12, -16), (22, 0), (-22, 0), (0, 20), (0, -26), (28, 18),
+                 (28, -24), (-28, 18), (-28, -24), (40, 6), (-40, 6), (40, -12), (-40, -12),
+                 (10, -30), (-10, -30), (50, 24), (50, -32), (-50, 24), (-50, -32), (0, 40),
+                 (0, -44)]
+
+
+def place_labels(ax, items, renderer):
+    """Each (text, x, y[, colour]) labelled beside its point at the first offset where the label
+    overlaps no label placed before it and no point, and stays inside the axes; on one line, or
+    else on two ('poll http:2' over '250 ms delta'). Returns the texts that found no place (the
+    caller lists them). Called once the layout is final: places are measured in pixels."""
+    ax_box = ax.get_window_extent(renderer)
+    taken = []
+    for line in ax.get_lines():  # every drawn marker, as a small box
+        if line.get_marker() in (None, "None", "") or not line.get_visible() \
+                or (line.get_alpha() or 1) < 0.3 or line.get_markerfacecolor() == "none":
+            continue  # a faint reference point or the model's hollow one may be covered
+        size = line.get_markersize() * renderer.points_to_pixels(1) / 2 + 1
+        for px, py in ax.transData.transform(line.get_xydata()):
+            taken.append((px - size, py - size, px + size, py + size))
+    unplaced = []
+    for text, x, y, *colour in items:
+        # Straight above or below, the label may also start or end at the point.
+        words = text.split(" ")
+        cut = -3 if "ms" in words[-2:] and len(words) > 3 else -2  # '250 ms delta' together
+        two_lines = " ".join(words[:cut]) + "\n" + " ".join(words[cut:]) if len(words) > 2 \
+            else text
+        tries = [(shown, dx, dy, ha) for shown in dict.fromkeys([text, two_lines])
+                 for dx, dy in LABEL_OFFSETS
+                 for ha in (["left"] if dx > 0 else ["right"] if dx < 0
+                            else ["center", "left", "right"])]
+        for shown, dx, dy, ha in tries:
+            a = ax.annotate(shown, (x, y), xytext=(dx, dy), textcoords="offset points",
+                            fontsize=6.5, ha=ha, va="bottom", color=(colour or ["black"])[0],
+                            arrowprops=dict(arrowstyle="-", lw=0.4, color="0.4",
+                                            shrinkA=0, shrinkB=3) if abs(dx) + abs(dy) > 20
+                            else None)
+            box = a.get_window_extent(renderer)
+            inside = (box.x0 >= ax_box.x0 + 1 and box.x1 <= ax_box.x1 - 1
+                      and box.y0 >= ax_box.y0 + 1 and box.y1 <= ax_box.y1 - 1)
+            if inside and not any(box.x0 < t[2] and box.x1 > t[0] and box.y0 < t[3]
+                                  and box.y1 > t[1] for t in taken):
+                taken.append((box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1))
+                break
+            a.remove()
+        else:
+            unplaced.append(text)
+    return unplaced
+
+
 def save(fig, path_png, dpi=PNG_DPI):
     """fig as PATH.png and PATH.svg, each through a temporary name and a rename: a chart is
     never seen half-written. Closes the figure; returns both paths."""

@@ -12,7 +12,7 @@ the load at the start and any link, TLS, proxy or client setting from the run's 
   one point per transport × poll interval × shape at the run's highest concurrency; poll points
   of one shape joined across intervals; hollow markers: the model's (lag, bytes). Only the
   frontier (pareto(): the points nothing beats on both axes) is labelled, where no label
-  overlaps another or a point (place_labels); a panel of many settings is split by variant.
+  overlaps another or a point (plot.place_labels); a panel of many settings is split by variant.
 - bytes_split: bytes in per token split into payload (bodies without chunk framing), HTTP
   headers and framing, TCP/IP headers (52 B a segment); bytes out stacked light; x: the model.
 - scaling: server CPU per token and p99 lag against concurrency (runs with several levels).
@@ -188,14 +188,6 @@ def lag_cdf(context, cases, out_dir):
 # A frontier panel with more settings than this is split by variant (http:2, client:browser, …):
 # past it the points of one panel crowd each other out of reading.
 MAX_FRONTIER_SETTINGS = 14
-# Where a point's label may go, in points from the point, tried in order (ha follows the side).
-LABEL_OFFSETS = [(5, 3), (5, -9), (-5, 3), (-5, -9), (0, 8), (0, -14), (12, 10), (12, -16),
-                 (-12, 10), (-12, -16), (22, 0), (-22, 0), (0, 20), (0, -26), (28, 18),
-                 (28, -24), (-28, 18), (-28, -24), (40, 6), (-40, 6), (40, -12), (-40, -12),
-                 (10, -30), (-10, -30), (50, 24), (50, -32), (-50, 24), (-50, -32), (0, 40),
-                 (0, -44)]
-
-
 def pareto(points):
     """The indices of the points no other point beats on both axes (lower is better): the
     frontier a reader chooses from."""
@@ -220,50 +212,6 @@ def frontier_groups(mine):
     out = [("", plain)] if plain else []
     out += [(v, cs) for v, cs in groups.items() if v != "" and len(cs) > 2]
     return out
-
-
-def place_labels(ax, items, renderer):
-    """Each (text, x, y) labelled beside its point at the first offset where the label overlaps
-    no label placed before it, no point, and stays inside the axes, on one line or else on two
-    (the interval and shape on the second); the texts that found no place are returned (the caller lists them).
-    Called once the layout is final."""
-    ax_box = ax.get_window_extent(renderer)
-    taken = []
-    for line in ax.get_lines():  # every drawn marker, as a small box
-        if line.get_marker() in (None, "None", "") or not line.get_visible() \
-                or (line.get_alpha() or 1) < 0.3 or line.get_markerfacecolor() == "none":
-            continue  # a faint reference point or the model's hollow one may be covered
-        size = line.get_markersize() * renderer.points_to_pixels(1) / 2 + 1
-        for px, py in ax.transData.transform(line.get_xydata()):
-            taken.append((px - size, py - size, px + size, py + size))
-    unplaced = []
-    for text, x, y in items:
-        # Straight above or below, the label may also start or end at the point.
-        words = text.split(" ")
-        cut = -3 if "ms" in words[-2:] and len(words) > 3 else -2  # '250 ms delta' together
-        two_lines = " ".join(words[:cut]) + "\n" + " ".join(words[cut:]) if len(words) > 2 \
-            else text
-        tries = [(shown, dx, dy, ha) for shown in dict.fromkeys([text, two_lines])
-                 for dx, dy in LABEL_OFFSETS
-                 for ha in (["left"] if dx > 0 else ["right"] if dx < 0
-                            else ["center", "left", "right"])]
-        for shown, dx, dy, ha in tries:
-            a = ax.annotate(shown, (x, y), xytext=(dx, dy), textcoords="offset points",
-                            fontsize=6.5, ha=ha, va="bottom",
-                            arrowprops=dict(arrowstyle="-", lw=0.4, color="0.4",
-                                            shrinkA=0, shrinkB=3) if abs(dx) + abs(dy) > 20
-                            else None)
-            box = a.get_window_extent(renderer)
-            inside = (box.x0 >= ax_box.x0 + 1 and box.x1 <= ax_box.x1 - 1
-                      and box.y0 >= ax_box.y0 + 1 and box.y1 <= ax_box.y1 - 1)
-            if inside and not any(box.x0 < t[2] and box.x1 > t[0] and box.y0 < t[3]
-                                  and box.y1 > t[1] for t in taken):
-                taken.append((box.x0 - 1, box.y0 - 1, box.x1 + 1, box.y1 + 1))
-                break
-            a.remove()
-        else:
-            unplaced.append(text)
-    return unplaced
 
 
 def frontier(context, cases, out_dir, level=None, name="frontier"):
@@ -360,7 +308,7 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     for ax, items in to_label:
-        unplaced = place_labels(ax, items, renderer)
+        unplaced = plot.place_labels(ax, items, renderer)
         if unplaced:  # said in the panel's corner rather than drawn over another label
             ax.text(0.01, 0.01, "also on the frontier: " + ", ".join(unplaced), fontsize=6,
                     transform=ax.transAxes, va="bottom", ha="left", color="tab:green")

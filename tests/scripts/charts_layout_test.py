@@ -20,6 +20,7 @@ ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
 # at two intervals, each over HTTP/1.1 and HTTP/2, ws turns:4), and 72 cases over two
 # recordings, four loads and three clients.
 BIG_RUNS = ["results/20261202T201752Z_eb1cb57", "results/20261204T204405Z_04cbabf"]
+SWEEP = "results/20261202T153943Z_9cf2849"
 # A unit, or what stands for one in a label of a count or a ratio.
 UNIT = re.compile(r"(\bms\b|µs|\bs\b|\bB\b|bytes|%|×|÷|\bstreams\b|\brequests\b|segments|fraction|"
                   r"per token|per stream)")
@@ -154,6 +155,19 @@ class Readable(unittest.TestCase):
                 self.assertGreater(len(frontier["placed"]), 4)
                 self.assertEqual(frontier["overlaps"], [])
                 self.assertNotIn("also on the frontier", " ".join(frontier["placed"]))
+
+    def test_no_two_crossing_labels_overlap(self):
+        # A committed sweep (four recordings, seven intervals, four shapes): eight crossings
+        # within 680–930 ms on one panel.
+        with tempfile.TemporaryDirectory() as tmp, Drawn() as drawn:
+            context, cases = results.load(os.path.join(ROOT, SWEEP))
+            crossover.chart(context, crossover.find(cases), tmp)
+        chart = drawn.figures["crossover"]
+        self.assertGreater(len(chart["placed"]), 10)
+        self.assertEqual(chart["overlaps"], [])
+        self.assertEqual(chart["cut"], [])
+        for label in chart["axis_labels"]:
+            self.assertRegex(label, UNIT)
 
     def test_only_the_frontier_is_labelled(self):
         # eb1cb57 at 10 streams: sse beaten on bytes and CPU by ws turns:4, poll 250 ms openai
