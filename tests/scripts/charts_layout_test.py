@@ -169,6 +169,22 @@ class Readable(unittest.TestCase):
         for label in chart["axis_labels"]:
             self.assertRegex(label, UNIT)
 
+    def test_the_link_charts_carry_units_and_context(self):
+        import link_fixtures
+        with tempfile.TemporaryDirectory() as tmp, Drawn() as drawn:
+            run = link_fixtures.write(tmp, "run", link_fixtures.run(tmp))
+            context, cases = results.load(run)
+            charts.draw_all(context, cases, tmp)
+        links = [n for n in drawn.figures if n.startswith("link_")]
+        self.assertTrue(links)
+        for name, fig in drawn.figures.items():
+            with self.subTest(chart=name):
+                self.assertEqual(fig["unlabelled_y"], [])
+                for label in fig["axis_labels"]:
+                    self.assertRegex(label, UNIT)
+                self.assertIn("commit 0000000", fig["caption"])
+                self.assertEqual(fig["overlaps"], [])
+
     def test_only_the_frontier_is_labelled(self):
         # eb1cb57 at 10 streams: sse beaten on bytes and CPU by ws turns:4, poll 250 ms openai
         # by poll 250 ms delta: neither is labelled; rest, the cheapest, is.
