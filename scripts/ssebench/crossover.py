@@ -153,6 +153,7 @@ def chart(context, rows, out_dir):
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plot.plain_log(ax)
         ax.set_xlabel("poll interval, ms (log)")
         ax.set_ylabel("poll cost ÷ sse cost, per token (log)")
         ax.set_title(f"{key[0]} · {loads[key]}", fontsize=9)

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.font_manager import FontProperties  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 from matplotlib.textpath import TextToPath  # noqa: E402
 
 from . import results  # noqa: E402
@@ -59,6 +60,15 @@ def close_gap(fig, above, pad_in=0.1):
         ax.get_window_extent(renderer).y1 for ax in fig.axes)
     fig.subplots_adjust(top=fig.subplotpars.top + gap / fig.bbox.height
                         - pad_in / fig.get_figheight())
+
+
+def plain_log(ax, which="xy"):
+    """Log axes whose ticks read 0.5, 2, 100, 1000 — not 5×10⁻¹, 2×10², whose minor labels ran
+    into each other on a narrow range — at 1, 2 and 5 of each decade."""
+    for axis in [getattr(ax, f"{w}axis") for w in which]:
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_minor_formatter(NullFormatter())
 
 
 def titled_layout(fig, text, fontsize=10):
