@@ -76,6 +76,7 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
         for h, l in zip(handles, names):
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
+    plot.upright_if_crowded(fig)
     if context:
         plot.titled_layout(fig, plot.machine(context, cases), fontsize=9)
     else:

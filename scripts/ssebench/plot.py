@@ -1,5 +1,6 @@
 """matplotlib for every chart of the scripts (Agg backend): figures saved as PNG and SVG
 atomically, deterministic SVGs, the run's machine for titles, a case's colour."""
+import math
 import os
 
 import matplotlib
@@ -64,11 +65,38 @@ def close_gap(fig, above, pad_in=0.1):
 
 def plain_log(ax, which="xy"):
     """Log axes whose ticks read 0.5, 2, 100, 1000 — not 5×10⁻¹, 2×10², whose minor labels ran
-    into each other on a narrow range — at 1, 2 and 5 of each decade."""
+    into each other on a narrow range — at 1, 2 and 5 of each decade; over more than four
+    decades only the powers of ten are labelled (1000 and 2000 would touch)."""
+    def formatter(axis):
+        def text(v, _):
+            lo, hi = axis.get_view_interval()
+            mantissa = v / 10 ** math.floor(math.log10(v) + 1e-9) if v > 0 else 1
+            wide = min(lo, hi) > 0 and max(lo, hi) / min(lo, hi) > 1e4
+            return "" if wide and abs(mantissa - 1) > 1e-6 else f"{v:g}"
+        return FuncFormatter(text)
+
     for axis in [getattr(ax, f"{w}axis") for w in which]:
         axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
-        axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        axis.set_major_formatter(formatter(axis))
         axis.set_minor_formatter(NullFormatter())
+
+
+def upright_if_crowded(fig):
+    """Each axes' x tick labels turned upright when two of them touch as drawn (a run over
+    several links: 'sse\nlink:3g' beside 'sse\nlink:geo-satellite'). Before the last layout,
+    which makes room for them."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        lo, hi = sorted(ax.get_xlim())
+        shown = [t for tick, t in zip(ax.xaxis.get_major_ticks(), ax.get_xticklabels())
+                 if t.get_text().strip() and lo <= tick.get_loc() <= hi]
+        boxes = [t.get_window_extent(renderer) for t in shown]
+        if any(a.x1 > b.x0 + 1 and b.x1 > a.x0 + 1 and a.y1 > b.y0 and b.y1 > a.y0
+               for i, a in enumerate(boxes) for b in boxes[i + 1:]):
+            for t in shown:
+                t.set_rotation(90)
+                t.set_ha("center")
 
 
 def titled_layout(fig, text, fontsize=10):
@@ -168,9 +196,12 @@ def machine(context, cases=()):
     load = context.get("load_avg")
     if isinstance(load, list) and load:
         text += f", load {load[0]:.1f} at the start"
+    from .linkcharts import short_name
+
     axes = []
     for field in ("link", "tls", "proxy", "client"):
         values = list(dict.fromkeys(str(c.get(field, results.PLAIN[field])) for c in cases))
+        values = [short_name(v) for v in values] if field == "link" else values
         if values and values != [str(results.PLAIN[field])]:
             axes.append(f"{field} {', '.join(values)}")
     return text + ("\n" + " · ".join(axes) if axes else "")
@@ -179,11 +210,15 @@ def machine(context, cases=()):
 def tick(case, interval="\n{} ms"):
     """Short lines under a bar: the base transport, its interval (`interval` formats it), its
     shape, its variant parts one a line: 'poll\n250 ms\ndelta\nhttp:2', 'sse\nhttp:2'."""
+    from .linkcharts import short_name  # (linkcharts draws with this module)
+
     text = case["transport"]
     text += interval.format(case["interval_ms"]) if case["interval_ms"] else ""
     text += f"\n{case['shape']}" if case["shape"] else ""
-    via = results.via(case)
-    return text + ("\n" + via.replace(" ", "\n") if via else "")
+    # A trace link by its down file's name: its whole path made the ticks taller than the panel.
+    parts = [f"link:{short_name(p[5:])}" if p.startswith("link:") else p
+             for p in results.via(case).split(" ") if p]
+    return "\n".join([text] + parts)
 
 
 def color(case, intervals):

@@ -132,6 +132,7 @@ def ttft(context, cases, recs, out_dir):
     top = plot.suptitle(fig, f"Time to first token by transport (ms)\n{machine(context, cases)}")
     legend = fig.legend(handles=handles, loc="upper center", fontsize=8, ncol=3,
                         bbox_to_anchor=(0.5, top))
+    plot.upright_if_crowded(fig)
     fig.tight_layout(rect=(0, 0, 1, top - 0.35 / fig.get_figheight()))
     plot.close_gap(fig, legend)
     return save(fig, out_dir, "ttft")
@@ -417,6 +418,7 @@ def scaling(context, cases, out_dir):
     recs_in = results.recordings(cases)
     intervals = results.intervals(cases)
     fig, axes = grid(len(recs_in), 2, 6.0, 3.4)
+    fig.set_figwidth(fig.get_figwidth() + 2.6)  # the legend beside the panels
     for ri, rec in enumerate(recs_in):
         groups = {}
         for c in cases:
@@ -443,8 +445,9 @@ def scaling(context, cases, out_dir):
             ax.set_ylabel(ylabel)
             ax.set_title(f"{rec} · {', '.join(map(str, levels))} streams", fontsize=9)
             ax.grid(alpha=0.3, which="both")
-            if ri == 0 and col == 1:
-                ax.legend(fontsize=6, ncol=2)
+            if ri == 0 and col == 1:  # beside the panels: over them it hid the lines
+                ax.legend(fontsize=6, ncol=1 if len(groups) <= 14 else 2, loc="upper left",
+                          bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     plot.titled_layout(fig, f"Scaling: server CPU per token and p99 lag against concurrency\n"
                         f"{machine(context, cases)}")
     return save(fig, out_dir, "scaling")

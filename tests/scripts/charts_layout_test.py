@@ -2,9 +2,9 @@
 """What a chart shows (issue 23): a stacked bar's every part is visible, and no title is cut at
 the figure's edge — on the narrowest figures, one transport and one recording with the longest
 load text, and a crossover of one panel. And what a person reads (issue 20), on the committed
-runs with the most settings: no two texts of the frontier overlap (their boxes as the renderer
-draws them), each of its labels is a point of the frontier, every axis label carries its unit,
-and every caption the run's context. Figures are checked as drawn, before they are saved."""
+runs with the most settings and a committed sweep: no two texts of a chart overlap (their boxes
+as the renderer draws them, tick labels too), the frontier labels its points and only those,
+every axis label carries its unit, and every caption the run's context. Figures are checked as drawn, before they are saved."""
 import os
 import re
 import tempfile
@@ -24,6 +24,21 @@ SWEEP = "results/20261202T153943Z_9cf2849"
 # A unit, or what stands for one in a label of a count or a ratio.
 UNIT = re.compile(r"(\bms\b|µs|\bs\b|\bB\b|bytes|%|×|÷|\bstreams\b|\brequests\b|segments|fraction|"
                   r"per token|per stream)")
+
+
+def drawn_texts(fig):
+    """Every text the figure shows: titles, labels, legends, annotations, and the tick labels
+    inside their axis's view (matplotlib keeps ticks beyond it, undrawn)."""
+    shown = {}
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            lo, hi = sorted(axis.get_view_interval())
+            for tick in axis.get_major_ticks() + axis.get_minor_ticks():
+                inside = lo - abs(lo) * 1e-9 <= tick.get_loc() <= hi + abs(hi) * 1e-9
+                for text in (tick.label1, tick.label2):
+                    shown[id(text)] = inside and tick.get_visible()
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
+            and t.get_figure() is fig and shown.get(id(t), True)]
 
 
 def overlapping(boxes):
@@ -50,14 +65,11 @@ class Drawn:
             box = fig.bbox
             texts = [t for t in fig.texts if t.get_text()]
             texts += [ax.title for ax in fig.axes if ax.get_title()]
-            labels = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()
-                      and t.get_figure() is fig]
             placed = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
             self.figures[os.path.splitext(os.path.basename(path))[0]] = {
-                # Each text placed in a panel against every other text of the figure.
-                "overlaps": [(a, b) for a, b in overlapping(
-                    [(t.get_text(), t.get_window_extent(renderer)) for t in labels])
-                    if any(a == p.get_text() or b == p.get_text() for p in placed)],
+                # Every text drawn against every other, tick labels included.
+                "overlaps": overlapping([(t.get_text(), t.get_window_extent(renderer))
+                                         for t in drawn_texts(fig)]),
                 "placed": [t.get_text() for t in placed],
                 "axis_labels": [label for ax in fig.axes
                                 for label in (ax.get_xlabel(), ax.get_ylabel()) if label],
@@ -195,6 +207,12 @@ class Readable(unittest.TestCase):
         self.assertNotIn("sse", flat)
         self.assertNotIn("poll 250 ms openai", flat)
         self.assertEqual(tradeoff_pareto([(1, 5), (2, 2), (3, 3), (5, 1), (2, 2.5)]), [0, 1, 3])
+
+    def test_no_two_texts_of_any_chart_overlap(self):
+        for run, (_, _, figures) in self.drawn.items():
+            for name, fig in figures.items():
+                with self.subTest(run=run, chart=name):
+                    self.assertEqual(fig["overlaps"], [])
 
     def test_every_axis_label_carries_its_unit(self):
         for run, (_, _, figures) in self.drawn.items():
