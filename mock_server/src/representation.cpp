@@ -43,11 +43,7 @@ std::optional<json::value> parse_json(std::string_view text) {
   return v;
 }
 
-// A string's JSON escaping without the quotes.
-std::string escaped(std::string_view s) {
-  std::string q = json::serialize(json::string_view(s.data(), s.size()));
-  return q.substr(1, q.size() - 2);
-}
+std::string escaped(std::string_view s) { return json_escaped(s); }
 
 // `obj`'s members except "id" and "status" (the server writes those per job), no braces.
 std::string members(const json::object& obj) {
@@ -521,6 +517,7 @@ Representation build_representation(const ReplayClock& clock, std::size_t budget
 
   r.recorded_id = find_recorded_id(rec.api, payloads);
   const std::string needle = escaped(r.recorded_id);
+  r.recorded_id_escaped_size = needle.size();
   r.id_positions.resize(rec.events.size());
   for (std::size_t i = 0; i < rec.events.size(); ++i) {
     const Event& e = rec.events[i];
@@ -571,30 +568,42 @@ Representation build_representation(const ReplayClock& clock, std::size_t budget
   return r;
 }
 
+std::string json_escaped(std::string_view s) {
+  std::string q = json::serialize(json::string_view(s.data(), s.size()));
+  return q.substr(1, q.size() - 2);
+}
+
 std::string with_job_id(const Representation& r, const Recording& rec, std::size_t event_index,
                         std::string_view job_id) {
-  const std::string& bytes = rec.events[event_index].bytes;
-  if (event_index >= r.id_positions.size() || r.id_positions[event_index].empty()) return bytes;
-  const std::size_t old_len = escaped(r.recorded_id).size();
-  const std::string replacement = escaped(job_id);
-  const auto& positions = r.id_positions[event_index];
   std::string out;
-  out.reserve(bytes.size() + positions.size() * replacement.size());
+  append_with_job_id(out, r, rec, event_index, json_escaped(job_id));
+  return out;
+}
+
+void append_with_job_id(std::string& out, const Representation& r, const Recording& rec,
+                        std::size_t event_index, std::string_view escaped_job_id) {
+  const std::string& bytes = rec.events[event_index].bytes;
+  const std::size_t start = out.size();
+  if (event_index >= r.id_positions.size() || r.id_positions[event_index].empty()) {
+    out += bytes;
+    return;
+  }
+  const auto& positions = r.id_positions[event_index];
+  out.reserve(start + bytes.size() + positions.size() * escaped_job_id.size());
   std::size_t from = 0;
   for (std::size_t p : positions) {
     out.append(bytes, from, p - from);
-    out += replacement;
-    from = p + old_len;
+    out += escaped_job_id;
+    from = p + r.recorded_id_escaped_size;
   }
   out.append(bytes, from);
   // The events that name the response carry the response object: a job's says it runs in the
   // background, as its polls do.
   constexpr std::string_view foreground = R"("background":false)";
   if (rec.api == Api::responses) {
-    if (const auto at = out.find(foreground); at != std::string::npos)
+    if (const auto at = out.find(foreground, start); at != std::string::npos)
       out.replace(at, foreground.size(), R"("background":true)");
   }
-  return out;
 }
 
 }  // namespace ssebench::server

@@ -35,6 +35,7 @@ struct Representation {
    *  empty if none; and per RECORDING event index (events.size() entries), the byte offsets in
    *  Event::bytes where that id string occurs (only inside JSON string values, never in keys). */
   std::string recorded_id;
+  std::size_t recorded_id_escaped_size = 0;  // its JSON-escaped length: what id_positions skip
   std::vector<std::vector<std::size_t>> id_positions;
   /** GET /v1/responses/{id}/input_items body members:
    *  `"object":"list","data":[...],"first_id":...,"last_id":...,"has_more":false`, built from the
@@ -58,5 +59,13 @@ Representation build_representation(const ReplayClock& clock, std::size_t budget
  *  (a copy) when there are none. */
 std::string with_job_id(const Representation& r, const Recording& rec, std::size_t event_index,
                         std::string_view job_id);
+
+/** The same, appended to `out` (whose capacity a stream reuses event after event: no allocation
+ *  once it has grown), with the job id given already JSON-escaped (json_escaped()). */
+void append_with_job_id(std::string& out, const Representation& r, const Recording& rec,
+                        std::size_t event_index, std::string_view escaped_job_id);
+
+/** A string's JSON escaping without the quotes. */
+std::string json_escaped(std::string_view s);
 
 }  // namespace ssebench::server

@@ -11,9 +11,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include <fmt/format.h>
 
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/representation.hpp"
@@ -72,24 +75,25 @@ class StreamCursor {
   std::string_view bytes() {
     prefix_len_ = 0;
     if (heartbeat_) return heartbeat_bytes;
-    const Event& e = event();
     const Representation& repr = plan_->replay->representation;
-    std::string_view out = e.bytes;
-    if (plan_->job && !repr.id_positions[next_].empty()) {
-      rewritten_ = with_job_id(repr, *plan_->replay->recording, next_, plan_->job->name());
-      out = rewritten_;
-    }
+    const bool job_id = plan_->job && !repr.id_positions[next_].empty();
     const bool retry = plan_->retry_ms && events_sent_ == 0;
-    if (!plan_->event_ids && !retry) return out;
-    // EventSource's fields go before the recorded ones (the event's own `event:`, `data:`).
-    std::string fields;
-    if (retry) fields += "retry: " + std::to_string(*plan_->retry_ms) + "\n";
+    if (!job_id && !retry && !plan_->event_ids) return event().bytes;
+    // Built in one buffer the stream keeps, so its capacity serves every event: EventSource's
+    // fields first (before the event's own `event:`, `data:`), then the bytes, job id rewritten.
+    rewritten_.clear();
+    if (retry) fmt::format_to(std::back_inserter(rewritten_), "retry: {}\n", *plan_->retry_ms);
     if (plan_->event_ids) {
-      if (const auto seq = job_event_number(); seq) fields += "id: " + std::to_string(*seq) + "\n";
+      if (const auto seq = job_event_number(); seq)
+        fmt::format_to(std::back_inserter(rewritten_), "id: {}\n", *seq);
     }
-    prefix_len_ = fields.size();
-    fields += out;
-    rewritten_ = std::move(fields);
+    prefix_len_ = rewritten_.size();
+    if (job_id) {
+      if (job_id_escaped_.empty()) job_id_escaped_ = json_escaped(plan_->job->name());
+      append_with_job_id(rewritten_, repr, *plan_->replay->recording, next_, job_id_escaped_);
+    } else {
+      rewritten_ += event().bytes;
+    }
     return rewritten_;
   }
 
@@ -147,7 +151,8 @@ class StreamCursor {
   bool heartbeat_ = false;
   std::uint64_t events_sent_ = 0;
   std::size_t prefix_len_ = 0;  // EventSource fields before the event's own bytes
-  std::string rewritten_;
+  std::string rewritten_;       // bytes() when they differ from the recording's; reused
+  std::string job_id_escaped_;  // the job's id as JSON, once
 };
 
 }  // namespace ssebench::server
