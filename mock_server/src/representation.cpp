@@ -43,8 +43,6 @@ std::optional<json::value> parse_json(std::string_view text) {
   return v;
 }
 
-std::string escaped(std::string_view s) { return json_escaped(s); }
-
 // `obj`'s members except "id" and "status" (the server writes those per job), no braces.
 std::string members(const json::object& obj) {
   std::string out;
@@ -516,7 +514,7 @@ Representation build_representation(const ReplayClock& clock, std::size_t budget
     payloads.push_back(parse_json(clock.job_event(seq).data()).value_or(json::value()));
 
   r.recorded_id = find_recorded_id(rec.api, payloads);
-  const std::string needle = escaped(r.recorded_id);
+  const std::string needle = json_escaped(r.recorded_id);
   r.recorded_id_escaped_size = needle.size();
   r.id_positions.resize(rec.events.size());
   for (std::size_t i = 0; i < rec.events.size(); ++i) {
@@ -531,7 +529,7 @@ Representation build_representation(const ReplayClock& clock, std::size_t budget
   r.delta_choice.reserve(total);
   for (std::uint64_t seq = 0; seq < total; ++seq) {
     const auto delta = delta_text_of(rec.api, payloads[seq]);
-    r.delta_escaped.push_back(delta ? escaped(delta->text) : std::string());
+    r.delta_escaped.push_back(delta ? json_escaped(delta->text) : std::string());
     // Events without text still belong to a choice (the loader's rule: role, finish chunks).
     r.delta_choice.push_back(delta ? delta->choice : clock.job_event(seq).choice);
     if (r.delta_choice.back() != r.delta_choice.front()) r.multi_choice = true;
