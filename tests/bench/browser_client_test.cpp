@@ -7,14 +7,12 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
+#include "support.hpp"
+
 namespace ssebench::bench {
 namespace {
 
-std::shared_ptr<const Recording> load(const std::string& id) {
-  const LoadResult r = load_recording(std::string(SSEBENCH_RECORDINGS_DIR) + "/" + id + ".jsonl");
-  if (!r) throw std::runtime_error(r.error);
-  return r.recording;
-}
+using test::load;
 
 /** One arrival per content event, as a page parsing every SSE event reports them. */
 std::vector<BrowserArrival> per_event(const Expectation& x, TimePoint t0) {

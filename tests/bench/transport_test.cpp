@@ -8,15 +8,12 @@
 #include <stdexcept>
 
 #include "ssebench/bench/engine.hpp"
+#include "support.hpp"
 
 namespace ssebench::bench {
 namespace {
 
-std::shared_ptr<const Recording> load(const std::string& id) {
-  const LoadResult r = load_recording(std::string(SSEBENCH_RECORDINGS_DIR) + "/" + id + ".jsonl");
-  if (!r) throw std::runtime_error(r.error);
-  return r.recording;
-}
+using test::load;
 
 TEST(Transport, NamesRoundTrip) {
   for (Transport t : all_transports) EXPECT_EQ(parse_transport(to_string(t)), t);
