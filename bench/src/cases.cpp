@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <regex>
 
@@ -255,6 +256,24 @@ CaseList enumerate_cases(const HarnessConfig& config,
             out.cases.push_back(std::move(c));
           }
   return out;
+}
+
+double planned_s(const CaseSpec& spec, const Recording& recording, const HarnessConfig& config) {
+  const double stream_s =
+      config.speed > 0
+          ? std::chrono::duration<double>(recording.last_offset()).count() / config.speed
+          : 0;
+  double round_s = 0;
+  if (spec.load == LoadKind::closed) {
+    double waves = 1;
+    if (spec.host_conns > 0)
+      waves = static_cast<double>((spec.concurrency + spec.host_conns - 1) / spec.host_conns);
+    round_s = stream_s * static_cast<double>(spec.turns) * waves +
+              static_cast<double>(spec.interval_ms + config.stagger_ms) / 1000;
+  } else {
+    round_s = config.duration_s + stream_s;
+  }
+  return round_s * config.rounds;
 }
 
 bool selected(const std::string& filter, const std::string& name) {

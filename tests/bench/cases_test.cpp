@@ -441,6 +441,36 @@ TEST(Cases, ARecordingIdIsAJsonString) {
   EXPECT_EQ(o.at("recording"), "odd \"id\" \\ with\ttab");
 }
 
+TEST(Cases, ThePlanIsTheReplayAtItsSpeedPlusAPollIntervalTimesTheRounds) {
+  Recording r = recording("a");
+  r.events.back().offset = std::chrono::milliseconds(2000);  // a 2 s stream
+  HarnessConfig c = one_of_each();
+  c.stagger_ms = 20;
+  CaseSpec sse{.transport = Transport::sse, .recording = "a", .concurrency = 100};
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 2.02);
+  c.speed = 4;
+  c.rounds = 3;
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 3 * (0.5 + 0.02));
+  c.speed = 1;
+  c.rounds = 1;
+  CaseSpec poll = sse;
+  poll.transport = Transport::poll;
+  poll.interval_ms = 250;
+  EXPECT_DOUBLE_EQ(planned_s(poll, r, c), 2 + 0.25 + 0.02);
+  CaseSpec ws = sse;
+  ws.transport = Transport::ws;
+  ws.turns = 4;
+  EXPECT_DOUBLE_EQ(planned_s(ws, r, c), 8.02);
+  CaseSpec capped = sse;
+  capped.host_conns = 6;  // 100 streams over 6 connections: 17 waves
+  EXPECT_DOUBLE_EQ(planned_s(capped, r, c), 17 * 2 + 0.02);
+  c.duration_s = 10;
+  CaseSpec open{.transport = Transport::sse, .recording = "a", .load = LoadKind::open, .rate = 5};
+  EXPECT_DOUBLE_EQ(planned_s(open, r, c), 12);
+  c.speed = 0;  // the warm-up's speed: no replay time at all
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 0.02);
+}
+
 TEST(Cases, TheFilterSelectsAsGoogleBenchmarkDoes) {
   EXPECT_TRUE(selected("", "sse/a/c:1"));
   EXPECT_TRUE(selected("all", "sse/a/c:1"));
