@@ -4,6 +4,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <regex>
@@ -203,8 +204,24 @@ CaseList enumerate_cases(const HarnessConfig& config,
           "{}: no cursor shape (delta, events) in --poll-shapes, skipped", to_string(t)));
       continue;
     }
-    const std::vector<long> intervals =
-        has_interval(t) ? config.intervals_ms : std::vector<long>{0};
+    std::vector<long> intervals = has_interval(t) ? config.intervals_ms : std::vector<long>{0};
+    // The crossover's intervals: plain delta polls at the highest closed concurrency only,
+    // among the others in ascending order.
+    const auto sweep_only = [&](long i) {
+      return std::find(config.intervals_ms.begin(), config.intervals_ms.end(), i) ==
+             config.intervals_ms.end();
+    };
+    if (has_interval(t)) {
+      const std::size_t given = intervals.size();
+      for (long i : config.crossover_intervals_ms)
+        if (sweep_only(i) && std::find(intervals.begin(), intervals.end(), i) == intervals.end())
+          intervals.push_back(i);
+      if (intervals.size() > given) std::sort(intervals.begin(), intervals.end());
+    }
+    const std::size_t top_concurrency =
+        config.concurrency.empty()
+            ? 0
+            : *std::max_element(config.concurrency.begin(), config.concurrency.end());
     for (const Recording* recording : recordings) {
       if (std::string why = unfit(t, *recording); !why.empty()) {
         out.skipped.push_back(std::move(why));
@@ -215,9 +232,14 @@ CaseList enumerate_cases(const HarnessConfig& config,
         const std::size_t at_once =
             load.load == LoadKind::open && load.max_concurrency == 0 ? SIZE_MAX : load.at_once();
         for (long interval : intervals) {
+          const bool sweep = has_interval(t) && sweep_only(interval);
+          if (sweep && (load.load != LoadKind::closed || load.concurrency != top_concurrency))
+            continue;
           // The shape innermost but for the variants: a table lists one setting's shapes together.
           for (const std::optional<PollShape>& shape : shapes) {
+            if (sweep && shape != PollShape::delta) continue;
             for (const Variant& v : variants_for(t, at_once, config)) {
+              if (sweep && (v.http != HttpVersion::http1_1 || v.host_conns != 0)) continue;
               CaseSpec c = load;
               c.transport = t;
               c.recording = recording->id;

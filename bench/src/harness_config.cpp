@@ -70,6 +70,9 @@ std::optional<Suite> parse_suite(std::string_view name) {
 }
 
 void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
+  // An interval sweep given by hand is the one asked for.
+  if (given.contains("intervals") && !given.contains("crossover-intervals"))
+    c.crossover_intervals_ms.clear();
   switch (c.suite) {
     case Suite::core:
       return;  // the in-class defaults
@@ -84,6 +87,7 @@ void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
       if (!given.contains("concurrency")) c.concurrency = {1, 10};
       if (!given.contains("intervals")) c.intervals_ms = {50, 250};
       if (!given.contains("ws-turns")) c.ws_turns = {1, 4};
+      if (!given.contains("crossover-intervals")) c.crossover_intervals_ms.clear();
       return;
   }
 }
@@ -176,6 +180,13 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   p.value("intervals", [&](std::string_view v) {
     c.intervals_ms = flags::list_of<long>("intervals", v,
                                           [](std::string_view i) { return ms("intervals", i, 1); });
+  });
+  p.value("crossover-intervals", [&](std::string_view v) {
+    c.crossover_intervals_ms.clear();
+    if (v != "none")
+      c.crossover_intervals_ms =
+          flags::list_of<long>("crossover-intervals", v,
+                               [](std::string_view i) { return ms("crossover-intervals", i, 1); });
   });
   p.value("ws-turns",
           [&](std::string_view v) { c.ws_turns = counts<std::size_t>("ws-turns", v, 1); });
@@ -326,6 +337,10 @@ std::string harness_help(const HarnessConfig& d) {
       "  --models=LIST            recording ids (default {})\n"
       "  --concurrency=LIST       streams per round (default {})\n"
       "  --intervals=LIST         poll intervals in ms, for poll (default {})\n"
+      "  --crossover-intervals=LIST  more intervals for plain delta polls at the highest\n"
+      "                           concurrency only, so the run has three to find where a poll\n"
+      "                           costs more than SSE (crossover.txt); none = no more (default\n"
+      "                           {}; none with --intervals or --quick)\n"
       "  --ws-turns=LIST          ws: sequential turns per connection, a case each (default {})\n"
       "  --poll-shapes=LIST       what poll answers carry: poll runs each, long-poll the cursor\n"
       "                           shapes delta and events (default {})\n"
@@ -388,12 +403,13 @@ std::string harness_help(const HarnessConfig& d) {
       "  --client-threads=N       threads, each its own multi handle; 0 = cores (default {})\n"
       "  --shard=I/N              run stream k of each case when k mod N = I (default {}/{})\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
-      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
-      join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), to_string(d.suite), join(full_models), join(full_intervals_ms),
-      join(d.links), join(tls), join(proxies), join(clients), d.chromium, to_string(d.arrival),
-      d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
-      d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms),
+      join(d.crossover_intervals_ms), join(d.ws_turns), join(shapes), d.speed, d.rounds,
+      join(versions), d.stagger_ms, d.long_poll_wait_ms, join(d.host_connections),
+      to_string(d.suite), join(full_models), join(full_intervals_ms), join(d.links), join(tls),
+      join(proxies), join(clients), d.chromium, to_string(d.arrival), d.burstiness, d.seed,
+      d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
+      d.client_threads, d.shard.index, d.shard.count);
 }
 
 }  // namespace ssebench::bench

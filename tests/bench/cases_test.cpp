@@ -34,6 +34,7 @@ HarnessConfig one_of_each() {
   c.transports = {Transport::sse};
   c.concurrency = {2};
   c.intervals_ms = {50};
+  c.crossover_intervals_ms = {};
   c.ws_turns = {1};
   c.poll_shapes = {PollShape::delta};
   c.http = {HttpVersion::http1_1};
@@ -439,6 +440,36 @@ TEST(Cases, ARecordingIdIsAJsonString) {
   const boost::json::object o =
       as_object(case_fields(CaseSpec{.recording = "odd \"id\" \\ with\ttab"}));
   EXPECT_EQ(o.at("recording"), "odd \"id\" \\ with\ttab");
+}
+
+TEST(Cases, CrossoverIntervalsArePlainDeltaPollsAtTheTopConcurrencyOnly) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::poll, Transport::sse};
+  c.concurrency = {1, 100};
+  c.intervals_ms = {250};
+  c.crossover_intervals_ms = {1000, 50, 250};  // 250 is there already: nothing more
+  c.poll_shapes = {PollShape::snapshot, PollShape::delta};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  EXPECT_EQ(names(enumerate(c, {&a})), (std::vector<std::string>{
+                                           "poll/a/c:1/interval_ms:250/shape:snapshot",
+                                           "poll/a/c:1/interval_ms:250/shape:snapshot/http:2",
+                                           "poll/a/c:1/interval_ms:250/shape:delta",
+                                           "poll/a/c:1/interval_ms:250/shape:delta/http:2",
+                                           "poll/a/c:100/interval_ms:50/shape:delta",
+                                           "poll/a/c:100/interval_ms:250/shape:snapshot",
+                                           "poll/a/c:100/interval_ms:250/shape:snapshot/http:2",
+                                           "poll/a/c:100/interval_ms:250/shape:delta",
+                                           "poll/a/c:100/interval_ms:250/shape:delta/http:2",
+                                           "poll/a/c:100/interval_ms:1000/shape:delta",
+                                           "sse/a/c:1",
+                                           "sse/a/c:1/http:2",
+                                           "sse/a/c:100",
+                                           "sse/a/c:100/http:2",
+                                       }));
+  // Open-loop rates have no top concurrency: no sweep.
+  c.rates = {5};
+  for (const CaseSpec& spec : enumerate(c, {&a}).cases) EXPECT_EQ(spec.interval_ms % 250, 0);
 }
 
 TEST(Cases, ThePlanIsTheReplayAtItsSpeedPlusAPollIntervalTimesTheRounds) {

@@ -47,6 +47,7 @@ TEST(HarnessConfig, NoFlagsGiveTheDefaults) {
   EXPECT_EQ(c.concurrency, (std::vector<std::size_t>{1, 100}));
   EXPECT_EQ(c.intervals_ms, (std::vector<long>{250}));
   EXPECT_EQ(c.ws_turns, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(c.crossover_intervals_ms, (std::vector<long>{50, 1000}));
   EXPECT_EQ(c.transports.size(), std::size(all_transports));
   EXPECT_EQ(c.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
   EXPECT_EQ(c.host_connections, (std::vector<std::size_t>{0}));
@@ -131,6 +132,15 @@ TEST(HarnessConfig, FullIsTheFourProfilesAtThreeIntervalsAndWsInOneAndFourTurns)
   EXPECT_EQ(given.intervals_ms, (std::vector<long>{50, 250, 1000}));
 }
 
+TEST(HarnessConfig, IntervalsGivenByHandAreTheSweepAskedFor) {
+  EXPECT_TRUE(parse({"--intervals=50,100"}).crossover_intervals_ms.empty());
+  EXPECT_EQ(parse({"--intervals=50,100", "--crossover-intervals", "2000"}).crossover_intervals_ms,
+            (std::vector<long>{2000}));
+  EXPECT_TRUE(parse({"--crossover-intervals=none"}).crossover_intervals_ms.empty());
+  EXPECT_EQ(error_of({"--crossover-intervals=0"}),
+            "bad value '0' for --crossover-intervals: a whole number from 1 to 31536000000");
+}
+
 TEST(HarnessConfig, TwoSuitesAreOneLine) {
   EXPECT_EQ(error_of({"--full", "--quick"}), "--quick and the full suite are two suites; pick one");
   EXPECT_EQ(error_of({"--suite=core", "--full"}),
@@ -146,6 +156,7 @@ TEST(HarnessConfig, QuickKeepsTheFlagsGiven) {
   EXPECT_EQ(q.concurrency, (std::vector<std::size_t>{1, 10}));
   EXPECT_EQ(q.intervals_ms, (std::vector<long>{50, 250}));
   EXPECT_EQ(q.ws_turns, (std::vector<std::size_t>{1, 4}));
+  EXPECT_TRUE(q.crossover_intervals_ms.empty());
   EXPECT_EQ(q.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
   EXPECT_EQ(q.poll_shapes.size(), std::size(all_poll_shapes));
   const HarnessConfig given = parse({"--concurrency", "3", "--quick"});

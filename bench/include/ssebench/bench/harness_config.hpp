@@ -83,6 +83,13 @@ struct HarnessConfig {
   std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text"};
   std::vector<std::size_t> concurrency{1, 100};  // streams at once per round
   std::vector<long> intervals_ms{250};           // poll periods
+  /**
+   * More poll intervals for plain delta polls only (HTTP/1.1, no cap) at the highest concurrency
+   * of closed rounds: with intervals_ms, the three scripts/crossover.py needs to find where a
+   * poll starts costing more than SSE, for 4 cases instead of a whole interval's 32. One already
+   * in intervals_ms adds nothing; none when --intervals is given without it, or for --quick.
+   */
+  std::vector<long> crossover_intervals_ms{50, 1000};
   /** ws: turns per connection, one case each; 1 names the case ws/ID/c:C, N ws/ID/c:C/turns:N. */
   std::vector<std::size_t> ws_turns{1};
   /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
