@@ -688,8 +688,8 @@ int harness_main(int argc, char** argv) {
       count += repetitions;
       planned += repetitions * planned_s(spec, *expectations.at(spec.recording)->recording, config);
     }
-    fmt::print("{} cases of the {} suite, planned {} (m:ss) of replay\n", count,
-               to_string(config.suite), clock_text(planned));
+    fmt::print("{} case{} of the {} suite, planned {} (m:ss) of replay\n", count,
+               count == 1 ? "" : "s", to_string(config.suite), clock_text(planned));
     return 0;
   }
 
