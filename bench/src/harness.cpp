@@ -192,6 +192,12 @@ struct RegisteredCase {
   double planned_s = 0;  // cases.hpp's planned_s, for the estimate of what is left
 };
 
+/** The name Google Benchmark registers a case under, and filters with --benchmark_filter:
+ *  ours, then "/iterations:N/manual_time" (RegisterBenchmark below). */
+std::string registered_name(const std::string& name, const HarnessConfig& config) {
+  return fmt::format("{}/iterations:{}/manual_time", name, config.rounds);
+}
+
 /** A span as m:ss, or h:mm:ss from an hour. */
 std::string clock_text(double s) {
   const long long t = std::llround(std::max(0.0, s));
@@ -684,7 +690,7 @@ int harness_main(int argc, char** argv) {
     int count = 0;
     double planned = 0;
     for (const CaseSpec& spec : cases.cases) {
-      if (!selected(filter, spec.name())) continue;
+      if (!selected(filter, registered_name(spec.name(), config))) continue;
       count += repetitions;
       planned += repetitions * planned_s(spec, *expectations.at(spec.recording)->recording, config);
     }
@@ -781,7 +787,8 @@ int harness_main(int argc, char** argv) {
   {
     std::vector<ProxyNeed> needs;
     for (const CaseSpec& spec : cases.cases) {
-      if (spec.proxy == ProxyKind::none || !selected(filter, spec.name())) continue;
+      if (spec.proxy == ProxyKind::none || !selected(filter, registered_name(spec.name(), config)))
+        continue;
       auto it = std::find_if(needs.begin(), needs.end(),
                              [&](const ProxyNeed& n) { return n.kind == spec.proxy; });
       if (it == needs.end()) it = needs.insert(needs.end(), ProxyNeed{.kind = spec.proxy});
@@ -833,7 +840,7 @@ int harness_main(int argc, char** argv) {
   }
   // The browser, when a selected case is a browser's: started once, before any case runs.
   if (std::any_of(cases.cases.begin(), cases.cases.end(), [&](const CaseSpec& spec) {
-        return is_browser(spec.client) && selected(filter, spec.name());
+        return is_browser(spec.client) && selected(filter, registered_name(spec.name(), config));
       })) {
     // Chromium accepts the run's throwaway certificate by its key (--cert: its SPKI hash).
     if (tls_files) run->browser_setup.cert = tls_files->server_cert.string();
@@ -871,7 +878,7 @@ int harness_main(int argc, char** argv) {
   }
   run->cases_total = 0;
   for (const auto& one : registered) {
-    if (!selected(filter, one->name)) continue;
+    if (!selected(filter, registered_name(one->name, config))) continue;
     run->cases_total += repetitions;
     run->planned_total_s += repetitions * one->planned_s;
   }
@@ -882,8 +889,9 @@ int harness_main(int argc, char** argv) {
     add_context(config, run->url, server_desc, run->histograms_path);
   }
   add_link_context(config.links, link.get());
-  fmt::print(stderr, "ssebench-bench: {} cases of the {} suite against {}, planned {} of replay\n",
-             run->cases_total, to_string(config.suite), run->url, clock_text(run->planned_total_s));
+  fmt::print(stderr, "ssebench-bench: {} case{} of the {} suite against {}, planned {} of replay\n",
+             run->cases_total, run->cases_total == 1 ? "" : "s", to_string(config.suite), run->url,
+             clock_text(run->planned_total_s));
 
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   if (display_format == "json")  // csv (deprecated by Google Benchmark) shows as the console

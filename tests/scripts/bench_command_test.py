@@ -179,14 +179,15 @@ class Suites(unittest.TestCase):
         self.assertIn("--suite=S", p.stdout)
         # Every transport at 1 and 100 streams on the two recordings; the shapes at 250 ms;
         # delta at 50 and 1000 ms at 100 streams for the crossover.
-        for f in ("^sse/chat-gpt-4o-json/c:1$", "^sse/chat-gpt-4o-mini-text/c:100/http:2$",
-                  "^rest/chat-gpt-4o-json/c:100$", "^ws/chat-gpt-4o-mini-text/c:100$",
-                  "^long-poll/chat-gpt-4o-json/c:100/shape:events$",
-                  "^poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:openai$",
-                  "^poll/chat-gpt-4o-mini-text/c:100/interval_ms:50/shape:delta$",
-                  "^poll/chat-gpt-4o-mini-text/c:100/interval_ms:1000/shape:delta$"):
+        # Google Benchmark filters the registered name, NAME/iterations:1/manual_time.
+        for f in ("^sse/chat-gpt-4o-json/c:1", "^sse/chat-gpt-4o-mini-text/c:100/http:2",
+                  "^rest/chat-gpt-4o-json/c:100", "^ws/chat-gpt-4o-mini-text/c:100",
+                  "^long-poll/chat-gpt-4o-json/c:100/shape:events",
+                  "^poll/chat-gpt-4o-json/c:100/interval_ms:250/shape:openai",
+                  "^poll/chat-gpt-4o-mini-text/c:100/interval_ms:50/shape:delta",
+                  "^poll/chat-gpt-4o-mini-text/c:100/interval_ms:1000/shape:delta"):
             with self.subTest(case=f):
-                self.assertRegex(self.plan(f"--benchmark_filter={f}"), r"^1 case ")
+                self.assertRegex(self.plan(f"--benchmark_filter={f}/iter"), r"^1 case ")
         self.assertRegex(self.plan("--benchmark_filter=turns:4"), r"^0 cases ")
         self.assertRegex(self.plan("--benchmark_filter=c:1/interval_ms:50"), r"^0 cases ")
 
