@@ -240,6 +240,10 @@ CaseList enumerate_cases(const HarnessConfig& config,
             if (sweep && shape != PollShape::delta) continue;
             for (const Variant& v : variants_for(t, at_once, config)) {
               if (sweep && (v.http != HttpVersion::http1_1 || v.host_conns != 0)) continue;
+              if (config.http_beside_top_only && t != Transport::ws && !config.http.empty() &&
+                  v.http != config.http.front() && load.load == LoadKind::closed &&
+                  load.concurrency != top_concurrency)
+                continue;
               CaseSpec c = load;
               c.transport = t;
               c.recording = recording->id;

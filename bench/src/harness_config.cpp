@@ -70,9 +70,10 @@ std::optional<Suite> parse_suite(std::string_view name) {
 }
 
 void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
-  // An interval sweep given by hand is the one asked for.
+  // An interval sweep or HTTP versions given by hand are the ones asked for.
   if (given.contains("intervals") && !given.contains("crossover-intervals"))
     c.crossover_intervals_ms.clear();
+  if (given.contains("http") && !given.contains("http-beside")) c.http_beside_top_only = false;
   switch (c.suite) {
     case Suite::core:
       return;  // the in-class defaults
@@ -80,6 +81,7 @@ void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
       if (!given.contains("models")) c.models = full_models;
       if (!given.contains("intervals")) c.intervals_ms = full_intervals_ms;
       if (!given.contains("ws-turns")) c.ws_turns = {1, 4};
+      if (!given.contains("http-beside")) c.http_beside_top_only = false;
       return;
     case Suite::quick:
       // CI gates these cases against a committed run: they stay as they were.
@@ -88,6 +90,7 @@ void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
       if (!given.contains("intervals")) c.intervals_ms = {50, 250};
       if (!given.contains("ws-turns")) c.ws_turns = {1, 4};
       if (!given.contains("crossover-intervals")) c.crossover_intervals_ms.clear();
+      if (!given.contains("http-beside")) c.http_beside_top_only = false;
       return;
   }
 }
@@ -215,6 +218,10 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
       if (!version) throw flags::bad_value("http", h, "1.1, 2 or 1.0");
       return *version;
     });
+  });
+  p.value("http-beside", [&](std::string_view v) {
+    if (v != "top" && v != "all") throw flags::bad_value("http-beside", v, "top or all");
+    c.http_beside_top_only = v == "top";
   });
   p.value("stagger-ms", [&](std::string_view v) { c.stagger_ms = ms("stagger-ms", v); });
   p.value("long-poll-wait-ms",
@@ -352,12 +359,14 @@ std::string harness_help(const HarnessConfig& d) {
       "  --http=LIST              1.1, 2, 1.0: 2 = HTTP/2 cleartext (prior knowledge), a round's\n"
       "                           streams multiplexed over one connection; 1.0 = a default nginx\n"
       "                           upstream, a connection per request (default {})\n"
+      "  --http-beside=W          the versions after the first: at every concurrency (all) or\n"
+      "                           the highest only (top) (default {}; all with --full, --quick)\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"
       "                           HTTP/1.1 (cases /host_conns:N, for concurrency > N; default {})\n"
       "  --suite=S                where the dimensions no flag gives come from (default {}):\n"
-      "                           core = the defaults listed here (68 cases, ≈ 2.5 min);\n"
+      "                           core = the defaults listed here (56 cases, ≈ 2 min);\n"
       "  --full                   = --suite=full (272 cases, ≈ 16 min): models\n"
       "                           {},\n"
       "                           intervals {}, ws turns 1,4;\n"
@@ -405,11 +414,11 @@ std::string harness_help(const HarnessConfig& d) {
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms),
       join(d.crossover_intervals_ms), join(d.ws_turns), join(shapes), d.speed, d.rounds,
-      join(versions), d.stagger_ms, d.long_poll_wait_ms, join(d.host_connections),
-      to_string(d.suite), join(full_models), join(full_intervals_ms), join(d.links), join(tls),
-      join(proxies), join(clients), d.chromium, to_string(d.arrival), d.burstiness, d.seed,
-      d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s, d.behind_ms,
-      d.client_threads, d.shard.index, d.shard.count);
+      join(versions), d.http_beside_top_only ? "top" : "all", d.stagger_ms, d.long_poll_wait_ms,
+      join(d.host_connections), to_string(d.suite), join(full_models), join(full_intervals_ms),
+      join(d.links), join(tls), join(proxies), join(clients), d.chromium, to_string(d.arrival),
+      d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
+      d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
 }
 
 }  // namespace ssebench::bench

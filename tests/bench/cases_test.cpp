@@ -35,6 +35,7 @@ HarnessConfig one_of_each() {
   c.concurrency = {2};
   c.intervals_ms = {50};
   c.crossover_intervals_ms = {};
+  c.http_beside_top_only = false;
   c.ws_turns = {1};
   c.poll_shapes = {PollShape::delta};
   c.http = {HttpVersion::http1_1};
@@ -470,6 +471,23 @@ TEST(Cases, CrossoverIntervalsArePlainDeltaPollsAtTheTopConcurrencyOnly) {
   // Open-loop rates have no top concurrency: no sweep.
   c.rates = {5};
   for (const CaseSpec& spec : enumerate(c, {&a}).cases) EXPECT_EQ(spec.interval_ms % 250, 0);
+}
+
+TEST(Cases, HttpBesideTopOnlyRunsTheOtherVersionsAtTheHighestConcurrency) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  c.concurrency = {1, 100};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  c.http_beside_top_only = true;
+  EXPECT_EQ(names(enumerate(c, {&a})),
+            (std::vector<std::string>{"sse/a/c:1", "sse/a/c:100", "sse/a/c:100/http:2", "ws/a/c:1",
+                                      "ws/a/c:100"}));
+  // HTTP/2 alone is the first version: every level.
+  c.http = {HttpVersion::http2};
+  EXPECT_EQ(names(enumerate(c, {&a})),
+            (std::vector<std::string>{"sse/a/c:1/http:2", "sse/a/c:100/http:2", "ws/a/c:1",
+                                      "ws/a/c:100"}));
 }
 
 TEST(Cases, ThePlanIsTheReplayAtItsSpeedPlusAPollIntervalTimesTheRounds) {

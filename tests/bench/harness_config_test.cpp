@@ -48,6 +48,12 @@ TEST(HarnessConfig, NoFlagsGiveTheDefaults) {
   EXPECT_EQ(c.intervals_ms, (std::vector<long>{250}));
   EXPECT_EQ(c.ws_turns, (std::vector<std::size_t>{1}));
   EXPECT_EQ(c.crossover_intervals_ms, (std::vector<long>{50, 1000}));
+  EXPECT_TRUE(c.http_beside_top_only);
+  EXPECT_FALSE(parse({"--http=1.1,2"}).http_beside_top_only);
+  EXPECT_TRUE(parse({"--http=1.1,2", "--http-beside", "top"}).http_beside_top_only);
+  EXPECT_FALSE(parse({"--full"}).http_beside_top_only);
+  EXPECT_FALSE(parse({"--quick"}).http_beside_top_only);
+  EXPECT_EQ(error_of({"--http-beside=some"}), "bad value 'some' for --http-beside: top or all");
   EXPECT_EQ(c.transports.size(), std::size(all_transports));
   EXPECT_EQ(c.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
   EXPECT_EQ(c.host_connections, (std::vector<std::size_t>{0}));
