@@ -5,6 +5,11 @@ Usage: scripts/report.py RUN [--sweep=SWEEP_RUN] [--readme=results/README.md] [-
        scripts/report.py --check [--readme=results/README.md]
        scripts/report.py RUN --links   what changes once there is a network: the findings of a
                                        run over several links (ssebench/linkfindings.py)
+       scripts/report.py RUN --html    writes RUN/report.html and prints its path: the findings
+                                       of any run, its charts (hover a point, hide a transport),
+                                       the whole table (sort, filter) and its context, in one
+                                       file that opens from disk with no network (Chart.js from
+                                       Debian's libjs-chart.js inlined; ssebench/html.py)
   --write   replace the text between the README's report markers with the generated section
   --check   exit 1 when the committed section differs from what the JSON of the runs its marker
             names gives (ctest runs this: a hand edit or a changed JSON fails it)
@@ -17,7 +22,7 @@ in the section is computed here from the JSON; the words around them are chosen 
 """
 import sys
 
-from ssebench import cli, linkfindings, report, results
+from ssebench import cli, html, linkfindings, report, results
 
 
 def main(argv):
@@ -30,6 +35,7 @@ def main(argv):
     mode.add_argument("--write", action="store_true")
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--links", action="store_true")
+    mode.add_argument("--html", action="store_true")
     a = ap.parse_args(argv)
     try:
         if a.check:
@@ -39,6 +45,9 @@ def main(argv):
             return 0 if ok else 1
         if a.run is None:
             ap.error("RUN is needed without --check")
+        if a.html:
+            print(html.write_run(a.run))
+            return 0
         if a.links:
             sys.stdout.write(linkfindings.section(a.run))
             return 0
@@ -50,7 +59,7 @@ def main(argv):
             print(f"report: wrote the findings of {a.run} into {a.readme}")
             return 0
         sys.stdout.write(report.section(a.run, a.sweep))
-    except results.ResultsError as e:
+    except (results.ResultsError, html.PageError) as e:
         cli.fail("report", e)
     return 0
 

@@ -5,7 +5,6 @@ crosscheck --link does, and places each packet's two stamps against the sender's
 just before and after its sendto() and the receiver's just after its recv() returned
 (CLOCK_REALTIME, the capture's clock). Prints the figures and writes stamp_error.json (README.md,
 "Across the emulated link"). Root; Python standard library and tshark."""
-import argparse
 import importlib.util
 import json
 import os
@@ -19,7 +18,7 @@ _SPEC = importlib.util.spec_from_file_location(
     "ssebench", os.path.join(_PACKAGE, "__init__.py"), submodule_search_locations=[_PACKAGE])
 sys.modules["ssebench"] = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(sys.modules["ssebench"])
-from ssebench import crosscheck as xc  # noqa: E402
+from ssebench import cli, crosscheck as xc  # noqa: E402
 
 PORT = 9099
 # The sender: its clock around each sendto(), one JSON line per datagram at the end.
@@ -54,7 +53,7 @@ print(json.dumps(out))
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = cli.parser(__doc__, "stamp_error.py")
     p.add_argument("--build-dir", default=os.path.join(xc.ROOT, "build", "release"))
     p.add_argument("--count", type=int, default=2000)
     p.add_argument("--gap-ms", type=float, default=2.0, help="pause between datagrams")

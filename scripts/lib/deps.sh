@@ -9,7 +9,9 @@ ssebench_build_packages=(g++ cmake make libboost1.81-dev libcurl4-openssl-dev li
 ssebench_test_packages=(python3-matplotlib iputils-ping iproute2 tshark openssl  # ping, ip netns: tests/link; tshark: crosscheck --link; openssl: crosscheck --tls's certificates
   nginx-light haproxy  # --proxy: the reverse proxies the run starts (tests/bench/harness_proxy_test.py)
   chromium)  # --client=browser: headless Chromium (tests/bench/harness_browser_test.py, tests/browser)
+ssebench_test_packages+=(libjs-chart.js)  # Chart.js, inlined into report.html (tests/scripts/report_html_test.py)
 ssebench_bench_packages=(python3-matplotlib iproute2 nginx-light haproxy)
+ssebench_bench_packages+=(libjs-chart.js)  # Chart.js, inlined into results/<run>/report.html (ssebench/html.py)
 # --client=browser (scripts/bench installs these only when a browser client is asked for):
 # Chromium, and Node.js for its driver (bench/browser, npm ci from its lock file).
 ssebench_browser_packages=(chromium)

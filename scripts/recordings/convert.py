@@ -9,15 +9,26 @@ Deterministic: the same captures, profiles and table give the same bytes. The fo
 recordings/README.md "Format, version 1". Stdlib + python3-yaml only.
 """
 
-import argparse
+import importlib.util
 import json
 import math
+import os
 import pathlib
 import sys
 
 import yaml
 
 import timing  # beside this file: on the path as the script's own folder
+
+# The command line of every command (scripts/ssebench/cli.py: one-line errors naming the closest
+# option), loaded from the package one folder up as crosscheck/crosscheck.py does; the recordings
+# take nothing else from it.
+_PACKAGE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "ssebench")
+_SPEC = importlib.util.spec_from_file_location(
+    "ssebench", os.path.join(_PACKAGE, "__init__.py"), submodule_search_locations=[_PACKAGE])
+sys.modules["ssebench"] = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(sys.modules["ssebench"])
+from ssebench import cli  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECORDINGS = ROOT / "recordings"
@@ -686,7 +697,7 @@ def table(profiles):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = cli.parser(__doc__, "convert.py")
     ap.add_argument("--check", action="store_true", help="exit 1 if a committed recording differs")
     ap.add_argument("--summary", action="store_true", help="print the recordings table as Markdown")
     args = ap.parse_args()

@@ -29,5 +29,5 @@ How it is imported, with no sys.path edit anywhere:
   with importlib (spec_from_file_location, the standard library's recipe for importing a source
   file directly) and calls its main(). scripts/recordings/ (convert.py, timing.py) is left on
   its own: it writes the recordings, whose "generator" field names timing.py by its path, and
-  needs nothing from here.
+  takes only cli.py from here (convert.py's command line, loaded the same way).
 """

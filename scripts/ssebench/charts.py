@@ -23,9 +23,11 @@ def layout(cases):
     return levels, variants, labels, recordings
 
 
-def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=False):
+def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=False,
+            context=None):
     """series: [(counter, label, alpha)] stacked per bar; marks: counter drawn as a tick;
-    baseline: a dotted line per recording at its sse case's stacked total (the ×sse reference).
+    baseline: a dotted line per recording at its sse case's stacked total (the ×sse reference);
+    context: the run's, named above the panels (plot.machine).
     A log axis is for one series only: stacked on a log axis, a part below the axis floor is
     hidden and an upper part's height depends on the one under it."""
     if log and len(series) > 1:
@@ -74,7 +76,11 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
         for h, l in zip(handles, names):
             seen.setdefault(l, h)
         ax.legend(seen.values(), seen.keys(), fontsize=7, ncol=2)
-    fig.tight_layout()
+    plot.upright_if_crowded(fig)
+    if context:
+        plot.titled_layout(fig, plot.machine(context, cases), fontsize=9)
+    else:
+        fig.tight_layout()
     return plot.save(fig, out)
 
 
@@ -84,14 +90,14 @@ def grouped(cases, out, title, ylabel, series, log=False, marks=None, baseline=F
 # floor and vanished (issue 23).
 NOTE = "on loopback the kernel's TCP work is charged to whichever side runs it"
 BARS = [
-    ("lag", "Delivery lag per token (bar p50, tick p99)", "lag ms (log)",
+    ("lag", "Delivery lag per token (bar p50, tick p99)", "delivery lag per token, ms (log)",
      [("lag_ms_p50", "p50", 0.9)], "lag_ms_p99", False, True),
     ("bytes_per_token", "Wire bytes per token (stacked: solid in, light out; TCP payload + "
-     "52 B/segment; dotted: sse)", "bytes per token",
+     "52 B/segment; dotted: sse)", "wire bytes per token, B",
      [("wire_bytes_in_per_token", "in", 0.9), ("wire_bytes_out_per_token", "out", 0.4)], None,
      True, False),
     ("cpu_per_token", f"CPU per token (stacked: solid client, light server; dotted: sse)\n{NOTE}",
-     "µs per token",
+     "CPU per token, µs",
      [("client_cpu_us_per_token", "client", 0.9), ("server_cpu_us_per_token", "server", 0.4)],
      None, True, False),
 ]
@@ -105,6 +111,6 @@ def draw_all(context, cases, out_dir):
         for counter in [k for k, _, _ in series] + ([marks] if marks else []):
             figures.get(counter)
         paths += grouped(cases, os.path.join(out_dir, f"{name}.png"), title, ylabel, series,
-                         log=log, marks=marks, baseline=baseline)
+                         log=log, marks=marks, baseline=baseline, context=context)
     paths += tradeoff.draw_all(context, cases, out_dir)
     return paths + linkcharts.draw_all(context, cases, out_dir)  # [] unless on several links

@@ -35,6 +35,18 @@ class Parser(argparse.ArgumentParser):
     --help)`, exit 2. Abbreviations are refused (`--writ` is not `--write`): a prefix that works
     today would change meaning the day an option sharing it is added."""
 
+    def parse_known_args(self, args=None, namespace=None):
+        # An unknown option is named before a missing argument: `compare --fail-on-regresion=10`
+        # says what was mistyped, not that BASE is missing.
+        args = sys.argv[1:] if args is None else list(args)
+        known = set(self._options())
+        for a in args:
+            if a == "--":
+                break
+            if a.startswith("--") and a.split("=", 1)[0] not in known:
+                self.error(f"unrecognized arguments: {a}")
+        return super().parse_known_args(args, namespace)
+
     def error(self, message):
         print(f"{self.prog}: {self._one_line(message)} (see --help)", file=sys.stderr)
         raise SystemExit(2)

@@ -9,7 +9,6 @@ the capture shows. Prints a table, writes crosscheck.json, exits 1 on any mismat
 Standard library only; see scripts/crosscheck/README.md.
 """
 
-import argparse
 import atexit
 import datetime
 import glob
@@ -24,7 +23,7 @@ import subprocess
 import sys
 import time
 
-from . import recordings, server as children
+from . import cli, recordings, server as children
 from .recordings import ROOT
 
 # Time limits (seconds) of every child process and wait.
@@ -1599,7 +1598,7 @@ def print_link(config, figures):
 
 
 def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = cli.parser(__doc__, "crosscheck.py")
     p.add_argument("--cases", default="sse,poll", help="transports (default sse,poll)")
     p.add_argument("--models", default="chat-gpt-4o-mini-text,chat-gpt-4o-json",
                    help="recording ids (default chat-gpt-4o-mini-text,chat-gpt-4o-json)")

@@ -132,8 +132,10 @@ def chart(context, rows, out_dir):
     fig, axes = plt.subplots(nrows, cols, figsize=(6.5 * cols, 3.8 * nrows + 1), squeeze=False)
     colors = {"openai": "tab:gray", "snapshot": "tab:red", "delta": "tab:green",
               "events": "tab:blue"}
+    crossings = []  # (ax, [(text, x, y)]): labelled once the layout is final
     for i, key in enumerate(keys):
         ax = axes[i // cols][i % cols]
+        crossings.append((ax, []))
         for r in rows:
             if (r["recording"], r["concurrency"]) != key:
                 continue
@@ -146,20 +148,37 @@ def chart(context, rows, out_dir):
             if r["how"] == "at":
                 ax.plot(r["interval_ms"], 1.0, marker="*", ms=11, color=colors.get(r["shape"]),
                         mec="black", mew=0.5)
-                ax.annotate(f"{r['interval_ms']:.0f} ms", (r["interval_ms"], 1.0), fontsize=6,
-                            xytext=(3, 6 if r["cost"] == "bytes" else -10),
-                            textcoords="offset points")
+                crossings[-1][1].append((f"{r['interval_ms']:.0f} ms", r["interval_ms"], 1.0,
+                                         colors.get(r["shape"], "black")))
         ax.axhline(1.0, color="black", lw=0.8)
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plot.plain_log(ax)
         ax.set_xlabel("poll interval, ms (log)")
         ax.set_ylabel("poll cost ÷ sse cost, per token (log)")
         ax.set_title(f"{key[0]} · {loads[key]}", fontsize=9)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=6, ncol=2)
+        ax.margins(y=0.15)
     for j in range(len(keys), nrows * cols):
         axes[j // cols][j % cols].axis("off")
+    # One legend above the panels for all of them: inside a panel it covered the curves.
+    seen = {}
+    for ax in axes.flat:
+        for h, n in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(n, h)
     top = plot.suptitle(fig, "Where polling costs more than SSE: above the line (solid: wire "
                         f"bytes, dashed: server CPU; ★ the crossing)\n{plot.machine(context)}")
-    fig.tight_layout(rect=(0, 0, 1, top))
+    ncol = min(4, max(1, len(seen)))
+    legend = fig.legend(list(seen.values()), list(seen), fontsize=7, ncol=ncol,
+                        loc="upper center", bbox_to_anchor=(0.5, top))
+    fig.tight_layout(rect=(0, 0, 1, top - (0.2 * math.ceil(len(seen) / ncol) + 0.1)
+                           / fig.get_figheight()))
+    plot.close_gap(fig, legend)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax, items in crossings:  # the crossings' intervals, where no label covers another
+        unplaced = plot.place_labels(ax, sorted(items, key=lambda t: t[1]), renderer)
+        if unplaced:
+            ax.text(0.01, 0.01, "also crossing at: " + ", ".join(unplaced), fontsize=6,
+                    transform=ax.transAxes, va="bottom", ha="left")
     return plot.save_in(fig, out_dir, "crossover")

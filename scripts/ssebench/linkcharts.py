@@ -19,7 +19,7 @@ import textwrap
 
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from . import crossover, model, results
+from . import crossover, model, plot, results
 from .plot import machine, plt, save_in
 
 LOOPBACK_X = 0.3  # where RTT 0 sits on the log axis, ms
@@ -162,6 +162,7 @@ def finish(fig, title, context, rows):
     """The title wrapped to the figure's width (about 12 characters an inch at 10 pt), so it
     never runs off the sides, and room made for its lines above the panels."""
     lines = textwrap.wrap(title, int(fig.get_figwidth() * 12)) + [machine(context)]
+    plot.upright_if_crowded(fig)
     fig.suptitle("\n".join(lines), fontsize=10)
     # tight_layout leaves the suptitle out of its sums here: keep its lines' height free
     fig.tight_layout(rect=(0, 0, 1, 1 - (0.12 + 0.18 * len(lines)) / fig.get_figheight()))
@@ -322,7 +323,7 @@ def hol_chart(context, cases, out_dir):
     # Linear axes: bars on a log axis start nowhere in particular and overstate differences.
     panels = [("lag p50, ms", "lag_ms_p50", False), ("lag p99, ms", "lag_ms_p99", False),
               ("failed streams", "errors", False),
-              ("client TCP retransmissions", "tcp_retransmits", False)]
+              ("client TCP retransmissions, segments", "tcp_retransmits", False)]
     fig, axes = plt.subplots(1, len(panels), squeeze=False,
                              figsize=(max(12.0, 1.0 * len(keys) * len(panels)), 5.6))
     width = 0.38

@@ -29,6 +29,12 @@ def fmt(v, digits=None):
     return f"{v:.2f}"
 
 
+def between(lo, hi, digits=None):
+    """'0.32–0.34', or one number when both ends print the same ('325', not '325–325')."""
+    a, b = fmt(lo, digits), fmt(hi, digits)
+    return a if a == b else f"{a}–{b}"
+
+
 def ratio(a, b):
     return a / b if a is not None and b else None
 
@@ -84,7 +90,9 @@ def envelope_bytes(run):
     return (min(means), max(means)) if means else (0, 0)
 
 
-def section(run_path, sweep_path=None):
+def section(run_path, sweep_path=None, reference=True):
+    """The findings of a run as markdown. reference=False: for any run's own report
+    (report.html), which names the run without a link into results/ and draws its own charts."""
     run = Run(run_path)
     level = max(run.levels)
     ctx = run.context
@@ -97,16 +105,19 @@ def section(run_path, sweep_path=None):
         rest = run.get("rest", r, level)
         sse = run.get("sse", r, level)
         duration[r] = (lag(sse, "ttlt_ms_p50") if sse else None)
-    say(f"Reference run: [{rel(run_path)}/]({os.path.basename(os.path.abspath(run_path))}/) — "
+    name = os.path.basename(os.path.abspath(run_path))
+    files = ("Its table, JSON and charts (`frontier.png`, `lag_cdf.png`, `ttft.png`, "
+             "`bytes_split.png`, `scaling.png`, `model.png`, `crossover.png`) are in the folder. "
+             if reference else "")
+    say((f"Reference run: [{rel(run_path)}/]({name}/)" if reference else f"Run `{name}`") + " — "
         f"commit `{ctx.get('ssebench_commit', '?')}`, {ctx.get('ssebench_build_type', '?')}, "
         f"{ctx.get('cpu_model', '?')} × {ctx.get('cores') or ctx.get('num_cpus')} cores, "
         f"interface `{str(ctx.get('interface', '?')).split(' ')[0]}` (MTU "
         f"{ctx.get('interface_mtu_bytes', '?')}), {len(run.cases) + len(run.failed)} cases"
         f" ({len(run.failed)} failed), concurrency {', '.join(map(str, run.levels))}, poll "
-        f"intervals {', '.join(map(str, run.intervals))} ms, speed {ctx.get('speed', '?')}. "
-        f"Its table, JSON and charts (`frontier.png`, `lag_cdf.png`, `ttft.png`, "
-        f"`bytes_split.png`, `scaling.png`, `model.png`, `crossover.png`) are in the folder. "
-        f"The figures below are at {level} concurrent streams, per token, from that run's "
+        f"intervals {', '.join(map(str, run.intervals)) or 'none'} ms, speed "
+        f"{ctx.get('speed', '?')}. {files}The figures below are at {level} concurrent streams, "
+        "per token, from that run's "
         "`benchmark.json`.")
     say("")
     rate = {r: tokens[r] / (duration[r] / 1000) if duration[r] else None for r in run.recordings}
@@ -124,16 +135,17 @@ def section(run_path, sweep_path=None):
     sse_p99 = [v for v in sse_p99 if v is not None]
     lines = []
     if sse_means:
-        lines.append(f"SSE adds {fmt(min(sse_means))}–{fmt(max(sse_means))} ms per token on "
-                     f"average (p99 {fmt(min(sse_p99))}–{fmt(max(sse_p99))} ms) across the "
-                     f"{len(sse_means)} recordings.")
+        across = (f"across the {len(sse_means)} recordings" if len(sse_means) > 1
+                  else "on its one recording")
+        lines.append(f"SSE adds {between(min(sse_means), max(sse_means))} ms per token on "
+                     f"average (p99 {between(min(sse_p99), max(sse_p99))} ms) {across}.")
     for p in run.intervals:
         means = [lag(run.get("poll", r, level, p, "delta")) for r in run.recordings]
         p99s = [lag(run.get("poll", r, level, p, "delta"), "lag_ms_p99") for r in run.recordings]
         means, p99s = [v for v in means if v is not None], [v for v in p99s if v is not None]
         if means and sse_means:
-            lines.append(f"Polling every {p} ms adds {fmt(min(means))}–{fmt(max(means))} ms "
-                         f"(p99 {fmt(min(p99s))}–{fmt(max(p99s))} ms; METRICS.md's P/2 = "
+            lines.append(f"Polling every {p} ms adds {between(min(means), max(means))} ms "
+                         f"(p99 {between(min(p99s), max(p99s))} ms; METRICS.md's P/2 = "
                          f"{p / 2:g} and 0.99·P = {0.99 * p:g}), at least "
                          f"{fmt(min(means) / max(sse_means), 0)}× SSE's.")
     openai = [(r, lag(run.get("poll", r, level, run.intervals[0], "openai")))
@@ -148,14 +160,16 @@ def section(run_path, sweep_path=None):
     lp = [v for v in lp if v is not None]
     if lp and sse_means:
         word = "as low as" if max(lp) <= 2 * max(sse_means) else "above"
-        lines.append(f"Long polling's lag is {word} SSE's: {fmt(min(lp))}–{fmt(max(lp))} ms.")
-    fastest = [lag(run.get("poll", r, level, run.intervals[0], "delta")) for r in run.recordings]
-    fastest = [v for v in fastest if v is not None] if run.intervals else []
+        lines.append(f"Long polling's lag is {word} SSE's: {between(min(lp), max(lp))} ms.")
+    fastest = [lag(run.get("poll", r, level, run.intervals[0], "delta"))
+               for r in run.recordings] if run.intervals else []
+    fastest = [v for v in fastest if v is not None]
     if not sse_means:
         say("No SSE case in this run.")
     else:
         verdict = ("Yes." if fastest and max(sse_means) < min(fastest) else
-                   "Not at every setting of this run.")
+                   "No `delta` poll at this concurrency in this run to compare with."
+                   if not fastest else "Not at every setting of this run.")
         say(verdict + " " + " ".join(lines))
     say("")
     header = ["recording", "sse", "long-poll delta"] + [f"poll {p} ms delta" for p in
@@ -191,11 +205,12 @@ def section(run_path, sweep_path=None):
             continue
         b_slow, c_slow = ratio(wire(slow), wire(sse)), ratio(cpu(slow), cpu(sse))
         b_fast, c_fast = ratio(wire(fast), wire(sse)), ratio(cpu(fast), cpu(sse))
+        also = (f", at {run.intervals[0]} ms {fmt(b_fast)}× and {fmt(c_fast)}×"
+                if len(run.intervals) > 1 else "")
         lines.append(
             f"`{r}`: SSE costs {fmt(wire(sse), 0)} wire bytes and {fmt(cpu(sse))} µs of server "
             f"CPU per token; `delta` polling at {run.intervals[-1]} ms costs {fmt(b_slow)}× the "
-            f"bytes and {fmt(c_slow)}× the CPU, at {run.intervals[0]} ms {fmt(b_fast)}× and "
-            f"{fmt(c_fast)}×.")
+            f"bytes and {fmt(c_slow)}× the CPU{also}.")
     if lines:
         cheaper = [c for c in run.cases if results.label(c) == "poll"
                    and c["concurrency"] == level
@@ -203,13 +218,18 @@ def section(run_path, sweep_path=None):
                    and (ratio(wire(c), wire(run.get("sse", c["recording"], level))) or 9) < 1
                    and (ratio(cpu(c), cpu(run.get("sse", c["recording"], level))) or 9) < 1]
         envelope = envelope_bytes(run)
+        settings = [c for c in run.cases if results.label(c) == "poll"
+                    and c["concurrency"] == level]
         if cheaper:
-            settings = [c for c in run.cases if results.label(c) == "poll"
-                        and c["concurrency"] == level]
-            say(f"SSE gives less load than polling only at short poll intervals: {len(cheaper)} of "
-                f"the run's {len(settings)} poll settings at this concurrency cost fewer bytes "
-                "*and* less server CPU per token than SSE. SSE sends every token in its own write, chunk and segment, inside "
-                f"OpenAI's chunk envelope ({fmt(envelope[0], 0)}–{fmt(envelope[1], 0)} bytes of "
+            lead = (f"Every one of the run's {len(settings)} poll settings at this concurrency "
+                    "costs fewer bytes *and* less server CPU per token than SSE: here polling "
+                    "gives less load at every interval measured."
+                    if len(cheaper) == len(settings) else
+                    "SSE gives less load than polling only at short poll intervals: "
+                    f"{len(cheaper)} of the run's {len(settings)} poll settings at this "
+                    "concurrency cost fewer bytes *and* less server CPU per token than SSE.")
+            say(f"{lead} SSE sends every token in its own write, chunk and segment, inside "
+                f"OpenAI's chunk envelope ({between(envelope[0], envelope[1], 0)} bytes of "
                 "JSON and SSE framing per content event around the token's text, from the "
                 "recordings); a poll's answer batches the tokens since the last one. "
                 + " ".join(lines))
@@ -296,6 +316,13 @@ def section(run_path, sweep_path=None):
             say(f"For `delta`, the compact shape, polling becomes dearer than SSE "
                 f"{' and '.join(parts)};{rest_note or ' every recording crosses'}{why}.")
             say("")
+
+    else:
+        say(f"Not told by this run: the crossing is interpolated between at least "
+            f"{crossover.MIN_INTERVALS} poll intervals of one setting, and it has "
+            f"{len(run.intervals)} (a sweep: `scripts/bench --intervals=…`, "
+            "`scripts/crossover.py`).")
+        say("")
 
     # 4. Good enough.
     say("**Where is polling, or REST, good enough?**")

@@ -10,7 +10,6 @@ Usage: scripts/recorder/roundtrip.py [--build build/release] [--repeat 5]
            [--ids chat-gpt-4o-mini-text,responses-gpt-4o-mini-ok] [--keep DIR] [--json FILE]
 Exits 1 if any byte differs. Offsets are in microseconds; "median" and "max" are of |delta|.
 """
-import argparse
 import json
 import os
 import shutil
@@ -19,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 
-from . import server as children
+from . import cli, server as children
 from .recordings import ROOT, read_lines as load
 
 
@@ -60,7 +59,7 @@ def stats(deltas):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = cli.parser(__doc__, "roundtrip.py")
     ap.add_argument("--build", default=os.path.join(ROOT, "build", "release"))
     ap.add_argument("--ids", default="chat-gpt-4o-mini-text,responses-gpt-4o-mini-ok")
     ap.add_argument("--repeat", type=int, default=5, help="runs per recording (a set)")

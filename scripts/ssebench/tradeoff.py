@@ -1,15 +1,18 @@
 """The trade-off charts of a run (issue 10), drawn by scripts/charts.py beside its bar charts.
 
 Each chart is one figure with a panel per recording (rows) and, where it says so, per load
-(columns: the concurrency, rate or users); the figure's title names the machine and the commit
-from the run's context, each panel its recording and load. Every chart is written as PNG and SVG.
+(columns: the concurrency, rate or users); the figure's title names the machine, the commit,
+the load at the start and any link, TLS, proxy or client setting from the run's context
+(plot.machine), each panel its recording and load; every axis label carries its unit. Every chart is written as PNG and SVG.
 - ttft: TTFT p50 by transport (bar; tick p99; hollow diamond: the model's prediction), the
   recording's own first-token time as a dashed line.
 - lag_cdf: the delivery lag's CDF per transport, from the percentiles the JSON carries (min,
   p10, p25, p50, p75, p90, p95, p99, max; older runs have fewer).
 - frontier: mean lag against wire bytes per token (in + out) and against server CPU per token,
   one point per transport × poll interval × shape at the run's highest concurrency; poll points
-  of one shape joined across intervals; hollow markers: the model's (lag, bytes).
+  of one shape joined across intervals; hollow markers: the model's (lag, bytes). Only the
+  frontier (pareto(): the points nothing beats on both axes) is labelled, where no label
+  overlaps another or a point (plot.place_labels); a panel of many settings is split by variant.
 - bytes_split: bytes in per token split into payload (bodies without chunk framing), HTTP
   headers and framing, TCP/IP headers (52 B a segment); bytes out stacked light; x: the model.
 - scaling: server CPU per token and p99 lag against concurrency (runs with several levels).
@@ -126,9 +129,12 @@ def ttft(context, cases, recs, out_dir):
                plt.Line2D([], [], color="black", lw=1.2, label="p99 (tick); bar: p50"),
                plt.Line2D([], [], marker="D", mfc="none", mec="red", ls="none",
                           label="model's prediction")]
-    fig.legend(handles=handles, loc="upper right", fontsize=8)
-    fig.suptitle(f"Time to first token by transport (ms)\n{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Time to first token by transport (ms)\n{machine(context, cases)}")
+    legend = fig.legend(handles=handles, loc="upper center", fontsize=8, ncol=3,
+                        bbox_to_anchor=(0.5, top))
+    plot.upright_if_crowded(fig)
+    fig.tight_layout(rect=(0, 0, 1, top - 0.35 / fig.get_figheight()))
+    plot.close_gap(fig, legend)
     return save(fig, out_dir, "ttft")
 
 
@@ -136,12 +142,20 @@ def lag_cdf(context, cases, out_dir):
     recs_in = results.recordings(cases)
     levels = loads(cases)
     intervals = results.intervals(cases)
-    fig, axes = grid(len(recs_in), len(levels), 6.5, 3.6)
-    for ri, rec in enumerate(recs_in):
+    # A row per recording, or per recording and variant when one panel would hold more
+    # settings than a reader tells apart (frontier_groups); the legend beside each row.
+    rows = []
+    for rec in recs_in:
+        mine = sorted((c for c in cases if c["recording"] == rec), key=variant_key)
+        per_load = max(sum(1 for c in mine if same_load(c, level)) for level in levels)
+        groups = frontier_groups(mine) if per_load > MAX_FRONTIER_SETTINGS else [("", mine)]
+        rows += [(rec, via, cs) for via, cs in groups]
+    fig, axes = grid(len(rows), len(levels), 6.5, 3.6)
+    fig.set_figwidth(fig.get_figwidth() + 2.4)
+    for ri, (rec, via, group) in enumerate(rows):
         for li, level in enumerate(levels):
             ax = axes[ri][li]
-            for c in sorted((c for c in cases if c["recording"] == rec
-                             and same_load(c, level)), key=variant_key):
+            for c in (c for c in group if same_load(c, level)):
                 pts = [(c["counters"][k], q) for k, q in CDF_POINTS if k in c["counters"]]
                 pts = [(max(x, 1e-3), q) for x, q in pts]
                 if len(pts) < 2:
@@ -150,65 +164,123 @@ def lag_cdf(context, cases, out_dir):
                 ax.plot(xs, qs, color=case_color(c, intervals), ls=SHAPE_LINES.get(c["shape"]),
                         marker=".", ms=3, lw=1.2, label=label(c))
             ax.set_xscale("log")
+            plot.plain_log(ax, "x")
             ax.set_xlabel("delivery lag per token, ms (log)")
             ax.set_ylabel("fraction of tokens")
             ax.set_ylim(0, 1.02)
-            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
+            ax.set_title(f"{rec} · {results.load_text(level)}" + (f" · {via}" if via else ""),
+                         fontsize=9)
             ax.grid(alpha=0.3)
-            if ri == 0 and li == len(levels) - 1:
-                ax.legend(fontsize=6, ncol=2, loc="lower right")
+        handles, names = axes[ri][-1].get_legend_handles_labels()
+        for ax in axes[ri][:-1]:  # every setting of the row, whichever load it ran at
+            for h, n in zip(*ax.get_legend_handles_labels()):
+                if n not in names:
+                    handles.append(h)
+                    names.append(n)
+        if handles:
+            axes[ri][-1].legend(handles, names, fontsize=6, ncol=1 if len(names) <= 14 else 2,
+                                loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     present = [k.replace("lag_ms_", "") for k, _ in CDF_POINTS
                if any(k in c["counters"] for c in cases)]
-    fig.suptitle(f"Delivery lag CDF per transport (points: the run's {', '.join(present)})\n"
-                 f"{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+    plot.titled_layout(fig, f"Delivery lag CDF per transport (points: the run's "
+                       f"{', '.join(present)})\n{machine(context, cases)}")
     return save(fig, out_dir, "lag_cdf")
 
 
+# A frontier panel with more settings than this is split by variant (http:2, client:browser, …):
+# past it the points of one panel crowd each other out of reading.
+MAX_FRONTIER_SETTINGS = 14
+def pareto(points):
+    """The indices of the points no other point beats on both axes (lower is better): the
+    frontier a reader chooses from."""
+    best = []
+    for i, (x, y) in enumerate(points):
+        if not any((u <= x and v <= y) and (u < x or v < y) for j, (u, v) in enumerate(points)
+                   if j != i):
+            best.append(i)
+    return best
+
+
+def frontier_groups(mine):
+    """The cases of one panel, or of several when there are too many settings to read: one
+    panel per variant (results.via), the plain cases first, a variant of one or two settings
+    (ws turns:4) kept with them."""
+    if len(mine) <= MAX_FRONTIER_SETTINGS:
+        return [("", mine)]
+    groups = {}
+    for c in mine:
+        groups.setdefault(results.via(c), []).append(c)
+    plain = [c for v, cs in groups.items() for c in cs if v == "" or len(cs) <= 2]
+    out = [("", plain)] if plain else []
+    out += [(v, cs) for v, cs in groups.items() if v != "" and len(cs) > 2]
+    return out
+
+
 def frontier(context, cases, out_dir, level=None, name="frontier"):
+    """Mean lag against wire bytes and against server CPU per token, one point per setting at one
+    load. Only the frontier's points (pareto(): nothing beats them on both axes) are labelled,
+    joined by a step line; the others read by colour (transport, poll interval) and marker
+    (shape). A panel of more than MAX_FRONTIER_SETTINGS settings is split by variant, each split
+    panel showing the plain cases faintly for reference."""
     recs_in = results.recordings(cases)
     level = level or loads(cases)[-1]
     intervals = results.intervals(cases)
-    fig, axes = grid(len(recs_in), 2, 6.5, 4.0)
-    for ri, rec in enumerate(recs_in):
+    panels = []  # (recording, variant, cases)
+    for rec in recs_in:
         mine = sorted((c for c in cases if c["recording"] == rec and same_load(c, level)
                        and "lag_ms_mean" in c["counters"] and not c["error"]), key=variant_key)
-        for col, (xkey, xlabel) in enumerate([
-                ("wire", "wire bytes per token, in + out (log)"),
-                ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]):
+        panels += [(rec, via, cs, mine) for via, cs in frontier_groups(mine)]
+    fig, axes = grid(len(panels), 2, 6.5, 4.2)
+    axis_of = [("wire", "wire bytes per token, in + out, B (log)"),
+               ("server_cpu_us_per_token", label_of("server_cpu_us_per_token", log=True))]
+    to_label = []  # (ax, [(text, x, y)])
+    for ri, (rec, via, group, mine) in enumerate(panels):
+        for col, (xkey, xlabel) in enumerate(axis_of):
             ax = axes[ri][col]
-            lines = {}
-            for c in mine:
+
+            def xy(c, xkey=xkey):
                 k = c["counters"]
                 x = results.wire_total(k) if xkey == "wire" else k.get(xkey)
-                if x is None:
-                    continue
+                return None if x is None else (x, max(k["lag_ms_mean"], 1e-3))
+
+            if via:  # the plain cases, faint: what the variant is read against
+                for c in mine:
+                    if results.is_plain(c) and xy(c):
+                        ax.plot(*xy(c), marker=SHAPE_MARKERS.get(c["shape"], "o"), ls="none",
+                                color=case_color(c, intervals), alpha=0.2, ms=5, zorder=1)
+            drawn = [(c, xy(c)) for c in group if xy(c)]
+            lines = {}
+            for c, (x, y) in drawn:
+                k = c["counters"]
                 color = case_color(c, intervals)
-                ax.plot(x, max(k["lag_ms_mean"], 1e-3), marker=SHAPE_MARKERS.get(c["shape"], "o"),
-                        color=color, ls="none", ms=6)
+                other = results.via(c) != via  # a small variant kept in the plain panel
+                ax.plot(x, y, marker=SHAPE_MARKERS.get(c["shape"], "o"), color=color, ls="none",
+                        ms=6, mec="red" if other else color, mew=1.2 if other else 1, zorder=3)
                 if c["transport"] == "poll":  # a line per variant and shape
-                    lines.setdefault((results.label(c), c["shape"]), []).append(
-                        (x, max(k["lag_ms_mean"], 1e-3)))
+                    lines.setdefault((results.label(c), c["shape"]), []).append((x, y))
                 if xkey == "wire" and k.get("predicted_lag_ms_mean", 0) >= MIN_DRAWN_LAG_MS and \
                         "predicted_wire_bytes_in_per_token" in k:
                     px = k["predicted_wire_bytes_in_per_token"] + k.get("wire_bytes_out_per_token",
                                                                         0)
                     ax.plot(px, max(k["predicted_lag_ms_mean"], 1e-3),
                             marker=SHAPE_MARKERS.get(c["shape"], "o"), mfc="none", mec=color,
-                            ls="none", ms=9, alpha=0.6)
-                if c["transport"] != "poll" or c["interval_ms"] == max(intervals or [0]):
-                    ax.annotate(label(c) if c["transport"] != "poll"
-                                else f"{results.label(c)} {c['shape']}",
-                                (x, max(k["lag_ms_mean"], 1e-3)), fontsize=6,
-                                xytext=(4, 2), textcoords="offset points")
+                            ls="none", ms=9, alpha=0.5, zorder=2)
             for (_, shape), pts in lines.items():
                 pts.sort(key=lambda p: p[1])
                 ax.plot(*zip(*pts), color="0.6", lw=0.8, ls=SHAPE_LINES.get(shape, "-"), zorder=0)
+            best = sorted((drawn[i] for i in pareto([p for _, p in drawn])), key=lambda d: d[1])
+            if best:
+                ax.step([p[0] for _, p in best], [p[1] for _, p in best], where="post",
+                        color="tab:green", lw=2, alpha=0.35, zorder=0)
+            to_label.append((ax, [(label(c), x, y) for c, (x, y) in best]))
             ax.set_xscale("log")
             ax.set_yscale("log")
+            plot.plain_log(ax)
+            ax.margins(0.12)
             ax.set_xlabel(xlabel)
             ax.set_ylabel(label_of("lag_ms_mean", log=True))
-            ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
+            ax.set_title(f"{rec} · {results.load_text(level)}" + (f" · {via}" if via else ""),
+                         fontsize=9)
             ax.grid(alpha=0.3, which="both")
     present = {c["transport"] for c in cases}
     handles = [plt.Line2D([], [], color=results.COLORS[t], marker="o", ls="none", label=t)
@@ -219,14 +291,30 @@ def frontier(context, cases, out_dir, level=None, name="frontier"):
                            label=f"poll {i} ms") for i in intervals]
     handles += [plt.Line2D([], [], color="0.3", marker=m, ls="none", label=f"shape {s}")
                 for s, m in SHAPE_MARKERS.items() if s and any(c["shape"] == s for c in cases)]
+    handles.append(plt.Line2D([], [], color="tab:green", lw=2, alpha=0.35,
+                              label="the frontier (labelled: nothing beats it on both axes)"))
+    if any(results.via(c) for c in cases):
+        handles.append(plt.Line2D([], [], color="0.6", marker="o", mec="red", ls="none",
+                                  label="red edge: a variant (http:2, turns:4, …)"))
     handles.append(plt.Line2D([], [], color="0.3", marker="o", mfc="none", ls="none",
                               label="hollow: the model's (lag, bytes); sse, long-poll: ≈ 0"))
-    fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=min(6, len(handles)),
-               bbox_to_anchor=(0.5, 1 - 0.68 / fig.get_figheight()))
-    fig.suptitle(f"Trade-off frontier: lag against network and server load, "
-                 f"{results.load_text(level)} "
-                 f"(lower left is better)\n{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 1.2 / fig.get_figheight()))
+    ncol = min(5, len(handles))
+    legend_in = 0.2 * math.ceil(len(handles) / ncol) + 0.1
+    top = plot.suptitle(fig, f"Trade-off frontier: lag against network and server load, "
+                        f"{results.load_text(level)} (lower left is better)\n"
+                        f"{machine(context, cases)}")
+    fig.legend(handles=handles, loc="upper center", fontsize=7, ncol=ncol,
+               bbox_to_anchor=(0.5, top))
+    fig.tight_layout(rect=(0, 0, 1, top - legend_in / fig.get_figheight()))
+    plot.close_gap(fig, fig.legends[0])
+    # Labels last, on the final layout: their places are measured in pixels.
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax, items in to_label:
+        unplaced = plot.place_labels(ax, items, renderer)
+        if unplaced:  # said in the panel's corner rather than drawn over another label
+            ax.text(0.01, 0.01, "also on the frontier: " + ", ".join(unplaced), fontsize=6,
+                    transform=ax.transAxes, va="bottom", ha="left", color="tab:green")
     return save(fig, out_dir, name)
 
 
@@ -260,13 +348,20 @@ def bytes_split(context, cases, recs, out_dir):
     recs_in = results.recordings(cases)
     level = loads(cases)[-1]
     variants = sorted({results.variant(c): c for c in cases}.values(), key=variant_key)
-    fig, axes = grid(len(recs_in), 1, 0.55 * len(variants) + 3, 3.4)
+    ticks = [tick(v) for v in variants]
+    # A tick line wider than its bar's slot ('client:browser-eventsource') would run into the
+    # next: then the ticks stand upright, and the figure grows by their length.
+    longest = max((len(line) for t in ticks for line in t.split("\n")), default=0)
+    upright = longest > 9
+    fig, axes = grid(len(recs_in), 1, 0.55 * len(variants) + 3,
+                     3.4 + (0.075 * longest if upright else 0))
     by = {(c["recording"], results.load_key(c), results.variant(c)): c for c in cases}
     parts = [("payload (bodies, no chunk framing)", "tab:blue"),
              ("HTTP status, headers, chunk framing", "tab:orange"),
              ("TCP/IP headers (52 B per segment)", "tab:gray"),
              ("bytes out (requests, ACKs), all layers", "tab:olive")]
     measured_header = any("http_header_bytes_in_per_token" in c["counters"] for c in cases)
+    seen = {}  # the legend: the first panel's parts
     for ri, rec in enumerate(recs_in):
         ax = axes[ri][0]
         splits = {}
@@ -294,21 +389,24 @@ def bytes_split(context, cases, recs, out_dir):
                         label="model: wire bytes in" if vi == min(splits) else None)
         ax.set_ylim(0, clip * 1.15)
         ax.set_xticks(range(len(variants)))
-        ax.set_xticklabels([tick(v) for v in variants], fontsize=7)
-        ax.set_ylabel("bytes per token")
+        ax.set_xticklabels(ticks, fontsize=7, rotation=90 if upright else 0)
+        ax.set_ylabel("bytes per token, B")
         ax.set_title(f"{rec} · {results.load_text(level)}", fontsize=9)
         ax.grid(axis="y", alpha=0.3)
         if ri == 0:
             handles, names = ax.get_legend_handles_labels()
             seen = dict(zip(names, handles))
-            fig.legend(seen.values(), seen.keys(), fontsize=7, ncol=3, loc="upper center",
-                       bbox_to_anchor=(0.5, 1 - 0.75 / fig.get_figheight()))
     how = ("payload = HTTP bytes − status lines and headers (measured) − SSE chunk framing"
            if measured_header else "payload = the model's body bytes (this run has no header "
            "byte counter)")
-    fig.suptitle(f"Bytes per token by layer (stacked; number: the total; ↑: cut at 2.5× sse)\n{how}"
-                 f"\n{machine(context)}", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 1.05 / fig.get_figheight()))
+    top = plot.suptitle(fig, f"Bytes per token by layer (stacked; number: the total; ↑: cut at "
+                        f"2.5× sse)\n{how}\n{machine(context, cases)}", fontsize=9)
+    # The legend under the title, the panels under the legend.
+    legend = fig.legend(seen.values(), seen.keys(), fontsize=7, ncol=3, loc="upper center",
+                        bbox_to_anchor=(0.5, top))
+    rows = math.ceil(len(seen) / 3)
+    fig.tight_layout(rect=(0, 0, 1, top - (0.2 * rows + 0.1) / fig.get_figheight()))
+    plot.close_gap(fig, legend)
     return save(fig, out_dir, "bytes_split")
 
 
@@ -320,6 +418,7 @@ def scaling(context, cases, out_dir):
     recs_in = results.recordings(cases)
     intervals = results.intervals(cases)
     fig, axes = grid(len(recs_in), 2, 6.0, 3.4)
+    fig.set_figwidth(fig.get_figwidth() + 2.6)  # the legend beside the panels
     for ri, rec in enumerate(recs_in):
         groups = {}
         for c in cases:
@@ -336,24 +435,27 @@ def scaling(context, cases, out_dir):
                 c0 = cs[0]
                 ax.plot(*zip(*pts), color=case_color(c0, intervals),
                         ls=SHAPE_LINES.get(c0["shape"], "-"),
-                        marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0))
+                        marker=SHAPE_MARKERS.get(c0["shape"], "o"), ms=4, lw=1, label=label(c0),
+                        # a variant (http:2, client:browser) hollow beside its plain case
+                        mfc="white" if results.via(c0) else None)
             ax.set_xscale("log")
             ax.set_yscale("log")
+            plot.plain_log(ax)
             ax.set_xlabel("concurrent streams (log)")
             ax.set_ylabel(ylabel)
             ax.set_title(f"{rec} · {', '.join(map(str, levels))} streams", fontsize=9)
             ax.grid(alpha=0.3, which="both")
-            if ri == 0 and col == 1:
-                ax.legend(fontsize=6, ncol=2)
-    fig.suptitle(f"Scaling: server CPU per token and p99 lag against concurrency\n"
-                 f"{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))
+            if ri == 0 and col == 1:  # beside the panels: over them it hid the lines
+                ax.legend(fontsize=6, ncol=1 if len(groups) <= 14 else 2, loc="upper left",
+                          bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
+    plot.titled_layout(fig, f"Scaling: server CPU per token and p99 lag against concurrency\n"
+                        f"{machine(context, cases)}")
     return save(fig, out_dir, "scaling")
 
 
 def model_fit(context, cases, out_dir):
-    figures = [("lag_ms_mean", "mean delivery lag, ms (polling, rest)"),
-               ("wire_bytes_in_per_token", "wire bytes in per token"),
+    figures = [("lag_ms_mean", "mean delivery lag (polling, rest), ms"),
+               ("wire_bytes_in_per_token", "wire bytes in per token, B"),
                ("requests_per_stream", "requests per stream")]
     intervals = results.intervals(cases)
     fig, axes = grid(1, len(figures), 5.0, 4.6)
@@ -378,15 +480,15 @@ def model_fit(context, cases, out_dir):
             ax.plot([lo, hi], [lo, hi], color="0.5", lw=0.8, ls="--")
         ax.set_xscale("log")
         ax.set_yscale("log")
+        plot.plain_log(ax)
         ax.set_xlabel(f"predicted {name} (log; bar: the band)")
         ax.set_ylabel(f"measured {name} (log)")
         ax.grid(alpha=0.3, which="both")
     if not any_point:
         plt.close(fig)
         return []
-    fig.suptitle(f"The model against the measurement (dashed: measured = predicted; colors and "
-                 f"markers as in frontier)\n{machine(context)}", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    plot.titled_layout(fig, f"The model against the measurement (dashed: measured = predicted; "
+                        f"colors and markers as in frontier)\n{machine(context, cases)}")
     return save(fig, out_dir, "model")
 
 

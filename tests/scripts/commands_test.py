@@ -2,16 +2,29 @@
 """Every Python command's bad input, as a new user types it (issue 23): one line on stderr naming
 the problem and, where there is one, the closest valid option; exit 2; nothing created. And
 scripts/merge_shards: it says how many shards it merged, and refuses a split with a shard
-missing, given twice, or shards of different splits. Usage: commands_test.py (from ctest)."""
+missing, given twice, or shards of different splits.
+
+Then one convention for every command under scripts/, found by listing (issue 20; a new command
+is held to it as soon as it exists): --help and -h answer at once and install or build nothing
+(apt-get, dpkg, cmake, make, npm, … are stubs on PATH that fail loudly and leave a trace), a
+misspelt option is one line naming the option meant, exit 2, and a value option takes
+--opt=value and --opt value alike.
+Usage: commands_test.py [BUILD_DIR] (from ctest: scripts/bench checks the harness's flags with
+BUILD_DIR's harness, SSEBENCH_BUILD_DIR, rather than building one)."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 import fixtures
+from ssebench import cli
 
-SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
+SCRIPTS = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                        "../../scripts"))
+BUILD = os.path.abspath(sys.argv.pop(1)) if len(sys.argv) > 1 else None
 
 # Each command with the arguments it needs besides RUN.
 COMMANDS = {"model.py": [], "report.py": [], "crossover.py": [], "charts.py": [],
@@ -132,6 +145,162 @@ class MergeShards(unittest.TestCase):
     def test_a_run_without_a_shard_in_its_context_is_refused(self):
         self.refused(fixtures.write(self.tmp.name, "old", fixtures.run(repetitions=1)),
                      says="no shard I/N in its context")
+
+
+# What installs or builds: each a stub that writes its call to a log and fails.
+STUBBED = ("apt-get", "apt", "aptitude", "dpkg", "cmake", "make", "ninja", "npm", "npx", "pip",
+           "pip3", "gcc", "g++", "c++", "clang++", "valgrind", "sudo")
+# --help is answered before anything heavier than reading a file: this is generous.
+HELP_S = 10
+
+
+def commands():
+    """Every command under scripts/: an executable file outside the package (scripts/ssebench,
+    whose modules a command imports), the shell library and node_modules."""
+    found = []
+    for d, dirs, files in os.walk(SCRIPTS):
+        dirs[:] = [x for x in dirs if x not in ("ssebench", "lib", "node_modules", "__pycache__")]
+        found += [os.path.relpath(os.path.join(d, f), SCRIPTS) for f in files
+                  if os.access(os.path.join(d, f), os.X_OK)]
+    return sorted(found)
+
+
+def options(help_text):
+    """The options a command's --help offers: those in its usage lines and those that start a
+    line of it (argparse's list, a shell command's usage comment), --help always."""
+    usage = help_text.split("\n\n")[0]
+    starts = "\n".join(re.findall(r"^\s+(--[a-z][a-z0-9-]*)", help_text, re.M))
+    names = re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]", usage + "\n" + starts)
+    return list(dict.fromkeys(names + ["--help"]))
+
+
+def value_options(help_text):
+    """Options shown with a value: --opt=N (a shell usage) or --opt PCT (argparse)."""
+    return sorted(set(re.findall(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?:=| )[A-Z]", help_text)))
+
+
+# Commands not yet held to both value forms, and the work that will hold them: the test fails
+# once such a command takes both, so the line is removed with that work.
+BOTH_FORMS_PENDING = {"bench": "issue 20: scripts/bench's own flags in both forms (main-command)"}
+
+
+# A value option of each command that has one: (arguments before, option, a value it takes, and
+# what the line says when --zzzz follows it — None: the unknown --zzzz). Either form must give
+# the same line, and with a valid value it is about --zzzz: the space form took the value.
+def value_cases(run):
+    return {
+        "bench": ([], "--repetitions", "2", None),
+        "test": ([], "--preset", "nope", "unknown preset 'nope'"),
+        "scale": ([], "--duration-s", "3", None),
+        "scale.py": ([], "--duration-s", "3", None),
+        "soak": ([], "--duration-s", "3", None),
+        "netns": (["status"], "--mtu", "1400", None),
+        "compare": ([run, run], "--alpha", "0.1", None),
+        "model.py": ([], "--concurrency", "2", None),
+        "report.py": ([run], "--sweep", run, None),
+        "crosscheck/crosscheck.py": ([], "--concurrency", "2", None),
+        "crosscheck/stamp_error.py": ([], "--count", "10", None),
+        "recorder/roundtrip.py": ([], "--repeat", "2", None),
+    }
+
+
+class Convention(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.bin = os.path.join(cls.tmp.name, "bin")
+        cls.log = os.path.join(cls.tmp.name, "stub-calls.log")
+        os.mkdir(cls.bin)
+        for name in STUBBED:
+            path = os.path.join(cls.bin, name)
+            with open(path, "w") as f:
+                f.write(f'#!/bin/sh\necho "{name} $*" >>{cls.log}\n'
+                        f'echo "commands_test: {name} called: nothing may be installed or built '
+                        f'here" >&2\nexit 97\n')
+            os.chmod(path, 0o755)
+        cls.env = dict(os.environ, PATH=cls.bin + os.pathsep + os.environ["PATH"])
+        if BUILD:
+            cls.env["SSEBENCH_BUILD_DIR"] = BUILD
+        cls.run_dir = fixtures.write(cls.tmp.name, "run", fixtures.run(repetitions=1))
+        cls.helps = {}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def command(self, cmd, *args):
+        if os.path.exists(self.log):
+            os.remove(self.log)
+        start = time.monotonic()
+        p = subprocess.run([os.path.join(SCRIPTS, cmd), *args], capture_output=True, text=True,
+                           env=self.env, cwd=self.tmp.name, timeout=120)
+        p.elapsed = time.monotonic() - start
+        p.stubs = open(self.log).read() if os.path.exists(self.log) else ""
+        self.assertEqual(p.stubs, "", f"{cmd} {' '.join(args)} installed or built:\n{p.stderr}")
+        return p
+
+    def help(self, cmd):
+        if cmd not in self.helps:
+            self.helps[cmd] = self.command(cmd, "--help")
+        return self.helps[cmd]
+
+    def one_line(self, p, *wanted):
+        self.assertEqual(p.returncode, 2, p.stdout + p.stderr)
+        lines = p.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, p.stderr)
+        for w in wanted:
+            self.assertIn(w, lines[0])
+        return lines[0]
+
+    def test_the_listing_finds_every_kind(self):
+        found = commands()
+        for cmd in ("test", "scale", "compare", "report.py", "crosscheck/crosscheck.py",
+                    "recordings/convert.py"):
+            self.assertIn(cmd, found)
+        self.assertNotIn("ssebench/model.py", found)
+
+    def test_help_answers_at_once_and_installs_nothing(self):
+        for cmd in commands():
+            for flag in ("--help", "-h"):
+                with self.subTest(cmd=cmd, flag=flag):
+                    p = self.help(cmd) if flag == "--help" else self.command(cmd, flag)
+                    self.assertEqual(p.returncode, 0, p.stderr)
+                    self.assertIn("usage", p.stdout.lower())
+                    self.assertLess(p.elapsed, HELP_S)
+
+    def test_a_misspelt_option_names_the_one_meant(self):
+        for cmd in commands():
+            names = options(self.help(cmd).stdout)
+            # The first option a letter short of itself is a typo of it and of no other.
+            meant, typo = next((o, o[:-2] + o[-1]) for o in names
+                               if cli.closest(o[:-2] + o[-1], names) == o)
+            with self.subTest(cmd=cmd, typo=typo):
+                line = self.one_line(self.command(cmd, typo), typo, f"did you mean {meant}?")
+                # Named by the command, or by the program it hands its options to
+                # (scripts/bench: ssebench-bench).
+                self.assertIn(os.path.basename(cmd).split(".")[0], line.split(":")[0], line)
+
+    def test_a_value_option_takes_both_forms(self):
+        cases = value_cases(self.run_dir)
+        for cmd in commands():
+            shown = value_options(self.help(cmd).stdout)
+            with self.subTest(cmd=cmd):
+                if not shown:
+                    self.assertNotIn(cmd, cases)
+                    continue
+                self.assertIn(cmd, cases, f"{cmd} takes {', '.join(shown)}: add one to "
+                              "value_cases() to test both forms")
+                before, opt, value, says = cases[cmd]
+                self.assertIn(opt, shown)
+                tail = [] if says else ["--zzzz"]
+                joined = self.command(cmd, *before, f"{opt}={value}", *tail)
+                spaced = self.command(cmd, *before, opt, value, *tail)
+                line = self.one_line(joined, says or "--zzzz")
+                if cmd in BOTH_FORMS_PENDING:
+                    self.assertNotEqual(spaced.stderr.strip(), line, f"{cmd} takes both forms "
+                                        "now: remove it from BOTH_FORMS_PENDING")
+                    continue
+                self.assertEqual(self.one_line(spaced), line)
 
 
 if __name__ == "__main__":
