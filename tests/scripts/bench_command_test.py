@@ -172,6 +172,20 @@ class Suites(unittest.TestCase):
         self.assertRegex(self.plan("--benchmark_filter=^sse/", "--benchmark_repetitions=3"),
                          r"^18 cases of the core suite")
 
+    def test_quick_and_full_run_the_cases_of_their_committed_runs(self):
+        # --quick: what .ci/run compares with its committed reference, case for case; --full:
+        # the 272 cases of the committed default run they were before the core suite.
+        for flag, run in (("--quick", "20261202T201752Z_eb1cb57"),
+                          ("--full", "20261202T193239Z_3e972d9")):
+            with self.subTest(suite=flag):
+                p = subprocess.run([os.path.join(BUILD, "bench/ssebench-bench"), flag,
+                                    "--benchmark_list_tests=true"],
+                                   capture_output=True, text=True, timeout=60)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(os.path.join(ROOT, "results", run, "benchmark.json")) as f:
+                    committed = {b["run_name"] for b in json.load(f)["benchmarks"]}
+                self.assertEqual(sorted(p.stdout.split()), sorted(committed))
+
     def test_the_core_suite_holds_what_the_report_reads(self):
         p = subprocess.run([os.path.join(BUILD, "bench/ssebench-bench"), "--help"],
                            capture_output=True, text=True, timeout=60)
