@@ -4,6 +4,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <regex>
 
@@ -202,8 +204,24 @@ CaseList enumerate_cases(const HarnessConfig& config,
           "{}: no cursor shape (delta, events) in --poll-shapes, skipped", to_string(t)));
       continue;
     }
-    const std::vector<long> intervals =
-        has_interval(t) ? config.intervals_ms : std::vector<long>{0};
+    std::vector<long> intervals = has_interval(t) ? config.intervals_ms : std::vector<long>{0};
+    // The crossover's intervals: plain delta polls at the highest closed concurrency only,
+    // among the others in ascending order.
+    const auto sweep_only = [&](long i) {
+      return std::find(config.intervals_ms.begin(), config.intervals_ms.end(), i) ==
+             config.intervals_ms.end();
+    };
+    if (has_interval(t)) {
+      const std::size_t given = intervals.size();
+      for (long i : config.crossover_intervals_ms)
+        if (sweep_only(i) && std::find(intervals.begin(), intervals.end(), i) == intervals.end())
+          intervals.push_back(i);
+      if (intervals.size() > given) std::sort(intervals.begin(), intervals.end());
+    }
+    const std::size_t top_concurrency =
+        config.concurrency.empty()
+            ? 0
+            : *std::max_element(config.concurrency.begin(), config.concurrency.end());
     for (const Recording* recording : recordings) {
       if (std::string why = unfit(t, *recording); !why.empty()) {
         out.skipped.push_back(std::move(why));
@@ -214,9 +232,18 @@ CaseList enumerate_cases(const HarnessConfig& config,
         const std::size_t at_once =
             load.load == LoadKind::open && load.max_concurrency == 0 ? SIZE_MAX : load.at_once();
         for (long interval : intervals) {
+          const bool sweep = has_interval(t) && sweep_only(interval);
+          if (sweep && (load.load != LoadKind::closed || load.concurrency != top_concurrency))
+            continue;
           // The shape innermost but for the variants: a table lists one setting's shapes together.
           for (const std::optional<PollShape>& shape : shapes) {
+            if (sweep && shape != PollShape::delta) continue;
             for (const Variant& v : variants_for(t, at_once, config)) {
+              if (sweep && (v.http != HttpVersion::http1_1 || v.host_conns != 0)) continue;
+              if (config.http_beside_top_only && t != Transport::ws && !config.http.empty() &&
+                  v.http != config.http.front() && load.load == LoadKind::closed &&
+                  load.concurrency != top_concurrency)
+                continue;
               CaseSpec c = load;
               c.transport = t;
               c.recording = recording->id;
@@ -255,6 +282,24 @@ CaseList enumerate_cases(const HarnessConfig& config,
             out.cases.push_back(std::move(c));
           }
   return out;
+}
+
+double planned_s(const CaseSpec& spec, const Recording& recording, const HarnessConfig& config) {
+  const double stream_s =
+      config.speed > 0
+          ? std::chrono::duration<double>(recording.last_offset()).count() / config.speed
+          : 0;
+  double round_s = 0;
+  if (spec.load == LoadKind::closed) {
+    double waves = 1;
+    if (spec.host_conns > 0)
+      waves = static_cast<double>((spec.concurrency + spec.host_conns - 1) / spec.host_conns);
+    round_s = stream_s * static_cast<double>(spec.turns) * waves +
+              static_cast<double>(spec.interval_ms + config.stagger_ms) / 1000;
+  } else {
+    round_s = config.duration_s + stream_s;
+  }
+  return round_s * config.rounds;
 }
 
 bool selected(const std::string& filter, const std::string& name) {

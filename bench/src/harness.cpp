@@ -42,6 +42,10 @@ struct Run {
   int cases_total = 0;
   int cases_done = 0;
   int cases_failed = 0;
+  // For the progress lines' elapsed time and estimate of what is left.
+  Clock::time_point started = Clock::now();  // reset when the first case starts
+  double planned_total_s = 0;                // planned_s of every case that will run
+  double planned_done_s = 0;                 // of those finished
   ResultsReporter* results = nullptr;
   bool interrupted = false;  // a case was cut by the interrupt
   /** Every case's latency histograms (repetitions merged), written beside the JSON. */
@@ -185,7 +189,39 @@ struct RegisteredCase {
   CaseSpec spec;
   std::string name;  // spec.name(), for the progress lines
   const Expectation* expect = nullptr;
+  double planned_s = 0;  // cases.hpp's planned_s, for the estimate of what is left
 };
+
+/** The name Google Benchmark registers a case under, and filters with --benchmark_filter:
+ *  ours, then "/iterations:N/manual_time" (RegisterBenchmark below). */
+std::string registered_name(const std::string& name, const HarnessConfig& config) {
+  return fmt::format("{}/iterations:{}/manual_time", name, config.rounds);
+}
+
+/** A span as m:ss, or h:mm:ss from an hour. */
+std::string clock_text(double s) {
+  const long long t = std::llround(std::max(0.0, s));
+  if (t >= 3600) return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
+  return fmt::format("{}:{:02}", t / 60, t % 60);
+}
+
+/**
+ * "0:41 elapsed, ≈ 1:55 left" for the progress line of a case just finished: what is left is
+ * the plan of the cases still to run (planned_s), scaled by how long the finished ones took
+ * against their plan (warm-ups, set-up and a loaded machine make the plan short); without a plan
+ * (speed 0), the finished cases' mean time.
+ */
+std::string progress_text(Run& run, const RegisteredCase& one) {
+  run.planned_done_s += one.planned_s;
+  const double elapsed = std::chrono::duration<double>(Clock::now() - run.started).count();
+  const int cases_left = std::max(0, run.cases_total - run.cases_done);
+  double left = 0;
+  if (run.planned_done_s > 0)
+    left = std::max(0.0, run.planned_total_s - run.planned_done_s) * elapsed / run.planned_done_s;
+  else if (run.cases_done > 0)
+    left = elapsed / run.cases_done * cases_left;
+  return fmt::format("{} elapsed, ≈ {} left", clock_text(elapsed), clock_text(left));
+}
 
 std::string summarize_errors(const CaseAggregate& agg, const std::string& prefix) {
   std::string kinds;
@@ -224,7 +260,8 @@ void fail_unrun(benchmark::State& state, Run& run, const RegisteredCase& one,
   ++run.cases_done;
   ++run.cases_failed;
   state.SkipWithError(not_run.c_str());
-  fmt::print(stderr, "[{}/{}] {}: FAILED {}\n", run.cases_done, run.cases_total, one.name, not_run);
+  fmt::print(stderr, "[{}/{}] {}: FAILED {} ({})\n", run.cases_done, run.cases_total, one.name,
+             not_run, progress_text(run, one));
 }
 
 void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
@@ -509,8 +546,8 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   if (!failure.empty()) {
     ++run.cases_failed;
     state.SkipWithError(failure.c_str());
-    fmt::print(stderr, "[{}/{}] {}: FAILED {} ({:.1f} s)\n", run.cases_done, run.cases_total,
-               one.name, failure, took_s);
+    fmt::print(stderr, "[{}/{}] {}: FAILED {} ({:.1f} s; {})\n", run.cases_done, run.cases_total,
+               one.name, failure, took_s, progress_text(run, one));
   } else {
     const std::string tls = spec.tls == TlsMode::off
                                 ? ""
@@ -519,11 +556,11 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                                               shown(counters, "tls_resumed_share", 2));
     fmt::print(stderr,
                "[{}/{}] {}: {}/{} ok, ttft p50 {} ms, lag p50 {} ms p99 {} ms, {} req/stream{} "
-               "({:.1f} s)\n",
+               "({:.1f} s; {})\n",
                run.cases_done, run.cases_total, one.name, agg.streams() - agg.failed(),
                agg.streams(), shown(counters, "ttft_ms_p50", 1), shown(counters, "lag_ms_p50", 2),
                shown(counters, "lag_ms_p99", 2), shown(counters, "requests_per_stream", 1), tls,
-               took_s);
+               took_s, progress_text(run, one));
   }
 }
 
@@ -647,7 +684,20 @@ int harness_main(int argc, char** argv) {
     run->browser_setup = BrowserSetup{
         .node = *node, .driver = built_browser_driver(), .chromium = config.chromium, .cert = ""};
   }
-  if (config.check_flags) return 0;  // every flag parsed, every recording named was found
+  if (config.check_flags) {
+    // Every flag parsed, every recording named was found: what the command line runs.
+    const CaseList cases = enumerate_cases(config, recordings);
+    int count = 0;
+    double planned = 0;
+    for (const CaseSpec& spec : cases.cases) {
+      if (!selected(filter, registered_name(spec.name(), config))) continue;
+      count += repetitions;
+      planned += repetitions * planned_s(spec, *expectations.at(spec.recording)->recording, config);
+    }
+    fmt::print("{} case{} of the {} suite, planned {} (m:ss) of replay\n", count,
+               count == 1 ? "" : "s", to_string(config.suite), clock_text(planned));
+    return 0;
+  }
 
   // A link (any but none): the emulator first, the server inside its server namespace next.
   std::unique_ptr<LinkEmulator> link;
@@ -737,7 +787,8 @@ int harness_main(int argc, char** argv) {
   {
     std::vector<ProxyNeed> needs;
     for (const CaseSpec& spec : cases.cases) {
-      if (spec.proxy == ProxyKind::none || !selected(filter, spec.name())) continue;
+      if (spec.proxy == ProxyKind::none || !selected(filter, registered_name(spec.name(), config)))
+        continue;
       auto it = std::find_if(needs.begin(), needs.end(),
                              [&](const ProxyNeed& n) { return n.kind == spec.proxy; });
       if (it == needs.end()) it = needs.insert(needs.end(), ProxyNeed{.kind = spec.proxy});
@@ -789,7 +840,7 @@ int harness_main(int argc, char** argv) {
   }
   // The browser, when a selected case is a browser's: started once, before any case runs.
   if (std::any_of(cases.cases.begin(), cases.cases.end(), [&](const CaseSpec& spec) {
-        return is_browser(spec.client) && selected(filter, spec.name());
+        return is_browser(spec.client) && selected(filter, registered_name(spec.name(), config));
       })) {
     // Chromium accepts the run's throwaway certificate by its key (--cert: its SPKI hash).
     if (tls_files) run->browser_setup.cert = tls_files->server_cert.string();
@@ -810,8 +861,12 @@ int harness_main(int argc, char** argv) {
   // The registered lambdas refer to the cases: they live until the run ends.
   std::vector<std::unique_ptr<RegisteredCase>> registered;
   for (const CaseSpec& spec : cases.cases) {
-    auto one = std::make_unique<RegisteredCase>(RegisteredCase{
-        .spec = spec, .name = spec.name(), .expect = expectations.at(spec.recording).get()});
+    const Expectation* expect = expectations.at(spec.recording).get();
+    auto one = std::make_unique<RegisteredCase>(
+        RegisteredCase{.spec = spec,
+                       .name = spec.name(),
+                       .expect = expect,
+                       .planned_s = planned_s(spec, *expect->recording, config)});
     Run* r = run.get();
     const RegisteredCase* c = one.get();
     benchmark::RegisterBenchmark(one->name.c_str(),
@@ -822,8 +877,11 @@ int harness_main(int argc, char** argv) {
     registered.push_back(std::move(one));
   }
   run->cases_total = 0;
-  for (const auto& one : registered)
-    run->cases_total += selected(filter, one->name) ? repetitions : 0;
+  for (const auto& one : registered) {
+    if (!selected(filter, registered_name(one->name, config))) continue;
+    run->cases_total += repetitions;
+    run->planned_total_s += repetitions * one->planned_s;
+  }
   {
     // The interface, its MTU and the route as the clients see them: from the client namespace.
     std::optional<link::EnterNetns> in_client;
@@ -831,7 +889,9 @@ int harness_main(int argc, char** argv) {
     add_context(config, run->url, server_desc, run->histograms_path);
   }
   add_link_context(config.links, link.get());
-  fmt::print(stderr, "ssebench-bench: {} cases against {}\n", registered.size(), run->url);
+  fmt::print(stderr, "ssebench-bench: {} case{} of the {} suite against {}, planned {} of replay\n",
+             run->cases_total, run->cases_total == 1 ? "" : "s", to_string(config.suite), run->url,
+             clock_text(run->planned_total_s));
 
   std::unique_ptr<benchmark::BenchmarkReporter> display;
   if (display_format == "json")  // csv (deprecated by Google Benchmark) shows as the console
@@ -843,6 +903,7 @@ int harness_main(int argc, char** argv) {
   ResultsReporter results(std::move(display), json_path);
   for (const auto& one : registered) results.add_case(one->name, case_fields(one->spec));
   run->results = &results;
+  run->started = Clock::now();
   benchmark::RunSpecifiedBenchmarks(&results);
   benchmark::Shutdown();
   run->browser.reset();  // Chromium closed before the server goes

@@ -51,10 +51,48 @@ std::string built_recordings_dir() {
 #endif
 }
 
-void apply_quick(HarnessConfig& c, const std::set<std::string>& given) {
-  if (!given.contains("models")) c.models = {"chat-gpt-4o-mini-text"};
-  if (!given.contains("concurrency")) c.concurrency = {1, 10};
-  if (!given.contains("intervals")) c.intervals_ms = {50, 250};
+std::string_view to_string(Suite s) {
+  switch (s) {
+    case Suite::core:
+      return "core";
+    case Suite::full:
+      return "full";
+    case Suite::quick:
+      return "quick";
+  }
+  return "?";
+}
+
+std::optional<Suite> parse_suite(std::string_view name) {
+  for (Suite s : {Suite::core, Suite::full, Suite::quick})
+    if (to_string(s) == name) return s;
+  return std::nullopt;
+}
+
+void apply_suite(HarnessConfig& c, const std::set<std::string>& given) {
+  // An interval sweep or HTTP versions given by hand are the ones asked for.
+  if (given.contains("intervals") && !given.contains("crossover-intervals"))
+    c.crossover_intervals_ms.clear();
+  if (given.contains("http") && !given.contains("http-beside")) c.http_beside_top_only = false;
+  switch (c.suite) {
+    case Suite::core:
+      return;  // the in-class defaults
+    case Suite::full:
+      if (!given.contains("models")) c.models = full_models;
+      if (!given.contains("intervals")) c.intervals_ms = full_intervals_ms;
+      if (!given.contains("ws-turns")) c.ws_turns = {1, 4};
+      if (!given.contains("http-beside")) c.http_beside_top_only = false;
+      return;
+    case Suite::quick:
+      // CI gates these cases against a committed run: they stay as they were.
+      if (!given.contains("models")) c.models = {"chat-gpt-4o-mini-text"};
+      if (!given.contains("concurrency")) c.concurrency = {1, 10};
+      if (!given.contains("intervals")) c.intervals_ms = {50, 250};
+      if (!given.contains("ws-turns")) c.ws_turns = {1, 4};
+      if (!given.contains("crossover-intervals")) c.crossover_intervals_ms.clear();
+      if (!given.contains("http-beside")) c.http_beside_top_only = false;
+      return;
+  }
 }
 
 namespace {
@@ -146,6 +184,13 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
     c.intervals_ms = flags::list_of<long>("intervals", v,
                                           [](std::string_view i) { return ms("intervals", i, 1); });
   });
+  p.value("crossover-intervals", [&](std::string_view v) {
+    c.crossover_intervals_ms.clear();
+    if (v != "none")
+      c.crossover_intervals_ms =
+          flags::list_of<long>("crossover-intervals", v,
+                               [](std::string_view i) { return ms("crossover-intervals", i, 1); });
+  });
   p.value("ws-turns",
           [&](std::string_view v) { c.ws_turns = counts<std::size_t>("ws-turns", v, 1); });
   p.value("poll-shapes", [&](std::string_view v) {
@@ -174,13 +219,31 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
       return *version;
     });
   });
+  p.value("http-beside", [&](std::string_view v) {
+    if (v != "top" && v != "all") throw flags::bad_value("http-beside", v, "top or all");
+    c.http_beside_top_only = v == "top";
+  });
   p.value("stagger-ms", [&](std::string_view v) { c.stagger_ms = ms("stagger-ms", v); });
   p.value("long-poll-wait-ms",
           [&](std::string_view v) { c.long_poll_wait_ms = ms("long-poll-wait-ms", v); });
   p.value("host-connections", [&](std::string_view v) {
     c.host_connections = counts<std::size_t>("host-connections", v, 0);
   });
-  p.toggle("quick", [&] { c.quick = true; });
+  // --suite=S, or its short forms --full and --quick; two different suites are a mistake.
+  std::optional<Suite> suite;
+  const auto pick_suite = [&](Suite s, std::string_view flag) {
+    if (suite && *suite != s)
+      throw flags::Error(
+          fmt::format("{} and the {} suite are two suites; pick one", flag, to_string(*suite)));
+    suite = s;
+  };
+  p.value("suite", [&](std::string_view v) {
+    const auto s = parse_suite(v);
+    if (!s) throw flags::bad_value("suite", v, "core, full or quick");
+    pick_suite(*s, fmt::format("--suite={}", v));
+  });
+  p.toggle("full", [&] { pick_suite(Suite::full, "--full"); });
+  p.toggle("quick", [&] { pick_suite(Suite::quick, "--quick"); });
   p.value("link", [&](std::string_view v) { c.links = parse_links(v); });
   p.value("server-tls", [&](std::string_view v) {
     if (!v.starts_with("https://")) throw flags::bad_value("server-tls", v, "an https:// URL");
@@ -243,7 +306,8 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
   p.value("shard", [&](std::string_view v) { c.shard = shard_of(v); });
 
   const std::set<std::string> given = p.parse(argc, argv);
-  if (c.quick) apply_quick(c, given);
+  if (suite) c.suite = *suite;
+  apply_suite(c, given);
   check_together(c);
   return c;
 }
@@ -280,6 +344,10 @@ std::string harness_help(const HarnessConfig& d) {
       "  --models=LIST            recording ids (default {})\n"
       "  --concurrency=LIST       streams per round (default {})\n"
       "  --intervals=LIST         poll intervals in ms, for poll (default {})\n"
+      "  --crossover-intervals=LIST  more intervals for plain delta polls at the highest\n"
+      "                           concurrency only, so the run has three to find where a poll\n"
+      "                           costs more than SSE (crossover.txt); none = no more (default\n"
+      "                           {}; none with --intervals or --quick)\n"
       "  --ws-turns=LIST          ws: sequential turns per connection, a case each (default {})\n"
       "  --poll-shapes=LIST       what poll answers carry: poll runs each, long-poll the cursor\n"
       "                           shapes delta and events (default {})\n"
@@ -291,13 +359,20 @@ std::string harness_help(const HarnessConfig& d) {
       "  --http=LIST              1.1, 2, 1.0: 2 = HTTP/2 cleartext (prior knowledge), a round's\n"
       "                           streams multiplexed over one connection; 1.0 = a default nginx\n"
       "                           upstream, a connection per request (default {})\n"
+      "  --http-beside=W          the versions after the first: at every concurrency (all) or\n"
+      "                           the highest only (top) (default {}; all with --full, --quick)\n"
       "  --stagger-ms=MS          spread stream starts over MS; 0 = all at once (default {})\n"
       "  --long-poll-wait-ms=W    wait_ms of long polls (default {})\n"
       "  --host-connections=LIST  connection caps per round, 0 = none; 6 = a browser tab over\n"
       "                           HTTP/1.1 (cases /host_conns:N, for concurrency > N; default {})\n"
-      "  --quick                  models chat-gpt-4o-mini-text, concurrency 1,10, intervals "
-      "50,250\n"
-      "                           (every poll shape stays)\n"
+      "  --suite=S                where the dimensions no flag gives come from (default {}):\n"
+      "                           core = the defaults listed here (56 cases, ≈ 2 min);\n"
+      "  --full                   = --suite=full (272 cases, ≈ 16 min): models\n"
+      "                           {},\n"
+      "                           intervals {}, ws turns 1,4;\n"
+      "  --quick                  = --suite=quick, what CI gates on: models\n"
+      "                           chat-gpt-4o-mini-text, concurrency 1,10, intervals 50,250, ws\n"
+      "                           turns 1,4, every poll shape (52 cases, ≈ 40 s)\n"
       "  --link=LIST              links, every case on each (default {}): none = loopback;\n"
       "                           a profile of ssebench-link --list-profiles (3g, lte, ...) or\n"
       "                           trace:DOWN,UP[,rtt=MS] runs through the link emulator (root)\n"
@@ -317,7 +392,9 @@ std::string harness_help(const HarnessConfig& d) {
       "                           endpoint); combinations a browser cannot play are skipped\n"
       "  --chromium=PATH          Chromium for the browser clients (default {};\n"
       "                           $SSEBENCH_CHROMIUM sets the default)\n"
-      "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2)\n"
+      "  --check-flags            check the flags and the recordings, run nothing (exit 0 or 2);\n"
+      "                           says how many cases the command line runs and their planned "
+      "time\n"
       "load models (METRICS.md, \"Load models\"):\n"
       "  --rate=LIST              open-loop arrivals in streams/s, a case each (/rate:R) instead\n"
       "                           of the closed rounds of --concurrency\n"
@@ -335,11 +412,13 @@ std::string harness_help(const HarnessConfig& d) {
       "  --client-threads=N       threads, each its own multi handle; 0 = cores (default {})\n"
       "  --shard=I/N              run stream k of each case when k mod N = I (default {}/{})\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
-      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms), join(d.ws_turns),
-      join(shapes), d.speed, d.rounds, join(versions), d.stagger_ms, d.long_poll_wait_ms,
-      join(d.host_connections), join(d.links), join(tls), join(proxies), join(clients), d.chromium,
-      to_string(d.arrival), d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s,
-      d.warmup_s, d.cooldown_s, d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
+      join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms),
+      join(d.crossover_intervals_ms), join(d.ws_turns), join(shapes), d.speed, d.rounds,
+      join(versions), d.http_beside_top_only ? "top" : "all", d.stagger_ms, d.long_poll_wait_ms,
+      join(d.host_connections), to_string(d.suite), join(full_models), join(full_intervals_ms),
+      join(d.links), join(tls), join(proxies), join(clients), d.chromium, to_string(d.arrival),
+      d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
+      d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
 }
 
 }  // namespace ssebench::bench

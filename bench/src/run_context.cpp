@@ -165,6 +165,8 @@ void add_context(const HarnessConfig& c, const std::string& url, const std::stri
       "(/users:N) cases count ttft, ttlt and lag from the scheduled start instead of t0; "
       "percentiles exact (linear between order statistics), histograms beside the JSON within "
       "0.4 %");
+  // core, full or quick: where the dimensions no flag named came from (harness_config.hpp).
+  benchmark::AddCustomContext("suite", std::string(to_string(c.suite)));
   benchmark::AddCustomContext("speed", fmt::format("{}", c.speed));
   benchmark::AddCustomContext("warmup",
                               c.warmup ? "one uncounted round per case at speed 0" : "none");

@@ -34,6 +34,8 @@ HarnessConfig one_of_each() {
   c.transports = {Transport::sse};
   c.concurrency = {2};
   c.intervals_ms = {50};
+  c.crossover_intervals_ms = {};
+  c.http_beside_top_only = false;
   c.ws_turns = {1};
   c.poll_shapes = {PollShape::delta};
   c.http = {HttpVersion::http1_1};
@@ -439,6 +441,83 @@ TEST(Cases, ARecordingIdIsAJsonString) {
   const boost::json::object o =
       as_object(case_fields(CaseSpec{.recording = "odd \"id\" \\ with\ttab"}));
   EXPECT_EQ(o.at("recording"), "odd \"id\" \\ with\ttab");
+}
+
+TEST(Cases, CrossoverIntervalsArePlainDeltaPollsAtTheTopConcurrencyOnly) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::poll, Transport::sse};
+  c.concurrency = {1, 100};
+  c.intervals_ms = {250};
+  c.crossover_intervals_ms = {1000, 50, 250};  // 250 is there already: nothing more
+  c.poll_shapes = {PollShape::snapshot, PollShape::delta};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  EXPECT_EQ(names(enumerate(c, {&a})), (std::vector<std::string>{
+                                           "poll/a/c:1/interval_ms:250/shape:snapshot",
+                                           "poll/a/c:1/interval_ms:250/shape:snapshot/http:2",
+                                           "poll/a/c:1/interval_ms:250/shape:delta",
+                                           "poll/a/c:1/interval_ms:250/shape:delta/http:2",
+                                           "poll/a/c:100/interval_ms:50/shape:delta",
+                                           "poll/a/c:100/interval_ms:250/shape:snapshot",
+                                           "poll/a/c:100/interval_ms:250/shape:snapshot/http:2",
+                                           "poll/a/c:100/interval_ms:250/shape:delta",
+                                           "poll/a/c:100/interval_ms:250/shape:delta/http:2",
+                                           "poll/a/c:100/interval_ms:1000/shape:delta",
+                                           "sse/a/c:1",
+                                           "sse/a/c:1/http:2",
+                                           "sse/a/c:100",
+                                           "sse/a/c:100/http:2",
+                                       }));
+  // Open-loop rates have no top concurrency: no sweep.
+  c.rates = {5};
+  for (const CaseSpec& spec : enumerate(c, {&a}).cases) EXPECT_EQ(spec.interval_ms % 250, 0);
+}
+
+TEST(Cases, HttpBesideTopOnlyRunsTheOtherVersionsAtTheHighestConcurrency) {
+  const Recording a = recording("a");
+  HarnessConfig c = one_of_each();
+  c.transports = {Transport::sse, Transport::ws};
+  c.concurrency = {1, 100};
+  c.http = {HttpVersion::http1_1, HttpVersion::http2};
+  c.http_beside_top_only = true;
+  EXPECT_EQ(names(enumerate(c, {&a})),
+            (std::vector<std::string>{"sse/a/c:1", "sse/a/c:100", "sse/a/c:100/http:2", "ws/a/c:1",
+                                      "ws/a/c:100"}));
+  // HTTP/2 alone is the first version: every level.
+  c.http = {HttpVersion::http2};
+  EXPECT_EQ(names(enumerate(c, {&a})),
+            (std::vector<std::string>{"sse/a/c:1/http:2", "sse/a/c:100/http:2", "ws/a/c:1",
+                                      "ws/a/c:100"}));
+}
+
+TEST(Cases, ThePlanIsTheReplayAtItsSpeedPlusAPollIntervalTimesTheRounds) {
+  Recording r = recording("a");
+  r.events.back().offset = std::chrono::milliseconds(2000);  // a 2 s stream
+  HarnessConfig c = one_of_each();
+  c.stagger_ms = 20;
+  CaseSpec sse{.transport = Transport::sse, .recording = "a", .concurrency = 100};
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 2.02);
+  c.speed = 4;
+  c.rounds = 3;
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 3 * (0.5 + 0.02));
+  c.speed = 1;
+  c.rounds = 1;
+  CaseSpec poll = sse;
+  poll.transport = Transport::poll;
+  poll.interval_ms = 250;
+  EXPECT_DOUBLE_EQ(planned_s(poll, r, c), 2 + 0.25 + 0.02);
+  CaseSpec ws = sse;
+  ws.transport = Transport::ws;
+  ws.turns = 4;
+  EXPECT_DOUBLE_EQ(planned_s(ws, r, c), 8.02);
+  CaseSpec capped = sse;
+  capped.host_conns = 6;  // 100 streams over 6 connections: 17 waves
+  EXPECT_DOUBLE_EQ(planned_s(capped, r, c), 17 * 2 + 0.02);
+  c.duration_s = 10;
+  CaseSpec open{.transport = Transport::sse, .recording = "a", .load = LoadKind::open, .rate = 5};
+  EXPECT_DOUBLE_EQ(planned_s(open, r, c), 12);
+  c.speed = 0;  // the warm-up's speed: no replay time at all
+  EXPECT_DOUBLE_EQ(planned_s(sse, r, c), 0.02);
 }
 
 TEST(Cases, TheFilterSelectsAsGoogleBenchmarkDoes) {

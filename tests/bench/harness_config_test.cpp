@@ -41,8 +41,19 @@ TEST(HarnessConfig, NoFlagsGiveTheDefaults) {
   const HarnessConfig c = parse({});
   const HarnessConfig d;
   EXPECT_EQ(c.models, d.models);
+  // The core suite: two recordings, one interval, ws in one turn.
+  EXPECT_EQ(c.suite, Suite::core);
+  EXPECT_EQ(c.models, (std::vector<std::string>{"chat-gpt-4o-json", "chat-gpt-4o-mini-text"}));
   EXPECT_EQ(c.concurrency, (std::vector<std::size_t>{1, 100}));
-  EXPECT_EQ(c.intervals_ms, (std::vector<long>{50, 250, 1000}));
+  EXPECT_EQ(c.intervals_ms, (std::vector<long>{250}));
+  EXPECT_EQ(c.ws_turns, (std::vector<std::size_t>{1}));
+  EXPECT_EQ(c.crossover_intervals_ms, (std::vector<long>{50, 1000}));
+  EXPECT_TRUE(c.http_beside_top_only);
+  EXPECT_FALSE(parse({"--http=1.1,2"}).http_beside_top_only);
+  EXPECT_TRUE(parse({"--http=1.1,2", "--http-beside", "top"}).http_beside_top_only);
+  EXPECT_FALSE(parse({"--full"}).http_beside_top_only);
+  EXPECT_FALSE(parse({"--quick"}).http_beside_top_only);
+  EXPECT_EQ(error_of({"--http-beside=some"}), "bad value 'some' for --http-beside: top or all");
   EXPECT_EQ(c.transports.size(), std::size(all_transports));
   EXPECT_EQ(c.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
   EXPECT_EQ(c.host_connections, (std::vector<std::size_t>{0}));
@@ -110,11 +121,50 @@ TEST(HarnessConfig, EveryKindOfValue) {
   EXPECT_TRUE(help);
 }
 
+TEST(HarnessConfig, FullIsTheFourProfilesAtThreeIntervalsAndWsInOneAndFourTurns) {
+  for (const HarnessConfig& f : {parse({"--full"}), parse({"--suite", "full"})}) {
+    EXPECT_EQ(f.suite, Suite::full);
+    EXPECT_EQ(f.models, (std::vector<std::string>{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
+                                                  "chat-gpt-4.1-nano-text",
+                                                  "responses-gpt-5.1-codex-max-4"}));
+    EXPECT_EQ(f.concurrency, (std::vector<std::size_t>{1, 100}));
+    EXPECT_EQ(f.intervals_ms, (std::vector<long>{50, 250, 1000}));
+    EXPECT_EQ(f.ws_turns, (std::vector<std::size_t>{1, 4}));
+    EXPECT_EQ(f.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
+  }
+  const HarnessConfig given = parse({"--full", "--models=chat-gpt-4o-json", "--ws-turns=2"});
+  EXPECT_EQ(given.models, (std::vector<std::string>{"chat-gpt-4o-json"}));
+  EXPECT_EQ(given.ws_turns, (std::vector<std::size_t>{2}));
+  EXPECT_EQ(given.intervals_ms, (std::vector<long>{50, 250, 1000}));
+}
+
+TEST(HarnessConfig, IntervalsGivenByHandAreTheSweepAskedFor) {
+  EXPECT_TRUE(parse({"--intervals=50,100"}).crossover_intervals_ms.empty());
+  EXPECT_EQ(parse({"--intervals=50,100", "--crossover-intervals", "2000"}).crossover_intervals_ms,
+            (std::vector<long>{2000}));
+  EXPECT_TRUE(parse({"--crossover-intervals=none"}).crossover_intervals_ms.empty());
+  EXPECT_EQ(error_of({"--crossover-intervals=0"}),
+            "bad value '0' for --crossover-intervals: a whole number from 1 to 31536000000");
+}
+
+TEST(HarnessConfig, TwoSuitesAreOneLine) {
+  EXPECT_EQ(error_of({"--full", "--quick"}), "--quick and the full suite are two suites; pick one");
+  EXPECT_EQ(error_of({"--suite=core", "--full"}),
+            "--full and the core suite are two suites; pick one");
+  EXPECT_EQ(error_of({"--suite=fast"}), "bad value 'fast' for --suite: core, full or quick");
+  EXPECT_EQ(parse({"--quick", "--suite=quick"}).suite, Suite::quick);
+}
+
 TEST(HarnessConfig, QuickKeepsTheFlagsGiven) {
+  // CI gates these cases against a committed run: whatever the default suite, they stay.
   const HarnessConfig q = parse({"--quick"});
   EXPECT_EQ(q.models, (std::vector<std::string>{"chat-gpt-4o-mini-text"}));
   EXPECT_EQ(q.concurrency, (std::vector<std::size_t>{1, 10}));
   EXPECT_EQ(q.intervals_ms, (std::vector<long>{50, 250}));
+  EXPECT_EQ(q.ws_turns, (std::vector<std::size_t>{1, 4}));
+  EXPECT_TRUE(q.crossover_intervals_ms.empty());
+  EXPECT_EQ(q.http, (std::vector<HttpVersion>{HttpVersion::http1_1, HttpVersion::http2}));
+  EXPECT_EQ(q.poll_shapes.size(), std::size(all_poll_shapes));
   const HarnessConfig given = parse({"--concurrency", "3", "--quick"});
   EXPECT_EQ(given.concurrency, (std::vector<std::size_t>{3}));
   EXPECT_EQ(given.intervals_ms, (std::vector<long>{50, 250}));

@@ -181,7 +181,7 @@ def value_options(help_text):
 
 # Commands not yet held to both value forms, and the work that will hold them: the test fails
 # once such a command takes both, so the line is removed with that work.
-BOTH_FORMS_PENDING = {"bench": "issue 20: scripts/bench's own flags in both forms (main-command)"}
+BOTH_FORMS_PENDING = {}
 
 
 # A value option of each command that has one: (arguments before, option, a value it takes, and

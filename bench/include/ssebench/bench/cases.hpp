@@ -90,6 +90,15 @@ struct CaseList {
  */
 CaseList enumerate_cases(const HarnessConfig& config, std::span<const Recording* const> recordings);
 
+/**
+ * How long `spec` should take, in seconds, from its plan alone: per measured round the
+ * recording's length at --speed (times the ws turns, times the waves a connection cap makes), a
+ * poll interval for the last poll, and the stagger; open-loop and user loads their --duration
+ * plus one stream; times --rounds. The warm-up (speed 0) and set-up are not in it: the progress
+ * lines scale the plan by what the finished cases took against theirs.
+ */
+double planned_s(const CaseSpec& spec, const Recording& recording, const HarnessConfig& config);
+
 /** Whether Google Benchmark's --benchmark_filter (a regex, '-' negates) selects `name`. */
 bool selected(const std::string& filter, const std::string& name);
 

@@ -42,6 +42,27 @@ std::string built_server_binary();
 /** The recordings folder of the source tree this build came from. */
 std::string built_recordings_dir();
 
+/**
+ * The suite a run's dimensions come from when no flag names them: core (the default: the
+ * question answered in minutes), full (every recording per timing profile, three intervals, ws
+ * in 1 and 4 turns), quick (CI's gate; its cases must not change: .ci/run compares them with a
+ * committed run).
+ */
+enum class Suite { core, full, quick };
+/** "core", "full", "quick": the --suite values. */
+std::string_view to_string(Suite s);
+std::optional<Suite> parse_suite(std::string_view name);
+
+/** The full suite: one recording per timing profile. For the reasoning profile,
+ *  codex-max-4: its content is output text (METRICS.md's content event) and at 6.4 s it is the
+ *  shortest codex-max. The four replay in 13 s; the full suite runs 68 settings of them (the 16
+ *  HTTP settings — sse, rest, 4 poll shapes × 3 intervals, 2 long-poll shapes — over HTTP/1.1
+ *  and HTTP/2, ws in 1 and 4 turns) at 2 concurrency levels: 272 cases, ≈ 16 min. */
+inline const std::vector<std::string> full_models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
+                                                  "chat-gpt-4.1-nano-text",
+                                                  "responses-gpt-5.1-codex-max-4"};
+inline const std::vector<long> full_intervals_ms{50, 250, 1000};
+
 struct HarnessConfig {
   std::string server;                                 // running server URL; empty: start one
   std::string server_binary = built_server_binary();  // the server started on port 0
@@ -51,17 +72,28 @@ struct HarnessConfig {
   std::vector<std::string> server_args;
   std::string recordings = built_recordings_dir();  // folder of *.jsonl
   std::vector<Transport> transports{std::begin(all_transports), std::end(all_transports)};
-  // One recording per timing profile. For the reasoning profile, codex-max-4: its content is
-  // output text (METRICS.md's content event) and at 6.4 s it is the shortest codex-max. The four
-  // replay in 13 s; the default suite runs 68 settings of them (the 16 HTTP settings — sse, rest,
-  // 4 poll shapes × 3 intervals, 2 long-poll shapes — over HTTP/1.1 and HTTP/2, ws in 1 and 4
-  // turns) at 2 concurrency levels.
-  std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text",
-                                  "chat-gpt-4.1-nano-text", "responses-gpt-5.1-codex-max-4"};
-  std::vector<std::size_t> concurrency{1, 100};   // streams at once per round
-  std::vector<long> intervals_ms{50, 250, 1000};  // poll periods
+  /** Which suite the dimensions not given as flags come from (apply_suite). The in-class
+   *  defaults below are the core suite's. */
+  Suite suite = Suite::core;
+  // The core suite (scripts/bench's default, ≈ 2 min of replay): two recordings, a fast token
+  // rate and a slow one (chat-gpt-4o-json: 177 tokens in 2.8 s; chat-gpt-4o-mini-text: 9 in
+  // 0.56 s), every transport side by side at 1 and 100 streams, the four poll shapes at one
+  // interval (delta at two more, at 100 streams: crossover_intervals_ms), HTTP/2 beside HTTP/1.1
+  // at 100 streams (http_beside_top_only), ws in one turn: 56 cases that still answer every
+  // question of scripts/report.py. --full: full_models, full_intervals_ms, ws turns 1 and 4, HTTP/2
+  // at every level (272 cases).
+  std::vector<std::string> models{"chat-gpt-4o-json", "chat-gpt-4o-mini-text"};
+  std::vector<std::size_t> concurrency{1, 100};  // streams at once per round
+  std::vector<long> intervals_ms{250};           // poll periods
+  /**
+   * More poll intervals for plain delta polls only (HTTP/1.1, no cap) at the highest concurrency
+   * of closed rounds: with intervals_ms, the three scripts/crossover.py needs to find where a
+   * poll starts costing more than SSE, for 4 cases instead of a whole interval's 32. One already
+   * in intervals_ms adds nothing; none when --intervals is given without it, or for --quick.
+   */
+  std::vector<long> crossover_intervals_ms{50, 1000};
   /** ws: turns per connection, one case each; 1 names the case ws/ID/c:C, N ws/ID/c:C/turns:N. */
-  std::vector<std::size_t> ws_turns{1, 4};
+  std::vector<std::size_t> ws_turns{1};
   /** What poll answers carry: poll runs every listed shape, long-poll the cursor ones. */
   std::vector<PollShape> poll_shapes{std::begin(all_poll_shapes), std::end(all_poll_shapes)};
   double speed = 1.0;  // replay speed of measured rounds
@@ -73,6 +105,12 @@ struct HarnessConfig {
    *  knowledge, a round's streams over one connection, names ending in /http:2; 1.1 keeps the
    *  names as they were. */
   std::vector<HttpVersion> http{HttpVersion::http1_1, HttpVersion::http2};
+  /**
+   * The HTTP versions after the first of `http` at the highest closed concurrency only (true:
+   * the core suite) or at every one. HTTP/2's difference is many streams over one connection:
+   * at one stream its case repeats HTTP/1.1's at a whole replay's cost.
+   */
+  bool http_beside_top_only = true;
   /**
    * Stream starts spread evenly over this window, about one token gap: C streams replaying the
    * same recording from the same instant would emit every token in lockstep bursts that no real
@@ -86,7 +124,6 @@ struct HarnessConfig {
    * below it the cap changes nothing). 6 = the browser profile: HTTP/1.1's per-origin limit.
    */
   std::vector<std::size_t> host_connections{0};
-  bool quick = false;  // CI's reduced set (apply_quick)
   /**
    * Links, the outermost loop (harness_link.hpp): every case on the first, then every case on
    * the next, ... `none` alone is loopback; any other starts the link emulator (root), and a
@@ -152,10 +189,12 @@ inline bool needs_tls(const std::vector<TlsMode>& modes) {
 }
 
 /**
- * --quick: one short recording, c:1 and c:10, intervals 50 and 250 (flags given still win);
- * every poll shape stays, so the quick suite still compares them all.
+ * The suite's dimensions where no flag gave them (flags given still win). core: the in-class
+ * defaults. full: full_models, full_intervals_ms, ws turns 1 and 4. quick: one short recording,
+ * c:1 and c:10, intervals 50 and 250, ws turns 1 and 4; every poll shape stays, so the quick
+ * suite still compares them all.
  */
-void apply_quick(HarnessConfig& c, const std::set<std::string>& given);
+void apply_suite(HarnessConfig& c, const std::set<std::string>& given);
 
 /**
  * Parses what benchmark::Initialize left in argv (`--name=VALUE` or `--name VALUE`); `help` is
