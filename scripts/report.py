@@ -13,6 +13,8 @@ Usage: scripts/report.py RUN [--sweep=SWEEP_RUN] [--readme=results/README.md] [-
   --write   replace the text between the README's report markers with the generated section
   --check   exit 1 when the committed section differs from what the JSON of the runs its marker
             names gives (ctest runs this: a hand edit or a changed JSON fails it)
+  --answers print the section's answers as plain text for a terminal: each question and the
+            paragraph answering it (scripts/bench prints them after its table)
   (neither) print the section
 
 The markers are `<!-- report:begin RUN [SWEEP] -->` and `<!-- report:end -->`; with --check the
@@ -36,6 +38,7 @@ def main(argv):
     mode.add_argument("--check", action="store_true")
     mode.add_argument("--links", action="store_true")
     mode.add_argument("--html", action="store_true")
+    mode.add_argument("--answers", action="store_true")
     a = ap.parse_args(argv)
     try:
         if a.check:
@@ -47,6 +50,9 @@ def main(argv):
             ap.error("RUN is needed without --check")
         if a.html:
             print(html.write_run(a.run))
+            return 0
+        if a.answers:
+            sys.stdout.write(report.answers(a.run))
             return 0
         if a.links:
             sys.stdout.write(linkfindings.section(a.run))

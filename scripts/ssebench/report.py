@@ -3,6 +3,7 @@
 import difflib
 import os
 import re
+import textwrap
 
 from . import crossover, recordings, results
 
@@ -370,6 +371,46 @@ def section(run_path, sweep_path=None, reference=True):
         "ratios between transports of one run are the robust reading, absolute µs are this "
         "machine's.")
     return "\n".join(out) + "\n"
+
+
+def answers(run_path):
+    """The answers of section() as plain text for a terminal: each question, then the paragraph
+    that answers it (and its list, when the paragraph introduces one), markdown stripped, wrapped
+    at 100 columns. What scripts/bench prints last, so the answer does not wait for a browser."""
+    def plain(text):
+        text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+        text = re.sub(r"\*(\w[^*]*\w)\*", r"\1", text.replace("**", ""))  # *and*, not P*
+        return text.replace("`", "")
+
+    if not Run(run_path).levels:
+        return ("No answers: the findings compare transports at a closed-loop load, and this run "
+                "has none (open-loop or user-session cases only).\n")
+    blocks, block = [], []
+    for line in section(run_path, reference=False).splitlines() + [""]:
+        if line.strip():
+            block.append(line)
+        elif block:
+            blocks.append(block)
+            block = []
+    out = []
+    for i, b in enumerate(blocks):
+        if not (b[0].startswith("**") and b[0].endswith("?**")):
+            continue
+        out.append(plain(b[0]))
+        paragraph = b[1:] or (blocks[i + 1] if i + 1 < len(blocks) else [])
+        lines = [" ".join(paragraph)]
+        following = blocks[i + 1] if b[1:] and i + 1 < len(blocks) else []
+        if lines[0].endswith(":") and following and following[0].startswith("- "):
+            lines += following
+        table = (following if lines[0].endswith(":") and following
+                 and following[0].startswith("|") else [])
+        for text in lines:
+            bullet = text.startswith("- ")
+            out += textwrap.wrap(plain(text), 100, initial_indent="  ",
+                                 subsequent_indent="    " if bullet else "  ")
+        out += ["  " + plain(row) for row in table if not row.startswith("|---")]
+        out.append("")
+    return "\n".join(out)
 
 
 def replace_section(readme_text, body, run_path, sweep_path):

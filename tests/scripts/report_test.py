@@ -74,5 +74,33 @@ class Committed(unittest.TestCase):
         self.assertEqual(rc, 0, out)
 
 
+class Answers(unittest.TestCase):
+    """--answers: what scripts/bench prints last, the report's questions in plain words."""
+
+    def test_every_question_with_its_answer_and_no_markdown(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            rc, out = report(fixtures.write(tmp, "run", fixtures.sweep()), "--answers")
+        self.assertEqual(rc, 0, out)
+        for question in ("Does SSE give lower latency than polling?",
+                         "How much less server and network load?",
+                         "At what interval does polling cost more than SSE?",
+                         "Where is polling, or REST, good enough?"):
+            self.assertIn(question + "\n  ", out)  # the question, then its indented answer
+        self.assertNotIn("**", out)
+        self.assertNotIn("`", out)
+        self.assertIn("P* ms", out)  # the crossover table's heading keeps its star
+        self.assertLessEqual(max(len(line) for line in out.splitlines()
+                                 if not line.lstrip().startswith("|")), 100)
+
+    def test_a_run_without_a_closed_loop_load_says_why_it_has_no_answers(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            data = fixtures.sweep()
+            for b in data["benchmarks"]:
+                b["load"] = "open"
+            rc, out = report(fixtures.write(tmp, "run", data), "--answers")
+        self.assertEqual(rc, 0, out)
+        self.assertIn("No answers", out)
+
+
 if __name__ == "__main__":
     unittest.main()
