@@ -64,6 +64,21 @@ class BenchCommand(unittest.TestCase):
         self.assertIn("does not exist yet", p.stdout)
         self.assertEqual(tree(self.cwd), ["build"])
 
+    def test_a_mistyped_flag_is_said_before_the_first_build(self):
+        empty = os.path.join(self.cwd, "build")
+        os.mkdir(empty)
+        for args, says in ((["--concurency=10"], "unknown flag --concurency (did you mean "
+                                                 "--concurrency?)"),
+                           (["--resuls-dir", "x"], "did you mean --results-dir?"),
+                           (["--no-such-thing"], "unknown flag --no-such-thing")):
+            with self.subTest(args=args):
+                p = self.bench(*args, build=empty)
+                self.assertEqual(p.returncode, 2, p.stderr)
+                lines = p.stderr.strip().splitlines()
+                self.assertEqual(len(lines), 1, p.stderr)
+                self.assertIn(says, lines[0])
+                self.assertEqual(tree(self.cwd), ["build"])
+
     def test_a_mistyped_flag_is_one_line_and_leaves_no_folder(self):
         for args, says in ((["--concurency=10"], "did you mean --concurrency?"),
                            (["--models=nope"], "no recording 'nope'"),
