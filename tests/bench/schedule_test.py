@@ -208,6 +208,11 @@ try:
         check(p.returncode == 2 and len(lines) == 1 and says in lines[0],
               f"--start-at={start}: exit {p.returncode}: {p.stderr}")
 
+    p = subprocess.run([harness_bin, f"--server={url}", *FLAGS, "--start-at=1796433677",
+                        "--benchmark_enable_random_interleaving=true"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "shuffles them per process" in p.stderr,
+          f"--start-at with random interleaving: exit {p.returncode}: {p.stderr}")
     # --check-flags tells how long the schedule's windows take, from the start to the end.
     p = subprocess.run([harness_bin, *FLAGS, "--start-at=2026-12-05T03:00:00Z", "--check-flags"],
                        capture_output=True, text=True, timeout=30)
