@@ -24,6 +24,7 @@
 #include "ssebench/bench/proxy.hpp"
 #include "ssebench/bench/results_reporter.hpp"
 #include "ssebench/bench/run_context.hpp"
+#include "ssebench/bench/schedule.hpp"
 #include "ssebench/bench/server.hpp"
 #include "ssebench/bench/stop_signal.hpp"
 #include "ssebench/link/netns.hpp"
@@ -60,6 +61,10 @@ struct Run {
   std::unique_ptr<BrowserClient> browser;
   BrowserSetup browser_setup;
   std::string browser_gone;  // why it could not be started again: the browser cases fail
+  /** --start-at: the windows of the cases on the server's clock, and that clock against ours
+   *  (measured again before each case). */
+  std::optional<Schedule> schedule;
+  ClockOffset clock;
 };
 
 /** The run's browser for the next case, started again when it was lost; null with `why` set
@@ -153,6 +158,39 @@ bool server_reset(const Run& run) {
   }
 }
 
+/** The server's clock against ours, measured as server_stats asks (from the server's namespace
+ *  over a link). */
+std::optional<ClockOffset> server_clock(const Run& run, std::string* error = nullptr) {
+  try {
+    std::optional<link::EnterNetns> in_server;
+    if (run.link) in_server.emplace(run.link->ready().server_ns);
+    return measure_clock(run.url, 8, error);
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return std::nullopt;
+  }
+}
+
+/**
+ * Whether a counter of the server went back between `before` and `after`: someone reset it
+ * during the round (another shard's harness, without a common --start-at). The round's server
+ * figures are then no difference of anything, and are left out.
+ */
+bool counters_went_back(const ServerStats& before, const ServerStats& after) {
+  if (after.connections_accepted < before.connections_accepted ||
+      after.h2_connection_bytes_out < before.h2_connection_bytes_out ||
+      after.tls_wire_bytes_out < before.tls_wire_bytes_out ||
+      after.lateness_count < before.lateness_count)
+    return true;
+  for (const auto& [name, b] : before.endpoints) {
+    const auto it = after.endpoints.find(name);
+    if (it != after.endpoints.end() &&
+        (it->second.bytes_out < b.bytes_out || it->second.bytes_in < b.bytes_in))
+      return true;
+  }
+  return false;
+}
+
 /** What the server's sessions wrote (`out`) or read, as they count it (the plaintext under
  *  TLS): every endpoint's bytes but /mock's (these stats requests), and HTTP/2's connection
  *  frames. */
@@ -183,6 +221,12 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+/** The next window of `plan` for a case of `spec`, `planned` seconds in all (planned_s): its
+ *  rounds' planned time, and the streams of a closed round for its warm-up slot. */
+CaseWindow next_window(Schedule& plan, const CaseSpec& spec, double planned, int rounds) {
+  return plan.next(planned / rounds, rounds, spec.load == LoadKind::closed ? spec.concurrency : 0);
+}
 
 /** A case and what it replays. */
 struct RegisteredCase {
@@ -297,6 +341,10 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                                                browser_conns_per_origin);
   }
   cfg.stop = &stop_requested;
+  // The case's window of the common schedule, taken before anything can end the case early:
+  // every shard's next window then starts at the same instant, whatever happened here.
+  std::optional<CaseWindow> window;
+  if (run.schedule) window = next_window(*run.schedule, spec, one.planned_s, hc.rounds);
   if (stop_requested.load()) {
     state.SkipWithError(std::string(not_run_marker).c_str());
     return;
@@ -382,12 +430,31 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
     load.max_concurrency = spec.max_concurrency;
   }
 
+  // The schedule: the server's clock measured again while this shard waits for the window (a
+  // few probes, /mock requests: never counted), then each slot waited for. `late_s`: how late
+  // this shard began its latest-begun slot of the case.
+  double late_s = 0;
+  double began_at = 0;  // server clock: when the window's first slot began here
+  // Shard 0 alone resets the server's counters before each round's slot, when the server is
+  // shared (--server); with a server of its own a shard resets it as usual.
+  const bool resets_server = !window || hc.server.empty() || hc.shard.index == 0;
+  const auto wait_slot = [&](double slot_start) {
+    const double late = wait_until(slot_start, run.clock, stop_requested);
+    if (!stop_requested.load()) late_s = std::max(late_s, late);
+    return late;
+  };
+  if (window) {
+    if (const std::optional<ClockOffset> clock = server_clock(run)) run.clock = *clock;
+    wait_slot(window->start);
+    began_at = server_now(run.clock);
+  }
+
   // The proxy's RSS before the warm-up opens this case's connections: its memory per held
   // stream is the growth from here (after the warm-up, the pools it grew are still held).
   const std::int64_t proxy_rss_idle = proxy ? proxy->sample().rss_bytes : 0;
   // Verify and warm up (connections, caches) cheaply at speed 0; never counted.
   std::string failure;
-  if (hc.warmup) {
+  if (hc.warmup && !stop_requested.load()) {
     ClientConfig warm = cfg;
     warm.speed = 0;
     warm.interval = std::min(cfg.interval, warmup_interval);  // the job is complete at once
@@ -416,10 +483,24 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
   // The proxy's CPU and memory over the measured rounds.
   std::optional<ProxyMeter> proxy_meter;
   if (proxy && failure.empty()) proxy_meter.emplace(*proxy);
+  int round_index = 0;
+  bool went_back = false;  // a round's server counters were reset by someone else
   for (auto _ : state) {
     if (!failure.empty()) break;
     std::optional<ServerStats> before;
-    if (server_reset(run)) before = server_stats(run);
+    if (window) {
+      // Every shard's round starts at the slot's start; the counters were reset just before.
+      const double slot = window->round_start(round_index);
+      if (resets_server) {
+        wait_until(slot - run.schedule->reset_lead_s(), run.clock, stop_requested);
+        server_reset(run);
+      }
+      wait_slot(slot);
+      if (stop_requested.load()) break;
+      before = server_stats(run);
+    } else if (server_reset(run)) {
+      before = server_stats(run);
+    }
     RoundResult round;
     try {
       round = open       ? runner.run_open(expect, spec.transport, cfg, load)
@@ -430,8 +511,20 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
       failure = e.what();
       break;
     }
+    if (before && window) {
+      // Read when every shard's round is over, at the slot's end (before the next reset): the
+      // server's figures of the rounds all of them ran at once.
+      wait_until(window->round_start(round_index + 1) - 2 * run.schedule->reset_lead_s(), run.clock,
+                 stop_requested);
+    }
+    ++round_index;
     if (before) {
-      if (const std::optional<ServerStats> after = server_stats(run)) {
+      std::optional<ServerStats> after = server_stats(run);
+      if (after && counters_went_back(*before, *after)) {
+        after.reset();
+        went_back = true;
+      }
+      if (after) {
         ServerRound s;
         s.cpu_us = after->cpu_us() - before->cpu_us();
         s.plaintext_bytes_out = plaintext_bytes(*after, true) - plaintext_bytes(*before, true);
@@ -506,6 +599,29 @@ void run_case(benchmark::State& state, Run& run, const RegisteredCase& one) {
                  "{} ms): more --client-threads, or a lower rate\n",
                  one.name, behind, hc.behind_ms);
   }
+  if (went_back)
+    fmt::print(stderr,
+               "{}: warning: the server's counters were reset during a round by someone else "
+               "(shards without a common --start-at?): its server figures are left out\n",
+               one.name);
+  if (window) {
+    const double late_ms = late_s * 1000;
+    state.counters["schedule_late_ms"] = late_ms;
+    state.counters["schedule_missed"] = late_ms > hc.late_ms ? 1 : 0;
+    state.counters["clock_offset_ms"] = run.clock.offset_s * 1000;
+    state.counters["clock_uncertainty_ms"] = run.clock.uncertainty_s * 1000;
+    fmt::print(stderr,
+               "{}: schedule: window from {:.6f} (server clock), began at {:.6f}, latest slot "
+               "{:.1f} ms late; clock offset {:+.2f} ms ± {:.2f}\n",
+               one.name, window->start, began_at, late_ms, run.clock.offset_s * 1000,
+               run.clock.uncertainty_s * 1000);
+    if (late_ms > hc.late_ms)
+      fmt::print(stderr,
+                 "{}: warning: this shard began a slot of its window {:.0f} ms late (> --late-ms "
+                 "{:g}): its load did not overlap the other shards'; merge_shards refuses it "
+                 "without --allow-late\n",
+                 one.name, late_ms, hc.late_ms);
+  }
   for (const auto& [name, value] : link_figures) state.counters[name] = value;
   if (proxy_measured) {
     // Its CPU covers every stream the rounds ran (as the server's does); its memory per stream
@@ -571,12 +687,15 @@ int harness_main(int argc, char** argv) {
   // (Initialize removes both): each repetition of a case runs it again, warm-up included.
   std::string filter;
   int repetitions = 1;
+  bool interleaved = false;  // Google Benchmark's random order of the repetitions
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a.starts_with("--benchmark_filter="))
       filter = a.substr(std::string_view("--benchmark_filter=").size());
     else if (constexpr std::string_view flag = "--benchmark_repetitions="; a.starts_with(flag))
       repetitions = std::max(1, std::atoi(argv[i] + flag.size()));
+    else if (a.starts_with("--benchmark_enable_random_interleaving"))
+      interleaved = !a.ends_with("=false") && !a.ends_with("=0");
   }
   bool help = false;
   for (int i = 1; i < argc; ++i)
@@ -620,6 +739,11 @@ int harness_main(int argc, char** argv) {
   } catch (const flags::Error& e) {
     return flags::fail(argv[0], e);
   }
+  if (config.start_at && interleaved)
+    return flags::fail(argv[0],
+                       flags::Error("--start-at needs the cases in one order in every shard: "
+                                    "--benchmark_enable_random_interleaving shuffles them per "
+                                    "process"));
   if (help) {
     fmt::print("{}", harness_help(HarnessConfig{}));
     return 0;
@@ -689,13 +813,24 @@ int harness_main(int argc, char** argv) {
     const CaseList cases = enumerate_cases(config, recordings);
     int count = 0;
     double planned = 0;
+    // With --start-at, how long the windows of the schedule take in all.
+    Schedule plan(config.start_at.value_or(0), SlotRules{.margin = config.slot_margin,
+                                                         .pad_s = config.slot_pad_s,
+                                                         .warmup = config.warmup});
     for (const CaseSpec& spec : cases.cases) {
       if (!selected(filter, registered_name(spec.name(), config))) continue;
       count += repetitions;
-      planned += repetitions * planned_s(spec, *expectations.at(spec.recording)->recording, config);
+      const double p = planned_s(spec, *expectations.at(spec.recording)->recording, config);
+      planned += repetitions * p;
+      for (int r = 0; r < repetitions; ++r) next_window(plan, spec, p, config.rounds);
     }
-    fmt::print("{} case{} of the {} suite, planned {} (m:ss) of replay\n", count,
-               count == 1 ? "" : "s", to_string(config.suite), clock_text(planned));
+    fmt::print("{} case{} of the {} suite, planned {} (m:ss) of replay{}\n", count,
+               count == 1 ? "" : "s", to_string(config.suite), clock_text(planned),
+               config.start_at ? fmt::format("; the --start-at schedule's windows take {}, from {} "
+                                             "to {}",
+                                             clock_text(plan.end() - plan.start_at()),
+                                             iso_utc(plan.start_at()), iso_utc(plan.end()))
+                               : "");
     return 0;
   }
 
@@ -881,6 +1016,57 @@ int harness_main(int argc, char** argv) {
     if (!selected(filter, registered_name(one->name, config))) continue;
     run->cases_total += repetitions;
     run->planned_total_s += repetitions * one->planned_s;
+  }
+  if (config.start_at && run->cases_total > 0) {
+    // The common schedule, on the server's clock: its windows in the order the cases run (each
+    // repetition of a case after the other), the first one's length to tell a start long past.
+    std::string error;
+    const std::optional<ClockOffset> clock = server_clock(*run, &error);
+    if (!clock) {
+      fmt::print(stderr, "ssebench-bench: --start-at: the server's clock cannot be read: {}\n",
+                 error);
+      return 2;
+    }
+    run->clock = *clock;
+    const SlotRules rules{
+        .margin = config.slot_margin, .pad_s = config.slot_pad_s, .warmup = config.warmup};
+    Schedule plan(*config.start_at, rules);
+    double first_window_s = -1;
+    for (const auto& one : registered) {
+      if (!selected(filter, registered_name(one->name, config))) continue;
+      for (int r = 0; r < repetitions; ++r) {
+        const CaseWindow w = next_window(plan, one->spec, one->planned_s, config.rounds);
+        if (first_window_s < 0) first_window_s = w.length();
+      }
+    }
+    const double now = server_now(run->clock);
+    const double ahead = *config.start_at - now;
+    const std::string start = iso_utc(*config.start_at);
+    constexpr double day_s = 24 * 3600;
+    if (ahead > day_s) {
+      fmt::print(stderr,
+                 "ssebench-bench: --start-at={} is {:.1f} h away on the server's clock (now {}): "
+                 "more than 24 h, a mistake?\n",
+                 start, ahead / 3600, iso_utc(now));
+      return 2;
+    }
+    if (-ahead > first_window_s) {
+      fmt::print(stderr,
+                 "ssebench-bench: --start-at={} passed {} ago on the server's clock (now {}), "
+                 "more than the first case's window ({:.1f} s): every case would start late; "
+                 "give a later start\n",
+                 start, clock_text(-ahead), iso_utc(now), first_window_s);
+      return 2;
+    }
+    run->schedule.emplace(*config.start_at, rules);
+    benchmark::AddCustomContext("start_at", start);
+    benchmark::AddCustomContext("schedule", run->schedule->describe(config.late_ms));
+    fmt::print(stderr,
+               "ssebench-bench: schedule from {} (server clock; offset {:+.2f} ms ± {:.2f}): "
+               "the first window {} {:.1f} s{}, the last one ends at {}\n",
+               start, run->clock.offset_s * 1000, run->clock.uncertainty_s * 1000,
+               ahead >= 0 ? "in" : "began", ahead >= 0 ? ahead : -ahead, ahead >= 0 ? "" : " ago",
+               iso_utc(plan.end()));
   }
   {
     // The interface, its MTU and the route as the clients see them: from the client namespace.

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "ssebench/bench/harness_link.hpp"
+#include "ssebench/bench/schedule.hpp"
 
 namespace ssebench::bench {
 
@@ -304,8 +305,24 @@ HarnessConfig parse_harness_flags(int argc, char** argv, bool& help) {
     if (c.client_threads == 0) c.client_threads = std::max(1u, std::thread::hardware_concurrency());
   });
   p.value("shard", [&](std::string_view v) { c.shard = shard_of(v); });
+  p.value("start-at", [&](std::string_view v) {
+    c.start_at = parse_start_at(v);
+    if (!c.start_at)
+      throw flags::bad_value("start-at", v,
+                             "unix seconds (1764903600.5) or ISO-8601 UTC (2026-12-05T03:00:00Z)");
+  });
+  p.value("slot-margin",
+          [&](std::string_view v) { c.slot_margin = flags::real("slot-margin", v, 1, 100); });
+  p.value("slot-pad-ms", [&](std::string_view v) {
+    c.slot_pad_s = static_cast<double>(flags::duration_ms("slot-pad-ms", v, 100)) / 1000;
+  });
+  p.value("late-ms", [&](std::string_view v) { c.late_ms = flags::real("late-ms", v, 1); });
 
   const std::set<std::string> given = p.parse(argc, argv);
+  if (!c.start_at)
+    for (const char* f : {"slot-margin", "slot-pad-ms", "late-ms"})
+      if (given.contains(f))
+        throw flags::Error(fmt::format("--{} shapes the --start-at schedule: give --start-at", f));
   if (suite) c.suite = *suite;
   apply_suite(c, given);
   check_together(c);
@@ -410,7 +427,17 @@ std::string harness_help(const HarnessConfig& d) {
       "  --cooldown-s=S           streams due in the last S run, not counted (default {})\n"
       "  --behind-ms=MS           flag a case whose harness lag p99 exceeds MS (default {})\n"
       "  --client-threads=N       threads, each its own multi handle; 0 = cores (default {})\n"
-      "  --shard=I/N              run stream k of each case when k mod N = I (default {}/{})\n",
+      "  --shard=I/N              run stream k of each case when k mod N = I (default {}/{})\n"
+      "one schedule for all shards (docs/METRICS.md, \"Shards on one schedule\"):\n"
+      "  --start-at=T             unix seconds (1764903600.5) or ISO-8601 UTC\n"
+      "                           (2026-12-05T03:00:00Z) on the SERVER's clock (GET /mock/time):\n"
+      "                           every case, and each of its rounds, runs in a window from T;\n"
+      "                           shards given the same T and flags run in lock-step\n"
+      "  --slot-margin=X          a round's slot = its planned time × X + the pad (default {:g})\n"
+      "  --slot-pad-ms=MS         the pad; the warm-up slot is 2 pads + 1 ms per stream of a\n"
+      "                           closed round (default {:g})\n"
+      "  --late-ms=MS             a slot begun later than MS sets schedule_missed=1 (default "
+      "{:g})\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.server_threads, d.recordings,
       join(ts), join(d.models), join(d.concurrency), join(d.intervals_ms),
       join(d.crossover_intervals_ms), join(d.ws_turns), join(shapes), d.speed, d.rounds,
@@ -418,7 +445,8 @@ std::string harness_help(const HarnessConfig& d) {
       join(d.host_connections), to_string(d.suite), join(full_models), join(full_intervals_ms),
       join(d.links), join(tls), join(proxies), join(clients), d.chromium, to_string(d.arrival),
       d.burstiness, d.seed, d.max_concurrency, d.think_ms, d.duration_s, d.warmup_s, d.cooldown_s,
-      d.behind_ms, d.client_threads, d.shard.index, d.shard.count);
+      d.behind_ms, d.client_threads, d.shard.index, d.shard.count, d.slot_margin,
+      d.slot_pad_s * 1000, d.late_ms);
 }
 
 }  // namespace ssebench::bench

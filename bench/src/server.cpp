@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <boost/json.hpp>
+#include <chrono>
 #include <optional>
 #include <stdexcept>
 #include <thread>
@@ -231,6 +232,58 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
 
 bool reset_stats(const std::string& base_url) {
   return simple_request(base_url + "/mock/stats/reset", true, nullptr).has_value();
+}
+
+std::optional<ClockOffset> measure_clock(const std::string& base_url, int probes,
+                                         std::string* error) {
+  const std::string url = base_url + "/mock/time";
+  CURL* easy = curl_easy_init();
+  std::string body;
+  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(easy, CURLOPT_PROXY, "");
+  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, stats_timeout_ms);
+  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &append_cb);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  const auto unix_s = [] {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  std::optional<ClockOffset> best;
+  double best_rtt = 0;
+  for (int i = 0; i < probes; ++i) {
+    body.clear();
+    // The round trip by the steady clock, its midpoint by the wall clock the offset is against.
+    const auto sent = std::chrono::steady_clock::now();
+    const double sent_unix = unix_s();
+    const CURLcode rc = curl_easy_perform(easy);
+    const double received_unix = unix_s();
+    const double rtt =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
+    long status = 0;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status);
+    json::error_code ec;
+    const json::value v = rc == CURLE_OK && status == 200 ? json::parse(body, ec) : json::value();
+    const json::value* us = v.is_object() ? v.as_object().if_contains("unix_us") : nullptr;
+    if (!us || !us->is_number()) {
+      if (error)
+        *error = url + ": " +
+                 (rc != CURLE_OK  ? curl_easy_strerror(rc)
+                  : status != 200 ? "HTTP " + std::to_string(status) +
+                                        (status == 404 ? " (a server older than the harness?)" : "")
+                                  : "no unix_us in " + body);
+      curl_easy_cleanup(easy);
+      return std::nullopt;
+    }
+    const double server = us->to_number<double>() / 1e6;
+    if (!best || rtt < best_rtt) {
+      best_rtt = rtt;
+      best = ClockOffset{.offset_s = server - (sent_unix + received_unix) / 2,
+                         .uncertainty_s = rtt / 2};
+    }
+  }
+  curl_easy_cleanup(easy);
+  return best;
 }
 
 }  // namespace ssebench::bench

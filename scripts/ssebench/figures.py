@@ -26,6 +26,10 @@ MEAN_REQUESTS = "requests-weighted mean"      # per-request figures: over reques
 HISTOGRAM = "from histograms"  # latency statistics: from the shards' merged histograms (exact to
                                # 0.4 %); a streams-weighted mean when the run has no histograms
 SHARDS = "shard count"         # the number of shards merged
+SERVER = "server's, over every shard's streams"  # the server's own figures per stream or token:
+                               # shards on one --start-at schedule each read the server over the
+                               # rounds all of them ran at once, so the merge is their mean total
+                               # over every shard's streams; without a schedule, as MEAN_RUN
 
 # Google Benchmark's own fields of an entry, not figures of the case: the reader leaves them out.
 BOOKKEEPING = ("family_index", "per_family_instance_index", "repetitions", "repetition_index",
@@ -145,7 +149,7 @@ for _d in ("in", "out"):
 # CPU (µs): the round's, over every stream run.
 _per("client_cpu_us", "µs", "client CPU µs", MACHINE, MEAN_RUN, floors={"per_token": 2.0},
      columns={"per_token": (5, "client CPU µs/tok", "{:.1f}")})
-_per("server_cpu_us", "µs", "server CPU µs", MACHINE, MEAN_RUN, floors={"per_token": 2.0},
+_per("server_cpu_us", "µs", "server CPU µs", MACHINE, SERVER, floors={"per_token": 2.0},
      columns={"per_token": (6, "server CPU µs/tok", "{:.1f}")})
 _row("server_lateness_us_p50", "µs", True, MACHINE, MEAN_STREAMS, fmt="{:.0f}",
      label="server write lateness p50, µs")
@@ -251,6 +255,25 @@ _row("think_ms", "ms", None, SETTING, SAME, fmt="{:g}", label="think time, ms",
 _row("harness_behind", "", True, SETTING, MAX, fmt="{:.0f}",
      label="harness behind its schedule (1 = yes)")
 _row("shards", "", None, SETTING, SHARDS, fmt="{:.0f}", label="shards merged")
+# One schedule for all shards (--start-at; bench/include/ssebench/bench/schedule.hpp): each
+# shard's lateness against its case's window and its clock against the server's; merge_shards
+# adds the skew between the shards' clocks and how many shards were late.
+_SCHEDULE = "--start-at runs (BenchHarness.ShardsOnOneSchedule checks them)"
+_row("schedule_late_ms", "ms", True, SETTING, MAX, fmt="{:.1f}",
+     label="began a slot of the case's window this late, ms", only_in=_SCHEDULE)
+_row("schedule_missed", "", True, SETTING, MAX, fmt="{:.0f}",
+     label="missed its window's start by more than --late-ms (1 = yes)", only_in=_SCHEDULE)
+_row("clock_offset_ms", "ms", None, SETTING, MAX, fmt="{:.2f}",
+     label="clock offset to the server (server - local), ms; merged: the largest",
+     only_in=_SCHEDULE)
+_row("clock_uncertainty_ms", "ms", True, SETTING, MAX, fmt="{:.2f}",
+     label="clock offset's uncertainty (half the probe's round trip), ms", only_in=_SCHEDULE)
+_row("clock_skew_ms", "ms", True, SETTING, MAX, fmt="{:.2f}",
+     label="merged shards: largest - smallest clock offset, ms",
+     only_in="merged --start-at runs (BenchHarness.ShardsOnOneSchedule checks them)")
+_row("shards_late", "", True, SETTING, SUM, fmt="{:.0f}",
+     label="merged shards that missed the window (merge_shards --allow-late)",
+     only_in="merged --start-at runs (BenchHarness.ShardsOnOneSchedule checks them)")
 # Google Benchmark's own numbers of an entry.
 _row("iterations", "", None, SETTING, SAME, fmt="{:.0f}", label="rounds")
 _row("real_time", "ms", None, SETTING, MAX, fmt="{:.0f}", label="round time (manual), ms")

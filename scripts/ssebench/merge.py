@@ -14,13 +14,15 @@ def _weight(rule, entry):
     streams = entry.get("streams", 0)
     if rule == figures.MEAN_REQUESTS:
         return entry.get("requests_per_stream", 0) * streams
-    if rule == figures.MEAN_RUN:
+    if rule in (figures.MEAN_RUN, figures.SERVER):
         return entry.get("streams_run", streams)
     return streams
 
 
-def merge_entries(entries, hists):
-    """One entry of the shards' entries of a case; `hists` its merged histograms by figure."""
+def merge_entries(entries, hists, scheduled=False):
+    """One entry of the shards' entries of a case; `hists` its merged histograms by figure.
+    `scheduled`: the shards ran on one --start-at schedule, so each shard's server figures are
+    the server's over every shard's streams (figures.SERVER)."""
     out = dict(entries[0])  # names, fields, Google Benchmark's bookkeeping: the first shard's
     numeric = {k for e in entries for k, v in e.items() if results.is_counter(k, v)}
     unknown = figures.unknown(numeric)
@@ -38,6 +40,12 @@ def merge_entries(entries, hists):
             out[k] = max(values)
         elif rule == figures.SHARDS:
             out[k] = len(entries)
+        elif rule == figures.SERVER and scheduled:
+            # Each shard saw the server's total over the slot all of them ran in: their mean
+            # total over every shard's streams.
+            w = [_weight(rule, e) for e in entries]
+            out[k] = (sum(v * x for v, x in zip(values, w)) / len(entries) / sum(w)
+                      if sum(w) else values[0])
         else:  # the weighted means; HISTOGRAM's fallback without histograms
             w = [_weight(rule, e) for e in entries]
             out[k] = sum(v * x for v, x in zip(values, w)) / sum(w) if sum(w) else values[0]
@@ -48,6 +56,11 @@ def merge_entries(entries, hists):
             if name in out and figures.get(name).merge == figures.HISTOGRAM:
                 out[name] = value
     out["shards"] = len(entries)
+    offsets = [e["clock_offset_ms"] for e in entries if "clock_offset_ms" in e]
+    if offsets:
+        out["clock_skew_ms"] = max(offsets) - min(offsets)
+    if scheduled:
+        out["shards_late"] = sum(1 for e in entries if e.get("schedule_missed"))
     errors = [e.get("error_message", "failed") for e in entries if e.get("error_occurred")]
     if errors:
         out["error_occurred"] = True
@@ -89,9 +102,55 @@ def check_shards(runs):
     return count
 
 
-def merge(out_dir, shards):
+def _case_name(entry):
+    return results.display_name(entry.get("run_name") or entry.get("name", "?"))
+
+
+def check_schedule(runs, allow_late, notes):
+    """The shards' common schedule (harness --start-at): the start_at of their contexts, or None
+    when none had one (a note says so). Shards of different starts, or some with one and some
+    without, are refused; so is a shard that began a slot of a case late (schedule_missed),
+    unless `allow_late`: then a warning per late shard goes to `notes`."""
+    starts = [(path, data.get("context", {}).get("start_at")) for path, data, _ in runs]
+    given = {s for _, s in starts if s}
+    if not given:
+        if len(runs) > 1:
+            notes.append("merge_shards: note: the shards had no common schedule (no --start-at): "
+                         "nothing says they ran each case at the same time")
+        return None
+    if len(given) > 1 or any(not s for _, s in starts):
+        raise MergeError("shards of different schedules: " + ", ".join(
+            f"{p} has start_at {s or '(none)'}" for p, s in starts))
+    late = []  # (path, shard text, [(case, late ms)])
+    for path, data, _ in runs:
+        index, count = shard_of(path, data.get("context", {}))
+        cases = [(_case_name(b), b.get("schedule_late_ms", 0))
+                 for b in data.get("benchmarks", [])
+                 if b.get("run_type", "iteration") == "iteration" and b.get("schedule_missed")]
+        if cases:
+            late.append((path, f"{index}/{count}", cases))
+    if late and not allow_late:
+        path, shard, cases = late[0]
+        case, ms = cases[0]
+        more = sum(len(c) for _, _, c in late) - 1
+        raise MergeError(
+            f"shard {shard} ({path}) began case {case} {ms:.0f} ms late (schedule_missed): its "
+            "load did not overlap the other shards'" + (f"; {more} more late" if more else "") +
+            ". Run it again, or merge anyway with --allow-late")
+    for path, shard, cases in late:
+        case, ms = max(cases, key=lambda c: c[1])
+        notes.append(f"merge_shards: warning: shard {shard} ({path}) began {len(cases)} "
+                     f"case{'s' if len(cases) > 1 else ''} late, the latest by {ms:.0f} ms "
+                     f"({case}): merged anyway (--allow-late), counted in shards_late")
+    return given.pop()
+
+
+def merge(out_dir, shards, allow_late=False, notes=None):
     """Writes OUT_DIR/benchmark.json and benchmark.histograms.json; returns (shards, cases).
-    Checks everything before writing: on a MergeError nothing is created."""
+    Checks everything before writing: on a MergeError nothing is created. Shards on one
+    --start-at schedule that began a slot late are refused unless `allow_late`; the notes and
+    warnings to print are appended to `notes`."""
+    notes = [] if notes is None else notes
     runs = []
     for s in shards:
         path, data = results.read_json(s)
@@ -100,6 +159,7 @@ def merge(out_dir, shards):
         except (OSError, ValueError) as e:
             raise MergeError(f"{s}: {e}") from None
     check_shards(runs)
+    start_at = check_schedule(runs, allow_late, notes)
     keys = []  # (run_name, repetition_index) in the first shard's order
     by_run = []
     for path, data, _ in runs:
@@ -120,10 +180,18 @@ def merge(out_dir, shards):
             for figure, h in figs.items():
                 into[figure] = histograms.merge(into.get(figure, histograms.empty()), h)
     benchmarks = [merge_entries([r[key] for r in by_run],
-                                merged_hists.get(results.display_name(key[0]), {}))
+                                merged_hists.get(results.display_name(key[0]), {}),
+                                scheduled=start_at is not None)
                   for key in keys]
     context = dict(runs[0][1].get("context", {}))
     context["merged_shards"] = [p for p, _, _ in runs]
+    skews = [b["clock_skew_ms"] for b in benchmarks if "clock_skew_ms" in b]
+    if skews:
+        # The shards' clocks against the server's disagreed by at most this, over the cases.
+        context["clock_skew_ms"] = max(skews)
+    if start_at is not None:
+        notes.append(f"merge_shards: one schedule from {start_at}; the shards' clock offsets to "
+                     f"the server differed by at most {max(skews, default=0):.2f} ms")
     os.makedirs(out_dir, exist_ok=True)
     out_json = os.path.join(out_dir, "benchmark.json")
     for path, payload in ((out_json, {"context": context, "benchmarks": benchmarks}),

@@ -1,5 +1,6 @@
 // The harness's flags: both spellings, every value checked whole, one line per mistake.
 #include "ssebench/bench/harness_config.hpp"
+#include "ssebench/bench/schedule.hpp"
 
 #include <gtest/gtest.h>
 
@@ -235,6 +236,61 @@ TEST(HarnessConfig, FlagsThatMustAgree) {
             "--max-concurrency must be at least the number of shards (3)");
   EXPECT_EQ(error_of({"--server-args=--sse-heartbeat-ms=5", "--server=http://127.0.0.1:1"}),
             "--server-args are for the server the harness starts; drop --server");
+}
+
+// --start-at: unix seconds or ISO-8601 UTC, both the same instant; anything else one line.
+TEST(HarnessConfig, StartAtIsUnixSecondsOrIsoUtc) {
+  EXPECT_FALSE(parse({}).start_at);
+  EXPECT_DOUBLE_EQ(*parse({"--start-at=1764903600.5"}).start_at, 1764903600.5);
+  EXPECT_DOUBLE_EQ(*parse({"--start-at", "1764903600"}).start_at, 1764903600);
+  // 2025-12-05T03:00:00Z is 1764903600 (date -u -d @1764903600).
+  EXPECT_DOUBLE_EQ(*parse({"--start-at=2025-12-05T03:00:00Z"}).start_at, 1764903600);
+  EXPECT_DOUBLE_EQ(*parse({"--start-at=2025-12-05T03:00:00.25Z"}).start_at, 1764903600.25);
+  EXPECT_EQ(iso_utc(1764903600), "2025-12-05T03:00:00Z");
+  EXPECT_EQ(iso_utc(1764903600.5), "2025-12-05T03:00:00.500Z");
+  EXPECT_EQ(parse_start_at(iso_utc(1764903600.125)), 1764903600.125);
+  const std::string why = ": unix seconds (1764903600.5) or ISO-8601 UTC (2026-12-05T03:00:00Z)";
+  for (const char* bad : {"now", "", "-5", "1e9", "2025-12-05T03:00:00", "2025-12-05 03:00:00Z",
+                          "2025-02-30T03:00:00Z", "2025-12-05T24:00:00Z", "2025-13-05T03:00:00Z",
+                          "2025-12-05T03:00:00+01:00", "1764903600.5s"})
+    EXPECT_EQ(error_of({(std::string("--start-at=") + bad).c_str()}),
+              std::string("bad value '") + bad + "' for --start-at" + why)
+        << bad;
+}
+
+TEST(HarnessConfig, TheSlotsOfTheSchedule) {
+  const HarnessConfig d;
+  EXPECT_DOUBLE_EQ(d.slot_margin, 1.25);
+  EXPECT_DOUBLE_EQ(d.slot_pad_s, 1);
+  EXPECT_DOUBLE_EQ(d.late_ms, 200);
+  const HarnessConfig c =
+      parse({"--start-at=1764903600", "--slot-margin=2", "--slot-pad-ms=500", "--late-ms=50"});
+  EXPECT_DOUBLE_EQ(c.slot_margin, 2);
+  EXPECT_DOUBLE_EQ(c.slot_pad_s, 0.5);
+  EXPECT_DOUBLE_EQ(c.late_ms, 50);
+  EXPECT_EQ(error_of({"--slot-margin=2"}),
+            "--slot-margin shapes the --start-at schedule: give --start-at");
+  EXPECT_EQ(error_of({"--start-at=1764903600", "--slot-margin=0.5"}),
+            "bad value '0.5' for --slot-margin: a number from 1 to 100");
+  EXPECT_EQ(error_of({"--start-at=1764903600", "--slot-pad-ms=10"}),
+            "bad value '10' for --slot-pad-ms: a whole number from 100 to 31536000000");
+  // The windows: a warm-up slot (2 pads + 1 ms per closed stream), then rounds of planned ×
+  // margin + pad, each case where the last ended.
+  Schedule plan(1000, SlotRules{.margin = 1.5, .pad_s = 1, .warmup = true});
+  const CaseWindow a = plan.next(2, 3, 100);
+  EXPECT_DOUBLE_EQ(a.start, 1000);
+  EXPECT_DOUBLE_EQ(a.warmup_s, 2.1);
+  EXPECT_DOUBLE_EQ(a.round_s, 4);
+  EXPECT_DOUBLE_EQ(a.round_start(1), 1006.1);
+  EXPECT_DOUBLE_EQ(a.end(), 1014.1);
+  const CaseWindow b = plan.next(10, 1, 0);
+  EXPECT_DOUBLE_EQ(b.start, 1014.1);
+  EXPECT_DOUBLE_EQ(b.end(), 1014.1 + 2 + 16);
+  EXPECT_DOUBLE_EQ(plan.end(), b.end());
+  EXPECT_DOUBLE_EQ(
+      case_window(0, 2, 1, 5, SlotRules{.margin = 1, .pad_s = 1, .warmup = false}).round_start(0),
+      0);
+  EXPECT_NE(harness_help(HarnessConfig{}).find("--start-at=T"), std::string::npos);
 }
 
 TEST(HarnessConfig, ServerArgsAreSplitAtSpaces) {

@@ -1177,6 +1177,33 @@ TEST(Server, StatsCountJobsAndPerEndpointRequests) {
             c.bytes_read());
 }
 
+// GET /mock/time: the server's wall clock, between the client's before and after; a /mock
+// request, never counted among the API's endpoints.
+TEST(Server, TimeIsTheServersWallClockAndCountsAsMock) {
+  {
+    Client c(port());
+    c.roundtrip("POST", "/mock/stats/reset");
+  }
+  const auto unix_us = [] {
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  };
+  Client c(port());
+  const std::int64_t before = unix_us();
+  const Response r = c.roundtrip("GET", "/mock/time");
+  const std::int64_t after = unix_us();
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.header("content-type"), "application/json");
+  const std::int64_t server_us = r.json().at("unix_us").to_number<std::int64_t>();
+  EXPECT_GE(server_us, before);
+  EXPECT_LE(server_us, after);
+  const auto s = stats();
+  const auto& eps = s.at("endpoints").as_object();
+  EXPECT_GE(eps.at("mock").at("requests").to_number<int>(), 1);
+  EXPECT_EQ(eps.at("chat_completions").at("requests").to_number<int>(), 0);
+}
+
 // ---- the real recordings, replayed as fast as possible ---------------------------------------
 
 TEST(Server, EveryRealRecordingReplaysByteExact) {

@@ -11,6 +11,7 @@ misspelt option is one line naming the option meant, exit 2, and a value option 
 --opt=value and --opt value alike.
 Usage: commands_test.py [BUILD_DIR] (from ctest: scripts/bench checks the harness's flags with
 BUILD_DIR's harness, SSEBENCH_BUILD_DIR, rather than building one)."""
+import json
 import os
 import re
 import subprocess
@@ -102,9 +103,19 @@ class BadInput(unittest.TestCase):
                     self.one_line(run(cmd, *args.get(cmd, [folder])), says)
 
 
-def shard(tmp, name, text, cases=None):
+def shard(tmp, name, text, cases=None, start_at=None, late=(), offset_ms=0.0):
+    """A shard's run; with start_at, of a --start-at schedule: each case's schedule counters,
+    the cases in `late` missed their window by 900 ms."""
     context = dict(fixtures.CONTEXT, shard=text)
-    return fixtures.write(tmp, name, fixtures.run(cases=cases, repetitions=1, context=context))
+    counters = None
+    if start_at:
+        context["start_at"] = start_at
+        counters = {c: dict(schedule_late_ms=900.0 if c in late else 3.0,
+                            schedule_missed=1 if c in late else 0, clock_offset_ms=offset_ms,
+                            clock_uncertainty_ms=0.05)
+                    for c in cases or fixtures.CASES}
+    return fixtures.write(tmp, name, fixtures.run(cases=cases, repetitions=1, context=context,
+                                                  counters=counters, noise=0 if start_at else 0.01))
 
 
 class MergeShards(unittest.TestCase):
@@ -141,6 +152,49 @@ class MergeShards(unittest.TestCase):
         # Two whole runs are not two shards of one.
         self.refused(shard(self.tmp.name, "w1", "0/1"), shard(self.tmp.name, "w2", "0/1"),
                      says="shard 0/1 given twice")
+
+    def test_shards_on_one_schedule_report_their_skew(self):
+        start = "2026-12-05T03:00:00Z"
+        a = shard(self.tmp.name, "a", "0/2", start_at=start, offset_ms=-0.5)
+        b = shard(self.tmp.name, "b", "1/2", start_at=start, offset_ms=1.25)
+        p = run("merge_shards", self.out, a, b)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("one schedule from 2026-12-05T03:00:00Z", p.stderr)
+        with open(os.path.join(self.out, "benchmark.json"), encoding="utf-8") as f:
+            merged = json.load(f)
+        self.assertEqual(merged["context"]["start_at"], start)
+        self.assertAlmostEqual(merged["context"]["clock_skew_ms"], 1.75)
+        for b in merged["benchmarks"]:
+            self.assertAlmostEqual(b["clock_skew_ms"], 1.75)
+            self.assertEqual(b["shards_late"], 0)
+
+    def test_a_late_shard_is_refused_unless_allowed(self):
+        start = "2026-12-05T03:00:00Z"
+        late = fixtures.CASES[1]
+        a = shard(self.tmp.name, "a", "0/2", start_at=start)
+        b = shard(self.tmp.name, "b", "1/2", start_at=start, late=(late,))
+        self.refused(a, b, says=f"shard 1/2 ({b}")
+        self.refused(a, b, says=f"began case {late} 900 ms late (schedule_missed)")
+        self.refused(a, b, says="--allow-late")
+        p = run("merge_shards", self.out, a, b, "--allow-late")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("warning: shard 1/2", p.stderr)
+        with open(os.path.join(self.out, "benchmark.json"), encoding="utf-8") as f:
+            merged = {e["name"].split("/iterations")[0]: e for e in json.load(f)["benchmarks"]}
+        self.assertEqual(merged[late]["shards_late"], 1)
+        self.assertEqual(merged[fixtures.CASES[0]]["shards_late"], 0)
+
+    def test_shards_of_different_schedules_are_refused(self):
+        a = shard(self.tmp.name, "a", "0/2", start_at="2026-12-05T03:00:00Z")
+        self.refused(a, shard(self.tmp.name, "b", "1/2", start_at="2026-12-05T03:10:00Z"),
+                     says="shards of different schedules")
+        self.refused(a, shard(self.tmp.name, "c", "1/2"), says="shards of different schedules")
+
+    def test_shards_without_a_schedule_merge_with_a_note(self):
+        p = run("merge_shards", self.out, shard(self.tmp.name, "a", "0/2"),
+                shard(self.tmp.name, "b", "1/2"))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("no common schedule", p.stderr)
 
     def test_a_run_without_a_shard_in_its_context_is_refused(self):
         self.refused(fixtures.write(self.tmp.name, "old", fixtures.run(repetitions=1)),

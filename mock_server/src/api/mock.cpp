@@ -1,4 +1,9 @@
-// /mock/stats and its reset: the server's own figures (mock_server/README.md).
+// /mock/stats and its reset: the server's own figures; /mock/time: its clock
+// (mock_server/README.md).
+#include <fmt/format.h>
+
+#include <chrono>
+
 #include "endpoints.hpp"
 
 namespace ssebench::server::api {
@@ -17,9 +22,19 @@ Outcome reset(const Call& call) {
   return json_answer(call, http::status::ok, R"({"reset":true})");
 }
 
+// The server's wall clock (CLOCK_REALTIME) in µs since the epoch: harness shards given a common
+// --start-at measure their offset from it (min-RTT probes) and run their schedule on it.
+Outcome time(const Call& call) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count();
+  return json_answer(call, http::status::ok, fmt::format(R"({{"unix_us":{}}})", us));
+}
+
 constexpr Route routes[] = {
     {http::verb::get, "/mock/stats", Endpoint::mock, &stats},
     {http::verb::post, "/mock/stats/reset", Endpoint::mock, &reset},
+    {http::verb::get, "/mock/time", Endpoint::mock, &time},
 };
 
 }  // namespace

@@ -178,6 +178,15 @@ struct HarnessConfig {
    */
   unsigned client_threads = 1;
   Shard shard;  // --shard i/N: this process runs stream k of every case when k mod N = i
+  /**
+   * --start-at: the common schedule's start in unix seconds of the server's clock; every shard
+   * given the same start and flags runs each case, and each round, in the same window
+   * (schedule.hpp). nullopt: none, each case starts when the previous one ends.
+   */
+  std::optional<double> start_at;
+  double slot_margin = 1.25;  // a round's slot: its planned time × this + slot_pad_s
+  double slot_pad_s = 1;
+  double late_ms = 200;  // a slot begun later than this: schedule_missed=1
 };
 
 /** Whether any of `modes` speaks TLS: the run then makes its certificate and the server's TLS

@@ -83,4 +83,19 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
 /** POST base_url/mock/stats/reset; false on failure. */
 bool reset_stats(const std::string& base_url);
 
+/** The server's clock against ours (unix seconds): offset = server − local. */
+struct ClockOffset {
+  double offset_s = 0;
+  double uncertainty_s = 0;  // half the round trip of the probe it came from
+};
+
+/**
+ * `probes` GET base_url/mock/time over one connection, each timed by our wall clock; of the
+ * one with the smallest round trip, offset = server − (send + receive) / 2 and uncertainty =
+ * half its round trip (NTP's estimate). nullopt, with `error`, when the server does not answer
+ * (or has no /mock/time).
+ */
+std::optional<ClockOffset> measure_clock(const std::string& base_url, int probes = 8,
+                                         std::string* error = nullptr);
+
 }  // namespace ssebench::bench
