@@ -687,12 +687,15 @@ int harness_main(int argc, char** argv) {
   // (Initialize removes both): each repetition of a case runs it again, warm-up included.
   std::string filter;
   int repetitions = 1;
+  bool interleaved = false;  // Google Benchmark's random order of the repetitions
   for (int i = 1; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a.starts_with("--benchmark_filter="))
       filter = a.substr(std::string_view("--benchmark_filter=").size());
     else if (constexpr std::string_view flag = "--benchmark_repetitions="; a.starts_with(flag))
       repetitions = std::max(1, std::atoi(argv[i] + flag.size()));
+    else if (a.starts_with("--benchmark_enable_random_interleaving"))
+      interleaved = !a.ends_with("=false") && !a.ends_with("=0");
   }
   bool help = false;
   for (int i = 1; i < argc; ++i)
@@ -736,6 +739,11 @@ int harness_main(int argc, char** argv) {
   } catch (const flags::Error& e) {
     return flags::fail(argv[0], e);
   }
+  if (config.start_at && interleaved)
+    return flags::fail(argv[0],
+                       flags::Error("--start-at needs the cases in one order in every shard: "
+                                    "--benchmark_enable_random_interleaving shuffles them per "
+                                    "process"));
   if (help) {
     fmt::print("{}", harness_help(HarnessConfig{}));
     return 0;

@@ -26,8 +26,8 @@ server_bin, harness_bin, recordings, work = sys.argv[1:5]
 # 0.16 s × 1.25 + 0.5 s, warm-up slots of 1 s: windows of about 2.4 s.
 FLAGS = ["--cases=sse,poll", "--poll-shapes=delta", "--intervals=50", "--http=1.1",
          "--models=chat-gpt-4o-mini-text", "--concurrency=4", "--speed=4", "--rounds=2",
-         "--slot-pad-ms=500"]
-TOLERANCE_S = 0.2  # --late-ms's default
+         "--slot-pad-ms=500", "--late-ms=400"]
+TOLERANCE_S = 0.4  # --late-ms: twice the default, for a loaded machine
 problems = []
 
 
@@ -100,8 +100,8 @@ try:
     if not url.startswith("http"):
         sys.exit(f"the server printed no 'listening on' line: {line!r}")
 
-    # 1. Two shards, the same start 3 s ahead, started a second apart.
-    t0 = time.time() + 3
+    # 1. Two shards, the same start 4 s ahead, started a second apart.
+    t0 = time.time() + 4
     p0, s0 = start_shard("shard0", url, 0, f"{t0:.3f}")
     time.sleep(1)
     p1, s1 = start_shard("shard1", url, 1, f"{t0:.3f}")
@@ -161,17 +161,17 @@ try:
             counters_have_rows(out)
 
     # 2. A shard started after its first window began: flagged, refused, merged with
-    # --allow-late. One case: a window of about 2.4 s, shard 1 half a second late into it.
+    # --allow-late. One case: a window of about 2.4 s, shard 1 a second late into it.
     late_flags = ["--cases=sse"]
-    t1 = time.time() + 2
+    t1 = time.time() + 3
     q0, l0 = start_shard("late0", url, 0, f"{t1:.3f}", *late_flags)
-    time.sleep(max(0.0, t1 + 0.5 - time.time()))
+    time.sleep(max(0.0, t1 + 1 - time.time()))
     q1, l1 = start_shard("late1", url, 1, f"{t1:.3f}", *late_flags)
     finish(q0, l0)
     err = finish(q1, l1)
     if not problems:
         k = next(iter(cases_of(l1).values()))["counters"]
-        check(k.get("schedule_missed") == 1 and k.get("schedule_late_ms", 0) > 400,
+        check(k.get("schedule_missed") == 1 and k.get("schedule_late_ms", 0) > 900,
               f"the late shard: missed {k.get('schedule_missed')} late "
               f"{k.get('schedule_late_ms')} ms")
         check("warning: this shard began a slot of its window" in err,
@@ -208,6 +208,11 @@ try:
         check(p.returncode == 2 and len(lines) == 1 and says in lines[0],
               f"--start-at={start}: exit {p.returncode}: {p.stderr}")
 
+    p = subprocess.run([harness_bin, f"--server={url}", *FLAGS, "--start-at=1796433677",
+                        "--benchmark_enable_random_interleaving=true"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2 and "shuffles them per process" in p.stderr,
+          f"--start-at with random interleaving: exit {p.returncode}: {p.stderr}")
     # --check-flags tells how long the schedule's windows take, from the start to the end.
     p = subprocess.run([harness_bin, *FLAGS, "--start-at=2026-12-05T03:00:00Z", "--check-flags"],
                        capture_output=True, text=True, timeout=30)

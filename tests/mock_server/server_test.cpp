@@ -1198,7 +1198,8 @@ TEST(Server, TimeIsTheServersWallClockAndCountsAsMock) {
   const std::int64_t server_us = r.json().at("unix_us").to_number<std::int64_t>();
   EXPECT_GE(server_us, before);
   EXPECT_LE(server_us, after);
-  const auto& eps = stats().at("endpoints").as_object();
+  const auto s = stats();
+  const auto& eps = s.at("endpoints").as_object();
   EXPECT_GE(eps.at("mock").at("requests").to_number<int>(), 1);
   EXPECT_EQ(eps.at("chat_completions").at("requests").to_number<int>(), 0);
 }
