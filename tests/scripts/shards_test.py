@@ -28,15 +28,17 @@ from ssebench import results, shards
 
 SCRIPTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../scripts")
 # A 0.56 s recording at speed 8; --start-at's slots padded by 0.3 s (not 1 s) to keep it short:
-# a closed case's window is 0.6 s of warm-up and two rounds of 0.07 s × 1.25 + 0.3 s.
-COMMON = ["--models=chat-gpt-4o-mini-text", "--speed=8", "--http=1.1", "--slot-pad-ms=300"]
+# a closed case's window is 0.6 s of warm-up and two rounds of 0.07 s × 1.25 + 0.3 s. A slot
+# begun 400 ms late (twice the default, for a loaded CI machine) is a missed one.
+COMMON = ["--models=chat-gpt-4o-mini-text", "--speed=8", "--http=1.1", "--slot-pad-ms=300",
+          "--late-ms=400"]
 CLOSED = ["--cases=sse,ws,poll", "--concurrency=6", "--rounds=2", "--intervals=50",
           "--poll-shapes=delta", "--ws-turns=1", *COMMON]
 OPEN = ["--cases=sse", "--rate=30", "--duration=1.2", "--warmup-s=0.2", "--cooldown-s=0.2",
         "--max-concurrency=6", "--seed=11", *COMMON]
 STAGGER_S = 1
-# The common start 1.5 s after the last shard starts: a shard (debug, ASan) is ready in < 1 s.
-SPARE_S = 1.5
+# The common start 2 s after the last shard starts: a shard (debug, ASan) is ready in < 1 s.
+SPARE_S = 2
 LATE_S = 1.5
 LATENCY_PCT, LATENCY_MS = 30, 10
 problems = []
