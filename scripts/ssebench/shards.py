@@ -192,6 +192,7 @@ class Run:
         self.allow_late, self.server_threads, self.log = allow_late, server_threads, log
         self.server = None
         self.procs = {}  # shard -> Popen
+        self.rows = {}  # shard -> its row of shards.json's hosts
         self.files = []
         self.report = {"shards": n, "stagger_s": stagger_s, "lead_s": lead_s,
                        "late": {str(i): s for i, s in self.late.items()},
@@ -244,7 +245,7 @@ class Run:
                      f"{self.stagger_s:g} s apart")
         due = {i: (start_at + self.late[i] if i in self.late else t0 + i * self.stagger_s)
                for i in range(self.n)}
-        rows = {}
+        rows = self.rows
         for i in sorted(due, key=due.get):
             delay = due[i] - time.time()
             if delay > 0:
@@ -292,6 +293,7 @@ class Run:
         return merged
 
     def write_report(self):
+        self.report["hosts"] = [self.rows[i] for i in sorted(self.rows)]
         path = os.path.join(self.out, "shards.json")
         with open(path + ".tmp", "w", encoding="utf-8") as f:
             json.dump(self.report, f, indent=1)
@@ -341,7 +343,9 @@ def rehearse(n, stagger_s, lead_s, late, out, bench, mock, recordings, harness_f
             for h in hosts:
                 s = h["summary"]
                 if h["exit_code"] != 0:
-                    problems.append(f"shard {h['shard']} exited {h['exit_code']} (see "
+                    how = (f"was killed by {signal.Signals(-h['exit_code']).name}"
+                           if h["exit_code"] < 0 else f"exited {h['exit_code']}")
+                    problems.append(f"shard {h['shard']} {how} (see "
                                     f"{os.path.join(out, 'shard-' + h['shard'].split('/')[0])}"
                                     "/stderr.log)")
                 if s is None:
@@ -366,11 +370,11 @@ def rehearse(n, stagger_s, lead_s, late, out, bench, mock, recordings, harness_f
                                        f"{', '.join(late)}" if late else "")
                                     + f": {merged['stderr'] or 'exit ' + str(merged['exit_code'])}")
                 elif merged.get("clock_skew_ms") is not None:
-                    run.say(f"clock skew across the shards {merged['clock_skew_ms']} ms")
+                    run.say(f"clock skew across the shards {merged['clock_skew_ms']:.3f} ms")
             else:
                 problems.append("not merged: a shard wrote no benchmark.json")
         except KeyboardInterrupt as e:
-            problems.append(f"interrupted ({e or 'SIGINT'}): shards stopped, nothing merged")
+            problems.append(f"interrupted ({str(e) or 'SIGINT'}): shards stopped, nothing merged")
             run.report["interrupted"] = True
         finally:
             run.close()
