@@ -215,8 +215,12 @@ class Run:
         self.files.append(err)
         try:
             self.server = server.Child(argv, stderr=err)
-        except server.StartError as e:
-            raise ShardsError(f"the mock server: {e} (see {err.name})") from None
+        except server.StartError:
+            err.flush()
+            with open(err.name) as f:
+                said = f.read().strip().splitlines()
+            raise ShardsError(f"{self.mock} did not start in {SERVER_NS}"
+                              + (f": {said[-1]}" if said else "") + f" (see {err.name})") from None
         self.report["server"] = {"command": argv, "url": self.server.url}
         self.say(f"server {self.server.url} in {SERVER_NS}")
 
@@ -376,6 +380,9 @@ def rehearse(n, stagger_s, lead_s, late, out, bench, mock, recordings, harness_f
         except KeyboardInterrupt as e:
             problems.append(f"interrupted ({str(e) or 'SIGINT'}): shards stopped, nothing merged")
             run.report["interrupted"] = True
+        except ShardsError as e:
+            problems.append(str(e))  # in shards.json too; the command says it
+            raise
         finally:
             run.close()
             down()
