@@ -17,6 +17,8 @@ scripts/ a thin argparse front (as Google Benchmark's tools/gbench under its com
   linkcharts.py, linkfindings.py
                  a run over several links: its link_*.png (drawn by charts.py) and
                  report.py --links's sentences
+  shards.py      scripts/shards: N harness shards in network namespaces of their own against one
+                 server, one common start, merged (the rehearsal of a sharded run)
   migrate.py     one-off: the case fields of runs made before them, from their names (the one
                  place that reads a name)
 
