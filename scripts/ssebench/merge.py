@@ -194,6 +194,9 @@ def merge(out_dir, shards, allow_late=False, notes=None):
                      f"the server differed by at most {max(skews, default=0):.2f} ms")
     os.makedirs(out_dir, exist_ok=True)
     out_json = os.path.join(out_dir, "benchmark.json")
+    if "histograms" in context:
+        # The merged run's own histograms, not shard 0's (its context named its own file).
+        context["histograms"] = histograms.path_for(out_json)
     for path, payload in ((out_json, {"context": context, "benchmarks": benchmarks}),
                           (histograms.path_for(out_json),
                            {"version": 1, "unit": "ns",
