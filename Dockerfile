@@ -27,8 +27,9 @@ RUN echo 'APT::Install-Recommends "false";' >/etc/apt/apt.conf.d/90ssebench \
     && rm -rf /var/lib/apt/lists/* /tmp/deps.sh /tmp/ssebench-apt.log
 COPY --from=build /opt/ssebench /opt/ssebench
 ENV PATH=/opt/ssebench/bin:$PATH
-# Not root: the server raises its own open-file limit to the hard one (docs/k8s.md, "Limits").
-RUN useradd --system --uid 10001 --no-create-home --home-dir /nonexistent ssebench
-USER 10001
+# Not root: the server raises its own open-file limit to the hard one (docs/k8s.md, "What to set").
+RUN groupadd --system --gid 10001 ssebench \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent ssebench
+USER 10001:10001
 WORKDIR /tmp
 CMD ["ssebench-bench", "--help"]

@@ -187,6 +187,8 @@ class Recipe(unittest.TestCase):
         if not line.startswith("listening on "):
             p.kill()
             self.fail(f"the server said {line!r}: {p.stderr.read()}")
+        self.addCleanup(p.stderr.close)
+        self.addCleanup(p.stdout.close)
         self.addCleanup(p.wait)
         self.addCleanup(p.terminate)
         return line.split()[-1]
@@ -256,8 +258,8 @@ class Recipe(unittest.TestCase):
     def test_real_shards_merge_and_a_failed_or_missing_one_is_refused(self):
         url = self.start_server()
         results = os.path.join(self.tmp.name, "real")
-        start = k8s.iso(datetime.datetime.now(datetime.timezone.utc)
-                        + datetime.timedelta(seconds=3))
+        start = k8s.iso((datetime.datetime.now(datetime.timezone.utc)
+                         + datetime.timedelta(seconds=4)).replace(microsecond=0))
         # The N pods at once, as the Job starts them, on one common start.
         pods = [self.shard_pod(i, results, SERVER=url, LOAD=TINY, START_AT=start)
                 for i in range(N)]
