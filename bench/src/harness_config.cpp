@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -36,7 +37,19 @@ std::string default_chromium() {
   return env && *env ? env : "/usr/bin/chromium";
 }
 
+std::string installed_prefix() {
+  // An installed binary uses its own tree even where the build tree it came from still exists
+  // (the install test runs beside it); a build-tree binary has no share/ssebench above it.
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path prefix = fs::read_symlink("/proc/self/exe", ec).parent_path().parent_path();
+  if (ec || !fs::is_directory(prefix / "share/ssebench/recordings", ec)) return "";
+  return prefix.string();
+}
+
 std::string built_server_binary() {
+  if (const std::string prefix = installed_prefix(); !prefix.empty())
+    return prefix + "/bin/ssebench-mock-server";
 #ifdef SSEBENCH_MOCK_SERVER
   return SSEBENCH_MOCK_SERVER;
 #else
@@ -45,6 +58,8 @@ std::string built_server_binary() {
 }
 
 std::string built_recordings_dir() {
+  if (const std::string prefix = installed_prefix(); !prefix.empty())
+    return prefix + "/share/ssebench/recordings";
 #ifdef SSEBENCH_RECORDINGS_DIR
   return SSEBENCH_RECORDINGS_DIR;
 #else

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "ssebench/bench/harness_config.hpp"
 #include "ssebench/bench/run_context.hpp"
 #include "ssebench/bench/stop_signal.hpp"
 #include "ssebench/flags.hpp"
@@ -28,6 +29,8 @@ namespace ssebench::bench {
 namespace json = boost::json;
 
 std::string built_link_binary() {
+  if (const std::string prefix = installed_prefix(); !prefix.empty())
+    return prefix + "/bin/ssebench-link";
 #ifdef SSEBENCH_LINK
   return SSEBENCH_LINK;
 #else

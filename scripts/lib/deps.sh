@@ -12,6 +12,11 @@ ssebench_test_packages=(python3-matplotlib iputils-ping iproute2 tshark openssl 
 ssebench_test_packages+=(libjs-chart.js)  # Chart.js, inlined into report.html (tests/scripts/report_html_test.py)
 ssebench_bench_packages=(python3-matplotlib iproute2 nginx-light haproxy)
 ssebench_bench_packages+=(libjs-chart.js)  # Chart.js, inlined into results/<run>/report.html (ssebench/html.py)
+# The image's runtime stage (Dockerfile): the shared libraries the installed harness, server and
+# link emulator name that a bare debian:12 lacks (tests/k8s/dockerfile_test.py: objdump, ldd,
+# dpkg -S), and python3 for merge_shards.
+ssebench_runtime_packages=(libcurl4 libssl3 libbenchmark1debian libfmt9 libnghttp2-14 libstdc++6
+  python3)
 # --client=browser (scripts/bench installs these only when a browser client is asked for):
 # Chromium, and Node.js for its driver (bench/browser, npm ci from its lock file).
 ssebench_browser_packages=(chromium)

@@ -250,6 +250,7 @@ def value_cases(run):
         "soak": ([], "--duration-s", "3", None),
         "netns": (["status"], "--mtu", "1400", None),
         "shards": ([], "--shards", "2", None),
+        "k8s": ([], "--shards", "2", None),
         "compare": ([run, run], "--alpha", "0.1", None),
         "model.py": ([], "--concurrency", "2", None),
         "report.py": ([run], "--sweep", run, None),

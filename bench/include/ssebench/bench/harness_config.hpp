@@ -37,9 +37,16 @@ inline bool is_browser(ClientKind k) {
 /** Chromium for --client=browser: $SSEBENCH_CHROMIUM, else Debian's /usr/bin/chromium. */
 std::string default_chromium();
 
-/** The mock server this build made (started when no --server is given); empty: none built. */
+/**
+ * PREFIX when this binary runs from an installed tree (`cmake --install`: PREFIX/bin holds the
+ * harness beside the server and the link emulator, PREFIX/share/ssebench/recordings the
+ * recordings), found from /proc/self/exe; empty when it runs from a build tree.
+ */
+std::string installed_prefix();
+/** The mock server started when no --server is given: the installed one beside this binary, else
+ *  the one this build made; empty: none built. */
 std::string built_server_binary();
-/** The recordings folder of the source tree this build came from. */
+/** The installed recordings, else those of the source tree this build came from. */
 std::string built_recordings_dir();
 
 /**

@@ -23,7 +23,8 @@
 
 namespace ssebench::bench {
 
-/** The emulator this build made; empty: none built. */
+/** The emulator: the installed one beside this binary, else the one this build made; empty:
+ *  none built. */
 std::string built_link_binary();
 
 /**
