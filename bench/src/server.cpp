@@ -40,16 +40,23 @@ std::size_t append_cb(char* data, std::size_t size, std::size_t n, void* out) {
   return size * n;
 }
 
-/** One blocking request on its own handle (not tracked: it is not part of any round). */
-std::optional<std::string> simple_request(const std::string& url, bool post, std::string* error) {
+/** A handle of the harness's own requests to the server (/mock/...): no proxy, no signals, the
+ *  stats timeout, its body appended to `body`. */
+CURL* control_handle(const std::string& url, std::string& body) {
   CURL* easy = curl_easy_init();
-  std::string body;
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_PROXY, "");
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, stats_timeout_ms);
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &append_cb);
   curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  return easy;
+}
+
+/** One blocking request on its own handle (not tracked: it is not part of any round). */
+std::optional<std::string> simple_request(const std::string& url, bool post, std::string* error) {
+  std::string body;
+  CURL* easy = control_handle(url, body);
   if (post) {
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
@@ -237,14 +244,8 @@ bool reset_stats(const std::string& base_url) {
 std::optional<ClockOffset> measure_clock(const std::string& base_url, int probes,
                                          std::string* error) {
   const std::string url = base_url + "/mock/time";
-  CURL* easy = curl_easy_init();
   std::string body;
-  curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(easy, CURLOPT_PROXY, "");
-  curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, stats_timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, &append_cb);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &body);
+  CURL* easy = control_handle(url, body);
   const auto unix_s = [] {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
         .count();
