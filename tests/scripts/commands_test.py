@@ -106,7 +106,9 @@ class BadInput(unittest.TestCase):
 def shard(tmp, name, text, cases=None, start_at=None, late=(), offset_ms=0.0):
     """A shard's run; with start_at, of a --start-at schedule: each case's schedule counters,
     the cases in `late` missed their window by 900 ms."""
-    context = dict(fixtures.CONTEXT, shard=text)
+    # The harness names its histograms file in the context (run_context.cpp).
+    context = dict(fixtures.CONTEXT, shard=text,
+                   histograms=os.path.join(tmp, name, "benchmark.histograms.json"))
     counters = None
     if start_at:
         context["start_at"] = start_at
@@ -138,7 +140,11 @@ class MergeShards(unittest.TestCase):
         p = run("merge_shards", self.out, b, a)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("merged 2 of 2 shards, 3 cases", p.stdout)
-        self.assertTrue(os.path.isfile(os.path.join(self.out, "benchmark.json")))
+        with open(os.path.join(self.out, "benchmark.json"), encoding="utf-8") as f:
+            context = json.load(f)["context"]
+        # The merged run's own histograms, not a shard's.
+        self.assertEqual(context["histograms"],
+                         os.path.join(self.out, "benchmark.histograms.json"))
 
     def test_a_missing_shard_is_refused(self):
         self.refused(shard(self.tmp.name, "a", "0/2"), says="1 of 2 shards given; missing 1/2")
