@@ -33,8 +33,9 @@ using std::chrono::microseconds;
 /** Replays are four times faster than recorded: the tests stay fast. */
 constexpr double test_speed = 4;
 /** How much later than scheduled (offset / speed) a recorded event may arrive on a loaded test
- *  machine running a debug build; it may not arrive earlier (the client's clock starts first). */
-constexpr microseconds late_tolerance{30'000};
+ *  machine running a debug or sanitizer build (the asan pass saw 30.5 ms); it may not arrive
+ *  earlier (the client's clock starts first). */
+constexpr microseconds late_tolerance{100'000};
 constexpr microseconds early_tolerance{1'000};
 
 class ServerEnv : public ::testing::Environment {
