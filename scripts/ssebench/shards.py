@@ -130,12 +130,6 @@ def parse_late(text, n):
     return i, s
 
 
-def has_start_at(bench):
-    """Whether this harness takes --start-at (it says so in its --help)."""
-    p = subprocess.run([bench, "--help"], capture_output=True, text=True)
-    return "--start-at" in p.stdout
-
-
 def check_harness_flags(flags):
     for a in flags:
         name = a.split("=", 1)[0]
@@ -227,26 +221,21 @@ class Run:
     def shard_command(self, i, start_at):
         folder = os.path.join(self.out, f"shard-{i}")
         argv = ["ip", "netns", "exec", host_ns(i), self.bench, f"--server={self.server.url}",
-                f"--recordings={self.recordings}", f"--shard={i}/{self.n}"]
-        if start_at is not None:
-            argv.append(f"--start-at={start_at:.3f}")
-        argv += [f"--benchmark_out={folder}/benchmark.json", "--benchmark_out_format=json",
-                 *self.flags]
+                f"--recordings={self.recordings}", f"--shard={i}/{self.n}",
+                f"--start-at={start_at:.3f}",
+                f"--benchmark_out={folder}/benchmark.json", "--benchmark_out_format=json",
+                *self.flags]
         return folder, argv
 
-    def run(self, use_start_at):
+    def run(self):
         """Starts the server and the shards, waits for every shard; returns the hosts' rows."""
         self.start_server()
         t0 = time.time()
-        start_at = t0 + self.lead_s if use_start_at else None
+        start_at = t0 + self.lead_s
         self.report["start_at"] = start_at
-        self.report["start_at_iso"] = iso(start_at) if start_at else None
-        if start_at is None:
-            self.say("this harness has no --start-at: the shards run unsynchronised, each from "
-                     "its own start")
-        else:
-            self.say(f"common start {iso(start_at)} ({self.lead_s:g} s from now); shards "
-                     f"{self.stagger_s:g} s apart")
+        self.report["start_at_iso"] = iso(start_at)
+        self.say(f"common start {iso(start_at)} ({self.lead_s:g} s from now); shards "
+                 f"{self.stagger_s:g} s apart")
         due = {i: (start_at + self.late[i] if i in self.late else t0 + i * self.stagger_s)
                for i in range(self.n)}
         rows = self.rows
@@ -325,11 +314,10 @@ def _interrupted(signum, _frame):
 
 
 def rehearse(n, stagger_s, lead_s, late, out, bench, mock, recordings, harness_flags,
-             use_start_at=True, allow_late=False, server_threads=None, log=sys.stderr):
+             allow_late=False, server_threads=None, log=sys.stderr):
     """The whole rehearsal; returns (exit status, problems): 0 when every shard exited 0 and the
     merge was made, else 1 with one line per problem (130 when interrupted). The namespaces are
-    removed always. Without use_start_at (a harness without --start-at) the shards run each
-    from its own start."""
+    removed always."""
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, _interrupted)
     with Lock():
@@ -343,7 +331,7 @@ def rehearse(n, stagger_s, lead_s, late, out, bench, mock, recordings, harness_f
             run.say(f"{n} host namespace{'s' if n > 1 else ''} ssebench-sh0..{n - 1} "
                     f"({host_addr(0)}..{host_addr(n - 1)}) and {SERVER_NS} "
                     f"({SERVER_ADDR}) on bridge {BRIDGE}, MTU {MTU}")
-            hosts = run.run(use_start_at)
+            hosts = run.run()
             for h in hosts:
                 s = h["summary"]
                 if h["exit_code"] != 0:
