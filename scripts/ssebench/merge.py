@@ -40,15 +40,13 @@ def merge_entries(entries, hists, scheduled=False):
             out[k] = max(values)
         elif rule == figures.SHARDS:
             out[k] = len(entries)
-        elif rule == figures.SERVER and scheduled:
-            # Each shard saw the server's total over the slot all of them ran in: their mean
-            # total over every shard's streams.
-            w = [_weight(rule, e) for e in entries]
-            out[k] = (sum(v * x for v, x in zip(values, w)) / len(entries) / sum(w)
-                      if sum(w) else values[0])
         else:  # the weighted means; HISTOGRAM's fallback without histograms
             w = [_weight(rule, e) for e in entries]
             out[k] = sum(v * x for v, x in zip(values, w)) / sum(w) if sum(w) else values[0]
+            if rule == figures.SERVER and scheduled and sum(w):
+                # Each shard saw the server's total over the slot all of them ran in: their
+                # mean total over every shard's streams.
+                out[k] /= len(entries)
     # Latency figures from the merged histograms, where the harness had samples.
     for figure, h in hists.items():
         for suffix, value in histograms.figures_ms(h).items():
