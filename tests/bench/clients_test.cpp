@@ -134,11 +134,20 @@ Measured expect_streamed_on_time(Transport t) {
   }
   const Summary lag = summarize(lags(m, x, 1.0));
   EXPECT_EQ(lag.count, 4 * x.clock.content_offsets().size());
-  // A generous bound (a loaded debug build on 2 cores missed 5 ms): about three of this
-  // recording's token gaps, so a stream that batches or holds events back still fails. The
-  // figure itself is a benchmark's (sse lag p50 ≈ 0.3 ms), not a test's.
-  EXPECT_LT(lag.p50, 50.0);
   EXPECT_GT(lag.p50, -0.01);  // never before its time: that would be a clock bug
+  // Held back: each lag past its stream's smallest, so a slow connection set-up, which delays
+  // every event of a stream alike (ws lag p50 51.9 ms once, under ASan on a loaded CI runner),
+  // is not counted, while a stream that batches or holds events back still is. The bound is
+  // about three of this recording's token gaps; the figure itself is a benchmark's (sse lag
+  // p50 ≈ 0.3 ms), not a test's.
+  std::vector<double> held;
+  for (const StreamRecord& s : m.round.streams) {
+    const std::vector<double> own = stream_figures(s, x.clock.content_offsets(), 1.0).lag_ms;
+    if (own.empty()) continue;
+    const double least = *std::min_element(own.begin(), own.end());
+    for (double l : own) held.push_back(l - least);
+  }
+  EXPECT_LT(summarize(held).p50, 50.0);
   expect_bytes_agree(m);
   return m;
 }
