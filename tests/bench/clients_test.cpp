@@ -201,8 +201,10 @@ TEST(Clients, PollAfterResponseWaitsOneIntervalAfterEachAnswer) {
   // POST, then a GET every 100 ms plus an answer's time: at most 6 GETs plus the last one.
   EXPECT_GE(s.requests, 5u);
   EXPECT_LE(s.requests, 8u);
+  // At most an interval and an answer's time, with room for a stalled answer on a loaded
+  // machine; a client that stopped polling for the job's whole 0.57 s would still fail.
   const Summary lag = summarize(lags(m, x, 1.0));
-  EXPECT_LT(lag.max, 150.0);
+  EXPECT_LT(lag.max, 300.0);
   expect_bytes_agree(m);
 }
 
@@ -230,7 +232,9 @@ TEST(Clients, PollSnapshotTakesTheNewTextAsWhatExtendsTheOld) {
   EXPECT_EQ(s.content.size(), x.clock.content_offsets().size());
   EXPECT_GE(content_answers(s), 5u);
   const Summary lag = summarize(lags(snapshot, x, 4.0));
-  EXPECT_LT(lag.p50, 25.0);  // within an interval, not at the end of the job
+  // Within a few intervals (p50 ≈ 12 ms idle; room for ASan on a loaded machine), not at the
+  // end of the job (p50 ≈ 350 ms).
+  EXPECT_LT(lag.p50, 100.0);
   EXPECT_GT(snapshot.http_in, delta.http_in);
   expect_bytes_agree(snapshot);
   expect_bytes_agree(delta);
@@ -268,8 +272,10 @@ TEST(Clients, LongPollBatchesAndRebuildsTheText) {
     EXPECT_EQ(s.events, x.clock.job_events());
     EXPECT_GE(s.requests, 2u);
   }
+  // Each event as it comes (a few ms idle; room for ASan on a loaded machine), not held to the
+  // end of the 1.4 s job (p50 ≈ 700 ms).
   const Summary lag = summarize(lags(m, x, 2.0));
-  EXPECT_LT(lag.p50, 20.0);
+  EXPECT_LT(lag.p50, 100.0);
   expect_bytes_agree(m);
 }
 

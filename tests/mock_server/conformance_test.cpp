@@ -733,7 +733,7 @@ TEST(Conformance, Rfc9110_9_3_2_HeadOfALongPollOrAStreamIsAnsweredAtOnce) {
   const Answer lp = c.read(true);
   EXPECT_EQ(lp.status, 200);
   EXPECT_TRUE(lp.header("content-length"));
-  EXPECT_LT(Clock::now() - t0, 80ms);
+  EXPECT_LT(Clock::now() - t0, 450ms);  // not held for its wait_ms of 900
   c.send("HEAD " + job + "?stream=true HTTP/1.1\r\nHost: x\r\n\r\n");
   const Answer s = c.read(true);
   EXPECT_EQ(s.status, 200);
