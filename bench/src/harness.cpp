@@ -228,6 +228,30 @@ CaseWindow next_window(Schedule& plan, const CaseSpec& spec, double planned, int
   return plan.next(planned / rounds, rounds, spec.load == LoadKind::closed ? spec.concurrency : 0);
 }
 
+SlotRules slot_rules(const HarnessConfig& config) {
+  return {.margin = config.slot_margin, .pad_s = config.slot_pad_s, .warmup = config.warmup};
+}
+
+/** A selected case, as the schedule sees it: what it runs and its planned_s. */
+struct PlannedCase {
+  const CaseSpec* spec;
+  double planned_s;
+};
+
+/** The --start-at schedule from `start_at`: the windows of `cases` in the order they run, each
+ *  repetition after the other. `first_window_s`, when given, gets the first window's length. */
+Schedule lay_out_windows(double start_at, const HarnessConfig& config,
+                         const std::vector<PlannedCase>& cases, int repetitions,
+                         double* first_window_s = nullptr) {
+  Schedule plan(start_at, slot_rules(config));
+  for (const PlannedCase& c : cases)
+    for (int r = 0; r < repetitions; ++r) {
+      const CaseWindow w = next_window(plan, *c.spec, c.planned_s, config.rounds);
+      if (first_window_s && *first_window_s < 0) *first_window_s = w.length();
+    }
+  return plan;
+}
+
 /** A case and what it replays. */
 struct RegisteredCase {
   CaseSpec spec;
@@ -813,17 +837,16 @@ int harness_main(int argc, char** argv) {
     const CaseList cases = enumerate_cases(config, recordings);
     int count = 0;
     double planned = 0;
-    // With --start-at, how long the windows of the schedule take in all.
-    Schedule plan(config.start_at.value_or(0), SlotRules{.margin = config.slot_margin,
-                                                         .pad_s = config.slot_pad_s,
-                                                         .warmup = config.warmup});
+    std::vector<PlannedCase> chosen;
     for (const CaseSpec& spec : cases.cases) {
       if (!selected(filter, registered_name(spec.name(), config))) continue;
       count += repetitions;
-      const double p = planned_s(spec, *expectations.at(spec.recording)->recording, config);
-      planned += repetitions * p;
-      for (int r = 0; r < repetitions; ++r) next_window(plan, spec, p, config.rounds);
+      chosen.push_back(
+          {&spec, planned_s(spec, *expectations.at(spec.recording)->recording, config)});
+      planned += repetitions * chosen.back().planned_s;
     }
+    // With --start-at, how long the windows of the schedule take in all.
+    const Schedule plan = lay_out_windows(config.start_at.value_or(0), config, chosen, repetitions);
     fmt::print("{} case{} of the {} suite, planned {} (m:ss) of replay{}\n", count,
                count == 1 ? "" : "s", to_string(config.suite), clock_text(planned),
                config.start_at ? fmt::format("; the --start-at schedule's windows take {}, from {} "
@@ -1012,10 +1035,12 @@ int harness_main(int argc, char** argv) {
     registered.push_back(std::move(one));
   }
   run->cases_total = 0;
+  std::vector<PlannedCase> chosen;
   for (const auto& one : registered) {
     if (!selected(filter, registered_name(one->name, config))) continue;
     run->cases_total += repetitions;
     run->planned_total_s += repetitions * one->planned_s;
+    chosen.push_back({&one->spec, one->planned_s});
   }
   if (config.start_at && run->cases_total > 0) {
     // The common schedule, on the server's clock: its windows in the order the cases run (each
@@ -1028,17 +1053,9 @@ int harness_main(int argc, char** argv) {
       return 2;
     }
     run->clock = *clock;
-    const SlotRules rules{
-        .margin = config.slot_margin, .pad_s = config.slot_pad_s, .warmup = config.warmup};
-    Schedule plan(*config.start_at, rules);
     double first_window_s = -1;
-    for (const auto& one : registered) {
-      if (!selected(filter, registered_name(one->name, config))) continue;
-      for (int r = 0; r < repetitions; ++r) {
-        const CaseWindow w = next_window(plan, one->spec, one->planned_s, config.rounds);
-        if (first_window_s < 0) first_window_s = w.length();
-      }
-    }
+    const Schedule plan =
+        lay_out_windows(*config.start_at, config, chosen, repetitions, &first_window_s);
     const double now = server_now(run->clock);
     const double ahead = *config.start_at - now;
     const std::string start = iso_utc(*config.start_at);
@@ -1058,7 +1075,7 @@ int harness_main(int argc, char** argv) {
                  start, clock_text(-ahead), iso_utc(now), first_window_s);
       return 2;
     }
-    run->schedule.emplace(*config.start_at, rules);
+    run->schedule.emplace(*config.start_at, slot_rules(config));
     benchmark::AddCustomContext("start_at", start);
     benchmark::AddCustomContext("schedule", run->schedule->describe(config.late_ms));
     fmt::print(stderr,
