@@ -16,6 +16,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "ssebench/bench/schedule.hpp"  // unix_now
+
 namespace ssebench::bench {
 
 namespace json = boost::json;
@@ -246,19 +248,15 @@ std::optional<ClockOffset> measure_clock(const std::string& base_url, int probes
   const std::string url = base_url + "/mock/time";
   std::string body;
   CURL* easy = control_handle(url, body);
-  const auto unix_s = [] {
-    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
   std::optional<ClockOffset> best;
   double best_rtt = 0;
   for (int i = 0; i < probes; ++i) {
     body.clear();
     // The round trip by the steady clock, its midpoint by the wall clock the offset is against.
     const auto sent = std::chrono::steady_clock::now();
-    const double sent_unix = unix_s();
+    const double sent_unix = unix_now();
     const CURLcode rc = curl_easy_perform(easy);
-    const double received_unix = unix_s();
+    const double received_unix = unix_now();
     const double rtt =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count();
     long status = 0;
