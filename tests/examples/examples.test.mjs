@@ -150,9 +150,14 @@ const clients = {
   'long-poll': { waitMs: 5000 },
 };
 
+/** The server's count of SSE heartbeats written so far. */
+const heartbeats = async () => (await (await fetch(`${serverBase}/mock/stats`)).json()).heartbeats_written;
+
 for (const [name, opts] of Object.entries(clients)) {
   test(`${name}: no fault`, async () => {
+    const before = await heartbeats();
     const got = await run(name, serverBase, opts);
+    if (name === 'sse-fetch' || name === 'eventsource') assert.ok((await heartbeats()) > before, 'heartbeats were sent');
     assert.equal(got.error, undefined);
     assert.equal(got.text, expected);
     assert.equal(checkEvents(got, rec.jobEvents), expected);
