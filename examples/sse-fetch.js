@@ -2,7 +2,8 @@
 // from the job's resume stream, GET /v1/chat/completions/{id}?stream=true, each after an `id: N`
 // line. When the stream breaks or ends before [DONE], the client asks again with
 // &starting_after=<last id it took>: the server sends only later events, so none is lost or
-// repeated. Comment lines (heartbeats) are skipped.
+// repeated. Comment lines (heartbeats) are skipped. The parser is as small as the server allows:
+// LF line ends and one `data:` line per event, as OpenAI and the mock server send.
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
