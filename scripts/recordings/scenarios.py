@@ -50,7 +50,7 @@ PAD_STREAM = 0x6F62667573636174  # "obfuscat", as chat-gpt-4o-mini-long's paddin
 
 # Notifications a chat or app user might get; {n} is a number drawn with the message.
 NOTICES = (
-    "Ana: are we still on for {n}:30?",
+    "Ana: are we still on for tomorrow?",
     "Your order #{n} has shipped.",
     "Build {n} passed on main.",
     "Build {n} failed: 2 tests.",
