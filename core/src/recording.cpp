@@ -201,10 +201,19 @@ json::value parse_line(std::string_view line, std::size_t line_no) {
 Provenance read_provenance(const Fields& f) {
   Provenance p;
   p.source = f.string("source");
-  if (p.source != "recorded" && p.source != "converted" && p.source != "synthesized") {
-    fail(1, fmt::format("unknown provenance.source {} (expected recorded, converted or "
-                        "synthesized)",
+  if (p.source != "recorded" && p.source != "converted" && p.source != "synthesized" &&
+      p.source != "synthetic") {
+    fail(1, fmt::format("unknown provenance.source {} (expected recorded, converted, "
+                        "synthesized or synthetic)",
                         in_quotes(p.source)));
+  }
+  // A synthetic recording (a scenario) is no capture's: what made it must be named, so that
+  // its bytes can be made again.
+  if (p.source == "synthetic") {
+    const auto generator = f.object("generator");
+    generator.string("script");
+    generator.string("scenario");
+    generator.non_negative("seed");
   }
   const auto timing = f.object("timing");
   p.timing = timing.string("kind");

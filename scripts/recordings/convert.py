@@ -583,46 +583,72 @@ def raw_delta_content(line):
     return raw
 
 
+class MiniEnvelope:
+    """The real gpt-4o-mini chunk envelope of the pydantic-ai cassette's text answer (interaction 2):
+    its role, finish and usage chunks verbatim, and content chunks built around any delta, padded by
+    the stream's observed `obfuscation` rule. Used by chat-gpt-4o-mini-long and by the scenarios
+    (scenarios.py)."""
+
+    CAPTURE = "chat-gpt-4o-mini-2024-07-18-tool-then-text.cassette.yaml"
+    ORIGIN = "pydantic-ai"
+    MODEL = "gpt-4o-mini-2024-07-18"
+    PAD_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+    PAD_STEP = 16  # observed: gpt-4.1-nano pads to 10, deltas longer than 10 to 26
+
+    def __init__(self):
+        doc = yaml.safe_load(read_text(self.CAPTURE))
+        cev = split_sse(doc["interactions"][1]["response"]["body"]["string"], "cassette interaction 1")
+        ckinds = [chat_kind_of(e) for e in cev]
+        self.role = cev[ckinds.index("role")]
+        self.finish = cev[ckinds.index("finish")]
+        self.usage = cev[ckinds.index("usage")]
+        content_evs = [e for e, k in zip(cev, ckinds) if k == "content"]
+        # The padding rule of this stream: escaped delta length + obfuscation length is one constant.
+        sums = {len(raw_delta_content(payload_of(e))) + len(json.loads(payload_of(e))["obfuscation"])
+                for e in content_evs}
+        if len(sums) != 1:
+            raise ValueError(f"cassette text chunks do not share one padding target: {sums}")
+        self.base = sums.pop()
+        template = payload_of(content_evs[0])
+        self.head, rest = template.split('"delta":{"content":"', 1)
+        tail = rest[rest.index('"},"logprobs":'):]
+        self.tail = tail[:tail.rindex('"obfuscation":"')]
+
+    def content(self, raw, rng):
+        """A content chunk carrying `raw` (delta.content, already JSON-escaped), padded from `rng`."""
+        base, step = self.base, self.PAD_STEP
+        target = base if len(raw) <= base else base + step * math.ceil((len(raw) - base) / step)
+        pad = rng.text(target - len(raw), self.PAD_ALPHABET)
+        return ("data: " + self.head + '"delta":{"content":"' + raw + self.tail + '"obfuscation":"' + pad
+                + '"}\n\n')
+
+    def usage_with(self, completion_tokens):
+        """The usage chunk with completion_tokens (and total_tokens) set to `completion_tokens`."""
+        usage = json.loads(payload_of(self.usage))["usage"]
+        old = f'"completion_tokens":{usage["completion_tokens"]},"total_tokens":{usage["total_tokens"]}'
+        new = (f'"completion_tokens":{completion_tokens},'
+               f'"total_tokens":{usage["prompt_tokens"] + completion_tokens}')
+        if payload_of(self.usage).count(old) != 1:
+            raise ValueError("cassette usage chunk has an unexpected shape")
+        return self.usage.replace(old, new)
+
+
 def long_spec():
     """chat-gpt-4o-mini-long: real chunk envelope (cassette, gpt-4o-mini) carrying real text deltas."""
-    doc = yaml.safe_load(read_text("chat-gpt-4o-mini-2024-07-18-tool-then-text.cassette.yaml"))
-    cev = split_sse(doc["interactions"][1]["response"]["body"]["string"], "cassette interaction 1")
-    ckinds = [chat_kind_of(e) for e in cev]
-    role_ev = cev[ckinds.index("role")]
-    finish_ev = cev[ckinds.index("finish")]
-    usage_ev = cev[ckinds.index("usage")]
-    content_evs = [e for e, k in zip(cev, ckinds) if k == "content"]
-    # The padding rule of this stream: escaped delta length + obfuscation length is one constant.
-    sums = {len(raw_delta_content(payload_of(e))) + len(json.loads(payload_of(e))["obfuscation"])
-            for e in content_evs}
-    if len(sums) != 1:
-        raise ValueError(f"cassette text chunks do not share one padding target: {sums}")
-    base = sums.pop()
-    template = payload_of(content_evs[0])
-    head, rest = template.split('"delta":{"content":"', 1)
-    tail = rest[rest.index('"},"logprobs":'):]
-    tail = tail[:tail.rindex('"obfuscation":"')]
+    env = MiniEnvelope()
+    base = env.base
 
     nano_lines = jsonl_lines(read_text("chat-gpt-4.1-nano-2025-04-14-text.jsonl"))
     deltas = [raw_delta_content(ln) for ln in nano_lines
               if chat_kind(ln) == "content" and json.loads(ln)["choices"][0]["delta"]["content"] != ""]
     repeats = 4
     rng = timing.SplitMix64(0x6F62667573636174)  # "obfuscat": the padding characters' own stream
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-    step = 16  # observed: gpt-4.1-nano pads to 10, deltas longer than 10 to 26
-    events = [role_ev]
+    events = [env.role]
     for _ in range(repeats):
         for raw in deltas:
-            target = base if len(raw) <= base else base + step * math.ceil((len(raw) - base) / step)
-            pad = rng.text(target - len(raw), alphabet)
-            events.append("data: " + head + '"delta":{"content":"' + raw + tail + '"obfuscation":"' + pad + '"}\n\n')
+            events.append(env.content(raw, rng))
     count = repeats * len(deltas)
-    usage = json.loads(payload_of(usage_ev))["usage"]
-    old = f'"completion_tokens":{usage["completion_tokens"]},"total_tokens":{usage["total_tokens"]}'
-    new = f'"completion_tokens":{count},"total_tokens":{usage["prompt_tokens"] + count}'
-    if payload_of(usage_ev).count(old) != 1:
-        raise ValueError("cassette usage chunk has an unexpected shape")
-    events += [finish_ev, usage_ev.replace(old, new), "data: [DONE]\n\n"]
+    events += [env.finish, env.usage_with(count), "data: [DONE]\n\n"]
     return {"id": "chat-gpt-4o-mini-long", "api": "chat.completions", "model": "gpt-4o-mini-2024-07-18",
             "source": "synthesized", "capture": "chat-gpt-4o-mini-2024-07-18-tool-then-text.cassette.yaml",
             "origin": ORIGINS["pydantic-ai"], "events": events, "kind_of": chat_kind_of, "seed": 401,

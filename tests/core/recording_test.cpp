@@ -163,6 +163,44 @@ TEST(ParseRecording, TakesTokensFromUsageAndKeepsSynthesizedTiming) {
   EXPECT_EQ(r.recording->provenance.seed, 42u);
 }
 
+// A scenario (scripts/recordings/scenarios.py) names its generator, so its bytes can be remade.
+json::object synthetic_provenance() {
+  return json::object{
+      {"source", "synthetic"},
+      {"generator", json::object{{"script", "scripts/recordings/scenarios.py"},
+                                 {"scenario", "notify"},
+                                 {"seed", 19},
+                                 {"duration_s", 540.0},
+                                 {"mean_s", 20.0}}},
+      {"timing",
+       json::object{{"kind", "synthesized"}, {"profile", "scenario-notify"}, {"seed", 19}}}};
+}
+
+TEST(ParseRecording, AcceptsASyntheticScenarioWithItsGenerator) {
+  auto header = chat_header();
+  header["provenance"] = synthetic_provenance();
+  const auto r = parse_recording(file_text(header, chat_events()), "x.jsonl");
+  ASSERT_TRUE(r) << r.error;
+  EXPECT_EQ(r.recording->provenance.source, "synthetic");
+  EXPECT_NE(r.recording->provenance.json.find(R"("scenario":"notify")"), std::string::npos);
+}
+
+TEST(Reject, SyntheticWithoutItsGenerator) {
+  auto header = chat_header();
+  header["provenance"] = synthetic_provenance();
+  header["provenance"].as_object().erase("generator");
+  EXPECT_EQ(error_with_header(header),
+            R"(recordings/x.jsonl:1: missing field "provenance.generator")");
+  header["provenance"] = synthetic_provenance();
+  header["provenance"].as_object()["generator"].as_object().erase("seed");
+  EXPECT_EQ(error_with_header(header),
+            R"(recordings/x.jsonl:1: missing field "provenance.generator.seed")");
+  header["provenance"] = synthetic_provenance();
+  header["provenance"].as_object()["generator"].as_object()["scenario"] = 3;
+  EXPECT_EQ(error_with_header(header),
+            R"(recordings/x.jsonl:1: field "provenance.generator.scenario" must be a string)");
+}
+
 TEST(ParseRecording, KeepsHeaderOrderAndDuplicates) {
   auto header = chat_header();
   header["response"].as_object()["headers"] = json::array{
@@ -411,7 +449,7 @@ TEST(Reject, UnknownProvenance) {
   header["provenance"].as_object()["source"] = "invented";
   EXPECT_EQ(
       error_with_header(header),
-      R"(recordings/x.jsonl:1: unknown provenance.source "invented" (expected recorded, converted or synthesized))");
+      R"(recordings/x.jsonl:1: unknown provenance.source "invented" (expected recorded, converted, synthesized or synthetic))");
   header = chat_header();
   header["provenance"].as_object()["timing"] =
       json::object{{"kind", "synthesized"}, {"profile", "gpt-4o"}};

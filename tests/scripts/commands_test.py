@@ -263,6 +263,7 @@ def value_cases(run):
         "crosscheck/crosscheck.py": ([], "--concurrency", "2", None),
         "crosscheck/stamp_error.py": ([], "--count", "10", None),
         "recorder/roundtrip.py": ([], "--repeat", "2", None),
+        "recordings/scenarios.py": ([], "--seed", "3", None),
     }
 
 

@@ -86,7 +86,7 @@ struct Event {
 
 /** Where the recording came from, kept as written for reports. */
 struct Provenance {
-  std::string source;      // "recorded" | "converted" | "synthesized"
+  std::string source;      // "recorded" | "converted" | "synthesized" | "synthetic"
   std::string timing;      // "recorded" | "synthesized"
   std::string profile;     // timing profile name when synthesized
   std::uint64_t seed = 0;  // generator seed when synthesized
