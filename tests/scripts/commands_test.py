@@ -264,6 +264,7 @@ def value_cases(run):
         "crosscheck/stamp_error.py": ([], "--count", "10", None),
         "recorder/roundtrip.py": ([], "--repeat", "2", None),
         "recordings/scenarios.py": ([], "--seed", "3", None),
+        "radio": ([], "--window-s", "60", None),
     }
 
 
