@@ -27,6 +27,10 @@ Assumptions, each a choice this model makes and the paper does not fix:
 - RRC_IDLE between paging occasions draws 0 mW of radio power (ARO's P_IDLE): the phone's base
   power is not the radio's and is left out, so every figure is the radio's alone.
 
+Inputs: a capture (pcap or pcapng, any link type tshark reads: loopback, or the raw-IP TUN
+captures `scripts/crosscheck/crosscheck.py --link` takes at both ends of ssebench-link, whose
+client end is what a phone's radio would carry; the emulator itself logs no packets), or a CSV.
+
 The window: from the start of the promotion the capture's first packet needed, for the span from
 the first to the last packet (or --window-s): a periodic schedule then has whole periods in it
 (packets at 0, 60, …, 600 s give ten promotions and ten tails in 600 s). Per user-hour = the

@@ -191,7 +191,8 @@ class Capture(unittest.TestCase):
         self.assertAlmostEqual(doc["window_s"], 600.51, places=4)
         k = 3600 / 600.51
         self.assertAlmostEqual(every_s["idle_s_per_hour"], 0)
-        self.assertEqual((every_s["bytes_up"], every_s["bytes_down"]), (601 * 100, 601 * 200))  # to 1600.01
+        # The second's user: every request and answer to 1600.01 is inside.
+        self.assertEqual((every_s["bytes_up"], every_s["bytes_down"]), (601 * 100, 601 * 200))
         # The minute's user: requests at 1000.5 … 1540.5 inside (20 packets); the one at 1600.5
         # is not, but 0.01 s of the promotion it needs (from 1600.2399) is.
         self.assertEqual(every_min["packets"], 20)
