@@ -156,11 +156,13 @@ def pcap(path, frames):
 @unittest.skipUnless(shutil.which("tshark"), "tshark is not installed")
 class Capture(unittest.TestCase):
     """Two users of one server (port 8080): one polls every second, one every minute; each
-    request (60 bytes of payload, 100 of IP) gets an answer (160 of payload, 200 of IP)."""
+    request (60 bytes of payload, 100 of IP) gets an answer (160 of payload, 200 of IP). tshark
+    reads the file three times, once per command below (seconds each on a loaded machine)."""
 
-    def setUp(self):
-        self.tmp = tempfile.TemporaryDirectory()
-        self.path = os.path.join(self.tmp.name, "two.pcap")
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        path = os.path.join(cls.tmp.name, "two.pcap")
         frames = []
         for t in range(601):
             frames += [(1000.0 + t, "10.0.0.2", 40000, "10.0.0.1", 8080, 60),
@@ -170,17 +172,21 @@ class Capture(unittest.TestCase):
             frames += [(t, "10.0.0.3", 40001, "10.0.0.1", 8080, 60),
                        (t + 0.01, "10.0.0.1", 8080, "10.0.0.3", 40001, 160)]
         frames.sort()
-        pcap(self.path, frames)
+        pcap(path, frames)
+        cls.json_path = os.path.join(cls.tmp.name, "radio.json")
+        cls.inferred = run(path, "--json", cls.json_path)
+        cls.by_address = run(path, "--server-port=8080", "--per", "address")
+        cls.wrong_port = run(path, "--server-port=9")
 
-    def tearDown(self):
-        self.tmp.cleanup()
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
     def test_each_client_is_a_user_with_its_own_states_and_bytes(self):
-        out = os.path.join(self.tmp.name, "radio.json")
-        p = run(self.path, "--json", out)
+        p = self.inferred  # the server port: the one in every packet
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("MODELLED", p.stdout.splitlines()[0])
-        with open(out) as f:
+        with open(self.json_path) as f:
             doc = json.load(f)
         self.assertTrue(doc["modelled"])
         self.assertEqual(doc["input_kind"], "capture")
@@ -203,18 +209,18 @@ class Capture(unittest.TestCase):
                                (10 * (TAIL_S + 0.01) + 0.01) * k, places=4)
         data_mj = 1000 * 8 / 1e6 * 438.39 + 2000 * 8 / 1e6 * 51.97
         self.assertAlmostEqual(every_min["data_energy_j_per_hour"], data_mj / 1000 * k, places=6)
-        # The port is the one in every packet; given, it is the same.
-        q = run(self.path, "--server-port=8080", "--json", out)
-        self.assertEqual(q.stdout, p.stdout)
 
     def test_per_address_merges_a_clients_connections(self):
-        p = run(self.path, "--per=address")
+        p = self.by_address
         self.assertEqual(p.returncode, 0, p.stderr)
-        rows = [x.split()[0] for x in p.stdout.splitlines()[4:]]
-        self.assertEqual(rows, ["10.0.0.2", "10.0.0.3", "mean"])
+        rows = [x.split() for x in p.stdout.splitlines()[4:]]
+        self.assertEqual([r[0] for r in rows], ["10.0.0.2", "10.0.0.3", "mean"])
+        # The same rows as per connection, the port given or found.
+        per_conn = [x.split()[1:] for x in self.inferred.stdout.splitlines()[4:]]
+        self.assertEqual([r[1:] for r in rows[:2]], per_conn[:2])
 
     def test_a_port_no_packet_uses_is_refused(self):
-        p = run(self.path, "--server-port=9")
+        p = self.wrong_port
         self.assertEqual(p.returncode, 2)
         self.assertEqual(p.stderr.strip().count("\n"), 0, p.stderr)
         self.assertIn("no packets to or from port 9", p.stderr)
@@ -240,6 +246,7 @@ class BadInput(unittest.TestCase):
         self.assertNotIn("Traceback", p.stderr)
         self.assertEqual(p.stdout, "")
         self.assertEqual(os.listdir(self.tmp.name), ["in.csv"])  # no --json half-written
+        os.remove(path)
 
     def test_empty(self):
         self.refused("", "--json=out.json", says="in.csv: no packets")
@@ -251,12 +258,21 @@ class BadInput(unittest.TestCase):
 
     def test_malformed_lines(self):
         self.refused("0,10\n", says="in.csv:1: want t_seconds,bytes,direction[,user], got '0,10'")
-        self.refused("0,10,up\nsoon,10,up\n", says="in.csv:2: 'soon' is not a number of seconds")
-        self.refused("nan,10,up\n", says="'nan' is not a number of seconds")
-        self.refused("0,-3,up\n", says="'-3' is not a whole number of bytes")
-        self.refused("0,1.5,up\n", says="'1.5' is not a whole number of bytes")
-        self.refused("0,10,sideways\n", says="direction 'sideways' is neither up nor down")
-        self.refused("0,10,up,a,b\n", says="in.csv:1: want")
+        # The other messages from the reader itself (the command prints them as above).
+        path = os.path.join(self.tmp.name, "in.csv")
+        for text, says in (("0,10,up\nsoon,10,up\n", "in.csv:2: 'soon' is not a number of seconds"),
+                           ("nan,10,up\n", "'nan' is not a number of seconds"),
+                           ("0,-3,up\n", "'-3' is not a whole number of bytes"),
+                           ("0,1.5,up\n", "'1.5' is not a whole number of bytes"),
+                           ("0,10,sideways\n", "direction 'sideways' is neither up nor down"),
+                           ("0,10,up,a,b\n", "in.csv:1: want")):
+            with self.subTest(text=text):
+                with open(path, "w") as f:
+                    f.write(text)
+                with self.assertRaises(radio.RadioError) as e:
+                    radio.read_csv(path)
+                self.assertIn(says, str(e.exception))
+                self.assertNotIn("\n", str(e.exception))
 
     def test_one_instant_needs_a_window(self):
         self.refused("3,10,up\n", says="the packets span 0 s: give --window-s")
