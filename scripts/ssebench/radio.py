@@ -207,8 +207,14 @@ def model(packets, window_s=None, p=Lte()):
         by_user.setdefault(x.user, []).append(x)
     users = {u: user_figures(xs, start, length, p) for u, xs in sorted(by_user.items())}
     mean = {k: sum(f[k] for f in users.values()) / len(users) for k in next(iter(users.values()))}
+    notes = []
+    if length < p.tail_s:
+        notes.append(f"the window ({length:.3f} s) is shorter than one tail ({p.tail_s} s): "
+                     f"per user-hour repeats it {SECONDS_PER_HOUR / length:.0f} times, promotion "
+                     "and all; give --window-s, the time the capture stands for")
     return {"modelled": True, "what": MODELLED, "model": CITATION,
-            "window_start_s": start, "window_s": length, "users": users, "mean": mean}
+            "window_start_s": start, "window_s": length, "users": users, "mean": mean,
+            "notes": notes}
 
 
 # --- input --------------------------------------------------------------------------------
@@ -359,6 +365,7 @@ def report(result, source, path, per):
         lines.append(row(u, f))
     if len(m["users"]) > 1:
         lines.append(row("mean per user", m["mean"]))
+    lines += [f"note: {n}" for n in m["notes"]]
     return "\n".join(lines)
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """scripts/crosscheck --link on the real emulator: a short case across a delay-only link and a
 lossy one, every packet matched between the two TUN ends and its delay within the emulator's
-stated error; the same captures checked against a wrong delay must fail; bad input.
+stated error; the same captures checked against a wrong delay must fail; scripts/radio on the
+client end's capture; bad input.
 
 Usage: crosscheck_link_test.py BUILD_DIR. Needs root and tshark: exit 77 (skipped) without.
 """
@@ -77,6 +78,7 @@ def delay_only(build_dir, tmp):
     rows = {r["figure"]: r for r in result["rows"]}
     check(rows["tcp_payload_bytes_in (client, TCP_INFO)"]["verdict"] == "OK",
           "bytes in: TCP_INFO = the client's TUN capture")
+    radio_on_capture(fig["pcap"], tmp)
 
     # The same captures against a configuration the link did not have: a packet 1 ms late
     # beyond the lateness, or 1 ms early, is a MISMATCH.
@@ -101,6 +103,27 @@ def delay_only(build_dir, tmp):
                          result["link"], link["emulator_stats"])
     check(any(r["verdict"] != "OK" and "lost" in r["figure"] for r in rows),
           "a packet taken out of the receiver's capture: lost 1 against the emulator's 0")
+
+
+def radio_on_capture(pcap, tmp):
+    """scripts/radio (issue 19) on the client end's capture, the side a phone's radio would be:
+    a row per connection, labelled MODELLED, each user's hour split among the RRC states."""
+    out = os.path.join(tmp, "radio.json")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "scripts", "radio"), pcap,
+                        "--json", out], capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    check(r.returncode == 0 and "MODELLED" in r.stdout.split("\n")[0],
+          f"scripts/radio on the client TUN capture: exit 0, MODELLED (got {r.returncode}: "
+          f"{r.stderr.strip()!r})")
+    if r.returncode != 0:
+        return
+    with open(out) as f:
+        doc = json.load(f)
+    users = doc["users"].values()
+    check(doc["modelled"] and len(users) >= 2, f"{len(users)} users (2 streams), modelled")
+    check(all(abs(u["high_power_s_per_hour"] + u["idle_s_per_hour"] - 3600) < 1e-6
+              for u in users), "each user's hour: high-power + idle = 3600 s")
+    check(any(u["bytes_down"] > u["bytes_up"] > 0 for u in users),
+          "a stream's user receives more than it sends")
 
 
 def lossy(build_dir, tmp):

@@ -102,6 +102,15 @@ class Model(unittest.TestCase):
                 self.assertAlmostEqual(ten[key], hour[key], places=6, msg=key)
         self.assertEqual((ten["packets"], twenty["packets"], hour["packets"]), (10, 20, 60))
 
+    def test_a_window_shorter_than_a_tail_says_so(self):
+        _, short = self.figures([0.0, 2.0])
+        self.assertEqual(len(short["notes"]), 1)
+        self.assertIn("shorter than one tail", short["notes"][0])
+        self.assertIn("give --window-s", radio.report(short, "csv", "x.csv", "connection"))
+        _, given = self.figures([0.0, 2.0], window_s=3600)
+        self.assertEqual(given["notes"], [])
+        self.assertAlmostEqual(given["users"]["u"]["promotions_per_hour"], 1)
+
     def test_a_gap_just_past_the_tail_promotes_only_for_what_is_left(self):
         # Idle at 11.576 s, the next packet at 11.7: a promotion of 0.124 s, not 0.2601.
         segs = radio.timeline([0.0, 11.7])
