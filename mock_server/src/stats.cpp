@@ -178,14 +178,14 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       s.connections_h2.load(), s.h2_connection_bytes_in.load(), s.h2_connection_bytes_out.load(),
       s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
       s.events_written.load(), s.heartbeats_written.load(), s.ws_pings_written.load(),
-      s.ws_pongs_received.load(), s.timeouts_idle.load(),
-      s.timeouts_request.load(), s.timeouts_write.load(), s.timeouts_lifetime.load(),
-      s.tls_handshakes.load(), s.tls_resumed.load(), s.tls_alpn_h2.load(),
-      s.tls_alpn_http1_1.load(), s.tls_alpn_none.load(), s.tls_fail_plain_http.load(),
-      s.tls_fail_protocol.load(), s.tls_fail_truncated.load(), s.tls_fail_timeout.load(),
-      s.tls_fail_no_alpn.load(), s.tls_wire_bytes_in.load(), s.tls_wire_bytes_out.load(),
-      s.lateness.count(), ns_to_us(s.lateness.quantile(0.5)), ns_to_us(s.lateness.quantile(0.9)),
-      ns_to_us(s.lateness.quantile(0.99)), ns_to_us(s.lateness.max()));
+      s.ws_pongs_received.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
+      s.timeouts_write.load(), s.timeouts_lifetime.load(), s.tls_handshakes.load(),
+      s.tls_resumed.load(), s.tls_alpn_h2.load(), s.tls_alpn_http1_1.load(), s.tls_alpn_none.load(),
+      s.tls_fail_plain_http.load(), s.tls_fail_protocol.load(), s.tls_fail_truncated.load(),
+      s.tls_fail_timeout.load(), s.tls_fail_no_alpn.load(), s.tls_wire_bytes_in.load(),
+      s.tls_wire_bytes_out.load(), s.lateness.count(), ns_to_us(s.lateness.quantile(0.5)),
+      ns_to_us(s.lateness.quantile(0.9)), ns_to_us(s.lateness.quantile(0.99)),
+      ns_to_us(s.lateness.max()));
   for (std::size_t i = 0; i < endpoint_count; ++i) {
     const auto& e = s.endpoints[i];
     fmt::format_to(std::back_inserter(out),
