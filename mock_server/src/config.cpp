@@ -1,5 +1,6 @@
 #include "ssebench/server/config.hpp"
 
+#include <cmath>
 #include <filesystem>
 #include <string_view>
 
@@ -28,6 +29,28 @@ std::vector<std::string> allowed_origins(const Config& config) {
   }
   return out;
 }
+
+namespace {
+
+/** Milliseconds as a seconds flag prints them: 0, 0.05, 15. */
+std::string seconds(std::uint64_t ms) {
+  return fmt::format("{}", static_cast<double>(ms) / 1000.0);
+}
+
+/**
+ * A duration in seconds, fractions allowed ("0.05", "15"), held in milliseconds: 0 (off) or
+ * from 0.001 to a year (flags::max_duration_ms); a positive value under a millisecond would
+ * round to "off" and is refused instead.
+ */
+std::uint64_t seconds_ms(std::string_view flag, std::string_view text) {
+  const double s = flags::real(flag, text, 0, static_cast<double>(flags::max_duration_ms) / 1000.0);
+  const auto ms = static_cast<std::uint64_t>(std::llround(s * 1000.0));
+  if (s > 0 && ms == 0)
+    throw flags::bad_value(flag, text, "0 (off) or at least 0.001 (a millisecond)");
+  return ms;
+}
+
+}  // namespace
 
 std::string usage(const char* program) {
   const Config d;
@@ -61,8 +84,13 @@ std::string usage(const char* program) {
       "  --snapshot-limit-bytes N       memory for one recording's polled answers (default {})\n"
       "  --x-accel-buffering-no         SSE answers carry 'X-Accel-Buffering: no' (nginx then\n"
       "                                 passes them unbuffered; default: not sent, as OpenAI)\n"
-      "  --sse-heartbeat-ms N           an SSE comment ': keep-alive' after N ms of silence on a\n"
-      "                                 stream, real time at any speed; 0 = none (default {})\n"
+      "  --sse-heartbeat SECONDS        an SSE comment (':' and a blank line, 3 bytes) after\n"
+      "                                 SECONDS of silence on a stream (fractions: 0.05), real\n"
+      "                                 time at any speed; 0 = none (default {})\n"
+      "  --sse-heartbeat-ms N           the same in milliseconds\n"
+      "  --ws-ping SECONDS              a WebSocket ping after SECONDS without a write on a\n"
+      "                                 WebSocket connection; 0 = none (default {})\n"
+      "  --ws-ping-ms N                 the same in milliseconds\n"
       "  --tls-port N                   also serve HTTPS and wss (ALPN h2, http/1.1) on this "
       "port,\n"
       "                                 0 = pick one; prints 'listening on https://ADDR:PORT' as\n"
@@ -76,7 +104,8 @@ std::string usage(const char* program) {
       d.header_limit_bytes, d.body_limit_bytes, d.idle_timeout_ms, d.request_timeout_ms,
       d.write_timeout_ms, d.stream_lifetime_limit_ms, d.close_linger_ms, d.max_connections,
       d.max_jobs, d.job_retention_ms, d.long_poll_max_wait_ms, d.cors_origins,
-      d.snapshot_limit_bytes, d.sse_heartbeat_ms, d.tls_handshake_timeout_ms);
+      d.snapshot_limit_bytes, seconds(d.sse_heartbeat_ms), seconds(d.ws_ping_ms),
+      d.tls_handshake_timeout_ms);
 }
 
 namespace {
@@ -141,8 +170,14 @@ ParsedArgs parse_args(int argc, char** argv) {
     c.snapshot_limit_bytes = integer<std::size_t>("snapshot-limit-bytes", v, 1);
   });
   p.toggle("x-accel-buffering-no", [&] { c.x_accel_buffering_no = true; });
+  // Two spellings of each: seconds (as the options of issue 19 name them) and milliseconds (as
+  // every other duration here); the last one given wins.
+  p.value("sse-heartbeat",
+          [&](std::string_view v) { c.sse_heartbeat_ms = seconds_ms("sse-heartbeat", v); });
   p.value("sse-heartbeat-ms",
           [&](std::string_view v) { c.sse_heartbeat_ms = duration_ms("sse-heartbeat-ms", v); });
+  p.value("ws-ping", [&](std::string_view v) { c.ws_ping_ms = seconds_ms("ws-ping", v); });
+  p.value("ws-ping-ms", [&](std::string_view v) { c.ws_ping_ms = duration_ms("ws-ping-ms", v); });
   p.value("tls-port", [&](std::string_view v) {
     c.tls_port = static_cast<std::uint16_t>(integer<unsigned>("tls-port", v, 0, 65535));
   });

@@ -108,6 +108,8 @@ void Stats::reset() {
   h2_connection_bytes_out.store(0, std::memory_order_relaxed);
   events_written.store(0, std::memory_order_relaxed);
   heartbeats_written.store(0, std::memory_order_relaxed);
+  ws_pings_written.store(0, std::memory_order_relaxed);
+  ws_pongs_received.store(0, std::memory_order_relaxed);
   for (auto* c : {&tls_handshakes, &tls_resumed, &tls_alpn_h2, &tls_alpn_http1_1, &tls_alpn_none,
                   &tls_fail_plain_http, &tls_fail_protocol, &tls_fail_truncated, &tls_fail_timeout,
                   &tls_fail_no_alpn, &tls_wire_bytes_in, &tls_wire_bytes_out})
@@ -163,7 +165,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
       R"("connections_h2":{},"h2_connection_bytes":{{"in":{},"out":{}}},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
-      R"("heartbeats_written":{},)"
+      R"("heartbeats_written":{},"ws_pings_written":{},"ws_pongs_received":{},)"
       R"("timeouts":{{"idle":{},"request":{},"write":{},"lifetime":{}}},)"
       R"("tls":{{"handshakes":{},"resumed":{},"alpn":{{"h2":{},"http1_1":{},"none":{}}},)"
       R"("failures":{{"plain_http":{},"protocol":{},"truncated":{},"timeout":{},"no_alpn":{}}},)"
@@ -175,14 +177,15 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
       s.connections_h2.load(), s.h2_connection_bytes_in.load(), s.h2_connection_bytes_out.load(),
       s.streams_active.load(), s.requests_held.load(), jobs.active, jobs.held,
-      s.events_written.load(), s.heartbeats_written.load(), s.timeouts_idle.load(),
-      s.timeouts_request.load(), s.timeouts_write.load(), s.timeouts_lifetime.load(),
-      s.tls_handshakes.load(), s.tls_resumed.load(), s.tls_alpn_h2.load(),
-      s.tls_alpn_http1_1.load(), s.tls_alpn_none.load(), s.tls_fail_plain_http.load(),
-      s.tls_fail_protocol.load(), s.tls_fail_truncated.load(), s.tls_fail_timeout.load(),
-      s.tls_fail_no_alpn.load(), s.tls_wire_bytes_in.load(), s.tls_wire_bytes_out.load(),
-      s.lateness.count(), ns_to_us(s.lateness.quantile(0.5)), ns_to_us(s.lateness.quantile(0.9)),
-      ns_to_us(s.lateness.quantile(0.99)), ns_to_us(s.lateness.max()));
+      s.events_written.load(), s.heartbeats_written.load(), s.ws_pings_written.load(),
+      s.ws_pongs_received.load(), s.timeouts_idle.load(), s.timeouts_request.load(),
+      s.timeouts_write.load(), s.timeouts_lifetime.load(), s.tls_handshakes.load(),
+      s.tls_resumed.load(), s.tls_alpn_h2.load(), s.tls_alpn_http1_1.load(), s.tls_alpn_none.load(),
+      s.tls_fail_plain_http.load(), s.tls_fail_protocol.load(), s.tls_fail_truncated.load(),
+      s.tls_fail_timeout.load(), s.tls_fail_no_alpn.load(), s.tls_wire_bytes_in.load(),
+      s.tls_wire_bytes_out.load(), s.lateness.count(), ns_to_us(s.lateness.quantile(0.5)),
+      ns_to_us(s.lateness.quantile(0.9)), ns_to_us(s.lateness.quantile(0.99)),
+      ns_to_us(s.lateness.max()));
   for (std::size_t i = 0; i < endpoint_count; ++i) {
     const auto& e = s.endpoints[i];
     fmt::format_to(std::back_inserter(out),

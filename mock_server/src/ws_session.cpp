@@ -132,6 +132,10 @@ struct Message {
  * Limits as the HTTP session's: no message between turns (idle_timeout_ms: closed with 1001),
  * a write the client does not take (write_timeout_ms), a turn (stream_lifetime_limit_ms), a
  * message over body_limit_bytes (closed with 1009), and the handshakes (write_timeout_ms).
+ *
+ * With Config::ws_ping_ms, a connection that has written nothing for that long (in a turn's
+ * silence or between turns) gets a ping; the client's pong is read with its messages. Pings do
+ * not hold off the idle timeout, which waits for the client's messages.
  */
 class WsSession : public std::enable_shared_from_this<WsSession> {
  public:
@@ -144,6 +148,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
         timer_(ws_.get_executor()),
         idle_(ws_.get_executor()),
         deadline_(ws_.get_executor()),
+        ping_timer_(ws_.get_executor()),
         watchdog_(ws_.get_executor(), write_timeout()),
         playing_(state_->stats) {
     ws_.next_layer().set_already_read(std::move(already_read));
@@ -166,6 +171,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.set_option(t);
     ws_.read_message_max(config().body_limit_bytes);
     ws_.auto_fragment(false);  // one event, one frame
+    // Called by the read in progress for each control frame: a pong is counted, its bytes too.
+    ws_.control_callback([this](websocket::frame_type kind, beast::string_view) {
+      if (kind != websocket::frame_type::pong) return;
+      stats().ws_pongs_received.fetch_add(1, std::memory_order_relaxed);
+      count_bytes();
+    });
     ws_.async_accept(upgrade_,
                      beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
@@ -188,6 +199,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void on_accept(beast::error_code ec) {
     count_bytes();
     if (ec) return fail(ec, "websocket accept");
+    wrote(Clock::now());  // the 101
     arm_idle();
     do_read();
   }
@@ -243,13 +255,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void write_error(const Response& res) {
     busy_ = true;
     frame_ = error_event(res);
-    watchdog_.begin(Clock::now(), shared_from_this());
+    begin_write(Clock::now());
     ws_.async_write(net::buffer(frame_),
                     beast::bind_front_handler(&WsSession::on_write_error, shared_from_this()));
   }
 
   void on_write_error(beast::error_code ec, std::size_t) {
-    watchdog_.end();
+    end_write();
     count_bytes();
     if (ec) return fail(ec, "websocket write error event");
     busy_ = false;
@@ -289,13 +301,13 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void do_write_event(Clock::time_point now) {
     const std::string_view data = cursor_.data();
     late_ns_ = cursor_.lateness_ns(now, turn_start_);
-    watchdog_.begin(now, shared_from_this());
+    begin_write(now);
     ws_.async_write(net::buffer(data.data(), data.size()),
                     beast::bind_front_handler(&WsSession::on_write_event, shared_from_this()));
   }
 
   void on_write_event(beast::error_code ec, std::size_t) {
-    watchdog_.end();
+    end_write();
     count_bytes();
     if (ec) return fail(ec, "websocket write event");
     if (late_ns_ >= 0) stats().lateness.record(static_cast<std::uint64_t>(late_ns_));
@@ -316,6 +328,56 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (ec || turn != turn_ || playing_.get() == Busy::none) return;
     stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
     abort();
+  }
+
+  // ---- writes, and pings in their silences -------------------------------------------------
+
+  /** A frame starts out (the watchdog times it); no ping goes out meanwhile. */
+  void begin_write(Clock::time_point now) {
+    writing_ = true;
+    watchdog_.begin(now, shared_from_this());
+  }
+
+  void end_write() {
+    writing_ = false;
+    watchdog_.end();
+    wrote(Clock::now());
+  }
+
+  // One timer, armed at most once per interval (no timer per write, as the watchdog): when it
+  // fires, the last write is looked at; a write since then moves the ping to an interval after
+  // it. It holds the session weakly: a closed connection is not kept for its ping.
+  void wrote(Clock::time_point now) {
+    last_write_ = now;
+    if (config().ws_ping_ms == 0 || ping_armed_ || closing_) return;
+    arm_ping(now + ping_interval());
+  }
+
+  Clock::duration ping_interval() const { return milliseconds(config().ws_ping_ms); }
+
+  void arm_ping(Clock::time_point at) {
+    ping_armed_ = true;
+    ping_timer_.expires_at(at);
+    ping_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+      if (const auto self = weak.lock()) self->on_ping_timer(ec);
+    });
+  }
+
+  void on_ping_timer(beast::error_code ec) {
+    ping_armed_ = false;
+    if (ec || closing_ || writing_ || pinging_) return;  // a write's or a ping's end re-arms it
+    const Clock::time_point due = last_write_ + ping_interval();
+    if (Clock::now() < due) return arm_ping(due);
+    pinging_ = true;
+    ws_.async_ping({}, beast::bind_front_handler(&WsSession::on_ping, shared_from_this()));
+  }
+
+  void on_ping(beast::error_code ec) {
+    pinging_ = false;
+    count_bytes();
+    if (ec) return;  // the connection is ending: its read reports why
+    stats().ws_pings_written.fetch_add(1, std::memory_order_relaxed);
+    wrote(Clock::now());
   }
 
   // ---- limits ------------------------------------------------------------------------------
@@ -359,6 +421,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     timer_.cancel();
     idle_.cancel();
     deadline_.cancel();
+    ping_timer_.cancel();
     watchdog_.cancel();
   }
 
@@ -366,10 +429,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Request upgrade_;
   const WsApi& api_;
   std::shared_ptr<State> state_;
-  net::steady_timer timer_;     // pacing: event times
-  net::steady_timer idle_;      // idle_timeout_ms between turns
-  net::steady_timer deadline_;  // stream_lifetime_limit_ms of a turn
-  WriteWatchdog watchdog_;      // write_timeout_ms of every write
+  net::steady_timer timer_;       // pacing: event times
+  net::steady_timer idle_;        // idle_timeout_ms between turns
+  net::steady_timer deadline_;    // stream_lifetime_limit_ms of a turn
+  net::steady_timer ping_timer_;  // ws_ping_ms after the last write
+  WriteWatchdog watchdog_;        // write_timeout_ms of every write
   beast::flat_buffer buffer_;
   std::deque<Message> queue_;  // messages read, waiting for their turn
   std::uint64_t counted_in_ = 0, counted_out_ = 0;
@@ -378,6 +442,10 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   bool busy_ = false;     // a turn plays, an error event or the close is being written
   BusyGauge playing_;     // a turn plays: counted in streams_active
   bool closing_ = false;  // no more messages are read
+  bool writing_ = false;  // a message frame is being written
+  bool pinging_ = false;  // a ping is being written
+  bool ping_armed_ = false;
+  Clock::time_point last_write_;  // the last frame written (or the 101)
 
   // the turn
   std::uint64_t turn_ = 0;  // generation: a deadline of an earlier turn does nothing

@@ -120,6 +120,38 @@ TEST(Config, EqualsAndSpaceFormsAlike) {
   EXPECT_EQ(parse({"-h"}).message, usage("ssebench-mock-server"));
 }
 
+// Heartbeats and pings (issue 19): seconds with fractions, or milliseconds; 0 = off = default.
+TEST(Config, HeartbeatAndPingTakeSecondsOrMilliseconds) {
+  const ParsedArgs off = parse({});
+  ASSERT_TRUE(off.config);
+  EXPECT_EQ(off.config->sse_heartbeat_ms, 0u);
+  EXPECT_EQ(off.config->ws_ping_ms, 0u);
+  const ParsedArgs s = parse({"--sse-heartbeat=0.05", "--ws-ping", "15"});
+  ASSERT_TRUE(s.config) << s.message;
+  EXPECT_EQ(s.config->sse_heartbeat_ms, 50u);
+  EXPECT_EQ(s.config->ws_ping_ms, 15'000u);
+  const ParsedArgs ms = parse({"--sse-heartbeat-ms=40", "--ws-ping-ms=7", "--sse-heartbeat=0"});
+  ASSERT_TRUE(ms.config) << ms.message;
+  EXPECT_EQ(ms.config->sse_heartbeat_ms, 0u);  // the last one given wins
+  EXPECT_EQ(ms.config->ws_ping_ms, 7u);
+  EXPECT_EQ(parse({"--ws-ping=0.001"}).config->ws_ping_ms, 1u);
+  for (const char* bad : {"-1", "x", "", "1e99", "inf", "nan", "0.0004", "31536001", "1s"}) {
+    for (const std::string flag : {"--sse-heartbeat=", "--ws-ping="}) {
+      const ParsedArgs p = parse({flag + bad});
+      EXPECT_FALSE(p.config) << flag << bad;
+      EXPECT_EQ(p.exit_code, 2) << flag << bad;
+      EXPECT_EQ(p.message.find('\n'), std::string::npos) << p.message;
+    }
+  }
+  EXPECT_EQ(parse({"--ws-ping=-1"}).message,
+            "ssebench-mock-server: bad value '-1' for --ws-ping: a number from 0 to 31536000 "
+            "(see --help)");
+  EXPECT_EQ(parse({"--sse-heartbeat=0.0004"}).message,
+            "ssebench-mock-server: bad value '0.0004' for --sse-heartbeat: 0 (off) or at least "
+            "0.001 (a millisecond) (see --help)");
+  EXPECT_NE(parse({"--help"}).message.find("--ws-ping SECONDS"), std::string::npos);
+}
+
 TEST(Config, HelpPrintsEveryDefault) {
   const ParsedArgs p = parse({"--help"});
   EXPECT_FALSE(p.config);

@@ -45,10 +45,13 @@ struct Config {
   /** SSE answers carry `X-Accel-Buffering: no`, which tells nginx not to buffer them (off by
    *  default: OpenAI's streams do not send it). */
   bool x_accel_buffering_no = false;
-  /** An SSE comment (`: keep-alive`) whenever a stream has sent nothing for this long, in real
-   *  time whatever the replay speed, so that a proxy's read timeout sees traffic; 0 = never
-   *  (the default: OpenAI sends none). WebSocket turns get none. */
+  /** An SSE comment (StreamCursor::heartbeat_bytes, `:\n\n`) whenever a stream has sent nothing
+   *  for this long, in real time whatever the replay speed, so that a proxy's read timeout sees
+   *  traffic; 0 = never (the default: OpenAI sends none). WebSocket turns get none. */
   std::uint64_t sse_heartbeat_ms = 0;
+  /** A WebSocket ping (empty payload) whenever a connection has written nothing for this long,
+   *  during a turn or between turns; the client's pongs are counted. 0 = never (the default). */
+  std::uint64_t ws_ping_ms = 0;
   /** A second listener serving HTTPS and wss (ALPN: h2, http/1.1) on bind_address; unset = none,
    *  0 = let the kernel pick one. Needs tls_cert and tls_key. */
   std::optional<std::uint16_t> tls_port;

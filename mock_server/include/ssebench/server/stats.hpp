@@ -85,6 +85,8 @@ struct Stats {
   std::atomic<std::uint64_t> h2_connection_bytes_out{0};
   std::atomic<std::uint64_t> events_written{0};
   std::atomic<std::uint64_t> heartbeats_written{0};  // SSE comments (Config::sse_heartbeat_ms)
+  std::atomic<std::uint64_t> ws_pings_written{0};    // WebSocket pings (Config::ws_ping_ms)
+  std::atomic<std::uint64_t> ws_pongs_received{0};   // the clients' pongs (to them or not)
   /** The TLS port: handshakes completed, of those resumed (a session ticket or id), and the
    *  protocol ALPN chose (none: the client offered no ALPN and gets HTTP/1.1). */
   std::atomic<std::uint64_t> tls_handshakes{0};

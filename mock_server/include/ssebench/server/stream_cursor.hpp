@@ -30,8 +30,14 @@ class StreamCursor {
   explicit StreamCursor(const StreamPlan& plan)
       : plan_(&plan), next_(plan.first), last_due_(plan.headers_at) {}
 
-  /** The comment a heartbeat sends: one line the SSE parser ignores, and the blank line. */
-  static constexpr std::string_view heartbeat_bytes = ": keep-alive\n\n";
+  /**
+   * The comment a heartbeat sends, 3 bytes: an empty comment line (WHATWG HTML §9.2.6
+   * "Interpreting an event stream": a line that starts with a colon is ignored) and the blank
+   * line that ends an event (one without data dispatches nothing). The smallest text that is a
+   * whole `event` of the spec's grammar (§9.2.5), so the stream stays a run of complete events
+   * for clients that split on blank lines. Over HTTP/1.1 its chunk is 8 bytes (3\r\n:\n\n\r\n).
+   */
+  static constexpr std::string_view heartbeat_bytes = ":\n\n";
 
   /**
    * Moves to the next event to send (skipping those the plan does not send) and returns true,
