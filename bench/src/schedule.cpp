@@ -51,10 +51,6 @@ std::string iso_utc(double unix_s) {
   return ms == 0 ? fmt::format("{}Z", buf) : fmt::format("{}.{:03}Z", buf, ms);
 }
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 /** A warm-up at speed 0 takes about this per stream of a closed round (connections, requests
  *  at once): its slot grows with it, so a c:10000 warm-up still fits. */
 constexpr double warmup_s_per_stream = 0.001;

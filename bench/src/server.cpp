@@ -16,8 +16,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "ssebench/bench/schedule.hpp"  // unix_now
-
 namespace ssebench::bench {
 
 namespace json = boost::json;
@@ -241,6 +239,10 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
 
 bool reset_stats(const std::string& base_url) {
   return simple_request(base_url + "/mock/stats/reset", true, nullptr).has_value();
+}
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 std::optional<ClockOffset> measure_clock(const std::string& base_url, int probes,

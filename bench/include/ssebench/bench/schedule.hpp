@@ -34,9 +34,6 @@ std::optional<double> parse_start_at(std::string_view text);
  *  "2026-12-05T03:00:00Z", "2026-12-05T03:00:00.500Z". */
 std::string iso_utc(double unix_s);
 
-/** The wall clock (CLOCK_REALTIME) in unix seconds. */
-double unix_now();
-
 /** How the slots are sized (HarnessConfig's slot_margin and slot_pad_s). */
 struct SlotRules {
   double margin = 1.25;

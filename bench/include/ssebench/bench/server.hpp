@@ -83,6 +83,9 @@ std::optional<ServerStats> fetch_stats(const std::string& base_url, std::string*
 /** POST base_url/mock/stats/reset; false on failure. */
 bool reset_stats(const std::string& base_url);
 
+/** The wall clock (CLOCK_REALTIME) in unix seconds. */
+double unix_now();
+
 /** The server's clock against ours (unix seconds): offset = server − local. */
 struct ClockOffset {
   double offset_s = 0;
