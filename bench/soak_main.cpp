@@ -17,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include <boost/asio/ip/address.hpp>
+
 #include "ssebench/bench/engine.hpp"
 #include "ssebench/bench/result_file.hpp"
 #include "ssebench/bench/server.hpp"
@@ -44,10 +46,17 @@ struct SoakConfig {
   std::size_t ws = 0;                           // looping ws connections
   std::size_t ws_turns = 1;                     // turns per ws connection, back to back
   long poll_interval_ms = 1'000;
+  long long_poll_wait_ms = 10'000;  // wait_ms of each long poll, re-issued when it times out
+  /** Local addresses the groups' connections are bound to, in turn (ClientConfig::source). */
+  std::vector<std::string> sources;
+  /** The replay's zero for every stream, Unix µs (ClientConfig::epoch_us); 0 = each request's. */
+  std::int64_t epoch_us = 0;
   long ramp_s = 30;      // stream starts spread over this (≈ 360 connections/s); not measured
   long duration_s = 60;  // the measured window, after the ramp
   long window_s = 10;    // the first and last this many seconds are compared
   std::string out;       // JSON file; empty: none
+  /** The server is neither sampled nor reset: an orchestrator (scripts/hold) measures it. */
+  bool no_sampling = false;
 };
 
 void print_help(const SoakConfig& d) {
@@ -66,13 +75,23 @@ void print_help(const SoakConfig& d) {
       "  --ws=N                   looping ws connections (default {})\n"
       "  --ws-turns=N             turns per ws connection, one after the other (default {})\n"
       "  --poll-interval-ms=MS    poll period (default {})\n"
+      "  --long-poll-wait-ms=MS   a long poll's wait_ms, asked again when it ends (default {})\n"
+      "  --source=ADDR[,ADDR...]  bind the connections to these local addresses, a group of\n"
+      "                           streams to each in turn (e.g. 127.0.1.1,127.0.1.2: more\n"
+      "                           ephemeral ports than one address has; default: the kernel's)\n"
+      "  --epoch-us=US            every stream's replay starts at this Unix time (µs), sent as\n"
+      "                           x-ssebench-epoch-us: each event is due at one instant for all,\n"
+      "                           and the lags are its fan-out latency (default: each request's\n"
+      "                           arrival)\n"
       "  --ramp-s=S               starts spread over S seconds, not measured (default {})\n"
       "  --duration-s=S           the measured window (default {})\n"
       "  --window-s=S             first and last S seconds compared for flatness (default {})\n"
+      "  --no-sampling            neither sample nor reset the server's stats (its caller\n"
+      "                           measures the servers; no flatness check then)\n"
       "  --out=FILE               the JSON result (written to a temporary name, then renamed)\n",
       d.server_binary.empty() ? "(none built)" : d.server_binary, d.recordings, d.model, d.speed,
-      d.sse, d.poll, d.long_poll, d.ws, d.ws_turns, d.poll_interval_ms, d.ramp_s, d.duration_s,
-      d.window_s);
+      d.sse, d.poll, d.long_poll, d.ws, d.ws_turns, d.poll_interval_ms, d.long_poll_wait_ms,
+      d.ramp_s, d.duration_s, d.window_s);
 }
 
 /** Parses the flags; throws flags::Error. */
@@ -89,6 +108,7 @@ SoakConfig parse(int argc, char** argv, bool& help) {
   const auto text = [](std::string& to) { return [&to](std::string_view v) { to = v; }; };
   flags::Parser p;
   p.toggle("help", [&] { help = true; })
+      .toggle("no-sampling", [&] { c.no_sampling = true; })
       .value("server", text(c.server))
       .value("server-pid",
              [&](std::string_view v) { c.server_pid = flags::integer<long>("server-pid", v); })
@@ -111,6 +131,27 @@ SoakConfig parse(int argc, char** argv, bool& help) {
              [&](std::string_view v) {
                c.poll_interval_ms = static_cast<long>(flags::duration_ms("poll-interval-ms", v, 1));
              })
+      .value("long-poll-wait-ms",
+             [&](std::string_view v) {
+               c.long_poll_wait_ms = static_cast<long>(flags::duration_ms("long-poll-wait-ms", v));
+             })
+      .value("source",
+             [&](std::string_view v) {
+               c.sources.clear();
+               for (std::string_view rest = v; !rest.empty();) {
+                 const std::string_view a = rest.substr(0, rest.find(','));
+                 rest.remove_prefix(std::min(rest.size(), a.size() + 1));
+                 boost::system::error_code ec;
+                 boost::asio::ip::make_address(std::string(a), ec);
+                 if (ec) throw flags::bad_value("source", v, "IP addresses, comma-separated");
+                 c.sources.emplace_back(a);
+               }
+               if (c.sources.empty())
+                 throw flags::bad_value("source", v, "IP addresses, comma-separated");
+             })
+      .value(
+          "epoch-us",
+          [&](std::string_view v) { c.epoch_us = flags::integer<std::int64_t>("epoch-us", v, 1); })
       .value("ramp-s", seconds("ramp-s", c.ramp_s, 0))
       .value("duration-s", seconds("duration-s", c.duration_s, 0))
       .value("window-s", seconds("window-s", c.window_s, 0))
@@ -221,6 +262,8 @@ int soak_main(int argc, char** argv) {
   base.interval = std::chrono::milliseconds(c.poll_interval_ms);
   base.shape = PollShape::delta;
   base.ws_turns = c.ws_turns;
+  base.long_poll_wait = std::chrono::milliseconds(c.long_poll_wait_ms);
+  if (c.epoch_us) base.epoch_us = c.epoch_us;
   // Each transport's streams in groups of at most 200, each group under a host name of its own
   // resolved to the server (ClientConfig::resolve): libcurl walks its list of a host's
   // connections for every new request, which at 10,700 connections to one name would cost the
@@ -233,6 +276,7 @@ int soak_main(int argc, char** argv) {
   const auto group = [&](Transport t, std::size_t n) {
     for (std::size_t from = 0; from < n; from += streams_per_name) {
       SoakGroup g{&expect, t, base, std::min(streams_per_name, n - from)};
+      if (!c.sources.empty()) g.config.source = c.sources[groups.size() % c.sources.size()];
       if (row_of(t).loop == Loop::curl) {  // ws's driver keeps no list of connections to walk
         const std::string host = fmt::format("soak{}.invalid", groups.size());
         g.config.base_url = fmt::format("http://{}:{}", host, port);
@@ -271,6 +315,7 @@ int soak_main(int argc, char** argv) {
   const auto t_begin = Clock::now();
   std::thread sampler([&] {
     const auto measured = t_begin + ramp;
+    if (c.no_sampling) return;
     std::this_thread::sleep_until(measured);
     if (!done) reset_stats(url);  // lateness from here on
     long printed = -1;            // the last ten seconds a progress line was printed for
@@ -327,7 +372,19 @@ int soak_main(int argc, char** argv) {
     to.lag_ms.insert(to.lag_ms.end(), from.lag_ms.begin(), from.lag_ms.end());
     to.events += from.events;
     to.requests += from.requests;
+    to.cut_lag_ms.insert(to.cut_lag_ms.end(), from.cut_lag_ms.begin(), from.cut_lag_ms.end());
+    to.cut_events += from.cut_events;
+    to.cut_requests += from.cut_requests;
   }
+  // With --epoch-us every lag is one event's fan-out latency: the held streams' lags go out whole,
+  // so that a run of several client processes takes its percentiles over all of them.
+  const auto cut_lags = [&](const SoakGroupResult& g) {
+    if (!c.epoch_us) return std::string();
+    std::string list = ", \"cut_lag_ms\": [";
+    for (std::size_t k = 0; k < g.cut_lag_ms.size(); ++k)
+      fmt::format_to(std::back_inserter(list), "{}{:.3f}", k ? "," : "", g.cut_lag_ms[k]);
+    return list + "]";
+  };
   std::size_t errors = 0;
   std::string out = "{\n  \"context\": {\n";
   out += fmt::format(
@@ -354,10 +411,14 @@ int soak_main(int argc, char** argv) {
         "    {{\"transport\": \"{}\", \"count\": {}, \"streams_ok\": {}, \"streams_failed\": {}, "
         "\"streams_cut_at_end\": {}, \"errors\": {{{}}}, \"first_error\": \"{}\", "
         "\"events\": {}, \"requests\": {}, \"lag_ms_p50\": {:.3f}, \"lag_ms_p99\": {:.3f}, "
-        "\"lag_ms_max\": {:.3f}}}{}\n",
+        "\"lag_ms_max\": {:.3f}, \"cut_events\": {}, \"cut_requests\": {}, "
+        "\"cut_lag_ms_p50\": {:.3f}, \"cut_lag_ms_p99\": {:.3f}, \"cut_lag_ms_max\": "
+        "{:.3f}{}}}{}\n",
         to_string(kinds[i].first), kinds[i].second, g.streams_ok, g.streams_failed, g.streams_cut,
         kind_counts, first, g.events, g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
-        pct(g.lag_ms, 1.0), i + 1 < kinds.size() ? "," : "");
+        pct(g.lag_ms, 1.0), g.cut_events, g.cut_requests, pct(g.cut_lag_ms, 0.5),
+        pct(g.cut_lag_ms, 0.99), pct(g.cut_lag_ms, 1.0), cut_lags(g),
+        i + 1 < kinds.size() ? "," : "");
     fmt::print(stderr,
                "{:>9}: {} streams ended well, {} failed, {} cut at the end; {} events, {} "
                "requests; client lag p50 {:.2f} ms, p99 {:.2f} ms{}\n",
@@ -414,7 +475,7 @@ int soak_main(int argc, char** argv) {
     fmt::print(stderr, "ssebench-soak: {}\n", c.out);
   }
   if (stop.load()) return 130;
-  const bool ok = errors == 0 && fds_flat && rss_flat;
+  const bool ok = errors == 0 && (c.no_sampling || (fds_flat && rss_flat));
   fmt::print(stderr, "ssebench-soak: {}\n", ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }

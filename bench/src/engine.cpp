@@ -309,8 +309,18 @@ double soak_on(Driver& d, ClockFn clock, std::span<const SoakGroup> groups,
       d.take_ended();  // those just replaced
     }
   }
-  for (const SoakSlot& slot : slots)
-    if (!slot.session->finished()) ++result.groups[slot.group].streams_cut;
+  for (const SoakSlot& slot : slots) {
+    if (slot.session->finished()) continue;
+    SoakGroupResult& out = result.groups[slot.group];
+    ++out.streams_cut;
+    const SoakGroup& g = groups[slot.group];
+    for (const StreamRecord& r : slot.session->records()) {
+      out.cut_events += r.events;
+      out.cut_requests += r.requests;
+      const StreamFigures f = stream_figures(r, g.expect->clock.content_offsets(), g.config.speed);
+      out.cut_lag_ms.insert(out.cut_lag_ms.end(), f.lag_ms.begin(), f.lag_ms.end());
+    }
+  }
   return thread_cpu_us() - cpu0;
 }
 }  // namespace

@@ -63,10 +63,17 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
   }
   headers_ =
       curl_slist_append(headers_, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
+  if (config().epoch_us)
+    headers_ = curl_slist_append(
+        headers_, fmt::format("x-ssebench-epoch-us: {}", *config().epoch_us).c_str());
   headers_ = curl_slist_append(headers_, "Expect:");  // no 100-continue round trip
   curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
   for (const std::string& r : config().resolve) resolve_ = curl_slist_append(resolve_, r.c_str());
   if (resolve_) curl_easy_setopt(easy_, CURLOPT_RESOLVE, resolve_);
+  if (!config().source.empty()) {
+    interface_ = "host!" + config().source;  // an address, never an interface's name
+    curl_easy_setopt(easy_, CURLOPT_INTERFACE, interface_.c_str());
+  }
   ctx_.sockets->attach(easy_);
 }
 
@@ -85,6 +92,7 @@ void Stream::start() {
   record_.content.reserve(
       expect().clock.content_offsets().size());  // no growth on the per-event path
   record_.t0 = now();
+  if (c.epoch_us) record_.scheduled = epoch_on_clock(*c.epoch_us, record_.t0);
   deadline_ = stream_deadline(record_.t0, expect(), c);
   first_request();
 }
@@ -111,6 +119,9 @@ void Stream::send(const std::string& path, const std::string* body) {
     if (!post_headers_) {
       post_headers_ =
           curl_slist_append(nullptr, fmt::format("x-ssebench-speed: {}", config().speed).c_str());
+      if (config().epoch_us)
+        post_headers_ = curl_slist_append(
+            post_headers_, fmt::format("x-ssebench-epoch-us: {}", *config().epoch_us).c_str());
       post_headers_ = curl_slist_append(post_headers_, "Expect:");
       post_headers_ = curl_slist_append(post_headers_, "Content-Type: application/json");
     }

@@ -109,6 +109,7 @@ class Stream : public Session {
   curl_slist* headers_ = nullptr;       // GET requests
   curl_slist* post_headers_ = nullptr;  // POST requests
   curl_slist* resolve_ = nullptr;       // ClientConfig::resolve
+  std::string interface_;               // CURLOPT_INTERFACE: "host!" + ClientConfig::source
   bool in_flight_ = false;
   bool h2_opener_ = false;  // the transfer in flight opens the HTTP/2 connection
   bool started_ = false;

@@ -113,4 +113,10 @@ Expectation make_expectation(std::shared_ptr<const Recording> recording) {
   return x;
 }
 
+TimePoint epoch_on_clock(std::int64_t epoch_us, TimePoint now) {
+  using std::chrono::system_clock;
+  const auto at = system_clock::time_point(std::chrono::microseconds(epoch_us));
+  return now + std::chrono::duration_cast<Clock::duration>(at - system_clock::now());
+}
+
 }  // namespace ssebench::bench

@@ -215,10 +215,26 @@ class WsConnection : public std::enable_shared_from_this<WsConnection<Ws>> {
     started_ = true;
     begin_turn();
     turn().connections = 1;
+    if (!config_.source.empty()) return connect_from(config_.source);
     net::async_connect(tcp_socket(), target_.endpoints,
                        [self = shared_from_this()](beast::error_code ec, const tcp::endpoint&) {
                          self->on_connect(ec);
                        });
+  }
+
+  /** ClientConfig::source: the socket bound to that address first, then connected to the first
+   *  endpoint (a range connect would close the bound socket between its tries). */
+  void connect_from(const std::string& source) {
+    beast::error_code ec;
+    const auto address = net::ip::make_address(source, ec);
+    if (ec) return fail(ErrorKind::curl, "source address '" + source + "': " + ec.message());
+    if (target_.endpoints.empty()) return fail(ErrorKind::curl, "connect: no address");
+    const tcp::endpoint to = target_.endpoints.begin()->endpoint();
+    tcp_socket().open(to.protocol(), ec);
+    if (!ec) tcp_socket().bind({address, 0}, ec);
+    if (ec) return fail(ErrorKind::curl, "bind to " + source + ": " + ec.message());
+    tcp_socket().async_connect(
+        to, [self = shared_from_this()](beast::error_code e) { self->on_connect(e); });
   }
 
   void interrupt() {
@@ -315,8 +331,11 @@ class WsConnection : public std::enable_shared_from_this<WsConnection<Ws>> {
 
   void ws_handshake() {
     ws_.set_option(websocket::stream_base::decorator(
-        [speed = fmt::format("{}", config_.speed)](websocket::request_type& req) {
+        [speed = fmt::format("{}", config_.speed),
+         epoch = config_.epoch_us ? fmt::format("{}", *config_.epoch_us)
+                                  : std::string()](websocket::request_type& req) {
           req.set("x-ssebench-speed", speed);
+          if (!epoch.empty()) req.set("x-ssebench-epoch-us", epoch);
         }));
     ws_.async_handshake(
         upgrade_answer_, target_.host, expect().recording->request.path,
@@ -341,6 +360,7 @@ class WsConnection : public std::enable_shared_from_this<WsConnection<Ws>> {
   /** t0, the deadline and the byte counts of the current turn start now. */
   void begin_turn() {
     turn().t0 = now();
+    if (config_.epoch_us) turn().scheduled = epoch_on_clock(*config_.epoch_us, turn().t0);
     in0_ = socket().bytes_in();
     out0_ = socket().bytes_out();
     ordinal_ = 0;

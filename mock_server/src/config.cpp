@@ -60,6 +60,8 @@ std::string usage(const char* program) {
       "Prints 'listening on http://ADDR:PORT' as the first line on stdout.\n\n"
       "  --bind ADDR                    address to listen on (default {})\n"
       "  --port N                       port, 0 = pick one (default {})\n"
+      "  --reuse-port                   SO_REUSEPORT: several servers share one --port, the\n"
+      "                                 kernel spreads connections over them (default: off)\n"
       "  --threads N                    threads running the event loop (default {})\n"
       "  --recordings DIR               folder of *.jsonl recordings (default {})\n"
       "  --speed S                      replay speed, 0 = as fast as possible; per request:\n"
@@ -128,6 +130,7 @@ ParsedArgs parse_args(int argc, char** argv) {
   flags::Parser p;
   p.toggle("help", [&] { help = true; });
   p.value("bind", [&](std::string_view v) { c.bind_address = non_empty("bind", v); });
+  p.toggle("reuse-port", [&] { c.reuse_port = true; });
   p.value("port", [&](std::string_view v) {  // unsigned: the message names the range then
     c.port = static_cast<std::uint16_t>(integer<unsigned>("port", v, 0, 65535));
   });

@@ -32,7 +32,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
   static constexpr milliseconds accept_backoff{10};
 
   Listener(net::io_context& ioc, const tcp::endpoint& endpoint, std::shared_ptr<State> state,
-           std::shared_ptr<TlsContext> tls = nullptr)
+           std::shared_ptr<TlsContext> tls = nullptr, bool reuse_port = false)
       : ioc_(ioc),
         acceptor_(net::make_strand(ioc)),
         backoff_(acceptor_.get_executor()),
@@ -40,6 +40,8 @@ class Listener : public std::enable_shared_from_this<Listener> {
         tls_(std::move(tls)) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(net::socket_base::reuse_address(true));
+    if (reuse_port)
+      acceptor_.set_option(net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>(true));
     acceptor_.bind(endpoint);
     acceptor_.listen(net::socket_base::max_listen_connections);
   }
@@ -121,10 +123,12 @@ struct Server::Impl {
         ioc(static_cast<int>(c.threads)),
         state(std::make_shared<State>(c, recordings)),
         listener(std::make_shared<Listener>(
-            ioc, tcp::endpoint(net::ip::make_address(c.bind_address), c.port), state)) {
+            ioc, tcp::endpoint(net::ip::make_address(c.bind_address), c.port), state, nullptr,
+            c.reuse_port)) {
     if (tls) {
       tls_listener = std::make_shared<Listener>(
-          ioc, tcp::endpoint(net::ip::make_address(c.bind_address), *c.tls_port), state, tls);
+          ioc, tcp::endpoint(net::ip::make_address(c.bind_address), *c.tls_port), state, tls,
+          c.reuse_port);
       tls_listener->run();
     }
     listener->run();

@@ -161,7 +161,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - s.started).count();
   auto ns_to_us = [](std::uint64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::string out = fmt::format(
-      R"({{"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},{})"
+      R"({{"pid":{},"uptime_s":{:.3f},"cpu":{{"user_us":{},"sys_us":{}}},"rss_bytes":{},{})"
       R"("connections_open":{},"connections_accepted":{},"connections_refused":{},)"
       R"("connections_h2":{},"h2_connection_bytes":{{"in":{},"out":{}}},)"
       R"("streams_active":{},"requests_held":{},"jobs_active":{},"jobs_held":{},"events_written":{},)"
@@ -172,7 +172,7 @@ std::string stats_json(const Stats& s, const JobFigures& jobs, bool count_fds) {
       R"("wire_bytes":{{"in":{},"out":{}}}}},)"
       R"("lateness_us":{{"count":{},"p50":{:.1f},"p90":{:.1f},"p99":{:.1f},"max":{:.1f}}},)"
       R"("endpoints":{{)",
-      uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(),
+      getpid(), uptime_s, to_us(ru.ru_utime), to_us(ru.ru_stime), rss_bytes(),
       count_fds ? fmt::format(R"("fds_open":{},)", fds_open()) : std::string(),
       s.connections_open.load(), s.connections_accepted.load(), s.connections_refused.load(),
       s.connections_h2.load(), s.h2_connection_bytes_in.load(), s.h2_connection_bytes_out.load(),

@@ -41,15 +41,15 @@ std::string_view path_of(std::string_view target) {
   return target.substr(0, target.find('?'));
 }
 
-/** The value of x-ssebench-speed in the target's query, if there. */
-std::optional<std::string_view> speed_in_query(std::string_view target) {
+/** The value of `name` (an ssebench header) in the target's query, if there. */
+std::optional<std::string_view> in_query(std::string_view target, std::string_view name) {
   const std::size_t q = target.find('?');
   if (q == std::string_view::npos) return std::nullopt;
-  constexpr std::string_view key = "x-ssebench-speed=";
   for (std::string_view rest = target.substr(q + 1); !rest.empty();) {
     const std::size_t amp = rest.find('&');
     const std::string_view pair = rest.substr(0, amp);
-    if (pair.starts_with(key)) return pair.substr(key.size());
+    if (pair.size() > name.size() && pair.starts_with(name) && pair[name.size()] == '=')
+      return pair.substr(name.size() + 1);
     rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
   }
   return std::nullopt;
@@ -106,12 +106,15 @@ std::variant<Request, Response> to_request(std::string_view text, const WsApi& a
   Request req{http::verb::post, api.path, 11};
   req.set(http::field::host, upgrade[http::field::host]);
   req.set(http::field::content_type, "application/json");
-  // The upgrade's replay speed holds for every turn on the connection. A browser cannot set a
-  // header on an upgrade: the URL's ?x-ssebench-speed=S (an ssebench extension) stands for it.
-  if (const auto speed = upgrade.find("x-ssebench-speed"); speed != upgrade.end())
-    req.set("x-ssebench-speed", speed->value());
-  else if (const auto s = speed_in_query(upgrade.target()))
-    req.set("x-ssebench-speed", *s);
+  // The upgrade's replay speed and epoch hold for every turn on the connection. A browser cannot
+  // set a header on an upgrade: the URL's ?x-ssebench-speed=S (an ssebench extension) stands for
+  // it, and ?x-ssebench-epoch-us=US likewise.
+  for (const std::string_view name : {"x-ssebench-speed", "x-ssebench-epoch-us"}) {
+    if (const auto h = upgrade.find(name); h != upgrade.end())
+      req.set(name, h->value());
+    else if (const auto q = in_query(upgrade.target(), name))
+      req.set(name, *q);
+  }
   req.body() = json::serialize(msg);
   req.prepare_payload();
   return req;

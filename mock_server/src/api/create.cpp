@@ -121,6 +121,15 @@ Outcome create(const Call& call, Api api) {
                                std::string_view(call.req["x-ssebench-speed"])),
                    {}, "invalid_value");
   }
+  const std::optional<Clock::time_point> start = request_start(call);
+  if (!start) {
+    return invalid(
+        call,
+        fmt::format("Invalid x-ssebench-epoch-us header '{}': expected Unix "
+                    "microseconds within {} h of now.",
+                    std::string_view(call.req["x-ssebench-epoch-us"]), max_epoch_distance.count()),
+        {}, "invalid_value");
+  }
   json::error_code jec;
   const json::value body = json::parse(call.req.body(), jec);
   if (jec || !body.is_object()) return invalid(call, malformed_json_message, {}, {});
@@ -154,7 +163,7 @@ Outcome create(const Call& call, Api api) {
     return std::move(*bad);
   }
 
-  const Clock::time_point now = call.now;
+  const Clock::time_point now = *start;  // the clock's zero: the arrival, or the epoch asked for
   if (background) {
     if (rec.events.empty())
       return invalid(call,
@@ -169,7 +178,8 @@ Outcome create(const Call& call, Api api) {
           fmt::format("Too many background jobs: the limit is {}.", call.state.config.max_jobs),
           "requests", {}, "rate_limit_exceeded");
     }
-    if (!stream) return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, now, {}));
+    if (!stream)
+      return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, call.now, {}));
     return {call.endpoint, replay_stream(call, *replay, job->start, job->speed, 0, false, job)};
   }
   if (stream) {

@@ -77,4 +77,16 @@ StreamPlan replay_stream(const Call& call, const Replay& replay, Clock::time_poi
 /** The speed of this request: x-ssebench-speed, else the server's. */
 std::optional<double> request_speed(const Call& call);
 
+/** How far from now an x-ssebench-epoch-us may lie. */
+constexpr std::chrono::hours max_epoch_distance{24};
+
+/**
+ * Where this request's stream (or job) starts its clock: x-ssebench-epoch-us, a wall-clock
+ * instant in Unix microseconds, taken onto the steady clock, so that every stream anchored at
+ * the same instant has each event due at the same moment whenever it was asked for (the held
+ * users' fan-out); without the header, the request's arrival. nullopt: not a number, or further
+ * than max_epoch_distance from now.
+ */
+std::optional<Clock::time_point> request_start(const Call& call);
+
 }  // namespace ssebench::server::api

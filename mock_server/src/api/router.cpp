@@ -180,9 +180,11 @@ StreamPlan replay_stream(const Call& call, const Replay& replay, Clock::time_poi
   const Config& config = call.state.config;
   auto head = recorded_head(call, r.status, r.headers, "text/event-stream; charset=utf-8");
   if (config.x_accel_buffering_no) head.set("X-Accel-Buffering", "no");
+  // Headers due before the request came (a resumed job, an x-ssebench-epoch-us in the past) go
+  // out at once, and the first heartbeat counts from then, not from a past it was not there for.
   return StreamPlan{
       std::move(head), &replay,        start,
-      speed,           first,          start + scaled(r.headers_offset, speed),
+      speed,           first,          std::max(start + scaled(r.headers_offset, speed), call.now),
       skip_usage,      std::move(job), std::chrono::milliseconds(config.sse_heartbeat_ms)};
 }
 
@@ -190,6 +192,19 @@ std::optional<double> request_speed(const Call& call) {
   const auto it = call.req.find("x-ssebench-speed");
   if (it == call.req.end()) return call.state.config.speed;
   return parse_speed(it->value());
+}
+
+std::optional<Clock::time_point> request_start(const Call& call) {
+  const auto it = call.req.find("x-ssebench-epoch-us");
+  if (it == call.req.end()) return call.now;
+  const std::optional<std::uint64_t> us = parse_u64(it->value());
+  if (!us) return std::nullopt;
+  using std::chrono::system_clock;
+  const auto wall_now = system_clock::now();
+  const auto at = system_clock::time_point(std::chrono::microseconds(*us));
+  if (at < wall_now - max_epoch_distance || at > wall_now + max_epoch_distance) return std::nullopt;
+  // Both clocks read here, next to each other: the request's arrival plays no part.
+  return Clock::now() + std::chrono::duration_cast<Clock::duration>(at - wall_now);
 }
 
 }  // namespace api

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <span>
@@ -133,9 +134,23 @@ struct ClientConfig {
    * sending of its message; the first turn also opens the connection.
    */
   std::size_t ws_turns = 1;
+  /**
+   * The replay's zero as a wall-clock instant (Unix µs), sent as x-ssebench-epoch-us (ws: on the
+   * upgrade): every stream anchored at one instant has each event due at the same moment however
+   * late it was asked for, and its lag is measured from there (StreamRecord::scheduled), so that
+   * across streams and processes the lags are one event's fan-out latency.
+   */
+  std::optional<std::int64_t> epoch_us;
+  /** A local address the connections are bound to (CURLOPT_INTERFACE, ws: bind()); empty: the
+   *  kernel's choice. Spread over 127.0.0.0/8, it widens the ephemeral ports past one address's. */
+  std::string source;
   /** Once set (a signal handler may set it), every stream still running ends as interrupted. */
   const std::atomic<bool>* stop = nullptr;
 };
+
+/** ClientConfig::epoch_us on the clock that read `now`: where its events' offsets start. */
+std::chrono::steady_clock::time_point epoch_on_clock(std::int64_t epoch_us,
+                                                     std::chrono::steady_clock::time_point now);
 
 /**
  * What a recording makes every stream of a case expect; computed once per case. Copies share

@@ -15,7 +15,10 @@ namespace ssebench::server {
 struct Config {
   std::string bind_address = "127.0.0.1";  // IPv4/IPv6 literal to listen on
   std::uint16_t port = 0;                  // 0 = let the kernel pick one
-  unsigned threads = 1;                    // threads running the io_context (strand per connection)
+  /** SO_REUSEPORT on the listeners: several server processes share one port, the kernel
+   *  spreading connections over them (a process holds at most RLIMIT_NOFILE sockets). */
+  bool reuse_port = false;
+  unsigned threads = 1;  // threads running the io_context (strand per connection)
   std::filesystem::path recordings = "recordings";  // folder of *.jsonl recordings
   double speed = 1.0;                               // replay speed; 0 = as fast as possible
   std::size_t header_limit_bytes = 8 * 1024;   // request line + headers; over: 431 (414), close

@@ -141,7 +141,7 @@ class StreamCursor {
   void sent(Stats& stats) {
     (heartbeat_ ? stats.heartbeats_written : stats.events_written)
         .fetch_add(1, std::memory_order_relaxed);
-    last_due_ = due_;
+    last_due_ = std::max(last_due_, due_);  // a backlog (due before the headers) sent at once
     if (!heartbeat_) {
       ++next_;
       ++events_sent_;
