@@ -233,6 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (head_) req.method(http::verb::get);  // GET's answer without its body (RFC 9110 §9.3.2)
     if (req.target() == "*") return answer_asterisk(bytes_in);
     Outcome out = handle(req, *state_, start_);
+    parser_.reset();  // the request's fields and body: a held stream keeps none of them
     ep_ = out.endpoint;
     count_request(bytes_in);
     if (auto* res = std::get_if<Response>(&out.plan)) {
@@ -310,6 +311,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // ---- held answers: stream:false and long polls -------------------------------------------
 
   void do_hold(Clock::time_point until) {
+    release_read_buffer();
     set_busy(Busy::held);
     arm_deadline();
     do_watch();
@@ -338,6 +340,7 @@ class Session : public std::enable_shared_from_this<Session> {
     finish_head(plan_.head);
     sse_sr_.emplace(plan_.head);
     if (head_) return do_write_header();  // HEAD: the head a GET gets, at once, and no body
+    release_read_buffer();
     set_busy(Busy::stream);
     arm_deadline();
     do_watch();
@@ -364,6 +367,9 @@ class Session : public std::enable_shared_from_this<Session> {
     stats().at(ep_).header_bytes_out.fetch_add(bytes, std::memory_order_relaxed);
     if (ec) return fail(ec, "write header");
     if (head_) return end_stream();
+    // The head is out: its fields are not needed again (the events are framed here).
+    sse_sr_.reset();
+    plan_.head = {};
     do_next_event();
   }
 
@@ -437,6 +443,13 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // ---- while busy: the client's EOF and the lifetime limit ---------------------------------
+
+  /** A held answer or a stream may last minutes: the read buffer (first_read_bytes, kept from
+   *  the request's read) is given back when it holds nothing, and taken again for the next
+   *  request. Under TLS the watch reads into it, so it stays. */
+  void release_read_buffer() {
+    if (buffer_.size() == 0 && !stream_.is_tls()) buffer_.shrink_to_fit();
+  }
 
   void set_busy(Busy b) {
     const Busy was = busy_.get();
