@@ -17,6 +17,7 @@
 
 #include "busy_gauge.hpp"
 #include "h2_session.hpp"
+#include "held_wait.hpp"
 #include "request_rules.hpp"
 #include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
@@ -316,7 +317,7 @@ class Session : public std::enable_shared_from_this<Session> {
     arm_deadline();
     do_watch();
     timer_.expires_at(until);
-    timer_.async_wait(beast::bind_front_handler(&Session::on_hold, shared_from_this()));
+    timer_.async_wait(held_wait(beast::bind_front_handler(&Session::on_hold, shared_from_this())));
   }
 
   void on_hold(beast::error_code ec) {
@@ -346,7 +347,8 @@ class Session : public std::enable_shared_from_this<Session> {
     do_watch();
     if (plan_.headers_at <= Clock::now()) return do_write_header();
     timer_.expires_at(plan_.headers_at);
-    timer_.async_wait(beast::bind_front_handler(&Session::on_header_timer, shared_from_this()));
+    timer_.async_wait(
+        held_wait(beast::bind_front_handler(&Session::on_header_timer, shared_from_this())));
   }
 
   void on_header_timer(beast::error_code ec) {
@@ -378,7 +380,8 @@ class Session : public std::enable_shared_from_this<Session> {
     const Clock::time_point now = Clock::now();
     if (cursor_.due() <= now) return do_write_event(now);
     timer_.expires_at(cursor_.due());
-    timer_.async_wait(beast::bind_front_handler(&Session::on_event_timer, shared_from_this()));
+    timer_.async_wait(
+        held_wait(beast::bind_front_handler(&Session::on_event_timer, shared_from_this())));
   }
 
   void on_event_timer(beast::error_code ec) {
@@ -460,8 +463,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void arm_deadline() {
     deadline_.expires_at(start_ + lifetime());
-    deadline_.async_wait(
-        beast::bind_front_handler(&Session::on_deadline, shared_from_this(), busy_generation_));
+    deadline_.async_wait(held_wait(
+        beast::bind_front_handler(&Session::on_deadline, shared_from_this(), busy_generation_)));
   }
 
   void on_deadline(std::uint64_t generation, beast::error_code ec) {
@@ -491,8 +494,9 @@ class Session : public std::enable_shared_from_this<Session> {
           buffer_.prepare(first_read_bytes),
           beast::bind_front_handler(&Session::on_watch_tls, shared_from_this()));
     }
-    stream_.socket().async_wait(tcp::socket::wait_read,
-                                beast::bind_front_handler(&Session::on_watch, shared_from_this()));
+    stream_.socket().async_wait(
+        tcp::socket::wait_read,
+        held_wait(beast::bind_front_handler(&Session::on_watch, shared_from_this())));
   }
 
   void on_watch(beast::error_code ec) {

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "held_wait.hpp"
 #include "ssebench/server/replay.hpp"
 
 namespace ssebench::server {
@@ -39,14 +40,14 @@ class WriteWatchdog {
   void arm(Clock::time_point at, std::weak_ptr<Owner> owner) {
     armed_ = true;
     timer_.expires_at(at);
-    timer_.async_wait([this, owner = std::move(owner)](boost::system::error_code ec) {
+    timer_.async_wait(held_wait([this, owner = std::move(owner)](boost::system::error_code ec) {
       const auto self = owner.lock();
       if (!self) return;
       armed_ = false;
       if (ec || !writing_) return;  // the next write arms it again
       if (Clock::now() - started_ < timeout_) return arm(started_ + timeout_, owner);
       self->on_write_timeout();
-    });
+    }));
   }
 
   boost::asio::steady_timer timer_;
