@@ -152,7 +152,7 @@ def peer_and_client(model, speed, streams, reps, tmp):
         json.dump({"streaming": {"chunkSize": chunk, "chunkIntervalMs": interval_ms},
                    "rules": [{"path": "/v1/chat/completions", "method": "POST", "match": "@",
                               "response": {"status": 200, "content": body}}]}, f)
-    port = free_port()
+    port = server.free_port()
     env = dict(os.environ, PORT=str(port), HOST="127.0.0.1")
     mock_llm = os.path.join(PEERS, "node_modules", "@dwmkerr", "mock-llm")
     with open(os.path.join(mock_llm, "package.json")) as f:
@@ -167,7 +167,7 @@ def peer_and_client(model, speed, streams, reps, tmp):
                 srv = Proc(["node", os.path.join(mock_llm, "dist", "main.js"), "--config", cfg],
                            env=env, wait_url=False)
                 url, sched = f"http://127.0.0.1:{port}", "peer.json"
-                wait_port(port)
+                server.wait_port(port)
             try:
                 c0 = srv.cpu_us()
                 r = openai_client(url, model, streams, os.path.join(tmp, sched),
@@ -223,25 +223,6 @@ def statistics_median(xs):
                                                                       len(xs) // 2 + 1]) / 2
 
 
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_port(port, timeout_s=20):
-    import socket
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on port {port}")
-
-
 def wrk(url, args):
     r = subprocess.run(["wrk", *args, url], capture_output=True, text=True,
                        preexec_fn=pinned(1))
@@ -258,7 +239,7 @@ def poll(model, reps, wrk_args, tmp):
     os.makedirs(docroot, exist_ok=True)
     os.chmod(tmp, 0o755)
     os.chmod(docroot, 0o755)
-    port = free_port()
+    port = server.free_port()
     conf = os.path.join(tmp, "nginx.conf")
     with open(conf, "w") as f:
         f.write(f"worker_processes 1;\ndaemon off;\npid {tmp}/nginx.pid;\nerror_log stderr;\n"
@@ -288,7 +269,7 @@ def poll(model, reps, wrk_args, tmp):
                 url = srv.url + path
             else:
                 srv = Proc(["nginx", "-p", tmp, "-c", conf], cpu=0, wait_url=False)
-                wait_port(port)
+                server.wait_port(port)
                 url = f"http://127.0.0.1:{port}/job.json"
             try:
                 r = wrk(url, wrk_args)

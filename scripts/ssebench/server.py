@@ -7,6 +7,7 @@ import re
 import resource
 import selectors
 import signal
+import socket
 import subprocess
 import time
 import urllib.request
@@ -34,6 +35,26 @@ def build_binary(relative, preset="release", build_dir=None):
 
 def mock_server_binary(preset="release", build_dir=None):
     return build_binary(os.path.join("mock_server", "ssebench-mock-server"), preset, build_dir)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a program that cannot be told
+    port 0, such as nginx)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, timeout_s=20):
+    """Until something accepts on 127.0.0.1:port; RuntimeError after timeout_s."""
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port}")
 
 
 def raise_nofile():

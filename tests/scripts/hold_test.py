@@ -2,7 +2,8 @@
 """scripts/hold's parts on this build's server and soak, at small N: two servers sharing a port
 (--reuse-port) both answer; x-ssebench-epoch-us puts one event at one instant for two streams
 asked for at different times; a small run of scripts/hold writes every figure, each user getting
-the notify event once; bad flags are one line and exit 2.
+the notify event once; --beside holds the same SSE users on the floor and through nginx; bad
+flags are one line and exit 2.
 Usage: hold_test.py BUILD_DIR"""
 import json
 import os
@@ -155,8 +156,39 @@ class Hold(unittest.TestCase):
         self.assertGreater(rows["poll60"]["fanout_ms_p50"], rows["sse"]["fanout_ms_p50"])
         self.assertLess(rows["sse"]["fanout_ms_p50"], 1000)
 
+    def test_beside_the_floor_and_nginx(self):
+        """The same SSE users held by the floor and through nginx (issue 19, item 3): a row
+        each, every user held; nginx's users get the notify event through it, with the
+        server's memory behind it beside nginx's own."""
+        with tempfile.TemporaryDirectory() as tmp:
+            out = os.path.join(tmp, "run")
+            p = self.hold("--users=40", "--transports=sse", "--beside=floor,nginx",
+                          "--scale-down=20", "--ramp-s=1", "--window-s=40", f"--out={out}")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(out, "hold.json")) as f:
+                doc = json.load(f)
+            with open(os.path.join(out, "table.md")) as f:
+                table = f.read()
+        rows = {r["transport"]: r for r in doc["transports"]}
+        self.assertEqual(list(rows), ["sse", "sse on the floor", "sse via nginx"])
+        for name, r in rows.items():
+            with self.subTest(name):
+                self.assertEqual(r["users_failed"], 0, r["errors"])
+                self.assertGreaterEqual(r["connections_held"], 40)
+                self.assertIsNotNone(r["rss_bytes_per_user"])
+                self.assertIn(f"| {name} | 40 (", table)
+        floor, nginx = rows["sse on the floor"], rows["sse via nginx"]
+        self.assertEqual(floor["fanout_delivered"], 0)  # its stream starts at the request
+        self.assertIsNone(floor["requests_per_s"])
+        self.assertEqual(nginx["fanout_delivered"], 40)  # the event came through nginx
+        self.assertIsNotNone(nginx["server_rss_bytes_per_user_behind_nginx"])
+        self.assertIn("+ server behind:", table)
+
     def test_bad_flags_are_one_line(self):
         for args, says in ((["--transports=sse,smoke"], "unknown transport 'smoke'"),
+                           (["--beside=haproxy"], "unknown --beside 'haproxy'"),
+                           (["--transports=ws", "--beside=floor"], "needs sse in --transports"),
+                           (["--beside=nginx", "--users=20000"], "at most 9,000 users"),
                            (["--users=many"], "--users takes a whole number"),
                            (["--user=5"], "did you mean --users")):
             p = self.hold(*args)
