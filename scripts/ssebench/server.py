@@ -57,6 +57,20 @@ def wait_port(port, timeout_s=20):
     raise RuntimeError(f"nothing listens on port {port}")
 
 
+def tree_pids(pid):
+    """pid and its children (nginx's master and its workers; heaptrack's program)."""
+    pids = [pid]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return pids
+
+
 def raise_nofile():
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

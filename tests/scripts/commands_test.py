@@ -255,6 +255,7 @@ def value_cases(run):
         "scale.py": ([], "--duration-s", "3", None),
         "soak": ([], "--duration-s", "3", None),
         "hold": ([], "--users", "50", None),
+        "heap": ([], "--users", "2000", None),
         "netns": (["status"], "--mtu", "1400", None),
         "shards": ([], "--shards", "2", None),
         "k8s": ([], "--shards", "2", None),
