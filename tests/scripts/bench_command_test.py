@@ -97,6 +97,15 @@ class BenchCommand(unittest.TestCase):
                 self.assertNotIn("running", p.stderr)
                 self.assertEqual(tree(self.cwd), [])
 
+    def test_check_flags_says_the_plan_and_makes_no_folder(self):
+        # Passed on to the harness, --check-flags once left a run folder holding only its
+        # console, and the script said the harness had written no results.
+        p = self.bench(*TINY, "--check-flags", "--results-dir=res")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("ssebench: would run 1 case of the core suite", p.stdout)
+        self.assertNotIn("wrote no results", p.stderr)
+        self.assertEqual(tree(self.cwd), [])
+
     def test_relative_paths_are_the_callers_and_a_taken_folder_name_is_not_shared(self):
         mine = os.path.join(self.cwd, "mine")
         os.mkdir(mine)
