@@ -20,6 +20,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/teardown.hpp>
 
+#include "executor.hpp"
 #include "ssebench/server/stats.hpp"
 
 namespace ssebench::server {
@@ -30,15 +31,15 @@ namespace ssebench::server {
  */
 class WireStream {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
-  using lowest_layer_type = boost::beast::tcp_stream::socket_type;
+  using executor_type = TcpStream::executor_type;
+  using lowest_layer_type = TcpStream::socket_type;
 
-  WireStream(boost::beast::tcp_stream&& tcp, Stats& stats) : tcp_(std::move(tcp)), stats_(&stats) {}
+  WireStream(TcpStream&& tcp, Stats& stats) : tcp_(std::move(tcp)), stats_(&stats) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
   lowest_layer_type& lowest_layer() noexcept { return tcp_.socket(); }
   const lowest_layer_type& lowest_layer() const noexcept { return tcp_.socket(); }
-  boost::beast::tcp_stream& tcp() noexcept { return tcp_; }
+  TcpStream& tcp() noexcept { return tcp_; }
 
   template <class Buffers, class Token>
   auto async_read_some(const Buffers& buffers, Token&& token) {
@@ -67,7 +68,7 @@ class WireStream {
   }
 
  private:
-  boost::beast::tcp_stream tcp_;
+  TcpStream tcp_;
   Stats* stats_;
 };
 
@@ -82,10 +83,10 @@ using TlsStream = boost::beast::ssl_stream<WireStream>;
  */
 class Connection {
  public:
-  using executor_type = boost::beast::tcp_stream::executor_type;
-  using socket_type = boost::asio::ip::tcp::socket;
+  using executor_type = TcpStream::executor_type;
+  using socket_type = TcpSocket;
 
-  explicit Connection(boost::beast::tcp_stream&& tcp) : stream_(std::move(tcp)) {}
+  explicit Connection(TcpStream&& tcp) : stream_(std::move(tcp)) {}
   explicit Connection(TlsStream&& tls) : stream_(std::move(tls)) {}
   Connection(Connection&&) = default;
   Connection& operator=(Connection&&) = delete;  // TlsStream is not move-assignable
@@ -95,9 +96,9 @@ class Connection {
   TlsStream& tls() { return std::get<TlsStream>(stream_); }
 
   executor_type get_executor() noexcept { return tcp().get_executor(); }
-  boost::beast::tcp_stream& tcp() noexcept {
+  TcpStream& tcp() noexcept {
     if (auto* t = std::get_if<TlsStream>(&stream_)) return t->next_layer().tcp();
-    return std::get<boost::beast::tcp_stream>(stream_);
+    return std::get<TcpStream>(stream_);
   }
   socket_type& socket() noexcept { return tcp().socket(); }
 
@@ -175,7 +176,7 @@ class Connection {
       std::move(h)(ec, n);
     };
     if (auto* t = std::get_if<TlsStream>(&stream_)) return t->async_read_some(b, std::move(done));
-    std::get<boost::beast::tcp_stream>(stream_).async_read_some(b, std::move(done));
+    std::get<TcpStream>(stream_).async_read_some(b, std::move(done));
   }
 
   template <class Handler, class Buffers>
@@ -186,12 +187,12 @@ class Connection {
       std::move(h)(ec, n);
     };
     if (auto* t = std::get_if<TlsStream>(&stream_)) return t->async_write_some(b, std::move(done));
-    auto& tcp = std::get<boost::beast::tcp_stream>(stream_);
+    auto& tcp = std::get<TcpStream>(stream_);
     if (!timed_) return tcp.socket().async_write_some(b, std::move(done));
     tcp.async_write_some(b, std::move(done));
   }
 
-  std::variant<boost::beast::tcp_stream, TlsStream> stream_;
+  std::variant<TcpStream, TlsStream> stream_;
   std::string already_read_;
   std::uint64_t bytes_in_ = 0;
   std::uint64_t bytes_out_ = 0;

@@ -78,7 +78,7 @@ class HeaderBlock {
 
 /** One request stream and what goes out on it. */
 struct H2Stream {
-  H2Stream(std::int32_t stream_id, Stats& s, const net::any_io_executor& ex)
+  H2Stream(std::int32_t stream_id, Stats& s, const Executor& ex)
       : id(stream_id), busy(s), pace(ex), deadline(ex) {}
   H2Stream(const H2Stream&) = delete;
   H2Stream& operator=(const H2Stream&) = delete;
@@ -91,9 +91,9 @@ struct H2Stream {
   bool counted = false;               // counted under `ep`; until then its bytes wait here
   std::size_t bytes_in = 0, header_bytes_in = 0, bytes_out = 0, header_bytes_out = 0;
   Endpoint ep = Endpoint::other;
-  Clock::time_point start;     // the request was read completely
-  net::steady_timer pace;      // the stream's headers and events, a held answer
-  net::steady_timer deadline;  // request_timeout_ms, then stream_lifetime_limit_ms
+  Clock::time_point start;  // the request was read completely
+  Timer pace;               // the stream's headers and events, a held answer
+  Timer deadline;           // request_timeout_ms, then stream_lifetime_limit_ms
   std::uint64_t deadline_generation = 0;
 
   std::string body;  // a Response's body
@@ -572,8 +572,8 @@ class H2Session : public std::enable_shared_from_this<H2Session> {
   Connection conn_;
   std::shared_ptr<State> state_;
   nghttp2_session* session_ = nullptr;
-  net::steady_timer idle_;      // idle_timeout_ms with no stream open
-  net::steady_timer watchdog_;  // write_timeout_ms of the write in flight
+  Timer idle_;      // idle_timeout_ms with no stream open
+  Timer watchdog_;  // write_timeout_ms of the write in flight
   std::map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
   std::array<char, read_buffer_bytes> read_buf_{};
   std::string out_;      // the write in flight

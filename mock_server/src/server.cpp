@@ -67,7 +67,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
                            beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
   }
 
-  void on_accept(beast::error_code ec, tcp::socket socket) {
+  void on_accept(beast::error_code ec, TcpSocket socket) {
     if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
     if (ec) {
       fail(ec, "accept");
@@ -88,7 +88,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
       if (tls_)
         serve_tls(std::move(socket), tls_, state_);
       else
-        serve_http(Connection(beast::tcp_stream(std::move(socket))), state_);
+        serve_http(Connection(TcpStream(std::move(socket))), state_);
     }
     do_accept();
   }

@@ -141,7 +141,7 @@ namespace {
  */
 class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
  public:
-  TlsHandshake(tcp::socket&& socket, std::shared_ptr<TlsContext> tls, std::shared_ptr<State> state)
+  TlsHandshake(TcpSocket&& socket, std::shared_ptr<TlsContext> tls, std::shared_ptr<State> state)
       : tcp_(std::move(socket)), tls_(std::move(tls)), state_(std::move(state)) {
     stats().connections_open.fetch_add(1, std::memory_order_relaxed);
   }
@@ -246,12 +246,12 @@ class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
 
   void close() {
     beast::error_code ignored;
-    tcp::socket& s = conn_ ? conn_->socket() : tcp_.socket();
+    TcpSocket& s = conn_ ? conn_->socket() : tcp_.socket();
     s.shutdown(tcp::socket::shutdown_both, ignored);
     s.close(ignored);
   }
 
-  beast::tcp_stream tcp_;  // until the handshake starts, then conn_'s
+  TcpStream tcp_;  // until the handshake starts, then conn_'s
   std::optional<Connection> conn_;
   std::shared_ptr<TlsContext> tls_;
   std::shared_ptr<State> state_;
@@ -260,8 +260,7 @@ class TlsHandshake : public std::enable_shared_from_this<TlsHandshake> {
 
 }  // namespace
 
-void serve_tls(tcp::socket&& socket, std::shared_ptr<TlsContext> tls,
-               std::shared_ptr<State> state) {
+void serve_tls(TcpSocket&& socket, std::shared_ptr<TlsContext> tls, std::shared_ptr<State> state) {
   std::make_shared<TlsHandshake>(std::move(socket), std::move(tls), std::move(state))->run();
 }
 

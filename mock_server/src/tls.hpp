@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "executor.hpp"
 #include "ssebench/server/api.hpp"
 
 namespace ssebench::server {
@@ -54,7 +55,6 @@ inline constexpr std::string_view plain_http_to_tls_response =
 /** Handshakes on `socket` (within Config::tls_handshake_timeout_ms), then serves it: HTTP/2 when
  *  ALPN chose h2, else HTTP/1.1 (with WebSocket upgrades). A failed handshake is counted by kind
  *  and closed. */
-void serve_tls(boost::asio::ip::tcp::socket&& socket, std::shared_ptr<TlsContext> tls,
-               std::shared_ptr<State> state);
+void serve_tls(TcpSocket&& socket, std::shared_ptr<TlsContext> tls, std::shared_ptr<State> state);
 
 }  // namespace ssebench::server

@@ -432,11 +432,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Request upgrade_;
   const WsApi& api_;
   std::shared_ptr<State> state_;
-  net::steady_timer timer_;       // pacing: event times
-  net::steady_timer idle_;        // idle_timeout_ms between turns
-  net::steady_timer deadline_;    // stream_lifetime_limit_ms of a turn
-  net::steady_timer ping_timer_;  // ws_ping_ms after the last write
-  WriteWatchdog watchdog_;        // write_timeout_ms of every write
+  Timer timer_;             // pacing: event times
+  Timer idle_;              // idle_timeout_ms between turns
+  Timer deadline_;          // stream_lifetime_limit_ms of a turn
+  Timer ping_timer_;        // ws_ping_ms after the last write
+  WriteWatchdog watchdog_;  // write_timeout_ms of every write
   beast::flat_buffer buffer_;
   std::deque<Message> queue_;  // messages read, waiting for their turn
   std::uint64_t counted_in_ = 0, counted_out_ = 0;
