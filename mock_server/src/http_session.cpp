@@ -36,6 +36,8 @@ using std::chrono::milliseconds;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
+/** A wait longer than this gives back the write watchdog's pending wait (a held user's). */
+constexpr std::chrono::seconds watchdog_rest_after{1};
 /** Bytes asked of the socket while waiting for a request's first byte. */
 constexpr std::size_t first_read_bytes = 4096;
 
@@ -57,7 +59,6 @@ class Session : public std::enable_shared_from_this<Session> {
       : stream_(std::move(conn)),
         state_(std::move(state)),
         timer_(stream_.get_executor()),
-        deadline_(stream_.get_executor()),
         watchdog_(stream_.get_executor(), milliseconds(state_->config.write_timeout_ms)),
         busy_(state_->stats) {
     state_->stats.connections_open.fetch_add(1, std::memory_order_relaxed);
@@ -238,16 +239,14 @@ class Session : public std::enable_shared_from_this<Session> {
     ep_ = out.endpoint;
     count_request(bytes_in);
     if (auto* res = std::get_if<Response>(&out.plan)) {
-      res_ = std::move(*res);
       // HEAD is served wherever GET is (RFC 9110 §9.1): Allow says so (a 405's, a preflight's).
-      if (res_.count(http::field::allow) != 0)
-        res_.set(http::field::allow, h1::allow_with_head(res_[http::field::allow]));
-      return do_write_response();
+      if (res->count(http::field::allow) != 0)
+        res->set(http::field::allow, h1::allow_with_head((*res)[http::field::allow]));
+      return do_write_response(std::move(*res));
     }
     if (auto* hold = std::get_if<HoldPlan>(&out.plan)) {
       if (head_) {  // what the GET would answer now, without waiting
-        res_ = hold->answer(Clock::now());
-        return do_write_response();
+        return do_write_response(hold->answer(Clock::now()));
       }
       hold_ = std::move(*hold);
       return do_hold(hold_.until);
@@ -259,10 +258,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void answer_asterisk(std::size_t bytes_in) {
     ep_ = Endpoint::other;
     count_request(bytes_in);
-    res_ = Response{http::status::no_content, 11};
-    res_.set(http::field::allow, h1::server_methods);
-    res_.prepare_payload();
-    do_write_response();
+    Response res{http::status::no_content, 11};
+    res.set(http::field::allow, h1::server_methods);
+    res.prepare_payload();
+    do_write_response(std::move(res));
   }
 
   // What an answer's head says beyond what the application layer wrote: the status line is
@@ -285,24 +284,26 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send_response(Response&& res) {
-    res_ = std::move(res);
-    res_.keep_alive(false);
-    do_write_response();
+    res.keep_alive(false);
+    do_write_response(std::move(res));
   }
 
-  void do_write_response() {
-    finish_head(res_);
-    if (head_) res_.body().clear();  // Content-Length stays the GET's (RFC 9110 §8.6)
+  // The answer lives on the heap only while it is written: a held user keeps none.
+  void do_write_response(Response&& res) {
+    res_ = std::make_unique<Response>(std::move(res));
+    finish_head(*res_);
+    if (head_) res_->body().clear();  // Content-Length stays the GET's (RFC 9110 §8.6)
     stream_.expires_after(write_timeout());
-    http::async_write(stream_, res_,
+    http::async_write(stream_, *res_,
                       beast::bind_front_handler(&Session::on_write_response, shared_from_this()));
   }
 
   void on_write_response(beast::error_code ec, std::size_t bytes) {
     auto& e = stats().at(ep_);
     e.bytes_out.fetch_add(bytes, std::memory_order_relaxed);
-    e.header_bytes_out.fetch_add(bytes - std::min(bytes, res_.body().size()),
+    e.header_bytes_out.fetch_add(bytes - std::min(bytes, res_->body().size()),
                                  std::memory_order_relaxed);
+    res_.reset();
     if (ec == beast::error::timeout) stats().timeouts_write.fetch_add(1, std::memory_order_relaxed);
     if (ec) return fail(ec, "write");
     if (!keep_alive_) return do_close();
@@ -313,19 +314,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void do_hold(Clock::time_point until) {
     release_read_buffer();
-    set_busy(Busy::held);
-    arm_deadline();
+    busy_.set(Busy::held);
     do_watch();
-    timer_.expires_at(until);
-    timer_.async_wait(held_wait(beast::bind_front_handler(&Session::on_hold, shared_from_this())));
+    wait_until(until, &Session::on_hold);
   }
 
   void on_hold(beast::error_code ec) {
     if (ec) return fail(ec, "hold");
-    set_busy(Busy::none);
-    res_ = hold_.answer(Clock::now());
+    if (limit_due_) return on_lifetime_limit();
+    busy_.set(Busy::none);
+    Response res = hold_.answer(Clock::now());
     hold_ = {};
-    do_write_response();
+    do_write_response(std::move(res));
   }
 
   // ---- SSE ---------------------------------------------------------------------------------
@@ -342,17 +342,15 @@ class Session : public std::enable_shared_from_this<Session> {
     sse_sr_ = std::make_unique<http::response_serializer<http::empty_body>>(plan_.head);
     if (head_) return do_write_header();  // HEAD: the head a GET gets, at once, and no body
     release_read_buffer();
-    set_busy(Busy::stream);
-    arm_deadline();
+    busy_.set(Busy::stream);
     do_watch();
     if (plan_.headers_at <= Clock::now()) return do_write_header();
-    timer_.expires_at(plan_.headers_at);
-    timer_.async_wait(
-        held_wait(beast::bind_front_handler(&Session::on_header_timer, shared_from_this())));
+    wait_until(plan_.headers_at, &Session::on_header_timer);
   }
 
   void on_header_timer(beast::error_code ec) {
     if (ec) return fail(ec, "timer");
+    if (limit_due_) return on_lifetime_limit();
     do_write_header();
   }
 
@@ -378,14 +376,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void do_next_event() {
     if (!cursor_.advance()) return do_write_last_chunk();
     const Clock::time_point now = Clock::now();
+    if (now >= limit()) return on_lifetime_limit();  // events due back to back: no wait checks
     if (cursor_.due() <= now) return do_write_event(now);
-    timer_.expires_at(cursor_.due());
-    timer_.async_wait(
-        held_wait(beast::bind_front_handler(&Session::on_event_timer, shared_from_this())));
+    wait_until(cursor_.due(), &Session::on_event_timer);
   }
 
   void on_event_timer(beast::error_code ec) {
     if (ec) return fail(ec, "timer");
+    if (limit_due_) return on_lifetime_limit();
     if (cursor_.cut_before_due()) return do_write_last_chunk();  // the job was cancelled
     do_write_event(Clock::now());
   }
@@ -438,7 +436,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void end_stream() {
-    set_busy(Busy::none);
+    busy_.set(Busy::none);
     sse_sr_.reset();
     plan_ = {};
     if (!keep_alive_) return do_shutdown();
@@ -454,21 +452,20 @@ class Session : public std::enable_shared_from_this<Session> {
     if (buffer_.size() == 0 && !stream_.is_tls()) buffer_.shrink_to_fit();
   }
 
-  void set_busy(Busy b) {
-    const Busy was = busy_.get();
-    if (!busy_.set(b)) return;
-    if (was != Busy::none) deadline_.cancel();
-    ++busy_generation_;
+  // The lifetime limit has no timer of its own: each wait of a stream or a held answer on timer_
+  // ends at the limit if that comes first (one pending wait a held user, not two), and a stream
+  // whose events are due back to back checks it before each event. A write in flight is bounded
+  // by the watchdog's write timeout, so the limit is overrun by at most that.
+  Clock::time_point limit() const { return start_ + lifetime(); }
+
+  void wait_until(Clock::time_point at, void (Session::*then)(beast::error_code)) {
+    if (at - Clock::now() > watchdog_rest_after) watchdog_.rest();
+    limit_due_ = limit() < at;
+    timer_.expires_at(limit_due_ ? limit() : at);
+    timer_.async_wait(held_wait(beast::bind_front_handler(then, shared_from_this())));
   }
 
-  void arm_deadline() {
-    deadline_.expires_at(start_ + lifetime());
-    deadline_.async_wait(held_wait(
-        beast::bind_front_handler(&Session::on_deadline, shared_from_this(), busy_generation_)));
-  }
-
-  void on_deadline(std::uint64_t generation, beast::error_code ec) {
-    if (ec || generation != busy_generation_ || busy_.get() == Busy::none) return;
+  void on_lifetime_limit() {
     stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
     abort();
   }
@@ -552,7 +549,6 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     stream_.socket().close(ignored);
     timer_.cancel();
-    deadline_.cancel();
     watchdog_.cancel();
   }
 
@@ -587,13 +583,12 @@ class Session : public std::enable_shared_from_this<Session> {
 
   Connection stream_;
   std::shared_ptr<State> state_;
-  net::steady_timer timer_;     // pacing: event times, held answers
-  net::steady_timer deadline_;  // stream_lifetime_limit_ms
-  WriteWatchdog watchdog_;      // write_timeout_ms of a stream's writes
+  Timer timer_;             // pacing (event times, held answers) and the lifetime limit
+  WriteWatchdog watchdog_;  // write_timeout_ms of a stream's writes
   beast::flat_buffer buffer_;
   // On the heap, and only while needed: a held stream keeps neither (288 and 400 bytes inline).
   std::unique_ptr<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  std::unique_ptr<Response> res_;  // the answer being written
   Endpoint ep_ = Endpoint::other;
   bool keep_alive_ = true;
   bool http10_ = false;              // the current request is HTTP/1.0
@@ -604,7 +599,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::size_t bytes_out_early_ = 0;  // a 100 Continue written before the endpoint was known
 
   BusyGauge busy_;  // streams_active or requests_held, while a stream plays or an answer waits
-  std::uint64_t busy_generation_ = 0;
+  bool limit_due_ = false;  // timer_'s wait ends at the lifetime limit, before what it waits for
   bool watch_pending_ = false;
   AfterWatch after_watch_ = AfterWatch::nothing;  // TLS: what waits for the watch's read
 

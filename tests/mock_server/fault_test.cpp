@@ -437,6 +437,38 @@ std::optional<std::chrono::milliseconds> trickle(std::uint16_t port, const std::
   return closed;
 }
 
+// A stream that waits seconds for its next event gives back its write watchdog's pending wait
+// (a held user keeps none: issue 19); the write after the wait arms it again, so a client that
+// stopped reading meanwhile is still closed by --write-timeout-ms, not at the lifetime limit.
+TEST(ServerFaults, WriteAfterALongWaitIsStillBoundedByTheWriteTimeout) {
+  test::TempDir dir;
+  test::TestRecording r;
+  r.events.emplace_back(0, "role", test::chat_chunk(""));
+  const std::string pad(2048, 'x');
+  for (int i = 0; i < 3000; ++i) {  // 6 MB at 1.5 s: more than the socket buffers hold
+    std::string chunk = test::chat_chunk("");
+    chunk.insert(chunk.size() - 1, R"(,"pad":")" + pad + "\"");
+    r.events.emplace_back(1'500'000, "role", std::move(chunk));
+  }
+  r.events.emplace_back(1'500'000, "done", "[DONE]");
+  dir.write("gap_bulk.jsonl", test::recording_text(r));
+  ServerChild server(dir, {"--write-timeout-ms", "500"});
+  const auto t0 = Clock::now();
+  const int silent = connect_blocking(server.port(), 4096);
+  send_all(silent, post_text("gap_bulk", R"(,"stream":true)", 1));
+  json::object s;
+  EXPECT_TRUE(eventually(
+      [&] {
+        s = server.stats();
+        return timeouts(s, "write") == 1 && num(s, "streams_active") == 0;
+      },
+      15s))
+      << json::serialize(s);
+  EXPECT_GE(Clock::now() - t0, 2s);  // the gap, then the write timeout
+  EXPECT_EQ(timeouts(s, "lifetime"), 0);
+  ::close(silent);
+}
+
 TEST(ServerFaults, SlowSilentAndIdleClientsAreClosedByTheirLimitWhileOthersStayOnTime) {
   test::TempDir dir;
   dir.write("long.jsonl", test::recording_text(long_stream()));
