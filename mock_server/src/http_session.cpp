@@ -36,8 +36,6 @@ using std::chrono::milliseconds;
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
 constexpr std::string_view continue_100 = "HTTP/1.1 100 Continue\r\n\r\n";
-/** A wait longer than this gives back the write watchdog's pending wait (a held user's). */
-constexpr std::chrono::seconds watchdog_rest_after{1};
 /** Bytes asked of the socket while waiting for a request's first byte. */
 constexpr std::size_t first_read_bytes = 4096;
 
@@ -459,7 +457,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point limit() const { return start_ + lifetime(); }
 
   void wait_until(Clock::time_point at, void (Session::*then)(beast::error_code)) {
-    if (at - Clock::now() > watchdog_rest_after) watchdog_.rest();
+    if (at - Clock::now() > WriteWatchdog::rest_after) watchdog_.rest();
     limit_due_ = limit() < at;
     timer_.expires_at(limit_due_ ? limit() : at);
     timer_.async_wait(held_wait(beast::bind_front_handler(then, shared_from_this())));

@@ -37,8 +37,10 @@ class WriteWatchdog {
   /**
    * Nothing will be written for a while (a held user waits seconds for its next heartbeat or
    * event): the timer's pending wait, kept armed across a stream's writes so that they cost no
-   * timer each, is given back, and the next write arms it again.
+   * timer each, is given back, and the next write arms it again. The sessions call it before a
+   * wait longer than rest_after.
    */
+  static constexpr std::chrono::seconds rest_after{1};
   void rest() {
     if (!armed_ || writing_) return;
     armed_ = false;

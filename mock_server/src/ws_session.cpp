@@ -1,7 +1,9 @@
 #include "ws_session.hpp"
 
 #include <algorithm>
-#include <deque>
+#include <array>
+#include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,6 +15,7 @@
 #include <boost/json.hpp>
 
 #include "busy_gauge.hpp"
+#include "held_wait.hpp"
 #include "session_errors.hpp"
 #include "ssebench/server/stream_cursor.hpp"
 #include "write_watchdog.hpp"
@@ -81,9 +84,29 @@ Response invalid(std::string_view message, std::string_view param, std::string_v
   return error_response(http::status::bad_request, message, "invalid_request_error", param, code);
 }
 
+/**
+ * What every turn's request takes from the upgrade, kept instead of the upgrade (whose header
+ * fields are an allocation each): its Host and the replay speed and epoch it set for every turn
+ * on the connection. A browser cannot set a header on an upgrade: the URL's ?x-ssebench-speed=S
+ * (an ssebench extension) stands for it, and ?x-ssebench-epoch-us=US likewise.
+ */
+struct TurnFields {
+  explicit TurnFields(const Request& upgrade) : host(upgrade[http::field::host]) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (const auto h = upgrade.find(names[i]); h != upgrade.end())
+        values[i] = std::string(h->value());
+      else if (const auto q = in_query(upgrade.target(), names[i]))
+        values[i] = std::string(*q);
+    }
+  }
+  static constexpr std::array<std::string_view, 2> names{"x-ssebench-speed", "x-ssebench-epoch-us"};
+  std::string host;
+  std::array<std::optional<std::string>, 2> values;  // names[i]'s, when the upgrade set it
+};
+
 /** A client message turned into the request handle() answers, or the error it earned. */
 std::variant<Request, Response> to_request(std::string_view text, const WsApi& api,
-                                           const Request& upgrade) {
+                                           const TurnFields& upgrade) {
   json::error_code ec;
   json::value v = json::parse(text, ec);
   if (ec || !v.is_object())
@@ -104,17 +127,10 @@ std::variant<Request, Response> to_request(std::string_view text, const WsApi& a
   msg.erase("type");
   msg["stream"] = true;  // implicit over a WebSocket
   Request req{http::verb::post, api.path, 11};
-  req.set(http::field::host, upgrade[http::field::host]);
+  req.set(http::field::host, upgrade.host);
   req.set(http::field::content_type, "application/json");
-  // The upgrade's replay speed and epoch hold for every turn on the connection. A browser cannot
-  // set a header on an upgrade: the URL's ?x-ssebench-speed=S (an ssebench extension) stands for
-  // it, and ?x-ssebench-epoch-us=US likewise.
-  for (const std::string_view name : {"x-ssebench-speed", "x-ssebench-epoch-us"}) {
-    if (const auto h = upgrade.find(name); h != upgrade.end())
-      req.set(name, h->value());
-    else if (const auto q = in_query(upgrade.target(), name))
-      req.set(name, *q);
-  }
+  for (std::size_t i = 0; i < upgrade.names.size(); ++i)
+    if (upgrade.values[i]) req.set(upgrade.names[i], *upgrade.values[i]);
   req.body() = json::serialize(msg);
   req.prepare_payload();
   return req;
@@ -145,12 +161,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   WsSession(Connection&& conn, std::string already_read, Request&& upgrade, const WsApi& api,
             std::shared_ptr<State> state)
       : ws_(std::move(conn)),
-        upgrade_(std::move(upgrade)),
+        upgrade_(std::make_unique<Request>(std::move(upgrade))),
+        turn_fields_(*upgrade_),
         api_(api),
         state_(std::move(state)),
         timer_(ws_.get_executor()),
         idle_(ws_.get_executor()),
-        deadline_(ws_.get_executor()),
         ping_timer_(ws_.get_executor()),
         watchdog_(ws_.get_executor(), write_timeout()),
         playing_(state_->stats) {
@@ -180,7 +196,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
       stats().ws_pongs_received.fetch_add(1, std::memory_order_relaxed);
       count_bytes();
     });
-    ws_.async_accept(upgrade_,
+    ws_.async_accept(*upgrade_,
                      beast::bind_front_handler(&WsSession::on_accept, shared_from_this()));
   }
 
@@ -200,6 +216,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   }
 
   void on_accept(beast::error_code ec) {
+    upgrade_.reset();  // its fields are an allocation each: turn_fields_ has what turns need
     count_bytes();
     if (ec) return fail(ec, "websocket accept");
     wrote(Clock::now());  // the 101
@@ -245,7 +262,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (msg.binary)
       return do_close(websocket::close_code::unknown_data,
                       "binary frames are not supported: send JSON text");
-    auto req = to_request(msg.text, api_, upgrade_);
+    auto req = to_request(msg.text, api_, turn_fields_);
     if (auto* res = std::get_if<Response>(&req)) return write_error(*res);
     Outcome out = handle(std::get<Request>(req), *state_, Clock::now());
     if (auto* plan = std::get_if<StreamPlan>(&out.plan)) return start_turn(std::move(*plan));
@@ -278,24 +295,34 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     playing_.set(Busy::stream);
     plan_ = std::move(plan);
     plan_.heartbeat = {};  // SSE comments do not belong in a frame: WebSocket has its pings
+    plan_.head = {};       // nor do HTTP header fields: each is an allocation, kept all turn
     cursor_ = StreamCursor(plan_);
     turn_start_ = Clock::now();
-    deadline_.expires_at(turn_start_ + milliseconds(config().stream_lifetime_limit_ms));
-    deadline_.async_wait(
-        beast::bind_front_handler(&WsSession::on_deadline, shared_from_this(), ++turn_));
     do_next_event();
+  }
+
+  // The turn's lifetime limit has no timer of its own (as the HTTP session's): a wait for the
+  // next event ends at the limit if that comes first, and events due back to back check it.
+  Clock::time_point limit() const {
+    return turn_start_ + milliseconds(config().stream_lifetime_limit_ms);
   }
 
   void do_next_event() {
     if (!cursor_.advance()) return end_turn();
     const Clock::time_point now = Clock::now();
+    if (now >= limit()) return on_lifetime_limit();
     if (cursor_.due() <= now) return do_write_event(now);
-    timer_.expires_at(cursor_.due());
-    timer_.async_wait(beast::bind_front_handler(&WsSession::on_event_timer, shared_from_this()));
+    const Clock::time_point at = std::min(cursor_.due(), limit());
+    limit_due_ = at < cursor_.due();
+    if (at - now > WriteWatchdog::rest_after) watchdog_.rest();
+    timer_.expires_at(at);
+    timer_.async_wait(
+        held_wait(beast::bind_front_handler(&WsSession::on_event_timer, shared_from_this())));
   }
 
   void on_event_timer(beast::error_code ec) {
     if (ec) return fail(ec, "websocket timer");
+    if (limit_due_) return on_lifetime_limit();
     if (cursor_.cut_before_due()) return end_turn();  // the job was cancelled
     do_write_event(Clock::now());
   }
@@ -321,14 +348,11 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void end_turn() {
     playing_.set(Busy::none);
     busy_ = false;
-    ++turn_;
-    deadline_.cancel();
     plan_ = {};
     next_message();
   }
 
-  void on_deadline(std::uint64_t turn, beast::error_code ec) {
-    if (ec || turn != turn_ || playing_.get() == Busy::none) return;
+  void on_lifetime_limit() {
     stats().timeouts_lifetime.fetch_add(1, std::memory_order_relaxed);
     abort();
   }
@@ -361,9 +385,9 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   void arm_ping(Clock::time_point at) {
     ping_armed_ = true;
     ping_timer_.expires_at(at);
-    ping_timer_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    ping_timer_.async_wait(held_wait([weak = weak_from_this()](beast::error_code ec) {
       if (const auto self = weak.lock()) self->on_ping_timer(ec);
-    });
+    }));
   }
 
   void on_ping_timer(beast::error_code ec) {
@@ -387,12 +411,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
 
   void arm_idle() {
     idle_.expires_after(milliseconds(config().idle_timeout_ms));
-    idle_.async_wait([weak = weak_from_this()](beast::error_code ec) {
+    idle_.async_wait(held_wait([weak = weak_from_this()](beast::error_code ec) {
       auto self = weak.lock();
       if (!self || ec || self->busy_ || !self->queue_.empty()) return;
       self->stats().timeouts_idle.fetch_add(1, std::memory_order_relaxed);
       self->do_close(websocket::close_code::going_away, "idle timeout");
-    });
+    }));
   }
 
   // Every write must complete within write_timeout (the watchdog checks).
@@ -423,22 +447,23 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     ws_.next_layer().close();
     timer_.cancel();
     idle_.cancel();
-    deadline_.cancel();
     ping_timer_.cancel();
     watchdog_.cancel();
   }
 
   websocket::stream<Connection> ws_;
-  Request upgrade_;
+  std::unique_ptr<Request> upgrade_;  // until the handshake is done
+  TurnFields turn_fields_;
   const WsApi& api_;
   std::shared_ptr<State> state_;
-  Timer timer_;             // pacing: event times
+  Timer timer_;             // pacing: event times, and the turn's lifetime limit
   Timer idle_;              // idle_timeout_ms between turns
-  Timer deadline_;          // stream_lifetime_limit_ms of a turn
   Timer ping_timer_;        // ws_ping_ms after the last write
   WriteWatchdog watchdog_;  // write_timeout_ms of every write
   beast::flat_buffer buffer_;
-  std::deque<Message> queue_;  // messages read, waiting for their turn
+  // Messages read, waiting for their turn (at most queue_limit): a list allocates nothing while
+  // empty, where a deque holds a 512-byte block from the start.
+  std::list<Message> queue_;
   std::uint64_t counted_in_ = 0, counted_out_ = 0;
 
   bool reading_ = false;
@@ -451,7 +476,7 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
   Clock::time_point last_write_;  // the last frame written (or the 101)
 
   // the turn
-  std::uint64_t turn_ = 0;  // generation: a deadline of an earlier turn does nothing
+  bool limit_due_ = false;  // timer_'s wait ends at the lifetime limit, before the event
   StreamPlan plan_;
   StreamCursor cursor_;
   Clock::time_point turn_start_;

@@ -53,7 +53,8 @@ class Flags(unittest.TestCase):
     def test_bad_flags_are_one_line(self):
         for args, says in ((["--users=10"], "--users must be 1,000 to 15,000"),
                            (["--users=lots"], "--users takes a whole number"),
-                           (["--user=2000"], "did you mean --users")):
+                           (["--user=2000"], "did you mean --users"),
+                           (["--transport=poll"], "invalid choice: 'poll'")):
             p = subprocess.run([sys.executable, HEAP, *args], capture_output=True, text=True,
                                timeout=60)
             self.assertEqual(p.returncode, 2, p.stderr)
