@@ -8,6 +8,7 @@
 #include <array>
 #include <optional>
 #include <stdexcept>
+#include <vector>
 
 #include "driver.hpp"
 #include "socket_tracker.hpp"
@@ -135,6 +136,7 @@ class CurlDriver final : public Driver {
   ~CurlDriver() override {
     soak_.reset();
     curl_multi_cleanup(multi_);
+    close_pools();
     curl_share_cleanup(share_);
   }
 
@@ -154,15 +156,19 @@ class CurlDriver final : public Driver {
     soak_ = std::make_unique<SocketLoop>(multi_);
     collect_ended_ = true;
   }
+  // The soak's streams are gone by now (their handles left the pools' share handles), so the
+  // pools close their connections here, through the tracker.
   void end_soak() override {
     soak_.reset();
     collect_ended_ = false;
     take_ended();
+    close_pools();
   }
 
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
-    const StreamContext ctx{multi_,      &sockets_,      clock_,       spec.expect,
-                            spec.config, spec.transport, &h2_openers_, share_};
+    StreamContext ctx{multi_,      &sockets_,      clock_,       spec.expect,
+                      spec.config, spec.transport, &h2_openers_, share_};
+    if (spec.pool) ctx.pool = pool(*spec.pool);
     return row_of(spec.transport).make_stream(ctx);
   }
 
@@ -193,11 +199,38 @@ class CurlDriver final : public Driver {
   std::size_t open_sockets() const { return sockets_.open_sockets(); }
 
  private:
+  /**
+   * A pool's share handle, made on first use: its connection cache and TLS sessions. libcurl
+   * 7.88's curl_multi_remove_handle walks the whole cache of the transfer's connections each
+   * time a transfer that kept its connection ends (close_connect_only, in lib/multi.c), one
+   * step per connection: 15,000 held users polling every 5 s in one cache made that 3,000 walks
+   * of 15,000 a second, more than a core, and the soak fell behind the schedule it drives. A
+   * pool per soak group bounds each walk to the group's connections. HTTP/1.1 only: HTTP/2's
+   * one connection per multi handle (h2_openers) assumes one cache.
+   */
+  CURLSH* pool(std::size_t i) {
+    if (pools_.size() <= i) pools_.resize(i + 1, nullptr);
+    if (!pools_[i]) {
+      CURLSH* sh = curl_share_init();
+      if (!sh) throw std::runtime_error("curl_share_init failed");
+      curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+      curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      pools_[i] = sh;
+    }
+    return pools_[i];
+  }
+  void close_pools() {
+    for (CURLSH* sh : pools_)
+      if (sh) curl_share_cleanup(sh);
+    pools_.clear();
+  }
+
   ClockFn clock_;
   std::size_t h2_openers_ = 0;  // StreamContext::h2_openers
   SocketTracker sockets_;       // outlives `multi_`: its close callback runs in curl_multi_cleanup
   CURLM* multi_ = nullptr;
-  CURLSH* share_ = nullptr;  // outlives the streams' handles, which use it
+  CURLSH* share_ = nullptr;     // outlives the streams' handles, which use it
+  std::vector<CURLSH*> pools_;  // by SessionSpec::pool; outlive their streams' handles too
   std::unique_ptr<SocketLoop> soak_;
 };
 }  // namespace

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -62,6 +63,9 @@ struct SessionSpec {
   const ClientConfig* config = nullptr;
   Transport transport = Transport::sse;
   Pace pace = Pace::back_to_back;
+  /** A soak's group: the libcurl driver keeps each group's connections in a cache of their own
+   *  (curl_driver.cpp, begin_soak); nullopt: the driver's one cache. */
+  std::optional<std::size_t> pool;
 };
 
 class Driver {

@@ -112,7 +112,7 @@ RoundResult Engine::run_round(const Expectation& expect, Transport transport,
   check_shape(transport, config);
   Driver& d = impl_->driver(transport);
   d.prepare(config, concurrency);
-  const SessionSpec spec{&expect, &config, transport, Pace::back_to_back};
+  const SessionSpec spec{&expect, &config, transport, Pace::back_to_back, std::nullopt};
   Sessions sessions;
   sessions.reserve(concurrency);
   for (std::size_t i = 0; i < concurrency; ++i) sessions.push_back(d.make(spec));
@@ -140,7 +140,7 @@ RoundResult Engine::run_open(const Expectation& expect, Transport transport,
   Driver& d = impl_->driver(transport);
   const std::size_t cap = max_concurrency > 0 ? max_concurrency : schedule.size();
   d.prepare(config, cap);
-  const SessionSpec spec{&expect, &config, transport, Pace::back_to_back};
+  const SessionSpec spec{&expect, &config, transport, Pace::back_to_back, std::nullopt};
   // Each session made when it is due: a case of thousands of arrivals holds only those begun.
   Sessions sessions;
   sessions.reserve(schedule.size());
@@ -180,7 +180,7 @@ RoundResult Engine::run_users(const Expectation& expect, Transport transport,
   check_shape(transport, config);
   Driver& d = impl_->driver(transport);
   d.prepare(config, users);
-  const SessionSpec spec{&expect, &config, transport, Pace::on_demand};
+  const SessionSpec spec{&expect, &config, transport, Pace::on_demand, std::nullopt};
   Sessions sessions;
   struct User {
     TimePoint next;              // when its next turn is due
@@ -265,7 +265,7 @@ double soak_on(Driver& d, ClockFn clock, std::span<const SoakGroup> groups,
   const double cpu0 = thread_cpu_us();
   const auto make = [&](const SoakSlot& slot) {
     const SoakGroup& g = groups[slot.group];
-    return d.make({g.expect, &g.config, g.transport, Pace::back_to_back});
+    return d.make({g.expect, &g.config, g.transport, Pace::back_to_back, slot.group});
   };
   std::unordered_map<Session*, std::size_t> slot_of;
   const auto replace = [&](SoakSlot& slot) {

@@ -48,9 +48,10 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
     curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, 2L);
     if (config().tls == TlsMode::noresume)
       curl_easy_setopt(easy_, CURLOPT_SSL_SESSIONID_CACHE, 0L);
-    else if (ctx_.share)
+    else if (ctx_.share && !ctx_.pool)
       curl_easy_setopt(easy_, CURLOPT_SHARE, ctx_.share);
   }
+  if (ctx_.pool) curl_easy_setopt(easy_, CURLOPT_SHARE, ctx_.pool);
   curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &Stream::header_cb);
   curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
   curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &Stream::write_cb);

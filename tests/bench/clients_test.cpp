@@ -893,5 +893,34 @@ TEST(Clients, ASoakReplacesWsConnectionsBesideSseStreams) {
   EXPECT_GT(r.client_cpu_us, 0);
 }
 
+TEST(Clients, ASoakKeepsEachGroupsConnectionsToItselfAndClosesThemAtItsEnd) {
+  // Two poll users in groups of their own, started 50 ms apart, each poll a few ms long: from
+  // one connection cache the second user's requests would take the first user's idle connection
+  // (one socket); each group's pool holds a connection of its own (two). libcurl walks a whole
+  // cache each time a transfer ends (curl_driver.cpp, CurlDriver::pool), so the soak keeps the
+  // caches small.
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  std::vector<SoakGroup> groups;
+  for (int i = 0; i < 2; ++i)
+    groups.push_back({&x, Transport::poll, config(1.0, 100, PollShape::delta), 1});
+  groups.push_back({&x, Transport::long_poll, config(1.0, 100, PollShape::delta), 1});
+  Engine engine;
+  std::size_t most_sockets = 0;
+  const SoakResult r =
+      engine.run_soak(groups, std::chrono::milliseconds(150), std::chrono::milliseconds(1200),
+                      std::chrono::milliseconds(20), [&](Clock::duration since) {
+                        if (since > std::chrono::milliseconds(200))  // every user started
+                          most_sockets = std::max(most_sockets, engine.open_sockets());
+                      });
+  ASSERT_EQ(r.groups.size(), 3u);
+  for (const SoakGroupResult& g : r.groups) {
+    EXPECT_EQ(g.streams_failed, 0u) << g.first_error;
+    EXPECT_GT(g.streams_ok + g.streams_cut, 0u);
+    EXPECT_GT(g.requests + g.cut_requests, 2u);
+  }
+  EXPECT_EQ(most_sockets, 3u) << "a connection a group, none shared across groups";
+  EXPECT_EQ(engine.open_sockets(), 0u) << "the pools closed their connections with the soak";
+}
+
 }  // namespace
 }  // namespace ssebench::bench
