@@ -18,6 +18,11 @@ START_TIMEOUT_S = 10  # until the "listening on" line
 STOP_TIMEOUT_S = 10   # after SIGTERM, before SIGKILL
 HTTP_TIMEOUT_S = 10
 TICK_US = 1e6 / os.sysconf("SC_CLK_TCK")
+# An idle user's transports, as ssebench-soak holds them (scripts/hold, scripts/radio --run):
+# name -> (soak flag, poll period in seconds or None).
+HELD_TRANSPORTS = {
+    "sse": ("--sse", None), "ws": ("--ws", None), "long-poll": ("--long-poll", None),
+    "poll5": ("--poll", 5), "poll30": ("--poll", 30), "poll60": ("--poll", 60)}
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
 # Every tracked child, stopped by stop_all() (crosscheck registers it at exit).
