@@ -19,7 +19,6 @@
 #include <string>
 #include <string_view>
 
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/json.hpp>
 
 #include "h2_session.hpp"
@@ -200,7 +199,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static SessionFixture f(name);
   auto [socket, client] = f.socket_pair();
   ssebench::server::serve_h2(
-      ssebench::server::Connection(boost::beast::tcp_stream(std::move(socket))), f.state,
+      ssebench::server::Connection(ssebench::server::TcpStream(std::move(socket))), f.state,
       std::string(ssebench::server::h2_preface));
   std::string out;
   f.send_and_settle(client, std::string_view(reinterpret_cast<const char*>(data), size), out);

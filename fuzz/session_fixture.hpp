@@ -20,7 +20,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
 
+#include "executor.hpp"
 #include "ssebench/recording.hpp"
 #include "ssebench/server/api.hpp"
 #include "ssebench/server/config.hpp"
@@ -107,12 +109,12 @@ struct SessionFixture {
   }
 
   /** A connected pair: [0] becomes the session's socket, [1] is the client's end. */
-  std::pair<net::ip::tcp::socket, int> socket_pair() {
+  std::pair<srv::TcpSocket, int> socket_pair() {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
       die(fuzzer, "socketpair() failed");
     ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
-    net::ip::tcp::socket s(ioc);
+    srv::TcpSocket s(net::make_strand(ioc));  // as the server's accept makes them
     boost::system::error_code ec;
     s.assign(net::ip::tcp::v4(), fds[0], ec);
     if (ec) die(fuzzer, "cannot assign the fd to a socket", ec.message());

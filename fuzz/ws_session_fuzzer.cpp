@@ -19,7 +19,6 @@
 #include <string_view>
 
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 
@@ -155,7 +154,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   auto [socket, client] = f.socket_pair();
   ssebench::server::run_ws_session(
-      ssebench::server::Connection(boost::beast::tcp_stream(std::move(socket))),
+      ssebench::server::Connection(ssebench::server::TcpStream(std::move(socket))),
       parse_upgrade(upgrade), upgrade.size(), pipelined ? std::string(frames) : std::string(),
       f.state);
   std::string out;
