@@ -7,8 +7,8 @@
 // behind, for as long as it waits. For a stream's pacing timer, its lifetime deadline and its
 // read watch, that is minutes per user: issue 19 measured (heaptrack, 2,000 held SSE streams)
 // 1,293 bytes of such blocks per session. An allocator of another type makes asio allocate the
-// operation with it instead, at its exact size; a held wait is rare enough (once per event at
-// most) that skipping the cache costs nothing measurable.
+// operation with it instead, at its exact size. The sessions use it only for waits longer than
+// WriteWatchdog::rest_after (a second): a paced token's wait keeps the cache's fast path.
 #include <cstddef>
 #include <memory>
 #include <utility>

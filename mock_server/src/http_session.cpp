@@ -314,7 +314,7 @@ class Session : public std::enable_shared_from_this<Session> {
     release_read_buffer();
     busy_.set(Busy::held);
     do_watch();
-    wait_until(until, &Session::on_hold);
+    wait_until(Clock::now(), until, &Session::on_hold);
   }
 
   void on_hold(beast::error_code ec) {
@@ -342,8 +342,9 @@ class Session : public std::enable_shared_from_this<Session> {
     release_read_buffer();
     busy_.set(Busy::stream);
     do_watch();
-    if (plan_.headers_at <= Clock::now()) return do_write_header();
-    wait_until(plan_.headers_at, &Session::on_header_timer);
+    const Clock::time_point now = Clock::now();
+    if (plan_.headers_at <= now) return do_write_header();
+    wait_until(now, plan_.headers_at, &Session::on_header_timer);
   }
 
   void on_header_timer(beast::error_code ec) {
@@ -376,7 +377,7 @@ class Session : public std::enable_shared_from_this<Session> {
     const Clock::time_point now = Clock::now();
     if (now >= limit()) return on_lifetime_limit();  // events due back to back: no wait checks
     if (cursor_.due() <= now) return do_write_event(now);
-    wait_until(cursor_.due(), &Session::on_event_timer);
+    wait_until(now, cursor_.due(), &Session::on_event_timer);
   }
 
   void on_event_timer(beast::error_code ec) {
@@ -456,11 +457,17 @@ class Session : public std::enable_shared_from_this<Session> {
   // by the watchdog's write timeout, so the limit is overrun by at most that.
   Clock::time_point limit() const { return start_ + lifetime(); }
 
-  void wait_until(Clock::time_point at, void (Session::*then)(beast::error_code)) {
-    if (at - Clock::now() > WriteWatchdog::rest_after) watchdog_.rest();
+  // A wait longer than the watchdog's rest_after is a held user's: the watchdog rests, and the
+  // wait's operation is allocated at its own size (held_wait.hpp). A paced token's short wait
+  // takes asio's recycled block, as every write does: no malloc per event.
+  void wait_until(Clock::time_point now, Clock::time_point at,
+                  void (Session::*then)(beast::error_code)) {
     limit_due_ = limit() < at;
     timer_.expires_at(limit_due_ ? limit() : at);
-    timer_.async_wait(held_wait(beast::bind_front_handler(then, shared_from_this())));
+    auto handler = beast::bind_front_handler(then, shared_from_this());
+    if (at - now <= WriteWatchdog::rest_after) return timer_.async_wait(std::move(handler));
+    watchdog_.rest();
+    timer_.async_wait(held_wait(std::move(handler)));
   }
 
   void on_lifetime_limit() {

@@ -314,10 +314,12 @@ class WsSession : public std::enable_shared_from_this<WsSession> {
     if (cursor_.due() <= now) return do_write_event(now);
     const Clock::time_point at = std::min(cursor_.due(), limit());
     limit_due_ = at < cursor_.due();
-    if (at - now > WriteWatchdog::rest_after) watchdog_.rest();
     timer_.expires_at(at);
-    timer_.async_wait(
-        held_wait(beast::bind_front_handler(&WsSession::on_event_timer, shared_from_this())));
+    // Held (held_wait.hpp) only when long: a paced token's wait takes asio's recycled block.
+    auto handler = beast::bind_front_handler(&WsSession::on_event_timer, shared_from_this());
+    if (at - now <= WriteWatchdog::rest_after) return timer_.async_wait(std::move(handler));
+    watchdog_.rest();
+    timer_.async_wait(held_wait(std::move(handler)));
   }
 
   void on_event_timer(beast::error_code ec) {
