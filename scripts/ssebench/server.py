@@ -25,6 +25,31 @@ HELD_TRANSPORTS = {
     "poll5": ("--poll", 5), "poll30": ("--poll", 30), "poll60": ("--poll", 60)}
 _LISTENING = re.compile(r"listening on (http://\S+)")
 
+
+def held_server_args(recordings, heartbeat_ms, long_poll_wait_ms, period_ms=None):
+    """The mock server's flags for held idle users (scripts/hold, scripts/radio --run): SSE
+    comments and ws pings every heartbeat_ms, long polls held up to long_poll_wait_ms, idle
+    connections kept three poll periods (a minute at least), and no stream or job ended by age."""
+    return ["--recordings", recordings, "--sse-heartbeat-ms", str(heartbeat_ms),
+            "--ws-ping-ms", str(heartbeat_ms), "--long-poll-max-wait-ms",
+            str(max(long_poll_wait_ms, 1)), "--idle-timeout-ms",
+            str(max(60_000, 3 * (period_ms or 0))), "--stream-lifetime-limit-ms", "86400000",
+            "--job-retention-ms", "86400000"]
+
+
+def held_soak_argv(binary, url, transport, users, *, model, recordings, speed, ramp_s,
+                   duration_s, long_poll_wait_ms, out, period_ms=None):
+    """ssebench-soak's command line holding `users` idle users of one HELD_TRANSPORTS flag."""
+    argv = [binary, f"--server={url.rstrip('/')}", "--sse=0", "--poll=0", "--long-poll=0",
+            f"{transport}={users}", f"--model={model}", f"--recordings={recordings}",
+            f"--speed={speed!r}", f"--ramp-s={ramp_s}", f"--duration-s={duration_s}",
+            "--window-s=1", "--no-sampling", f"--long-poll-wait-ms={max(long_poll_wait_ms, 1)}",
+            f"--out={out}"]
+    if period_ms:
+        argv.append(f"--poll-interval-ms={period_ms}")
+    return argv
+
+
 # Every tracked child, stopped by stop_all() (crosscheck registers it at exit).
 _children = []
 

@@ -13,21 +13,13 @@ import subprocess
 import sys
 import tempfile
 
+from checks import SKIP, cannot_capture, check, outcome
 from ssebench import crosscheck
 from ssebench.recordings import ROOT
 
-SKIP = 77
 SCRIPT = os.path.join(ROOT, "scripts", "crosscheck", "crosscheck.py")
 CASE = ["--cases", "sse", "--models", "chat-gpt-4o-mini-text", "--concurrency", "2"]
 RUN_TIMEOUT_S = 90
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 def stalled(out):
@@ -176,18 +168,14 @@ def main():
         print("usage: crosscheck_link_test.py BUILD_DIR", file=sys.stderr)
         return 2
     build_dir = sys.argv[1]
-    if os.geteuid() != 0:
-        print("skipped: needs root (network namespaces, captures)")
-        return SKIP
-    if not shutil.which("tshark"):
-        print("skipped: no tshark (apt-get install tshark)")
+    if why := cannot_capture():
+        print(f"skipped: {why}")
         return SKIP
     bad_input(build_dir)
     with tempfile.TemporaryDirectory(prefix="ssebench-xcheck-link-") as tmp:
         delay_only(build_dir, tmp)
         lossy(build_dir, tmp)
-    print(f"{len(failures)} failed" if failures else "all passed")
-    return 1 if failures else 0
+    return outcome()
 
 
 if __name__ == "__main__":

@@ -9,24 +9,15 @@ Usage: crosscheck_tls_test.py BUILD_DIR. Needs root and tshark: exit 77 (skipped
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
+from checks import SKIP, cannot_capture, check, outcome
 from ssebench.recordings import ROOT
 
-SKIP = 77
 SCRIPT = os.path.join(ROOT, "scripts", "crosscheck", "crosscheck.py")
 RUN_TIMEOUT_S = 120
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 def run(build_dir, out, *args):
@@ -52,8 +43,8 @@ def exact_rows_agree(out, what):
 
 def main():
     build_dir = sys.argv[1]
-    if os.geteuid() != 0 or not shutil.which("tshark"):
-        print("crosscheck_tls_test: needs root and tshark; skipped")
+    if why := cannot_capture():
+        print(f"skipped: {why}")
         return SKIP
     with tempfile.TemporaryDirectory(prefix="crosscheck-tls-") as tmp:
         out = os.path.join(tmp, "h1")
@@ -90,8 +81,7 @@ def main():
             rows = {x["figure"]: x for x in rows_of(out)}
             check(rows.get("SSE DATA frames identical to the recording's events", {})
                   .get("verdict") == "OK", "HTTP/2: the decrypted DATA frames are the events")
-    print(f"crosscheck_tls_test: {len(failures)} failures")
-    return 1 if failures else 0
+    return outcome()
 
 
 if __name__ == "__main__":

@@ -8,25 +8,16 @@ packet at least every heartbeat (the server's comments); the poll user's shows i
 Usage: radio_run_test.py BUILD_DIR. Needs root and tshark: exit 77 (skipped) without."""
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 
+from checks import SKIP, cannot_capture, check, outcome
 from ssebench import radio
 from ssebench.recordings import ROOT
 
-SKIP = 77
 SCRIPT = os.path.join(ROOT, "scripts", "radio")
 DURATION_S, HEARTBEAT_S = 12, 2
-
-failures = []
-
-
-def check(ok, what):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        failures.append(what)
 
 
 def gaps(packets):
@@ -36,8 +27,8 @@ def gaps(packets):
 
 def main():
     build = os.path.abspath(sys.argv[1])
-    if os.getuid() != 0 or not shutil.which("tshark"):
-        print("skipped: needs root and tshark")
+    if why := cannot_capture():
+        print(f"skipped: {why}")
         return SKIP
     for args, says in ((["--run", "--transports=pigeon"], "unknown transport 'pigeon'"),
                        (["--run", "x.pcap"], "give a FILE to model, or --run"),
@@ -70,8 +61,7 @@ def main():
             check(g <= period + 1.0, f"{name}: a packet at least every {period} s "
                   f"(+1 s): the longest silence was {g:.2f} s")
             check(t["mean"]["promotions_per_hour"] > 0, f"{name}: its radio was promoted")
-    print(f"{len(failures)} failure(s)")
-    return 1 if failures else 0
+    return outcome()
 
 
 if __name__ == "__main__":
