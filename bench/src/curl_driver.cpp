@@ -154,14 +154,14 @@ class CurlDriver final : public Driver {
     curl_multi_setopt(multi_, CURLMOPT_MAXCONNECTS,
                       2 * static_cast<long>(streams) + spare_connections);
     soak_ = std::make_unique<SocketLoop>(multi_);
-    collect_ended_ = true;
+    collect_touched_ = true;
   }
   // The soak's streams are gone by now (their handles left the pools' share handles), so the
   // pools close their connections here, through the tracker.
   void end_soak() override {
     soak_.reset();
-    collect_ended_ = false;
-    take_ended();
+    collect_touched_ = false;
+    take_touched();
     close_pools();
   }
 
@@ -184,8 +184,8 @@ class CurlDriver final : public Driver {
       curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&s));
       const CURLcode result = msg->data.result;
       curl_multi_remove_handle(multi_, msg->easy_handle);
-      s->on_done(result);  // may add the handle again
-      if (s->finished()) ended(s);
+      s->on_done(result);  // may add the handle again, or schedule the next request
+      touched(s);
     }
   }
 

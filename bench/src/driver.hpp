@@ -88,18 +88,19 @@ class Driver {
   /** TCP counters of the connections closed since the last call, and of those still open. */
   virtual TcpCounters take_round() = 0;
 
-  /** Sessions that ended in step() or wait() since the last call (the soak replaces them);
-   *  collected only while a soak runs. */
-  std::vector<Session*> take_ended() { return std::exchange(ended_, {}); }
+  /** Sessions that step() or wait() handled since the last call: ended (the soak replaces
+   *  them), or with timers that may have moved (it files them again); collected only while a
+   *  soak runs. A session may appear more than once. */
+  std::vector<Session*> take_touched() { return std::exchange(touched_, {}); }
 
  protected:
-  void ended(Session* s) {
-    if (collect_ended_) ended_.push_back(s);
+  void touched(Session* s) {
+    if (collect_touched_) touched_.push_back(s);
   }
-  bool collect_ended_ = false;
+  bool collect_touched_ = false;
 
  private:
-  std::vector<Session*> ended_;
+  std::vector<Session*> touched_;
 };
 
 /** Longest single wait of a driver: also how soon ClientConfig::stop is seen. */

@@ -568,14 +568,14 @@ class WsDriver final : public Driver {
  public:
   explicit WsDriver(ClockFn clock) : ioc_(1), work_(net::make_work_guard(ioc_)) {
     shared_.clock = clock;
-    shared_.ended = [this](Session* s) { ended(s); };
+    shared_.ended = [this](Session* s) { touched(s); };
   }
 
   void prepare(const ClientConfig&, std::size_t) override {}
-  void begin_soak(std::size_t) override { collect_ended_ = true; }
+  void begin_soak(std::size_t) override { collect_touched_ = true; }
   void end_soak() override {
-    collect_ended_ = false;
-    take_ended();
+    collect_touched_ = false;
+    take_touched();
   }
 
   std::unique_ptr<Session> make(const SessionSpec& spec) override {

@@ -922,5 +922,28 @@ TEST(Clients, ASoakKeepsEachGroupsConnectionsToItselfAndClosesThemAtItsEnd) {
   EXPECT_EQ(engine.open_sockets(), 0u) << "the pools closed their connections with the soak";
 }
 
+TEST(Clients, ASoaksPollUsersKeepTheirPeriodAtManyUsers) {
+  // 300 users polling every 100 ms for a second, looked at only when their timers are due
+  // (engine.cpp, soak_on): each user's requests keep the fixed rate, none left waiting.
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  constexpr std::size_t users = 300;
+  constexpr long interval_ms = 100;
+  constexpr long measured_ms = 1000;
+  std::vector<SoakGroup> groups;
+  groups.push_back({&x, Transport::poll, config(1.0, interval_ms, PollShape::delta), users});
+  Engine engine;
+  const SoakResult r =
+      engine.run_soak(groups, std::chrono::milliseconds(interval_ms),
+                      std::chrono::milliseconds(measured_ms), std::chrono::hours(1), {});
+  ASSERT_EQ(r.groups.size(), 1u);
+  const SoakGroupResult& g = r.groups[0];
+  EXPECT_EQ(g.streams_failed, 0u) << g.first_error;
+  // Every user polls through the measured second (replaced streams start with a request of
+  // their own, so a few more); a slot not woken when due would fall far short.
+  const std::size_t requests = g.requests + g.cut_requests;
+  EXPECT_GE(requests, users * measured_ms / interval_ms * 9 / 10);
+  EXPECT_LE(requests, users * (measured_ms + interval_ms) / interval_ms * 3 / 2);
+}
+
 }  // namespace
 }  // namespace ssebench::bench
