@@ -265,10 +265,10 @@ int soak_main(int argc, char** argv) {
   base.long_poll_wait = std::chrono::milliseconds(c.long_poll_wait_ms);
   if (c.epoch_us) base.epoch_us = c.epoch_us;
   // Each transport's streams in groups of at most 200, each group under a host name of its own
-  // resolved to the server (ClientConfig::resolve), its connections in a cache of its own (the
-  // engine's pool per group): libcurl walks a host's connections for every new request, and a
-  // cache's for every request that ends, which at 15,000 connections in one would cost the
-  // client more than the streams do.
+  // resolved to the server (ClientConfig::resolve). Each user keeps its connection in a cache of
+  // its own (the engine's pool per user), as one device would; that also keeps libcurl's walks
+  // of a host's connections (every new request) and of a cache's (every request that ends)
+  // short, which over 15,000 connections in one cache would cost more than the streams do.
   constexpr std::size_t streams_per_name = 200;
   const auto colon = url.rfind(':');
   const std::string port = url.substr(colon + 1);

@@ -168,7 +168,7 @@ class CurlDriver final : public Driver {
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
     StreamContext ctx{multi_,      &sockets_,      clock_,       spec.expect,
                       spec.config, spec.transport, &h2_openers_, share_};
-    if (spec.pool) ctx.pool = pool(*spec.pool);
+    if (spec.pool) ctx.pool = pool(*spec.pool, spec.config->tls == TlsMode::on);
     return row_of(spec.transport).make_stream(ctx);
   }
 
@@ -200,21 +200,24 @@ class CurlDriver final : public Driver {
 
  private:
   /**
-   * A pool's share handle, made on first use: its connection cache and TLS sessions. libcurl
-   * 7.88's curl_multi_remove_handle walks the whole cache of the transfer's connections each
-   * time a transfer that kept its connection ends (close_connect_only, in lib/multi.c), one
-   * step per connection: 15,000 held users polling every 5 s in one cache made that 3,000 walks
-   * of 15,000 a second, more than a core, and the soak fell behind the schedule it drives. A
-   * pool per soak group bounds each walk to the group's connections. HTTP/1.1 only: HTTP/2's
-   * one connection per multi handle (h2_openers) assumes one cache.
+   * A pool's share handle, made on first use: its connection cache, and its TLS sessions when
+   * they are resumed. The soak gives each user (slot) a pool of its own, so that a user reuses
+   * only its own keep-alive connection, as one phone or browser would: from a shared cache a
+   * poll user would take whichever connection sat idle, and 100,000 users polling every 30 s
+   * held 2,166 connections open, not 100,000. It also keeps libcurl 7.88's walks short:
+   * curl_multi_remove_handle walks the whole cache of a transfer's connection each time a
+   * transfer that kept its connection ends (close_connect_only, in lib/multi.c), which over one
+   * cache of 15,000 held users polling every 5 s cost more than a core. A share handle costs
+   * ~5.8 KB (its cache's closure handle and hash), ~7.3 KB with TLS sessions. HTTP/1.1 only:
+   * HTTP/2's one connection per multi handle (h2_openers) assumes one cache.
    */
-  CURLSH* pool(std::size_t i) {
+  CURLSH* pool(std::size_t i, bool tls_sessions) {
     if (pools_.size() <= i) pools_.resize(i + 1, nullptr);
     if (!pools_[i]) {
       CURLSH* sh = curl_share_init();
       if (!sh) throw std::runtime_error("curl_share_init failed");
       curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-      curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+      if (tls_sessions) curl_share_setopt(sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
       pools_[i] = sh;
     }
     return pools_[i];

@@ -63,8 +63,9 @@ struct SessionSpec {
   const ClientConfig* config = nullptr;
   Transport transport = Transport::sse;
   Pace pace = Pace::back_to_back;
-  /** A soak's group: the libcurl driver keeps each group's connections in a cache of their own
-   *  (curl_driver.cpp, begin_soak); nullopt: the driver's one cache. */
+  /** A soak's user (its slot): the libcurl driver keeps each user's connection in a cache of
+   *  its own, as one device would (curl_driver.cpp, CurlDriver::pool); nullopt: the driver's
+   *  one cache. */
   std::optional<std::size_t> pool;
 };
 

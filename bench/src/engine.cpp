@@ -241,6 +241,7 @@ void account(Session& s, const SoakGroup& g, SoakGroupResult& out) {
   for (const StreamRecord& r : s.records()) {
     out.events += r.events;
     out.requests += r.requests;
+    out.connections += r.connections;
     if (r.error) {
       ++out.streams_failed;
       ++out.errors[static_cast<std::size_t>(*r.error)];
@@ -272,7 +273,8 @@ double soak_on(Driver& d, ClockFn clock, std::span<const SoakGroup> groups,
   const double cpu0 = thread_cpu_us();
   const auto make = [&](std::size_t i) {
     const SoakGroup& g = groups[slots[i].group];
-    return d.make({g.expect, &g.config, g.transport, Pace::back_to_back, slots[i].group});
+    // A connection cache per slot: a held user is one device, reusing only its own connection.
+    return d.make({g.expect, &g.config, g.transport, Pace::back_to_back, i});
   };
   std::unordered_map<Session*, std::size_t> slot_of;
   const auto replace = [&](std::size_t i) {
@@ -346,6 +348,7 @@ double soak_on(Driver& d, ClockFn clock, std::span<const SoakGroup> groups,
     for (const StreamRecord& r : slot.session->records()) {
       out.cut_events += r.events;
       out.cut_requests += r.requests;
+      out.connections += r.connections;
       const StreamFigures f = stream_figures(r, g.expect->clock.content_offsets(), g.config.speed);
       out.cut_lag_ms.insert(out.cut_lag_ms.end(), f.lag_ms.begin(), f.lag_ms.end());
     }

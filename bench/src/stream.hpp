@@ -33,7 +33,7 @@ struct StreamContext {
    *  streams of its thread share, so that a new connection resumes the session of an earlier
    *  one. */
   CURLSH* share = nullptr;
-  /** A soak group's share handle (SessionSpec::pool): the group's own connection cache, and its
+  /** A soak user's share handle (SessionSpec::pool): the user's own connection cache, and its
    *  TLS sessions in place of `share`'s. nullptr: the multi handle's cache. */
   CURLSH* pool = nullptr;
 };

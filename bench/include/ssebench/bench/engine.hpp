@@ -47,6 +47,8 @@ struct SoakGroupResult {
   std::string first_error;
   std::vector<double> lag_ms;  // every content event of the streams that ended well
   std::uint64_t events = 0, requests = 0;
+  /** Connections opened by all of the group's streams, ended and cut (a held user keeps one). */
+  std::uint64_t connections = 0;
   /** The streams cut at the end, so far: held users' streams (a long recording) end only so. */
   std::vector<double> cut_lag_ms;  // every content event they received
   std::uint64_t cut_events = 0, cut_requests = 0;
