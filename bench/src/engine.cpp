@@ -261,7 +261,9 @@ void account(Session& s, const SoakGroup& g, SoakGroupResult& out) {
  * Only the slots whose timers are due are visited (at 15,000 users a scan of every slot every
  * 10 ms cost ~6.5 % of a core whatever the request rate): each slot is filed under the time its
  * session's on_tick asked to be looked at again, and filed again whenever the driver handled
- * its transfer (take_touched), which may move that time.
+ * its transfer (take_touched), which may move that time. Bytes read in wait() touch no
+ * session, so HTTP/2's kick (Stream::kick_at, armed by a read) waits for the slot's next due
+ * time: the soak runs HTTP/1.1, where there is no kick.
  */
 double soak_on(Driver& d, ClockFn clock, std::span<const SoakGroup> groups,
                std::vector<SoakSlot>& slots, TimePoint begin, TimePoint end,
