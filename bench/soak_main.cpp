@@ -57,6 +57,7 @@ struct SoakConfig {
   std::string out;       // JSON file; empty: none
   /** The server is neither sampled nor reset: an orchestrator (scripts/hold) measures it. */
   bool no_sampling = false;
+  HttpClient client = HttpClient::libcurl;  // ClientConfig::client
 };
 
 void print_help(const SoakConfig& d) {
@@ -86,6 +87,10 @@ void print_help(const SoakConfig& d) {
       "  --ramp-s=S               starts spread over S seconds, not measured (default {})\n"
       "  --duration-s=S           the measured window (default {})\n"
       "  --window-s=S             first and last S seconds compared for flatness (default {})\n"
+      "  --client=libcurl|epoll   what sends the HTTP requests: libcurl, or the soak's own\n"
+      "                           HTTP/1.1 client (a connection a user on epoll, the same\n"
+      "                           request bytes, a fraction of libcurl's CPU; cleartext to an\n"
+      "                           IPv4 server only) (default libcurl)\n"
       "  --no-sampling            neither sample nor reset the server's stats (its caller\n"
       "                           measures the servers; no flatness check then)\n"
       "  --out=FILE               the JSON result (written to a temporary name, then renamed)\n",
@@ -155,6 +160,15 @@ SoakConfig parse(int argc, char** argv, bool& help) {
       .value("ramp-s", seconds("ramp-s", c.ramp_s, 0))
       .value("duration-s", seconds("duration-s", c.duration_s, 0))
       .value("window-s", seconds("window-s", c.window_s, 0))
+      .value("client",
+             [&](std::string_view v) {
+               if (v == "libcurl")
+                 c.client = HttpClient::libcurl;
+               else if (v == "epoll")
+                 c.client = HttpClient::epoll;
+               else
+                 throw flags::bad_value("client", v, "libcurl or epoll");
+             })
       .value("out", text(c.out));
   p.parse(argc, argv);
   if (c.duration_s < 2 * c.window_s)
@@ -262,6 +276,7 @@ int soak_main(int argc, char** argv) {
   base.interval = std::chrono::milliseconds(c.poll_interval_ms);
   base.shape = PollShape::delta;
   base.ws_turns = c.ws_turns;
+  base.client = c.client;
   base.long_poll_wait = std::chrono::milliseconds(c.long_poll_wait_ms);
   if (c.epoch_us) base.epoch_us = c.epoch_us;
   // Each transport's streams in groups of at most 200, each group under a host name of its own
@@ -373,6 +388,7 @@ int soak_main(int argc, char** argv) {
     to.lag_ms.insert(to.lag_ms.end(), from.lag_ms.begin(), from.lag_ms.end());
     to.events += from.events;
     to.requests += from.requests;
+    to.connections += from.connections;
     to.cut_lag_ms.insert(to.cut_lag_ms.end(), from.cut_lag_ms.begin(), from.cut_lag_ms.end());
     to.cut_events += from.cut_events;
     to.cut_requests += from.cut_requests;
@@ -391,12 +407,12 @@ int soak_main(int argc, char** argv) {
   out += fmt::format(
       "    \"server\": \"{}\",\n    \"model\": \"{}\",\n    \"speed\": {},\n"
       "    \"streams\": {{\"sse\": {}, \"poll\": {}, \"long_poll\": {}, \"ws\": {}}},\n"
-      "    \"ws_turns\": {},\n"
+      "    \"ws_turns\": {},\n    \"client\": \"{}\",\n"
       "    \"poll_interval_ms\": {},\n    \"ramp_s\": {},\n    \"duration_s\": {},\n"
       "    \"window_s\": {},\n    \"interrupted\": {},\n    \"cores\": {}\n  }},\n",
       server_desc, c.model, c.speed, c.sse, c.poll, c.long_poll, c.ws, c.ws_turns,
-      c.poll_interval_ms, c.ramp_s, c.duration_s, c.window_s, stop.load() ? "true" : "false",
-      sysconf(_SC_NPROCESSORS_ONLN));
+      c.client == HttpClient::epoll ? "epoll" : "libcurl", c.poll_interval_ms, c.ramp_s,
+      c.duration_s, c.window_s, stop.load() ? "true" : "false", sysconf(_SC_NPROCESSORS_ONLN));
   out += "  \"groups\": [\n";
   for (std::size_t i = 0; i < kinds.size(); ++i) {
     const SoakGroupResult& g = by_kind[i];
@@ -411,14 +427,15 @@ int soak_main(int argc, char** argv) {
     out += fmt::format(
         "    {{\"transport\": \"{}\", \"count\": {}, \"streams_ok\": {}, \"streams_failed\": {}, "
         "\"streams_cut_at_end\": {}, \"errors\": {{{}}}, \"first_error\": \"{}\", "
-        "\"events\": {}, \"requests\": {}, \"lag_ms_p50\": {:.3f}, \"lag_ms_p99\": {:.3f}, "
+        "\"events\": {}, \"requests\": {}, \"connections\": {}, \"lag_ms_p50\": {:.3f}, "
+        "\"lag_ms_p99\": {:.3f}, "
         "\"lag_ms_max\": {:.3f}, \"cut_events\": {}, \"cut_requests\": {}, "
         "\"cut_lag_ms_p50\": {:.3f}, \"cut_lag_ms_p99\": {:.3f}, \"cut_lag_ms_max\": "
         "{:.3f}{}}}{}\n",
         to_string(kinds[i].first), kinds[i].second, g.streams_ok, g.streams_failed, g.streams_cut,
-        kind_counts, first, g.events, g.requests, pct(g.lag_ms, 0.5), pct(g.lag_ms, 0.99),
-        pct(g.lag_ms, 1.0), g.cut_events, g.cut_requests, pct(g.cut_lag_ms, 0.5),
-        pct(g.cut_lag_ms, 0.99), pct(g.cut_lag_ms, 1.0), cut_lags(g),
+        kind_counts, first, g.events, g.requests, g.connections, pct(g.lag_ms, 0.5),
+        pct(g.lag_ms, 0.99), pct(g.lag_ms, 1.0), g.cut_events, g.cut_requests,
+        pct(g.cut_lag_ms, 0.5), pct(g.cut_lag_ms, 0.99), pct(g.cut_lag_ms, 1.0), cut_lags(g),
         i + 1 < kinds.size() ? "," : "");
     fmt::print(stderr,
                "{:>9}: {} streams ended well, {} failed, {} cut at the end; {} events, {} "

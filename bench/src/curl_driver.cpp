@@ -69,8 +69,9 @@ class SocketLoop {
   SocketLoop(const SocketLoop&) = delete;
   SocketLoop& operator=(const SocketLoop&) = delete;
 
-  /** Waits for socket activity, libcurl's timeout or `until`, and lets libcurl act on it. */
-  void wait(TimePoint until, ClockFn clock) {
+  /** Waits for socket activity, libcurl's timeout or `until`, and lets libcurl act on it (or
+   *  the stream whose own connection it is: those streams are added to `handled`). */
+  void wait(TimePoint until, ClockFn clock, std::vector<Stream*>& handled) {
     TimePoint limit = until;
     if (curl_timeout_) limit = std::min(limit, *curl_timeout_);
     std::array<epoll_event, 256> events;
@@ -78,6 +79,13 @@ class SocketLoop {
         epoll_wait(epoll_, events.data(), static_cast<int>(events.size()), wait_ms(limit, clock()));
     int running = 0;
     for (int i = 0; i < n; ++i) {
+      const epoll_event& ev = events[static_cast<std::size_t>(i)];
+      if (ev.data.u64 & Http1Loop::tag) {
+        auto* conn = reinterpret_cast<Http1Conn*>(ev.data.u64 & ~Http1Loop::tag);
+        conn->on_events(ev.events);
+        if (Http1Sink* s = conn->sink()) handled.push_back(static_cast<Stream*>(s));
+        continue;
+      }
       int mask = 0;
       if (events[static_cast<std::size_t>(i)].events & EPOLLIN) mask |= CURL_CSELECT_IN;
       if (events[static_cast<std::size_t>(i)].events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
@@ -90,6 +98,9 @@ class SocketLoop {
       curl_multi_socket_action(multi_, CURL_SOCKET_TIMEOUT, 0, &running);
     }
   }
+
+  Http1Loop& http1() { return http1_; }
+  const Http1Loop& http1() const { return http1_; }
 
  private:
   static int on_socket(CURL*, curl_socket_t fd, int what, void* self, void*) {
@@ -118,6 +129,7 @@ class SocketLoop {
   CURLM* multi_;
   int epoll_;
   std::optional<TimePoint> curl_timeout_;
+  Http1Loop http1_{epoll_};  // the streams' own connections (ClientConfig::client), beside
 };
 
 class CurlDriver final : public Driver {
@@ -134,6 +146,7 @@ class CurlDriver final : public Driver {
   // Streams still held by the caller remove their handles first; cleanup closes the cached
   // connections through the tracker.
   ~CurlDriver() override {
+    conns_.clear();
     soak_.reset();
     curl_multi_cleanup(multi_);
     close_pools();
@@ -159,6 +172,7 @@ class CurlDriver final : public Driver {
   // The soak's streams are gone by now (their handles left the pools' share handles), so the
   // pools close their connections here, through the tracker.
   void end_soak() override {
+    conns_.clear();  // closes them
     soak_.reset();
     collect_touched_ = false;
     take_touched();
@@ -168,7 +182,9 @@ class CurlDriver final : public Driver {
   std::unique_ptr<Session> make(const SessionSpec& spec) override {
     StreamContext ctx{multi_,      &sockets_,      clock_,       spec.expect,
                       spec.config, spec.transport, &h2_openers_, share_};
-    if (spec.pool) ctx.pool = pool(*spec.pool, spec.config->tls == TlsMode::on);
+    if (soak_ && spec.pool && spec.config->client == HttpClient::epoll)
+      ctx.http1 = conn(*spec.pool, *spec.config);
+    if (!ctx.http1 && spec.pool) ctx.pool = pool(*spec.pool, spec.config->tls == TlsMode::on);
     return row_of(spec.transport).make_stream(ctx);
   }
 
@@ -190,13 +206,20 @@ class CurlDriver final : public Driver {
   }
 
   void wait(TimePoint until) override {
-    if (soak_) return soak_->wait(until, clock_);
+    if (soak_) {
+      handled_.clear();
+      soak_->wait(until, clock_, handled_);
+      for (Stream* s : handled_) touched(s);
+      return;
+    }
     curl_multi_poll(multi_, nullptr, 0, wait_ms(until, clock_()), nullptr);
   }
 
   TcpCounters take_round() override { return sockets_.take_round(); }
 
-  std::size_t open_sockets() const { return sockets_.open_sockets(); }
+  std::size_t open_sockets() const {
+    return sockets_.open_sockets() + (soak_ ? soak_->http1().open : 0);
+  }
 
  private:
   /**
@@ -222,6 +245,17 @@ class CurlDriver final : public Driver {
     }
     return pools_[i];
   }
+  /** A soak user's own connection (ClientConfig::client epoll), made on first use; nullptr
+   *  when the epoll client cannot send the config's requests (http1_target). */
+  Http1Conn* conn(std::size_t i, const ClientConfig& config) {
+    if (conns_.size() <= i) conns_.resize(i + 1);
+    if (!conns_[i]) {
+      std::optional<Http1Target> target = http1_target(config);
+      if (!target) return nullptr;
+      conns_[i] = std::make_unique<Http1Conn>(soak_->http1(), std::move(*target));
+    }
+    return conns_[i].get();
+  }
   void close_pools() {
     for (CURLSH* sh : pools_)
       if (sh) curl_share_cleanup(sh);
@@ -235,6 +269,8 @@ class CurlDriver final : public Driver {
   CURLSH* share_ = nullptr;     // outlives the streams' handles, which use it
   std::vector<CURLSH*> pools_;  // by SessionSpec::pool; outlive their streams' handles too
   std::unique_ptr<SocketLoop> soak_;
+  std::vector<std::unique_ptr<Http1Conn>> conns_;  // by SessionSpec::pool, on soak_'s epoll
+  std::vector<Stream*> handled_;                   // SocketLoop::wait's, reused
 };
 }  // namespace
 

@@ -31,6 +31,11 @@ constexpr std::chrono::milliseconds h2_kick_after{50};
 }  // namespace
 
 Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
+  if (ctx_.http1) {
+    conn_ = ctx_.http1;
+    conn_->attach(this);
+    return;
+  }
   easy_ = curl_easy_init();
   curl_easy_setopt(easy_, CURLOPT_PRIVATE, this);
   curl_easy_setopt(easy_, CURLOPT_HTTP_VERSION, CURL_HTTP_VERSION_1_1);
@@ -79,7 +84,11 @@ Stream::Stream(const StreamContext& ctx) : ctx_(ctx) {
 }
 
 Stream::~Stream() {
-  if (in_flight_) curl_multi_remove_handle(ctx_.multi, easy_);
+  if (conn_ && conn_->sink() == this) {  // not yet the user's next stream's
+    if (in_flight_) conn_->abort();
+    conn_->attach(nullptr);
+  }
+  if (in_flight_ && easy_) curl_multi_remove_handle(ctx_.multi, easy_);
   leave_openers();
   curl_easy_cleanup(easy_);
   curl_slist_free_all(headers_);
@@ -114,6 +123,12 @@ void Stream::send(const std::string& path, const std::string* body) {
   decoder_ = ChunkedDecoder{};
   error_body_.clear();
   last_read_.reset();
+  if (conn_) {
+    if (body) record_.body_bytes_out += body->size();
+    if (!record_.dispatched) record_.dispatched = now();  // handed to the socket
+    in_flight_ = true;
+    return conn_->send(http1_request(path, body));  // may end it at once (connect failed)
+  }
   const std::string url = config().base_url + path;
   curl_easy_setopt(easy_, CURLOPT_URL, url.c_str());
   if (body) {
@@ -169,26 +184,27 @@ void Stream::leave_openers() {
 }
 
 std::size_t Stream::header_cb(char* data, std::size_t size, std::size_t n, void* self) {
-  auto* s = static_cast<Stream*>(self);
-  const std::size_t bytes = size * n;
-  if (!s->record_.first_byte) s->record_.first_byte = s->now();
-  s->quiet_since_ = s->now();
-  s->record_.http_bytes_in += bytes;
-  s->record_.http_header_bytes_in += bytes;
-  const std::string_view line(data, bytes);
+  static_cast<Stream*>(self)->take_head_line({data, size * n});
+  return size * n;
+}
+
+void Stream::take_head_line(std::string_view line) {
+  if (!record_.first_byte) record_.first_byte = now();
+  quiet_since_ = now();
+  record_.http_bytes_in += line.size();
+  record_.http_header_bytes_in += line.size();
   if (line.starts_with("HTTP/")) {
-    if (s->config().tls != TlsMode::off) s->tls_resumed_ = s->session_reused();
+    if (config().tls != TlsMode::off) tls_resumed_ = session_reused();
     const auto sp = line.find(' ');
-    s->status_ =
+    status_ =
         sp == std::string_view::npos ? 0 : std::atol(std::string(line.substr(sp + 1, 3)).c_str());
-    s->chunked_ = false;
+    chunked_ = false;
   } else if (iequals_prefix(line, "transfer-encoding:")) {
     std::string value(line.substr(18));
     std::transform(value.begin(), value.end(), value.begin(),
                    [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (value.find("chunked") != std::string::npos) s->chunked_ = true;
+    if (value.find("chunked") != std::string::npos) chunked_ = true;
   }
-  return bytes;
 }
 
 int Stream::prereq_cb(void* self, char*, char*, int, int) {
@@ -198,30 +214,49 @@ int Stream::prereq_cb(void* self, char*, char*, int, int) {
 }
 
 std::size_t Stream::write_cb(char* data, std::size_t size, std::size_t n, void* self) {
-  auto* s = static_cast<Stream*>(self);
-  const std::size_t bytes = size * n;
+  return static_cast<Stream*>(self)->take_body({data, size * n}) ? size * n : 0;
+}
+
+bool Stream::take_body(std::string_view body) {
   // One clock reading per read, before parsing: every event these bytes complete was received now.
-  const TimePoint now = s->now();
-  s->last_read_ = now;
-  s->quiet_since_ = now;
-  s->record_.http_bytes_in += bytes;
-  std::string_view body(data, bytes);
-  if (s->chunked_) {
-    s->decoded_.clear();
-    if (!s->decoder_.feed(body, s->decoded_)) {
-      s->record_.fail(ErrorKind::bad_response, "bad chunked framing: " + s->decoder_.error());
-      return 0;  // aborts the transfer
+  const TimePoint at = now();
+  last_read_ = at;
+  quiet_since_ = at;
+  record_.http_bytes_in += body.size();
+  if (chunked_) {
+    decoded_.clear();
+    if (!decoder_.feed(body, decoded_)) {
+      record_.fail(ErrorKind::bad_response, "bad chunked framing: " + decoder_.error());
+      return false;  // aborts the transfer
     }
-    body = s->decoded_;
+    body = decoded_;
   }
-  s->record_.body_bytes_in += body.size();
-  if (s->status_ >= 200 && s->status_ < 300) {
-    if (!s->finished_) s->on_body(body, now);
-    if (s->record_.error) return 0;  // the body is bad (an event that is not JSON): abort
-  } else if (s->error_body_.size() < error_body_limit) {
-    s->error_body_.append(body.substr(0, error_body_limit - s->error_body_.size()));
+  record_.body_bytes_in += body.size();
+  if (status_ >= 200 && status_ < 300) {
+    if (!finished_) on_body(body, at);
+    if (record_.error) return false;  // the body is bad (an event that is not JSON): abort
+  } else if (error_body_.size() < error_body_limit) {
+    error_body_.append(body.substr(0, error_body_limit - error_body_.size()));
   }
-  return bytes;
+  return true;
+}
+
+std::string Stream::http1_request(const std::string& path, const std::string* body) const {
+  const Http1Target& t = conn_->target();
+  std::string r =
+      fmt::format("{} {}{} HTTP/1.1\r\nHost: {}\r\nAccept: */*\r\nx-ssebench-speed: {}\r\n",
+                  body ? "POST" : "GET", t.prefix, path, t.host, config().speed);
+  if (config().epoch_us) r += fmt::format("x-ssebench-epoch-us: {}\r\n", *config().epoch_us);
+  if (!body) return r += "\r\n";
+  r += fmt::format("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n", body->size());
+  return r += *body;
+}
+
+void Stream::on_answered(std::string_view error) {
+  in_flight_ = false;
+  record_.http_bytes_out += conn_->take_bytes_out();
+  record_.connections += conn_->take_connects();
+  answered(error, false);
 }
 
 void Stream::on_done(CURLcode result) {
@@ -244,18 +279,24 @@ void Stream::on_done(CURLcode result) {
           {static_cast<double>(handshaken - connected) / 1e3, tls_resumed_});
   }
   tls_resumed_ = false;
+  long version = 0;
+  const bool wrong_version =
+      config().http == HttpVersion::http2 &&
+      curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
+      version != CURL_HTTP_VERSION_2_0;
+  answered(result == CURLE_OK ? std::string_view{} : curl_easy_strerror(result), wrong_version);
+}
+
+void Stream::answered(std::string_view transfer_error, bool wrong_version) {
   ++record_.requests;
   if (finished_) return;
   if (record_.error) return finish();  // failed inside a callback
   // An answer that had begun and was cut (the server died, a chunk was cut short) is truncated;
-  // no answer at all is curl's error.
-  if (result != CURLE_OK)
-    return fail(
-        status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
-        fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "", curl_easy_strerror(result)));
-  if (long version = 0; config().http == HttpVersion::http2 &&
-                        curl_easy_getinfo(easy_, CURLINFO_HTTP_VERSION, &version) == CURLE_OK &&
-                        version != CURL_HTTP_VERSION_2_0)
+  // no answer at all is the transfer's error.
+  if (!transfer_error.empty())
+    return fail(status_ > 0 ? ErrorKind::truncated : ErrorKind::curl,
+                fmt::format("{}{}", status_ > 0 ? "the answer was cut: " : "", transfer_error));
+  if (wrong_version)
     return fail(ErrorKind::bad_response, "asked for HTTP/2, answered over HTTP/1.x");
   if (status_ < 200 || status_ >= 300)
     return fail(ErrorKind::http_status, fmt::format("HTTP {}: {}", status_, error_body_));
@@ -327,7 +368,12 @@ bool Stream::on_tick(TimePoint now, TimePoint& next) {
 }
 
 void Stream::on_deadline() {
-  if (in_flight_) {
+  if (in_flight_ && conn_) {
+    conn_->abort();
+    record_.http_bytes_out += conn_->take_bytes_out();
+    record_.connections += conn_->take_connects();
+    in_flight_ = false;
+  } else if (in_flight_) {
     curl_multi_remove_handle(ctx_.multi, easy_);
     in_flight_ = false;
     leave_openers();
@@ -338,7 +384,12 @@ void Stream::on_deadline() {
 
 void Stream::on_interrupt() {
   if (!started_) record_.t0 = now();  // a staggered start that never came
-  if (in_flight_) {
+  if (in_flight_ && conn_) {
+    conn_->abort();
+    record_.http_bytes_out += conn_->take_bytes_out();
+    record_.connections += conn_->take_connects();
+    in_flight_ = false;
+  } else if (in_flight_) {
     curl_multi_remove_handle(ctx_.multi, easy_);
     in_flight_ = false;
     leave_openers();

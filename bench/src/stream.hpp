@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "driver.hpp"
+#include "http1_conn.hpp"
 #include "ssebench/bench/chunked.hpp"
 #include "ssebench/bench/metrics.hpp"
 #include "ssebench/bench/transport.hpp"
@@ -36,9 +37,13 @@ struct StreamContext {
   /** A soak user's share handle (SessionSpec::pool): the user's own connection cache, and its
    *  TLS sessions in place of `share`'s. nullptr: the multi handle's cache. */
   CURLSH* pool = nullptr;
+  /** The soak's own HTTP/1.1 client (http1_conn.hpp), when the config asks for it and it can
+   *  send the config's requests: the user's connection, which the stream's requests go over
+   *  instead of libcurl (whose handle is then never made). */
+  Http1Conn* http1 = nullptr;
 };
 
-class Stream : public Session {
+class Stream : public Session, public Http1Sink {
  public:
   explicit Stream(const StreamContext& ctx);
   ~Stream() override;
@@ -106,9 +111,21 @@ class Stream : public Session {
   static std::size_t write_cb(char* data, std::size_t size, std::size_t n, void* self);
   static int prereq_cb(void* self, char* conn_primary_ip, char* conn_local_ip,
                        int conn_primary_port, int conn_local_port);
+  /** A head line and raw body bytes, from libcurl's callbacks or the stream's own connection. */
+  void take_head_line(std::string_view line);
+  bool take_body(std::string_view bytes);
+  /** The answer in flight ended; `transfer_error` is why it was not read whole, if it was not. */
+  void answered(std::string_view transfer_error, bool wrong_version);
+  /** The request as libcurl would write it (the same bytes), for the stream's own connection. */
+  std::string http1_request(const std::string& path, const std::string* body) const;
+  // Http1Sink: the stream's own connection (StreamContext::http1).
+  void on_head_line(std::string_view line) override { take_head_line(line); }
+  bool on_body_bytes(std::string_view bytes) override { return take_body(bytes); }
+  void on_answered(std::string_view error) override;
 
   StreamContext ctx_;
-  CURL* easy_ = nullptr;
+  CURL* easy_ = nullptr;                // libcurl's transfers; or
+  Http1Conn* conn_ = nullptr;           // the user's own connection (StreamContext::http1)
   curl_slist* headers_ = nullptr;       // GET requests
   curl_slist* post_headers_ = nullptr;  // POST requests
   curl_slist* resolve_ = nullptr;       // ClientConfig::resolve

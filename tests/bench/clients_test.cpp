@@ -893,16 +893,32 @@ TEST(Clients, ASoakReplacesWsConnectionsBesideSseStreams) {
   EXPECT_GT(r.client_cpu_us, 0);
 }
 
-TEST(Clients, ASoakKeepsEachUsersConnectionToItselfAndClosesThemAtItsEnd) {
+/** The soak's two HTTP clients (ClientConfig::client), each test run with both. */
+class SoakClients : public ::testing::TestWithParam<HttpClient> {};
+INSTANTIATE_TEST_SUITE_P(Clients, SoakClients,
+                         ::testing::Values(HttpClient::libcurl, HttpClient::epoll),
+                         [](const auto& info) {
+                           return info.param == HttpClient::epoll ? "epoll" : "libcurl";
+                         });
+
+/** `config(...)` sent by the test's client. */
+ClientConfig by(HttpClient client, ClientConfig c) {
+  c.client = client;
+  return c;
+}
+
+TEST_P(SoakClients, ASoakKeepsEachUsersConnectionToItselfAndClosesThemAtItsEnd) {
   // Three poll users in one group and a long-poll user in another, started 50 ms apart, each
   // poll a few ms long: from one connection cache a user's request would take whichever
   // connection sat idle, another user's; each user's pool holds a connection of its own, as a
-  // phone or a browser would (curl_driver.cpp, CurlDriver::pool): one connection a user, each
-  // opened once and kept for all of its requests.
+  // phone or a browser would (curl_driver.cpp, CurlDriver::pool; the epoll client has one
+  // connection a stream): one connection a user, each opened once and kept for all of its
+  // requests.
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
   std::vector<SoakGroup> groups;
-  groups.push_back({&x, Transport::poll, config(1.0, 100, PollShape::delta), 3});
-  groups.push_back({&x, Transport::long_poll, config(1.0, 100, PollShape::delta), 1});
+  groups.push_back({&x, Transport::poll, by(GetParam(), config(1.0, 100, PollShape::delta)), 3});
+  groups.push_back(
+      {&x, Transport::long_poll, by(GetParam(), config(1.0, 100, PollShape::delta)), 1});
   Engine engine;
   std::size_t most_sockets = 0;
   const SoakResult r =
@@ -923,7 +939,7 @@ TEST(Clients, ASoakKeepsEachUsersConnectionToItselfAndClosesThemAtItsEnd) {
   EXPECT_EQ(engine.open_sockets(), 0u) << "the pools closed their connections with the soak";
 }
 
-TEST(Clients, ASoaksPollUsersKeepTheirPeriodAtManyUsers) {
+TEST_P(SoakClients, ASoaksPollUsersKeepTheirPeriodAtManyUsers) {
   // 200 users polling every 100 ms for a second, looked at only when their timers are due
   // (engine.cpp, soak_on): each user's requests keep the fixed rate, none left waiting.
   const Expectation x = expect_of("chat-gpt-4o-mini-text");
@@ -931,7 +947,8 @@ TEST(Clients, ASoaksPollUsersKeepTheirPeriodAtManyUsers) {
   constexpr long interval_ms = 100;
   constexpr long measured_ms = 1000;
   std::vector<SoakGroup> groups;
-  groups.push_back({&x, Transport::poll, config(1.0, interval_ms, PollShape::delta), users});
+  groups.push_back(
+      {&x, Transport::poll, by(GetParam(), config(1.0, interval_ms, PollShape::delta)), users});
   Engine engine;
   const SoakResult r =
       engine.run_soak(groups, std::chrono::milliseconds(interval_ms),
@@ -946,6 +963,31 @@ TEST(Clients, ASoaksPollUsersKeepTheirPeriodAtManyUsers) {
   const std::size_t requests = g.requests + g.cut_requests;
   EXPECT_GE(requests, users * measured_ms / interval_ms / 2);
   EXPECT_LE(requests, users * (measured_ms + interval_ms) / interval_ms * 3 / 2);
+}
+
+TEST_P(SoakClients, APollUserReconnectsWhenTheServerClosedItsIdleConnection) {
+  // A server that closes a kept-alive connection idle for 50 ms, polled every 120 ms: each poll
+  // finds its connection closed and opens another, and no poll fails for it (libcurl sees the
+  // close when it checks the connection before reusing it; the epoll client sees it as it
+  // happens, or retries the request once on a fresh connection when it comes as the request
+  // goes out).
+  ServerProcess strict(SSEBENCH_MOCK_SERVER,
+                       {"--recordings", SSEBENCH_RECORDINGS_DIR, "--idle-timeout-ms", "50"});
+  const Expectation x = expect_of("chat-gpt-4o-mini-text");
+  ClientConfig c = by(GetParam(), config(1.0, 120, PollShape::delta));
+  c.base_url = strict.url();
+  std::vector<SoakGroup> groups{{&x, Transport::poll, c, 2}};
+  Engine engine;
+  const SoakResult r = engine.run_soak(groups, std::chrono::milliseconds(0),
+                                       std::chrono::milliseconds(900), std::chrono::hours(1), {});
+  const SoakGroupResult& g = r.groups.at(0);
+  EXPECT_EQ(g.streams_failed, 0u) << g.first_error;
+  const std::size_t requests = g.requests + g.cut_requests;
+  EXPECT_GE(requests, 2 * 5u);
+  // The job's POST and the first poll after it may share a connection; every later poll has
+  // its own.
+  EXPECT_GE(g.connections, requests - 2 * 2) << requests << " requests";
+  EXPECT_LE(g.connections, requests);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The harness's clients against a server that answers garbage (a tiny raw-socket server here):
 // wrong framing, truncated chunks, events that are not JSON, a stalled stream, no HTTP at all.
-// Each is a counted error of its own kind, and nothing crashes or hangs.
+// Each is a counted error of its own kind, and nothing crashes or hangs: with libcurl (a round),
+// and with the soak's own HTTP/1.1 client (HttpClient::epoll, in a soak).
 #include "ssebench/bench/engine.hpp"
 
 #include <arpa/inet.h>
@@ -131,16 +132,21 @@ struct Outcome {
   std::chrono::steady_clock::duration took;
 };
 
-/** Three streams of `transport` against a server answering `answer`. */
-Outcome run_against(const std::string& answer, bool stall, Transport transport = Transport::sse) {
-  GarbageServer server(answer, stall);
-  const Expectation x = expectation();
+ClientConfig config_for(const GarbageServer& server) {
   ClientConfig c;
   c.base_url = server.url();
   c.speed = 1000;  // the recording's own length ≈ 0: the deadline is the slack
   c.deadline_slack = 500ms;
   c.interval = 50ms;
   c.shape = PollShape::delta;
+  return c;
+}
+
+/** Three streams of `transport` against a server answering `answer`. */
+Outcome run_against(const std::string& answer, bool stall, Transport transport = Transport::sse) {
+  GarbageServer server(answer, stall);
+  const Expectation x = expectation();
+  const ClientConfig c = config_for(server);
   Engine engine;
   const auto t0 = std::chrono::steady_clock::now();
   RoundResult r = engine.run_round(x, transport, c, 3);
@@ -157,20 +163,48 @@ void expect_all(const Outcome& o, ErrorKind kind, std::string_view detail) {
   EXPECT_LT(o.took, 5s);
 }
 
+/**
+ * Three users of `transport` held by a soak for `length` against a server answering `answer`,
+ * their requests sent by the soak's own HTTP/1.1 client (HttpClient::epoll), each session
+ * replaced as it ends: every session that ended failed, all of `kind`, the first with `detail`.
+ */
+void expect_all_epoll(const std::string& answer, bool stall, Transport transport, ErrorKind kind,
+                      std::string_view detail, std::chrono::milliseconds length = 300ms) {
+  GarbageServer server(answer, stall);
+  const Expectation x = expectation();
+  std::vector<SoakGroup> groups{{&x, transport, config_for(server), 3}};
+  groups[0].config.client = HttpClient::epoll;
+  Engine engine;
+  const auto t0 = std::chrono::steady_clock::now();
+  const SoakResult r = engine.run_soak(groups, 0ms, length, 1h, {});
+  const SoakGroupResult& g = r.groups.at(0);
+  EXPECT_EQ(g.streams_ok, 0u);
+  EXPECT_GE(g.streams_failed, 3u) << "every user's session failed at least once";
+  EXPECT_EQ(g.errors[static_cast<std::size_t>(kind)], g.streams_failed) << g.first_error;
+  EXPECT_NE(g.first_error.find(detail), std::string::npos) << g.first_error;
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, length + 2s);
+}
+
 TEST(GarbageServer, WrongChunkFramingIsABadResponse) {
   expect_all(run_against(std::string(sse_head) + "zz\r\n" + good_event, false),
              ErrorKind::bad_response, "bad chunked framing");
+  expect_all_epoll(std::string(sse_head) + "zz\r\n" + good_event, false, Transport::sse,
+                   ErrorKind::bad_response, "bad chunked framing");
 }
 
 TEST(GarbageServer, AChunkCutShortIsTruncated) {
   const std::string cut = chunk(good_event).substr(0, 20);  // size line and part of its data
   expect_all(run_against(std::string(sse_head) + chunk(good_event) + cut, false),
              ErrorKind::truncated, "");
+  expect_all_epoll(std::string(sse_head) + chunk(good_event) + cut, false, Transport::sse,
+                   ErrorKind::truncated, "the answer was cut");
 }
 
 TEST(GarbageServer, AStreamWithoutItsLastChunkIsTruncated) {
   expect_all(run_against(std::string(sse_head) + chunk(good_event), false), ErrorKind::truncated,
              "");
+  expect_all_epoll(std::string(sse_head) + chunk(good_event), false, Transport::sse,
+                   ErrorKind::truncated, "closed the connection before the answer ended");
 }
 
 TEST(GarbageServer, AnEventThatIsNotJsonIsABadResponse) {
@@ -178,38 +212,55 @@ TEST(GarbageServer, AnEventThatIsNotJsonIsABadResponse) {
                              chunk("data: [DONE]\n\n") + "0\r\n\r\n",
                          false),
              ErrorKind::bad_response, "event 2 is not a JSON object");
+  expect_all_epoll(std::string(sse_head) + chunk(good_event) + chunk("data: {oops\n\n") +
+                       chunk("data: [DONE]\n\n") + "0\r\n\r\n",
+                   false, Transport::sse, ErrorKind::bad_response, "event 2 is not a JSON object");
 }
 
 TEST(GarbageServer, AStalledStreamTimesOutAtItsDeadline) {
   const Outcome o = run_against(std::string(sse_head) + chunk(good_event), true);
   expect_all(o, ErrorKind::timeout, "no end after");
   EXPECT_GE(o.took, 500ms);
+  // Each user's stream times out at ≈ 550 ms (slack + interval); the next is cut at the end.
+  expect_all_epoll(std::string(sse_head) + chunk(good_event), true, Transport::sse,
+                   ErrorKind::timeout, "no end after", 900ms);
 }
 
 TEST(GarbageServer, AnAnswerThatIsNotHttpIsAConnectionError) {
   expect_all(run_against("SSH-2.0-OpenSSH_9.2\r\n\r\n", false), ErrorKind::curl, "");
+  expect_all_epoll("SSH-2.0-OpenSSH_9.2\r\n\r\n", false, Transport::sse, ErrorKind::curl,
+                   "a malformed status line");
 }
 
 TEST(GarbageServer, AnEmptyAnswerIsAConnectionError) {
   expect_all(run_against("", false), ErrorKind::curl, "");
+  expect_all_epoll("", false, Transport::poll, ErrorKind::curl,
+                   "closed the connection before the answer ended");
 }
 
 TEST(GarbageServer, AnErrorStatusIsCountedAsSuch) {
   expect_all(
       run_against("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", false),
       ErrorKind::http_status, "HTTP 503: busy");
+  expect_all_epoll("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 4\r\n\r\nbusy", false,
+                   Transport::poll, ErrorKind::http_status, "HTTP 503: busy");
 }
 
 TEST(GarbageServer, APollAnswerThatIsNotJsonIsABadResponse) {
-  for (Transport t : {Transport::poll, Transport::long_poll})
+  for (Transport t : {Transport::poll, Transport::long_poll}) {
     expect_all(run_against("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!", false, t),
                ErrorKind::bad_response, "not a JSON object");
+    expect_all_epoll("HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nnot json!", false, t,
+                     ErrorKind::bad_response, "not a JSON object");
+  }
 }
 
 TEST(GarbageServer, AStalledPollTimesOutAtItsDeadline) {
   const Outcome o =
       run_against("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", true, Transport::poll);
   expect_all(o, ErrorKind::timeout, "no end after");
+  expect_all_epoll("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{", true, Transport::poll,
+                   ErrorKind::timeout, "no end after", 900ms);
 }
 
 }  // namespace

@@ -87,6 +87,14 @@ enum class TlsMode { off, on, noresume };
 std::string_view to_string(TlsMode m);
 std::optional<TlsMode> parse_tls_mode(std::string_view name);
 
+/**
+ * What sends a soak's HTTP requests: libcurl (every other load model's client), or the soak's
+ * own HTTP/1.1 client (bench/src/http1_conn.hpp: the same request bytes, a connection a user on
+ * epoll, a fraction of libcurl's CPU a request) where it can: cleartext HTTP/1.1 kept alive to
+ * an IPv4 address; libcurl otherwise.
+ */
+enum class HttpClient { libcurl, epoll };
+
 /** When the next poll goes out. */
 enum class PollSchedule {
   fixed_rate,      // at t0 + k·interval; a late answer moves to the next slot after now
@@ -144,6 +152,8 @@ struct ClientConfig {
   /** A local address the connections are bound to (CURLOPT_INTERFACE, ws: bind()); empty: the
    *  kernel's choice. Spread over 127.0.0.0/8, it widens the ephemeral ports past one address's. */
   std::string source;
+  /** A soak's HTTP client (the other load models always use libcurl). */
+  HttpClient client = HttpClient::libcurl;
   /** Once set (a signal handler may set it), every stream still running ends as interrupted. */
   const std::atomic<bool>* stop = nullptr;
 };
