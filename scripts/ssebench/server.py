@@ -38,12 +38,13 @@ def held_server_args(recordings, heartbeat_ms, long_poll_wait_ms, period_ms=None
 
 
 def held_soak_argv(binary, url, transport, users, *, model, recordings, speed, ramp_s,
-                   duration_s, long_poll_wait_ms, out, period_ms=None):
-    """ssebench-soak's command line holding `users` idle users of one HELD_TRANSPORTS flag."""
+                   duration_s, long_poll_wait_ms, out, period_ms=None, client="libcurl"):
+    """ssebench-soak's command line holding `users` idle users of one HELD_TRANSPORTS flag,
+    their HTTP requests sent by `client` (libcurl, or epoll: the soak's own HTTP/1.1 client)."""
     argv = [binary, f"--server={url.rstrip('/')}", "--sse=0", "--poll=0", "--long-poll=0",
             f"{transport}={users}", f"--model={model}", f"--recordings={recordings}",
             f"--speed={speed!r}", f"--ramp-s={ramp_s}", f"--duration-s={duration_s}",
-            "--window-s=1", "--no-sampling", f"--long-poll-wait-ms={max(long_poll_wait_ms, 1)}",
+            "--window-s=1", "--no-sampling", f"--client={client}", f"--long-poll-wait-ms={max(long_poll_wait_ms, 1)}",
             f"--out={out}"]
     if period_ms:
         argv.append(f"--poll-interval-ms={period_ms}")
