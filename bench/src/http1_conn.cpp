@@ -115,6 +115,8 @@ bool Http1Conn::connect() {
   ++connects_;
   const int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  // The port is chosen at connect, per destination, not reserved by bind for every one.
+  if (target_.source) setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
   if (target_.source &&
       ::bind(fd_, reinterpret_cast<const sockaddr*>(&*target_.source), sizeof(sockaddr_in)) != 0) {
     answered(fmt::format("bind: {}", std::strerror(errno)));
