@@ -21,7 +21,26 @@ std::optional<std::uint64_t> JobStore::parse_name(std::string_view name) {
 void JobStore::sweep_locked(Clock::time_point now, bool force) {
   if (!force && now < next_sweep_) return;
   next_sweep_ = now + sweep_interval;
-  std::erase_if(jobs_, [&](const auto& kv) { return expired(*kv.second, now); });
+  if (force) {
+    // Also drops a job whose Job::cancel bypassed cancel(), so its index entry is late.
+    std::erase_if(jobs_, [&](const auto& kv) { return expired(*kv.second, now); });
+  }
+  while (!expiries_.empty() && expiries_.top().first <= now) {
+    const auto it = jobs_.find(expiries_.top().second);
+    // The job may be gone already (erased, or dropped by find() or a forced sweep).
+    if (it != jobs_.end() && expired(*it->second, now)) jobs_.erase(it);
+    expiries_.pop();
+  }
+}
+
+void JobStore::index_locked(Clock::time_point expiry, std::uint64_t id) {
+  expiries_.emplace(expiry, id);
+  if (expiries_.size() <= 2 * jobs_.size() + 64) return;
+  // Mostly stale entries: rebuild from the held jobs (their end_time() includes any cancel).
+  std::vector<Expiry> live;
+  live.reserve(jobs_.size());
+  for (const auto& [job_id, job] : jobs_) live.emplace_back(job->end_time() + retention_, job_id);
+  expiries_ = decltype(expiries_)(std::greater<>{}, std::move(live));
 }
 
 std::shared_ptr<const Job> JobStore::create(const Replay& replay, Clock::time_point start,
@@ -32,7 +51,15 @@ std::shared_ptr<const Job> JobStore::create(const Replay& replay, Clock::time_po
   if (jobs_.size() >= max_jobs_) return nullptr;
   auto job = std::make_shared<Job>(next_id_++, &replay, start, speed);
   jobs_.emplace(job->id, job);
+  index_locked(job->end_time() + retention_, job->id);
   return job;
+}
+
+bool JobStore::cancel(const Job& job, Clock::time_point now) {
+  if (!job.cancel(now)) return false;
+  std::lock_guard lock(mutex_);
+  if (jobs_.contains(job.id)) index_locked(job.end_time() + retention_, job.id);
+  return true;
 }
 
 std::shared_ptr<const Job> JobStore::find(std::string_view name, Clock::time_point now) {

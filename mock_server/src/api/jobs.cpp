@@ -123,7 +123,8 @@ Outcome cancel(const Call& call, Api api) {
         fmt::format("Cannot cancel a response with status '{}'.", to_string(status)),
         "invalid_request_error", {}, "response_already_finished");
   }
-  job->cancel(call.now);  // false when cancelled before: cancelling again changes nothing
+  // False when cancelled before: cancelling again changes nothing.
+  call.state.jobs.cancel(*job, call.now);
   return json_answer(call, http::status::ok, job_body(*job, PollShape::openai, call.now, {}));
 }
 
