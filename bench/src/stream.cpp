@@ -367,33 +367,28 @@ bool Stream::on_tick(TimePoint now, TimePoint& next) {
   return sent;
 }
 
-void Stream::on_deadline() {
-  if (in_flight_ && conn_) {
+void Stream::abandon() {
+  if (!in_flight_) return;
+  in_flight_ = false;
+  if (conn_) {
     conn_->abort();
     record_.http_bytes_out += conn_->take_bytes_out();
     record_.connections += conn_->take_connects();
-    in_flight_ = false;
-  } else if (in_flight_) {
-    curl_multi_remove_handle(ctx_.multi, easy_);
-    in_flight_ = false;
-    leave_openers();
+    return;
   }
+  curl_multi_remove_handle(ctx_.multi, easy_);
+  leave_openers();
+}
+
+void Stream::on_deadline() {
+  abandon();
   fail(ErrorKind::timeout,
        fmt::format("no end after {} requests, {} events", record_.requests, record_.events));
 }
 
 void Stream::on_interrupt() {
   if (!started_) record_.t0 = now();  // a staggered start that never came
-  if (in_flight_ && conn_) {
-    conn_->abort();
-    record_.http_bytes_out += conn_->take_bytes_out();
-    record_.connections += conn_->take_connects();
-    in_flight_ = false;
-  } else if (in_flight_) {
-    curl_multi_remove_handle(ctx_.multi, easy_);
-    in_flight_ = false;
-    leave_openers();
-  }
+  abandon();
   fail(ErrorKind::interrupted,
        fmt::format("interrupted after {} requests, {} events", record_.requests, record_.events));
 }

@@ -83,6 +83,8 @@ class Stream : public Session, public Http1Sink {
   void finish();
   /** Ends the stream with a failure. */
   void fail(ErrorKind kind, std::string detail);
+  /** Abandons the transfer in flight, if any (deadline, interrupt). */
+  void abandon();
   /** The CURLOPT_HTTP_VERSION of the next request; counts it among h2_openers if it opens. */
   long http_version();
   void leave_openers();
