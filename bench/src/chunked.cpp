@@ -20,6 +20,14 @@ bool ChunkedDecoder::fail(std::string what) {
 }
 
 bool ChunkedDecoder::feed(std::string_view raw, std::string& out) {
+  return step(raw, &out);
+}
+
+bool ChunkedDecoder::scan(std::string_view raw) {
+  return step(raw, nullptr);
+}
+
+bool ChunkedDecoder::step(std::string_view raw, std::string* out) {
   std::size_t i = 0;
   while (i < raw.size()) {
     const char c = raw[i];
@@ -66,7 +74,7 @@ bool ChunkedDecoder::feed(std::string_view raw, std::string& out) {
         break;
       case State::data: {
         const std::size_t n = std::min(remaining_, raw.size() - i);
-        out.append(raw.substr(i, n));
+        if (out) out->append(raw.substr(i, n));
         i += n;
         remaining_ -= n;
         if (remaining_ == 0) state_ = State::data_cr;

@@ -189,8 +189,13 @@ void Http1Conn::read_in() {
     if (n > 0) {
       if (state_ == State::idle) return close();  // bytes nobody asked for: not to be trusted
       begun_ = true;
-      in_.append(buf, static_cast<std::size_t>(n));
-      if (!parse()) return;
+      const std::string_view data(buf, static_cast<std::size_t>(n));
+      if (state_ == State::body) {
+        if (!body(data)) return;
+      } else {
+        in_.append(data);
+        if (!parse()) return;
+      }
       if (static_cast<std::size_t>(n) < sizeof buf) return;  // level-triggered: epoll says more
       continue;
     }
@@ -225,8 +230,15 @@ bool Http1Conn::parse() {
     }
     if (!parse_head(end + 4)) return false;
   }
-  if (state_ != State::body || in_.empty()) return state_ == State::body;
-  std::string_view data = in_;
+  if (state_ != State::body) return false;
+  if (in_.empty()) return true;
+  // Views in_ until the sink has read it; answered() (which clears in_) comes last.
+  if (!body(in_)) return false;
+  in_.clear();
+  return true;
+}
+
+bool Http1Conn::body(std::string_view data) {
   bool whole = false;
   switch (framing_) {
     case Framing::length: {
@@ -239,17 +251,14 @@ bool Http1Conn::parse() {
       break;
     }
     case Framing::chunked:
-      scratch_.clear();
-      chunks_.feed(data, scratch_);
+      chunks_.scan(data);
       whole = chunks_.done();
       if (chunks_.failed()) close_after_ = true;
       break;
     case Framing::close:
       break;
   }
-  const bool taken = sink_->on_body_bytes(data);
-  in_.clear();
-  if (!taken) {
+  if (!sink_->on_body_bytes(data)) {
     answered("the reader refused the body");
     return false;
   }
@@ -263,9 +272,8 @@ bool Http1Conn::parse() {
 }
 
 bool Http1Conn::parse_head(std::size_t end) {
-  const std::string head = in_.substr(0, end);
-  in_.erase(0, end);
-  std::string_view rest = head;
+  // Views in_ (no copy): every answered() below returns at once; in_ loses the head after.
+  std::string_view rest(in_.data(), end);
   int status = 0;
   bool chunked = false;
   std::optional<std::uint64_t> length;
@@ -313,6 +321,7 @@ bool Http1Conn::parse_head(std::size_t end) {
       if (lists(value, "close")) close_after_ = true;
     }
   }
+  in_.erase(0, end);
   if (status < 200) return true;  // an interim answer (1xx): the real head follows
   state_ = State::body;
   if (chunked) {

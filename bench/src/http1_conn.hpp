@@ -95,8 +95,11 @@ class Http1Conn {
   void watch(std::uint32_t events);
   void write_out();
   void read_in();
-  /** Parses what `in_` holds; false once the answer ended (or failed) and the sink was told. */
+  /** Parses the head `in_` holds, then its body; false once the answer ended (or failed) and
+   *  the sink was told. */
   bool parse();
+  /** Body bytes, straight from a read once the head is parsed; false as parse(). */
+  bool body(std::string_view data);
   bool parse_head(std::size_t end);
   void answered(std::string_view error);
   void close();
@@ -111,12 +114,11 @@ class Http1Conn {
   State state_ = State::idle;
   std::string request_;  // the request in flight (kept to resend once on a stale connection)
   std::size_t written_ = 0;
-  std::string in_;      // bytes read and not yet parsed
+  std::string in_;      // bytes of the head read and not yet parsed
   bool begun_ = false;  // the answer in flight has begun (a byte of it was read)
   Framing framing_ = Framing::length;
   std::uint64_t remaining_ = 0;  // Framing::length
-  ChunkedDecoder chunks_;        // Framing::chunked: where the body ends
-  std::string scratch_;
+  ChunkedDecoder chunks_;        // Framing::chunked: where the body ends (scanned only)
   bool close_after_ = false;
   std::uint32_t watched_ = 0;
   std::uint64_t bytes_out_ = 0;

@@ -30,6 +30,23 @@ TEST(ChunkedDecoder, SplitAtEveryByte) {
   }
 }
 
+TEST(ChunkedDecoder, ScanFindsTheEndAndTheErrorsFeedFinds) {
+  // scan keeps no body: the soak's own client only asks where a message ends.
+  const std::string wire = "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n";
+  ChunkedDecoder d;
+  for (std::size_t i = 0; i + 1 < wire.size(); ++i) {
+    ASSERT_TRUE(d.scan(wire.substr(i, 1)));
+    EXPECT_FALSE(d.done()) << "done after byte " << i;
+  }
+  ASSERT_TRUE(d.scan(wire.substr(wire.size() - 1)));
+  EXPECT_TRUE(d.done());
+  EXPECT_EQ(d.chunks(), 2u);
+  ChunkedDecoder bad;
+  EXPECT_FALSE(bad.scan("zz\r\n"));
+  EXPECT_TRUE(bad.failed());
+  EXPECT_EQ(bad.error(), "chunk size expected");
+}
+
 TEST(ChunkedDecoder, UppercaseHexAndTrailers) {
   ChunkedDecoder d;
   std::string out;

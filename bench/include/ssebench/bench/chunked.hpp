@@ -24,6 +24,9 @@ class ChunkedDecoder {
    * input (then error() says what); bytes after the end of the message are ignored.
    */
   bool feed(std::string_view raw, std::string& out);
+  /** As feed, keeping none of the body: only where the message ends (done()) or that it is
+   *  malformed. */
+  bool scan(std::string_view raw);
 
   /** The last chunk and its trailers have been read. */
   bool done() const { return state_ == State::done; }
@@ -46,6 +49,7 @@ class ChunkedDecoder {
     failed
   };
   bool fail(std::string what);
+  bool step(std::string_view raw, std::string* out);  // out: nullptr keeps no body
 
   State state_ = State::size;
   std::size_t size_ = 0;        // size of the current chunk
